@@ -1,0 +1,1 @@
+//! Virtual IP management (see crate description).

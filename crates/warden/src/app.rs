@@ -1,0 +1,82 @@
+//! The shared application state: the sans-IO core behind a mutex, and the channel through
+//! which every action it produces reaches the driver.
+//!
+//! Every entry point (client command, link input, timer tick) goes through [`App::with_core`],
+//! which hands the core the current time and then drains its actions into the driver's queue,
+//! so no action is ever left behind in the core.
+
+use bytes::Bytes;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use warden_core::{Action, Input, Millis, Reply, Sentinel};
+
+/// Wall-clock milliseconds, the clock Redis Sentinel runs on (TILT guards its jumps).
+pub fn now_ms() -> Millis {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
+}
+
+/// Handle shared by the server, the links, the timer and the action executor.
+pub struct App {
+    core: Mutex<Sentinel>,
+    actions: mpsc::UnboundedSender<Action>,
+}
+
+impl App {
+    /// Wrap `core`; its actions are sent to the returned receiver.
+    pub fn new(core: Sentinel) -> (Arc<App>, mpsc::UnboundedReceiver<Action>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = Arc::new(App { core: Mutex::new(core), actions: tx });
+        app.with_core(|_, _| ());
+        (app, rx)
+    }
+
+    /// Run `f` on the core at the current time, then forward the actions it produced.
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut Sentinel, Millis) -> R) -> R {
+        let mut core = self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = f(&mut core, now_ms());
+        while let Some(action) = core.poll_action() {
+            // The receiver only goes away at shutdown, when dropping actions is right.
+            let _ = self.actions.send(action);
+        }
+        result
+    }
+
+    /// Feed one input to the core.
+    pub fn input(&self, input: Input) {
+        self.with_core(|core, now| core.handle(input, now));
+    }
+
+    /// Run the core's periodic work; returns when it wants to be called next (ms clock).
+    pub fn tick(&self) -> Millis {
+        self.with_core(|core, now| {
+            core.tick(now);
+            core.next_deadline(now)
+        })
+    }
+
+    /// `SENTINEL <args...>`.
+    pub fn sentinel_command(&self, args: &[Bytes]) -> Reply {
+        self.with_core(|core, now| core.command(args, now))
+    }
+
+    /// `PUBLISH __sentinel__:hello <payload>` received from a peer.
+    pub fn receive_hello(&self, payload: &[u8]) {
+        self.with_core(|core, now| core.receive_hello(payload, now));
+    }
+
+    /// The body of INFO's `# Sentinel` section.
+    pub fn info_sentinel(&self) -> String {
+        self.with_core(|core, now| core.info_section(now))
+    }
+
+    /// Monitored master names, for ROLE.
+    pub fn master_names(&self) -> Vec<String> {
+        self.with_core(|core, _| core.master_names())
+    }
+
+    /// This sentinel's run id.
+    pub fn myid(&self) -> String {
+        self.with_core(|core, _| core.myid().to_string())
+    }
+}

@@ -1,0 +1,1 @@
+//! Test harness for end-to-end tests (real processes on loopback and in network namespaces).
