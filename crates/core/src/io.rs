@@ -33,6 +33,8 @@ pub enum Input {
     Reply { link: LinkId, reply: Reply },
     /// A message published on a channel the pub/sub link subscribed to.
     Message { link: LinkId, channel: Bytes, payload: Bytes },
+    /// A script started by [`Action::RunScript`] is running as process `pid`.
+    ScriptStarted { id: u64, pid: u32 },
     /// A script started by [`Action::RunScript`] ended.
     ScriptExited { id: u64, outcome: ScriptOutcome },
     /// The driver learned the set of addresses assigned to this host's interfaces (used to
@@ -90,6 +92,8 @@ pub enum Action {
     Close { link: LinkId },
     /// Publish and log an event.
     Event(Event),
+    /// Log a line that is not an event (never published).
+    Log { level: Level, message: String },
     /// Start a script as a direct child with only fds 0-2 open.
     RunScript { id: u64, argv: Vec<String> },
     /// Kill a running script (SIGKILL) that exceeded its run time.

@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod io;
+pub mod quorum;
 pub mod reply;
 pub mod sentinel;
 

@@ -1,11 +1,45 @@
-//! The sentinel state machine.
+//! The sentinel state machine: one Redis Sentinel as a plain value.
+//!
+//! Layout: `instance` (the model), `links` (connections and reply routing), `monitor`
+//! (reconnects, PING/INFO/hello, reply handling), `info`/`hello` (wire formats), `discovery`
+//! (processing hellos), `detect` (SDOWN/ODOWN/TILT and asking peers), `election` (epochs and
+//! votes), `failover` (the failover state machine and replica selection), `commands` and `maps`
+//! (the `SENTINEL` command surface), `scripts` (the script queue).
 
-use crate::config::SentinelConfig;
-use crate::io::{Action, Input};
+mod commands;
+mod detect;
+mod discovery;
+mod election;
+mod failover;
+pub mod hello;
+pub mod info;
+pub mod instance;
+mod links;
+mod maps;
+mod monitor;
+mod scripts;
+pub mod timers;
+mod vip;
+
+use crate::config::{MasterConfig, SentinelConfig};
+use crate::io::{Action, Event, Input, Level};
 use crate::reply::Reply;
 use crate::{Millis, Persist};
 use bytes::Bytes;
+use instance::{Addr, Flags, Instance, Kind, Master};
+use links::{Links, Target};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use std::collections::VecDeque;
+use timers::Timers;
+
+/// Resolves a hostname to an IP address text (only used with `resolve-hostnames yes`).
+pub type Resolver = fn(&str) -> Option<String>;
+
+/// A resolver that accepts IP literals only.
+pub fn resolve_ip_literal(host: &str) -> Option<String> {
+    host.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+}
 
 /// Process-level facts the core needs but does not own.
 #[derive(Debug, Clone)]
@@ -16,40 +50,137 @@ pub struct Options {
     pub requirepass: Option<String>,
     /// Seed for every random choice (run id generation, start delays).
     pub seed: u64,
+    /// Hostname resolution for `resolve-hostnames yes`.
+    pub resolver: Resolver,
+    /// Whether a script path exists and is executable (`SENTINEL SET ... notification-script`).
+    pub is_executable: fn(&str) -> bool,
+}
+
+impl Options {
+    /// Options with the IP-literal resolver and no script accepted as executable (the core
+    /// has no filesystem; the binary supplies real checks).
+    pub fn new(port: u16, requirepass: Option<String>, seed: u64) -> Options {
+        Options { port, requirepass, seed, resolver: resolve_ip_literal, is_executable: |_| false }
+    }
+}
+
+/// Which instance of a master an operation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Which {
+    /// The master itself.
+    Master,
+    /// `replicas[i]`.
+    Replica(usize),
+    /// `sentinels[i]`.
+    Sentinel(usize),
 }
 
 /// One Redis Sentinel, as a plain value.
 pub struct Sentinel {
+    /// Global settings and persisted state; `masters` is kept empty (see `masters`).
     config: SentinelConfig,
     options: Options,
     persist: Box<dyn Persist>,
+    masters: Vec<Master>,
+    links: Links,
+    timers: Timers,
     actions: VecDeque<Action>,
+    rng: SmallRng,
+    tilt: bool,
+    tilt_start_time: Millis,
+    previous_time: Millis,
+    simfailure: u8,
+    scripts: scripts::ScriptQueue,
 }
 
+/// `SENTINEL SIMULATE-FAILURE` flag: crash right after being elected.
+pub const SIMFAILURE_CRASH_AFTER_ELECTION: u8 = 1;
+/// `SENTINEL SIMULATE-FAILURE` flag: crash right after the promotion is seen.
+pub const SIMFAILURE_CRASH_AFTER_PROMOTION: u8 = 2;
+
 impl Sentinel {
-    /// Build a sentinel from its loaded configuration. Generates and persists `myid` when absent
-    /// and queues a `+monitor` event per master.
+    /// Build a sentinel from its loaded configuration. Generates and persists `myid` when
+    /// absent and queues a `+monitor` event per master.
     pub fn new(
-        config: SentinelConfig,
+        mut config: SentinelConfig,
         options: Options,
         persist: Box<dyn Persist>,
         now: Millis,
     ) -> Result<Sentinel, String> {
-        let _ = now;
-        Ok(Sentinel { config, options, persist, actions: VecDeque::new() })
+        let mut rng = SmallRng::seed_from_u64(options.seed);
+        let generated = config.myid.is_none();
+        if generated {
+            let id: String = (0..40).map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)])).collect();
+            config.myid = Some(id);
+        }
+        let master_cfgs = std::mem::take(&mut config.masters);
+        let mut sentinel = Sentinel {
+            config,
+            options,
+            persist,
+            masters: Vec::new(),
+            links: Links::default(),
+            timers: Timers::default(),
+            actions: VecDeque::new(),
+            rng,
+            tilt: false,
+            tilt_start_time: 0,
+            previous_time: now,
+            simfailure: 0,
+            scripts: scripts::ScriptQueue::default(),
+        };
+        for cfg in master_cfgs {
+            sentinel.add_master(cfg, now).map_err(|e| e.to_string())?;
+        }
+        if generated {
+            sentinel.flush_config()?;
+        }
+        for mi in 0..sentinel.masters.len() {
+            let quorum = sentinel.masters[mi].cfg.quorum;
+            sentinel.event(Level::Warning, "+monitor", Some((mi, Which::Master)), &format!("quorum {quorum}"));
+        }
+        Ok(sentinel)
     }
 
     /// Feed one input.
     pub fn handle(&mut self, input: Input, now: Millis) {
-        let _ = (input, now);
+        match input {
+            Input::LinkUp { link, local_ip } => self.on_link_up(link, local_ip),
+            Input::LinkDown { link, .. } => {
+                self.links.drop_conn(link);
+            }
+            Input::Reply { link, reply } => self.on_reply(link, reply, now),
+            Input::Message { link, channel, payload } => self.on_message(link, &channel, &payload, now),
+            Input::ScriptStarted { id, pid } => self.scripts.started(id, pid),
+            Input::ScriptExited { id, outcome } => self.script_exited(id, outcome, now),
+            Input::LocalAddrs { .. } | Input::VipObserved { .. } => {}
+        }
     }
 
-    /// Run periodic work (PING/INFO/hello scheduling, down detection, failover steps).
+    /// Run periodic work: the equivalent of Redis Sentinel's `sentinelTimer`.
     pub fn tick(&mut self, now: Millis) {
-        let _ = now;
+        self.check_tilt(now);
+        let mut switch = Vec::new();
+        for mi in 0..self.masters.len() {
+            self.handle_instance(mi, Which::Master, now);
+            for ri in 0..self.masters[mi].replicas.len() {
+                self.handle_instance(mi, Which::Replica(ri), now);
+            }
+            for si in 0..self.masters[mi].sentinels.len() {
+                self.handle_instance(mi, Which::Sentinel(si), now);
+            }
+            if self.masters[mi].failover_state == instance::FailoverState::UpdateConfig {
+                switch.push(mi);
+            }
+        }
+        for mi in switch {
+            self.switch_to_promoted(mi, now);
+        }
+        self.run_scripts(now);
     }
 
-    /// The latest time by which [`Sentinel::tick`] must be called again.
+    /// The latest time by which [`Sentinel::tick`] must be called again. Warden ticks at a
+    /// fixed 10 Hz beat and additionally reacts to every input at once.
     pub fn next_deadline(&self, now: Millis) -> Millis {
         now + 100
     }
@@ -61,24 +192,51 @@ impl Sentinel {
 
     /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`).
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
-        let _ = (args, now, &self.persist, &self.options);
-        Reply::err("ERR unknown subcommand")
+        commands::dispatch(self, args, now)
     }
 
     /// A hello payload received via `PUBLISH __sentinel__:hello <payload>` on our own port.
     pub fn receive_hello(&mut self, payload: &[u8], now: Millis) {
-        let _ = (payload, now);
+        self.process_hello(payload, now);
     }
 
-    /// The `# Sentinel` section of INFO, lines joined with `\r\n`, without the header.
+    /// The `# Sentinel` section of INFO (without header), lines joined with `\r\n`.
     pub fn info_section(&self, now: Millis) -> String {
         let _ = now;
-        String::new()
+        let mut out = format!(
+            "sentinel_masters:{}\r\nsentinel_tilt:{}\r\nsentinel_tilt_since_seconds:{}\r\n\
+sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simulate_failure_flags:{}\r\n",
+            self.masters.len(),
+            u8::from(self.tilt),
+            if self.tilt { (now.saturating_sub(self.tilt_start_time) / 1000) as i64 } else { -1 },
+            self.scripts.running(),
+            self.scripts.len(),
+            self.simfailure
+        );
+        for (i, m) in self.masters.iter().enumerate() {
+            let status = if m.inst.flags.o_down {
+                "odown"
+            } else if m.inst.flags.s_down {
+                "sdown"
+            } else {
+                "ok"
+            };
+            out.push_str(&format!(
+                "master{i}:name={},status={status},address={}:{},slaves={},sentinels={}\r\n",
+                m.cfg.name,
+                m.inst.addr.announced(self.config.announce_hostnames),
+                m.inst.addr.port,
+                m.replicas.len(),
+                m.sentinels.len() + 1
+            ));
+        }
+        out.truncate(out.trim_end_matches("\r\n").len());
+        out
     }
 
     /// Names of monitored masters, for `ROLE`.
     pub fn master_names(&self) -> Vec<String> {
-        self.config.masters.iter().map(|m| m.name.clone()).collect()
+        self.masters.iter().map(|m| m.cfg.name.clone()).collect()
     }
 
     /// This sentinel's run id.
@@ -86,8 +244,239 @@ impl Sentinel {
         self.config.myid.as_deref().unwrap_or("")
     }
 
-    /// Snapshot of the persistent state.
-    pub fn config(&self) -> &SentinelConfig {
-        &self.config
+    /// Whether the sentinel is in TILT mode.
+    pub fn in_tilt(&self) -> bool {
+        self.tilt
+    }
+
+    /// Snapshot of the persistent state, as it would be written to the config file.
+    pub fn config(&self) -> SentinelConfig {
+        let mut cfg = self.config.clone();
+        cfg.masters = self.masters.iter().map(|m| self.master_snapshot(m)).collect();
+        cfg
+    }
+
+    fn master_snapshot(&self, m: &Master) -> MasterConfig {
+        let mut cfg = m.cfg.clone();
+        let current = m.current_addr();
+        cfg.host = current.hostname.clone();
+        cfg.port = current.port;
+        let switched = !current.same_as(&m.inst.addr);
+        cfg.known_replicas = m
+            .replicas
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                // Mid-failover the promoted replica is written as the old master's address.
+                let addr = if switched && m.promoted == Some(i) { &m.inst.addr } else { &r.addr };
+                (addr.hostname.clone(), addr.port)
+            })
+            .collect();
+        cfg.known_sentinels = m
+            .sentinels
+            .iter()
+            .filter_map(|s| Some((s.addr.hostname.clone(), s.addr.port, s.runid.clone()?)))
+            .collect();
+        cfg
+    }
+
+    /// Persist the state; on failure log it (as Redis does) and return the reason.
+    fn flush_config(&mut self) -> Result<(), String> {
+        let snapshot = self.config();
+        self.persist.save(&snapshot)
+    }
+
+    /// Flush, ignoring failure (Redis only reports flush failures to commanding clients).
+    fn flush(&mut self) {
+        let _ = self.flush_config();
+    }
+
+    fn push(&mut self, action: Action) {
+        self.actions.push_back(action);
+    }
+
+    fn random_desync(&mut self) -> Millis {
+        self.rng.gen_range(0..timers::MAX_DESYNC)
+    }
+
+    /// Build an address for `host:port`, resolving hostnames when allowed.
+    fn make_addr(&self, host: &str, port: u16) -> Option<Addr> {
+        let ip = resolve_ip_literal(host).or_else(|| {
+            if self.config.resolve_hostnames {
+                (self.options.resolver)(host)
+            } else {
+                None
+            }
+        })?;
+        Some(Addr { hostname: host.to_string(), ip, port })
+    }
+
+    fn master_index(&self, name: &str) -> Option<usize> {
+        self.masters.iter().position(|m| m.cfg.name == name)
+    }
+
+    fn inst(&self, mi: usize, which: Which) -> &Instance {
+        let m = &self.masters[mi];
+        match which {
+            Which::Master => &m.inst,
+            Which::Replica(i) => &m.replicas[i],
+            Which::Sentinel(i) => &m.sentinels[i],
+        }
+    }
+
+    fn inst_mut(&mut self, mi: usize, which: Which) -> &mut Instance {
+        let m = &mut self.masters[mi];
+        match which {
+            Which::Master => &mut m.inst,
+            Which::Replica(i) => &mut m.replicas[i],
+            Which::Sentinel(i) => &mut m.sentinels[i],
+        }
+    }
+
+    fn target(&self, mi: usize, which: Which) -> Target {
+        let m = &self.masters[mi];
+        match which {
+            Which::Master => Target::Master(m.cfg.name.clone()),
+            Which::Replica(i) => Target::Replica(m.cfg.name.clone(), m.replicas[i].addr.ip.clone(), m.replicas[i].addr.port),
+            Which::Sentinel(i) => Target::Sentinel(m.cfg.name.clone(), m.sentinels[i].runid.clone().unwrap_or_default()),
+        }
+    }
+
+    fn resolve_target(&self, target: &Target) -> Option<(usize, Which)> {
+        match target {
+            Target::Master(name) => Some((self.master_index(name)?, Which::Master)),
+            Target::Replica(name, ip, port) => {
+                let mi = self.master_index(name)?;
+                Some((mi, Which::Replica(self.masters[mi].replica_index(ip, *port)?)))
+            }
+            Target::Sentinel(name, runid) => {
+                let mi = self.master_index(name)?;
+                Some((mi, Which::Sentinel(self.masters[mi].sentinel_index(runid)?)))
+            }
+        }
+    }
+
+    /// `%@`: `<type> <name> <ip> <port>` plus ` @ <master> <ip> <port>` for non-masters.
+    fn describe(&self, mi: usize, which: Which) -> String {
+        let m = &self.masters[mi];
+        let hostnames = self.config.announce_hostnames;
+        let inst = self.inst(mi, which);
+        let name = match which {
+            Which::Master => m.cfg.name.clone(),
+            _ => inst.name(hostnames),
+        };
+        let mut out = format!("{} {} {} {}", inst.kind.word(), name, inst.addr.announced(hostnames), inst.addr.port);
+        if which != Which::Master {
+            out.push_str(&format!(" @ {} {} {}", m.cfg.name, m.inst.addr.announced(hostnames), m.inst.addr.port));
+        }
+        out
+    }
+
+    /// Emit an event. With `at`, the message is `%@` followed by `rest` (if not empty), and a
+    /// warning runs the master's notification script.
+    fn event(&mut self, level: Level, kind: &str, at: Option<(usize, Which)>, rest: &str) {
+        let message = match at {
+            Some((mi, which)) if rest.is_empty() => self.describe(mi, which),
+            Some((mi, which)) => format!("{} {}", self.describe(mi, which), rest),
+            None => rest.to_string(),
+        };
+        self.emit(level, kind, at.map(|(mi, _)| mi), message);
+    }
+
+    /// Emit an event whose message is fully formatted; `master` names whose notification script
+    /// runs for warnings.
+    fn emit(&mut self, level: Level, kind: &str, master: Option<usize>, message: String) {
+        if level == Level::Warning {
+            if let Some(script) = master.and_then(|mi| self.masters[mi].cfg.notification_script.clone()) {
+                self.scripts.schedule(vec![script, kind.to_string(), message.clone()]);
+            }
+        }
+        self.push(Action::Event(Event { level, kind: kind.to_string(), message }));
+    }
+
+    /// Start monitoring a master (config load or `SENTINEL MONITOR`).
+    fn add_master(&mut self, cfg: MasterConfig, now: Millis) -> Result<usize, &'static str> {
+        if self.master_index(&cfg.name).is_some() {
+            return Err("Duplicate master name.");
+        }
+        let addr = self.make_addr(&cfg.host, cfg.port).ok_or("Can't resolve instance hostname.")?;
+        let link = self.links.create(true, now);
+        let mut inst = Instance::new(Kind::Master, addr, link, cfg.down_after_ms, now);
+        inst.flags = Flags::default();
+        let known_replicas = cfg.known_replicas.clone();
+        let known_sentinels = cfg.known_sentinels.clone();
+        self.masters.push(Master {
+            cfg,
+            inst,
+            replicas: Vec::new(),
+            sentinels: Vec::new(),
+            failover_state: instance::FailoverState::None,
+            failover_epoch: 0,
+            failover_start_time: 0,
+            failover_state_change_time: 0,
+            failover_delay_logged: 0,
+            promoted: None,
+        });
+        let mi = self.masters.len() - 1;
+        for (host, port) in known_replicas {
+            self.add_replica(mi, &host, port, now);
+        }
+        for (host, port, runid) in known_sentinels {
+            self.add_sentinel(mi, &host, port, &runid, now);
+        }
+        Ok(mi)
+    }
+
+    /// Add a replica entry unless one exists at that address; returns its index if added.
+    fn add_replica(&mut self, mi: usize, host: &str, port: u16, now: Millis) -> Option<usize> {
+        let addr = self.make_addr(host, port)?;
+        let m = &self.masters[mi];
+        if m.replicas.iter().any(|r| r.addr.same_as(&addr)) {
+            return None;
+        }
+        let down_after = m.cfg.down_after_ms;
+        let link = self.links.create(true, now);
+        self.masters[mi].replicas.push(Instance::new(Kind::Replica, addr, link, down_after, now));
+        Some(self.masters[mi].replicas.len() - 1)
+    }
+
+    /// Add a sentinel entry (sharing an existing link to the same run id); returns its index.
+    fn add_sentinel(&mut self, mi: usize, host: &str, port: u16, runid: &str, now: Millis) -> Option<usize> {
+        let addr = self.make_addr(host, port)?;
+        if self.masters[mi].sentinels.iter().any(|s| s.addr.same_as(&addr) || s.runid.as_deref() == Some(runid)) {
+            return None;
+        }
+        let shared = self
+            .masters
+            .iter()
+            .flat_map(|m| m.sentinels.iter())
+            .find(|s| s.runid.as_deref() == Some(runid) && s.addr.same_as(&addr))
+            .map(|s| s.link);
+        let link = match shared {
+            Some(key) => {
+                self.links.share(key);
+                key
+            }
+            None => self.links.create(false, now),
+        };
+        let down_after = self.masters[mi].cfg.down_after_ms;
+        let mut inst = Instance::new(Kind::Sentinel, addr, link, down_after, now);
+        inst.runid = Some(runid.to_string());
+        self.masters[mi].sentinels.push(inst);
+        Some(self.masters[mi].sentinels.len() - 1)
+    }
+
+    /// Release an instance's link, closing its connections if it was the last user.
+    fn release_link(&mut self, key: instance::LinkKey) {
+        for id in self.links.release(key) {
+            self.push(Action::Close { link: id });
+        }
+    }
+
+    /// Close one connection of a link (it will be reopened by the next reconnect).
+    fn close_conn(&mut self, id: crate::io::LinkId) {
+        if self.links.drop_conn(id) {
+            self.push(Action::Close { link: id });
+        }
     }
 }

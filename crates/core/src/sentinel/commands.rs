@@ -1,0 +1,668 @@
+//! The `SENTINEL` command surface, with Redis Sentinel 7.0.15's replies and error texts.
+
+use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION};
+use crate::config::MasterConfig;
+use crate::io::{Action, Level};
+use crate::reply::Reply;
+use crate::Millis;
+use bytes::Bytes;
+
+const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
+const NO_SUCH_MASTER: &str = "ERR No such master with that name";
+const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+
+/// `(name, arity counting SENTINEL itself)`; negative = at least.
+const SUBCOMMANDS: [(&str, i32); 22] = [
+    ("ckquorum", 3),
+    ("config", -3),
+    ("debug", -2),
+    ("failover", 3),
+    ("flushconfig", 2),
+    ("get-master-addr-by-name", 3),
+    ("help", 2),
+    ("info-cache", -3),
+    ("is-master-down-by-addr", 6),
+    ("master", 3),
+    ("masters", 2),
+    ("monitor", 6),
+    ("myid", 2),
+    ("pending-scripts", 2),
+    ("remove", 3),
+    ("replicas", 3),
+    ("reset", 3),
+    ("sentinels", 3),
+    ("set", -5),
+    ("simulate-failure", -3),
+    ("slaves", 3),
+    ("vip", 3),
+];
+
+const HELP: &[&str] = &[
+    "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CKQUORUM <master-name>",
+    "    Check if the current Sentinel configuration is able to reach the quorum",
+    "    needed to failover a master and the majority needed to authorize the",
+    "    failover.",
+    "CONFIG SET <param> <value>",
+    "    Set a global Sentinel configuration parameter.",
+    "CONFIG GET <param>",
+    "    Get global Sentinel configuration parameter.",
+    "DEBUG [<param> <value> ...]",
+    "    Show a list of configurable time parameters and their values (milliseconds).",
+    "    Or update current configurable parameters values (one or more).",
+    "GET-MASTER-ADDR-BY-NAME <master-name>",
+    "    Return the ip and port number of the master with that name.",
+    "FAILOVER <master-name>",
+    "    Manually failover a master node without asking for agreement from other",
+    "    Sentinels",
+    "FLUSHCONFIG",
+    "    Force Sentinel to rewrite its configuration on disk, including the current",
+    "    Sentinel state.",
+    "INFO-CACHE <master-name>",
+    "    Return last cached INFO output from masters and all its replicas.",
+    "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+    "    Check if the master specified by ip:port is down from current Sentinel's",
+    "    point of view.",
+    "MASTER <master-name>",
+    "    Show the state and info of the specified master.",
+    "MASTERS",
+    "    Show a list of monitored masters and their state.",
+    "MONITOR <name> <ip> <port> <quorum>",
+    "    Start monitoring a new master with the specified name, ip, port and quorum.",
+    "MYID",
+    "    Return the ID of the Sentinel instance.",
+    "PENDING-SCRIPTS",
+    "    Get pending scripts information.",
+    "REMOVE <master-name>",
+    "    Remove master from Sentinel's monitor list.",
+    "REPLICAS <master-name>",
+    "    Show a list of replicas for this master and their state.",
+    "RESET <pattern>",
+    "    Reset masters for specific master name matching this pattern.",
+    "SENTINELS <master-name>",
+    "    Show a list of Sentinel instances for this master and their state.",
+    "SET <master-name> <option> <value> [<option> <value> ...]",
+    "    Set configuration parameters for certain masters.",
+    "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "    Simulate a Sentinel crash.",
+    "HELP",
+    "    Prints this help.",
+];
+
+fn text(b: &Bytes) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn parse_i64(b: &Bytes) -> Option<i64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// Redis's `stringmatch` glob (`*`, `?`, `[...]`, `\` escapes).
+pub fn glob_match(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
+    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let (mut p, mut t) = (0, 0);
+    let (mut star_p, mut star_t) = (usize::MAX, 0);
+    while t < text.len() {
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    star_p = p;
+                    star_t = t;
+                    p += 1;
+                    continue;
+                }
+                b'?' => {
+                    p += 1;
+                    t += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((matched, next)) = match_class(pattern, p, text[t], nocase) {
+                        if matched {
+                            p = next;
+                            t += 1;
+                            continue;
+                        }
+                    }
+                }
+                b'\\' if p + 1 < pattern.len() => {
+                    if eq(pattern[p + 1], text[t]) {
+                        p += 2;
+                        t += 1;
+                        continue;
+                    }
+                }
+                c => {
+                    if eq(c, text[t]) {
+                        p += 1;
+                        t += 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        if star_p == usize::MAX {
+            return false;
+        }
+        p = star_p + 1;
+        star_t += 1;
+        t = star_t;
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// Match a `[...]` class at `pattern[start]`; returns (matched, index after the class).
+fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(bool, usize)> {
+    let mut i = start + 1;
+    let negate = pattern.get(i) == Some(&b'^');
+    if negate {
+        i += 1;
+    }
+    let norm = |x: u8| if nocase { x.to_ascii_lowercase() } else { x };
+    let c = norm(c);
+    let mut matched = false;
+    while i < pattern.len() && pattern[i] != b']' {
+        if pattern[i] == b'\\' && i + 1 < pattern.len() {
+            matched |= norm(pattern[i + 1]) == c;
+            i += 2;
+        } else if i + 2 < pattern.len() && pattern[i + 1] == b'-' && pattern[i + 2] != b']' {
+            let (lo, hi) = (norm(pattern[i]).min(norm(pattern[i + 2])), norm(pattern[i]).max(norm(pattern[i + 2])));
+            matched |= (lo..=hi).contains(&c);
+            i += 3;
+        } else {
+            matched |= norm(pattern[i]) == c;
+            i += 1;
+        }
+    }
+    if i >= pattern.len() {
+        return None;
+    }
+    Some((matched != negate, i + 1))
+}
+
+/// Execute `SENTINEL <args>`.
+pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
+    let Some(sub) = args.first() else {
+        return Reply::err("ERR wrong number of arguments for 'sentinel' command");
+    };
+    let name = text(sub).to_ascii_lowercase();
+    let Some(&(_, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == name) else {
+        return Reply::err(format!("ERR unknown subcommand '{}'. Try SENTINEL HELP.", text(sub)));
+    };
+    let argc = args.len() as i32 + 1;
+    if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
+        return Reply::err(format!("ERR wrong number of arguments for 'sentinel|{name}' command"));
+    }
+    let a = &args[1..];
+    match name.as_str() {
+        "masters" => Reply::Array((0..s.masters.len()).map(|mi| s.instance_map(mi, Which::Master, now)).collect()),
+        "master" => with_master(s, &a[0], |s, mi| s.instance_map(mi, Which::Master, now)),
+        "replicas" | "slaves" => with_master(s, &a[0], |s, mi| {
+            Reply::Array(
+                (0..s.masters[mi].replicas.len())
+                    .filter(|&ri| s.masters[mi].replicas[ri].replica_announced)
+                    .map(|ri| s.instance_map(mi, Which::Replica(ri), now))
+                    .collect(),
+            )
+        }),
+        "sentinels" => with_master(s, &a[0], |s, mi| {
+            Reply::Array(
+                (0..s.masters[mi].sentinels.len()).map(|si| s.instance_map(mi, Which::Sentinel(si), now)).collect(),
+            )
+        }),
+        "get-master-addr-by-name" => match s.master_index(&text(&a[0])) {
+            None => Reply::NullArray,
+            Some(mi) => {
+                let addr = s.masters[mi].current_addr();
+                Reply::Array(vec![
+                    Reply::bulk(addr.announced(s.config.announce_hostnames)),
+                    Reply::bulk(addr.port.to_string()),
+                ])
+            }
+        },
+        "is-master-down-by-addr" => is_master_down_by_addr(s, a, now),
+        "reset" => {
+            let pattern = a[0].to_vec();
+            let mut count = 0;
+            for mi in 0..s.masters.len() {
+                if glob_match(&pattern, s.masters[mi].cfg.name.as_bytes(), false) {
+                    s.reset_master(mi, true, now);
+                    s.event(Level::Warning, "+reset-master", Some((mi, Which::Master)), "");
+                    count += 1;
+                }
+            }
+            Reply::Int(count)
+        }
+        "failover" => with_master(s, &a[0], |s, mi| {
+            if s.masters[mi].inst.flags.failover_in_progress {
+                return Reply::err("INPROG Failover already in progress");
+            }
+            if s.select_replica(mi, now).is_none() {
+                return Reply::err("NOGOODSLAVE No suitable replica to promote");
+            }
+            let name = s.masters[mi].cfg.name.clone();
+            s.push(Action::Log { level: Level::Warning, message: format!("Executing user requested FAILOVER of '{name}'") });
+            s.start_failover(mi, now);
+            s.masters[mi].inst.flags.force_failover = true;
+            s.failover_step(mi, now);
+            Reply::ok()
+        }),
+        "ckquorum" => with_master(s, &a[0], |s, mi| ckquorum(s, mi)),
+        "monitor" => monitor(s, a, now),
+        "remove" => with_master(s, &a[0], |s, mi| {
+            s.event(Level::Warning, "-monitor", Some((mi, Which::Master)), "");
+            s.reset_master(mi, true, now);
+            let m = s.masters.remove(mi);
+            s.release_link(m.inst.link);
+            flush_reply(s)
+        }),
+        "set" => with_master(s, &a[0], |s, mi| set(s, mi, &a[1..], now)),
+        "flushconfig" => flush_reply(s),
+        "config" => config(s, a),
+        "debug" => debug(s, a),
+        "info-cache" => info_cache(s, a, now),
+        "pending-scripts" => s.scripts.pending_reply(now),
+        "myid" => Reply::bulk(s.myid()),
+        "simulate-failure" => simulate_failure(s, a),
+        "help" => Reply::Array(HELP.iter().map(|l| Reply::Status((*l).to_string())).collect()),
+        "vip" => with_master(s, &a[0], |s, mi| s.vip_reply(mi, now)),
+        _ => Reply::err(format!("ERR unknown subcommand '{}'. Try SENTINEL HELP.", text(sub))),
+    }
+}
+
+fn with_master(s: &mut Sentinel, name: &Bytes, f: impl FnOnce(&mut Sentinel, usize) -> Reply) -> Reply {
+    match s.master_index(&text(name)) {
+        Some(mi) => f(s, mi),
+        None => Reply::err(NO_SUCH_MASTER),
+    }
+}
+
+fn flush_reply(s: &mut Sentinel) -> Reply {
+    match s.flush_config() {
+        Ok(()) => Reply::ok(),
+        Err(_) => Reply::err(SAVE_FAILED),
+    }
+}
+
+fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
+    let (Some(port), Some(epoch)) = (parse_i64(&a[1]), parse_i64(&a[2])) else {
+        return Reply::err(NOT_INTEGER);
+    };
+    let host = text(&a[0]);
+    let runid = text(&a[3]);
+    let mi = u16::try_from(port)
+        .ok()
+        .and_then(|port| s.masters.iter().position(|m| m.inst.addr.matches(&host, port)));
+    let mut down = 0;
+    let mut leader = None;
+    let mut leader_epoch = 0;
+    if let Some(mi) = mi {
+        if !s.tilt && s.masters[mi].inst.flags.s_down {
+            down = 1;
+        }
+        if runid != "*" {
+            let (vote, vote_epoch) = s.vote_leader(mi, epoch.max(0) as u64, &runid, now);
+            leader = vote;
+            leader_epoch = vote_epoch;
+        }
+    }
+    Reply::Array(vec![
+        Reply::Int(down),
+        Reply::bulk(leader.as_deref().unwrap_or("*")),
+        Reply::Int(leader_epoch as i64),
+    ])
+}
+
+fn ckquorum(s: &Sentinel, mi: usize) -> Reply {
+    let m = &s.masters[mi];
+    let voters = m.sentinels.len() + 1;
+    let usable = 1 + m.sentinels.iter().filter(|x| !x.flags.s_down && !x.flags.o_down).count();
+    let no_quorum = usable < m.cfg.quorum as usize;
+    let no_auth = usable < crate::quorum::majority(voters);
+    if !no_quorum && !no_auth {
+        return Reply::Status(format!(
+            "OK {usable} usable Sentinels. Quorum and failover authorization can be reached"
+        ));
+    }
+    let mut e = format!("NOQUORUM {usable} usable Sentinels. ");
+    if no_quorum {
+        e.push_str("Not enough available Sentinels to reach the specified quorum for this master");
+    }
+    if no_auth {
+        if no_quorum {
+            e.push_str(". ");
+        }
+        e.push_str("Not enough available Sentinels to reach the majority and authorize a failover");
+    }
+    Reply::Error(e)
+}
+
+fn monitor(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
+    let Some(quorum) = parse_i64(&a[3]) else { return Reply::err("ERR Invalid quorum") };
+    let Some(port) = parse_i64(&a[2]) else { return Reply::err("ERR Invalid port") };
+    if quorum <= 0 {
+        return Reply::err("ERR Quorum must be 1 or greater.");
+    }
+    let host = text(&a[1]);
+    let valid_host = super::resolve_ip_literal(&host).is_some()
+        || (s.config.resolve_hostnames && (s.options.resolver)(&host).is_some());
+    if !valid_host {
+        return Reply::err("ERR Invalid IP address or hostname specified");
+    }
+    let Ok(port) = u16::try_from(port) else { return Reply::err("ERR Invalid port number.") };
+    let mut cfg = MasterConfig::new(&text(&a[0]), &host, port, quorum.min(u32::MAX as i64) as u32);
+    cfg.down_after_ms = s.timers.default_down_after;
+    cfg.failover_timeout_ms = s.timers.default_failover_timeout;
+    match s.add_master(cfg, now) {
+        Err(e) => Reply::err(format!("ERR {e}")),
+        Ok(mi) => {
+            let reply = flush_reply(s);
+            let q = s.masters[mi].cfg.quorum;
+            s.event(Level::Warning, "+monitor", Some((mi, Which::Master)), &format!("quorum {q}"));
+            reply
+        }
+    }
+}
+
+/// `SENTINEL SET`: pairs applied left to right; earlier pairs stay applied on error.
+fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
+    let _ = now;
+    let mut changes = 0;
+    let mut j = 0;
+    let mut error = None;
+    while j < a.len() {
+        let option = text(&a[j]).to_ascii_lowercase();
+        let more = a.len() - 1 - j;
+        let shown = text(&a[j]);
+        let bad = |v: &Bytes| Reply::err(format!("ERR Invalid argument '{}' for SENTINEL SET '{}'", text(v), shown));
+        let positive = |v: &Bytes| parse_i64(v).filter(|n| *n > 0);
+        let start = j;
+        let mut redacted = false;
+        let result: Result<(), Reply> = match option.as_str() {
+            "down-after-milliseconds" | "failover-timeout" | "parallel-syncs" | "quorum" if more > 0 => {
+                j += 1;
+                match positive(&a[j]) {
+                    None => Err(bad(&a[j])),
+                    Some(n) => {
+                        let m = &mut s.masters[mi];
+                        match option.as_str() {
+                            "down-after-milliseconds" => {
+                                m.cfg.down_after_ms = n as u64;
+                                m.inst.down_after = n as u64;
+                                for inst in m.replicas.iter_mut().chain(m.sentinels.iter_mut()) {
+                                    inst.down_after = n as u64;
+                                }
+                            }
+                            "failover-timeout" => m.cfg.failover_timeout_ms = n as u64,
+                            "parallel-syncs" => m.cfg.parallel_syncs = n,
+                            _ => m.cfg.quorum = n.min(u32::MAX as i64) as u32,
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            "notification-script" | "client-reconfig-script" if more > 0 => {
+                j += 1;
+                let value = text(&a[j]);
+                if s.config.deny_scripts_reconfig {
+                    Err(Reply::err("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration"))
+                } else if !value.is_empty() && !(s.options.is_executable)(&value) {
+                    Err(Reply::err(if option == "notification-script" {
+                        "ERR Notification script seems non existing or non executable"
+                    } else {
+                        "ERR Client reconfiguration script seems non existing or non executable"
+                    }))
+                } else {
+                    let v = Some(value).filter(|v| !v.is_empty());
+                    if option == "notification-script" {
+                        s.masters[mi].cfg.notification_script = v;
+                    } else {
+                        s.masters[mi].cfg.client_reconfig_script = v;
+                    }
+                    Ok(())
+                }
+            }
+            "auth-pass" | "auth-user" if more > 0 => {
+                j += 1;
+                let v = Some(text(&a[j])).filter(|v| !v.is_empty());
+                if option == "auth-pass" {
+                    s.masters[mi].cfg.auth_pass = v;
+                    redacted = true;
+                } else {
+                    s.masters[mi].cfg.auth_user = v;
+                }
+                s.drop_instance_connections(mi);
+                Ok(())
+            }
+            "rename-command" if more > 1 => {
+                let (old, new) = (text(&a[j + 1]), text(&a[j + 2]));
+                j += 2;
+                if old.is_empty() || new.is_empty() {
+                    Err(bad(if new.is_empty() { &a[j] } else { &a[j - 1] }))
+                } else {
+                    let table = &mut s.masters[mi].cfg.renamed_commands;
+                    table.retain(|(from, _)| !from.eq_ignore_ascii_case(&old));
+                    if !old.eq_ignore_ascii_case(&new) {
+                        table.push((old, new));
+                    }
+                    Ok(())
+                }
+            }
+            "master-reboot-down-after-period" if more > 0 => {
+                j += 1;
+                match parse_i64(&a[j]).filter(|n| *n >= 0) {
+                    None => Err(bad(&a[j])),
+                    Some(n) => {
+                        s.masters[mi].cfg.master_reboot_down_after_period_ms = n as u64;
+                        Ok(())
+                    }
+                }
+            }
+            _ => match s.set_vip_option(mi, &option, &a[j..]) {
+                Some(Ok(consumed)) => {
+                    j += consumed;
+                    Ok(())
+                }
+                Some(Err(e)) => {
+                    j += 1;
+                    Err(e)
+                }
+                None => Err(Reply::err(format!("ERR Unknown option or number of arguments for SENTINEL SET '{shown}'"))),
+            },
+        };
+        if let Err(e) = result {
+            error = Some(e);
+            break;
+        }
+        changes += 1;
+        let rest = match j - start {
+            1 => format!("{} {}", text(&a[start]), if redacted { "******".to_string() } else { text(&a[start + 1]) }),
+            2 => format!("{} {} {}", text(&a[start]), text(&a[start + 1]), text(&a[start + 2])),
+            _ => text(&a[start]),
+        };
+        s.event(Level::Warning, "+set", Some((mi, Which::Master)), &rest);
+        j += 1;
+    }
+    match error {
+        Some(e) => {
+            if changes > 0 {
+                s.flush();
+            }
+            e
+        }
+        None => flush_reply(s),
+    }
+}
+
+fn config(s: &mut Sentinel, a: &[Bytes]) -> Reply {
+    let verb = text(&a[0]).to_ascii_lowercase();
+    if verb == "set" && a.len() == 3 {
+        return config_set(s, &text(&a[1]), &text(&a[2]));
+    }
+    if verb == "get" && a.len() == 2 {
+        let pattern = a[1].to_vec();
+        let c = &s.config;
+        let params = [
+            ("resolve-hostnames", yes_no(c.resolve_hostnames).to_string()),
+            ("announce-hostnames", yes_no(c.announce_hostnames).to_string()),
+            ("announce-ip", c.announce_ip.clone().unwrap_or_default()),
+            ("announce-port", c.announce_port.to_string()),
+            ("sentinel-user", c.sentinel_user.clone().unwrap_or_default()),
+            ("sentinel-pass", c.sentinel_pass.clone().unwrap_or_default()),
+        ];
+        return Reply::map(
+            params
+                .into_iter()
+                .filter(|(k, _)| glob_match(&pattern, k.as_bytes(), true))
+                .map(|(k, v)| (k, Reply::bulk(v))),
+        );
+    }
+    Reply::err("ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.")
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn config_set(s: &mut Sentinel, param: &str, value: &str) -> Reply {
+    let bad = || Reply::err(format!("ERR Invalid value '{value}' to SENTINEL CONFIG SET '{param}'"));
+    let yes_no = match value.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let mut drop_conns = false;
+    match param.to_ascii_lowercase().as_str() {
+        "resolve-hostnames" => match yes_no {
+            Some(v) => s.config.resolve_hostnames = v,
+            None => return bad(),
+        },
+        "announce-hostnames" => match yes_no {
+            Some(v) => s.config.announce_hostnames = v,
+            None => return bad(),
+        },
+        "announce-ip" => s.config.announce_ip = Some(value.to_string()).filter(|v| !v.is_empty()),
+        "announce-port" => match value.parse::<u16>() {
+            Ok(p) => s.config.announce_port = p,
+            Err(_) => return bad(),
+        },
+        "sentinel-user" => {
+            s.config.sentinel_user = Some(value.to_string()).filter(|v| !v.is_empty());
+            drop_conns = true;
+        }
+        "sentinel-pass" => {
+            s.config.sentinel_pass = Some(value.to_string()).filter(|v| !v.is_empty());
+            drop_conns = true;
+        }
+        _ => return Reply::err(format!("ERR Invalid argument '{param}' to SENTINEL CONFIG SET")),
+    }
+    let reply = flush_reply(s);
+    if drop_conns {
+        s.drop_sentinel_connections();
+    }
+    reply
+}
+
+fn debug(s: &mut Sentinel, a: &[Bytes]) -> Reply {
+    if a.is_empty() {
+        let values = s.timers.values();
+        return Reply::map(
+            super::timers::Timers::NAMES.iter().zip(values).map(|(k, v)| (*k, Reply::bulk(v.to_string()))),
+        );
+    }
+    let mut j = 0;
+    while j < a.len() {
+        let option = text(&a[j]);
+        if j + 1 >= a.len() || s.timers.get_mut(&option).is_none() {
+            return Reply::err(format!("ERR Unknown option or number of arguments for SENTINEL DEBUG '{option}'"));
+        }
+        match parse_i64(&a[j + 1]).filter(|n| *n > 0) {
+            Some(n) => *s.timers.get_mut(&option).expect("checked") = n as Millis,
+            None => {
+                return Reply::err(format!("ERR Invalid argument '{}' for SENTINEL DEBUG '{option}'", text(&a[j + 1])))
+            }
+        }
+        j += 2;
+    }
+    Reply::ok()
+}
+
+fn info_cache(s: &Sentinel, a: &[Bytes], now: Millis) -> Reply {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for name in a {
+        let Some(mi) = s.master_index(&text(name)) else { continue };
+        if seen.contains(&mi) {
+            continue;
+        }
+        seen.push(mi);
+        let m = &s.masters[mi];
+        let entry = |inst: &super::instance::Instance| {
+            Reply::Array(vec![
+                Reply::Int(if inst.info_refresh != 0 { now.saturating_sub(inst.info_refresh) as i64 } else { 0 }),
+                inst.info.as_deref().map_or(Reply::Null, Reply::bulk),
+            ])
+        };
+        out.push(Reply::bulk(&m.cfg.name));
+        out.push(Reply::Array(std::iter::once(&m.inst).chain(m.replicas.iter()).map(entry).collect()));
+    }
+    Reply::Array(out)
+}
+
+fn simulate_failure(s: &mut Sentinel, a: &[Bytes]) -> Reply {
+    s.simfailure = 0;
+    for arg in a {
+        match text(arg).to_ascii_lowercase().as_str() {
+            "crash-after-election" => {
+                s.simfailure |= SIMFAILURE_CRASH_AFTER_ELECTION;
+                s.push(Action::Log {
+                    level: Level::Warning,
+                    message: "Failure simulation: this Sentinel will crash after being successfully elected as failover leader".into(),
+                });
+            }
+            "crash-after-promotion" => {
+                s.simfailure |= SIMFAILURE_CRASH_AFTER_PROMOTION;
+                s.push(Action::Log {
+                    level: Level::Warning,
+                    message: "Failure simulation: this Sentinel will crash after promoting the selected replica to master".into(),
+                });
+            }
+            "help" => {
+                return Reply::Array(vec![Reply::bulk("crash-after-election"), Reply::bulk("crash-after-promotion")]);
+            }
+            _ => return Reply::err("ERR Unknown failure simulation specified"),
+        }
+    }
+    Reply::ok()
+}
+
+impl Sentinel {
+    /// Close the connections of a master and its replicas (after an auth change).
+    pub(super) fn drop_instance_connections(&mut self, mi: usize) {
+        let keys: Vec<_> = std::iter::once(&self.masters[mi].inst)
+            .chain(self.masters[mi].replicas.iter())
+            .map(|i| i.link)
+            .collect();
+        self.close_links(keys);
+    }
+
+    /// Close every connection to other sentinels (after a sentinel-user/pass change).
+    pub(super) fn drop_sentinel_connections(&mut self) {
+        let keys: Vec<_> = self.masters.iter().flat_map(|m| m.sentinels.iter().map(|s| s.link)).collect();
+        self.close_links(keys);
+    }
+
+    fn close_links(&mut self, keys: Vec<super::instance::LinkKey>) {
+        for key in keys {
+            let ids: Vec<_> =
+                self.links.get(key).map(|l| l.cmd.iter().chain(l.pubsub.iter()).map(|c| c.id).collect()).unwrap_or_default();
+            for id in ids {
+                self.close_conn(id);
+            }
+        }
+    }
+}

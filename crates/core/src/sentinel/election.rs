@@ -1,0 +1,96 @@
+//! Epochs and leader election: starting a failover attempt, granting votes (one per epoch per
+//! master), and counting them.
+
+use super::instance::FailoverState;
+use super::{Sentinel, Which};
+use crate::io::Level;
+use crate::quorum::{self, Tally};
+use crate::Millis;
+
+impl Sentinel {
+    /// Start a failover attempt when the master is ODOWN, none is running, and the retry gap
+    /// (2 × failover-timeout) since the last attempt has passed.
+    pub(super) fn start_failover_if_needed(&mut self, mi: usize, now: Millis) -> bool {
+        let m = &self.masters[mi];
+        if !m.inst.flags.o_down || m.inst.flags.failover_in_progress {
+            return false;
+        }
+        if now.saturating_sub(m.failover_start_time) < m.cfg.failover_timeout_ms * 2 {
+            if m.failover_delay_logged != m.failover_start_time {
+                let at = m.failover_start_time + m.cfg.failover_timeout_ms * 2;
+                self.masters[mi].failover_delay_logged = self.masters[mi].failover_start_time;
+                let message = format!("Next failover delay: I will not start a failover before {at} (ms clock)");
+                self.push(crate::io::Action::Log { level: Level::Warning, message });
+            }
+            return false;
+        }
+        self.start_failover(mi, now);
+        true
+    }
+
+    /// Begin a failover: new epoch, `+new-epoch`, `+try-failover`.
+    pub(super) fn start_failover(&mut self, mi: usize, now: Millis) {
+        self.config.current_epoch += 1;
+        let epoch = self.config.current_epoch;
+        let desync = self.random_desync();
+        let m = &mut self.masters[mi];
+        m.failover_state = FailoverState::WaitStart;
+        m.inst.flags.failover_in_progress = true;
+        m.failover_epoch = epoch;
+        m.failover_start_time = now + desync;
+        m.failover_state_change_time = now;
+        // Persist the epoch before announcing it.
+        self.flush();
+        self.emit(Level::Warning, "+new-epoch", Some(mi), epoch.to_string());
+        self.event(Level::Warning, "+try-failover", Some((mi, Which::Master)), "");
+    }
+
+    /// Raise the current epoch to `epoch` if it is newer (persisting first).
+    pub(super) fn adopt_epoch(&mut self, epoch: u64, master: Option<usize>) {
+        if epoch > self.config.current_epoch {
+            self.config.current_epoch = epoch;
+            self.flush();
+            self.emit(Level::Warning, "+new-epoch", master, epoch.to_string());
+        }
+    }
+
+    /// Grant (or not) our vote for `req_epoch` to `req_runid`; returns our vote and its epoch.
+    pub(super) fn vote_leader(&mut self, mi: usize, req_epoch: u64, req_runid: &str, now: Millis) -> (Option<String>, u64) {
+        self.adopt_epoch(req_epoch, Some(mi));
+        let current = self.config.current_epoch;
+        if self.masters[mi].cfg.leader_epoch < req_epoch && current <= req_epoch {
+            let cfg = &mut self.masters[mi].cfg;
+            cfg.leader = Some(req_runid.to_string());
+            cfg.leader_epoch = current;
+            // Persist the vote before anyone can learn of it.
+            self.flush();
+            self.emit(Level::Warning, "+vote-for-leader", Some(mi), format!("{req_runid} {current}"));
+            if !req_runid.eq_ignore_ascii_case(self.myid()) {
+                let desync = self.random_desync();
+                self.masters[mi].failover_start_time = now + desync;
+            }
+        }
+        let cfg = &self.masters[mi].cfg;
+        (cfg.leader.clone(), cfg.leader_epoch)
+    }
+
+    /// The leader for `epoch` if one has the votes (Redis's `sentinelGetLeader`).
+    pub(super) fn get_leader(&mut self, mi: usize, epoch: u64, now: Millis) -> Option<String> {
+        let current = self.config.current_epoch;
+        let m = &self.masters[mi];
+        let voters = m.sentinels.len() + 1;
+        let mut tally = Tally::default();
+        for s in &m.sentinels {
+            if let Some(leader) = s.leader.as_deref().filter(|_| s.leader_epoch == current) {
+                tally.add(leader);
+            }
+        }
+        let candidate = tally.leader().map(|(c, _)| c.to_string()).unwrap_or_else(|| self.myid().to_string());
+        let (my_vote, my_epoch) = self.vote_leader(mi, epoch, &candidate, now);
+        if let Some(vote) = my_vote.filter(|_| my_epoch == epoch) {
+            tally.add(&vote);
+        }
+        let (winner, votes) = tally.leader()?;
+        quorum::wins_election(votes, voters, self.masters[mi].cfg.quorum).then(|| winner.to_string())
+    }
+}

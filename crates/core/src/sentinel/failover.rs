@@ -1,0 +1,323 @@
+//! The failover state machine run by the elected leader, replica selection, and the switch of
+//! the configuration to the promoted replica.
+
+use super::instance::{Addr, FailoverState, Instance};
+use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION};
+use crate::io::{Action, Level};
+use crate::Millis;
+use std::cmp::Ordering;
+
+impl Sentinel {
+    /// Advance the failover of master `mi` by one step.
+    pub(super) fn failover_step(&mut self, mi: usize, now: Millis) {
+        if !self.masters[mi].inst.flags.failover_in_progress {
+            return;
+        }
+        match self.masters[mi].failover_state {
+            FailoverState::WaitStart => self.failover_wait_start(mi, now),
+            FailoverState::SelectSlave => self.failover_select_slave(mi, now),
+            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(mi, now),
+            FailoverState::WaitPromotion => self.failover_wait_promotion(mi, now),
+            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(mi, now),
+            FailoverState::None | FailoverState::UpdateConfig => {}
+        }
+    }
+
+    fn set_state(&mut self, mi: usize, state: FailoverState, now: Millis) {
+        let m = &mut self.masters[mi];
+        m.failover_state = state;
+        m.failover_state_change_time = now;
+    }
+
+    fn failover_wait_start(&mut self, mi: usize, now: Millis) {
+        let epoch = self.masters[mi].failover_epoch;
+        let leader = self.get_leader(mi, epoch, now);
+        let is_leader = leader.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(self.myid()));
+        let m = &self.masters[mi];
+        if !is_leader && !m.inst.flags.force_failover {
+            let election_timeout = self.timers.election_timeout.min(m.cfg.failover_timeout_ms);
+            if now.saturating_sub(m.failover_start_time) > election_timeout {
+                self.event(Level::Warning, "-failover-abort-not-elected", Some((mi, Which::Master)), "");
+                self.abort_failover(mi, now);
+            }
+            return;
+        }
+        self.event(Level::Warning, "+elected-leader", Some((mi, Which::Master)), "");
+        if self.simfailure & SIMFAILURE_CRASH_AFTER_ELECTION != 0 {
+            self.push(Action::Exit { code: 99 });
+        }
+        self.set_state(mi, FailoverState::SelectSlave, now);
+        self.event(Level::Warning, "+failover-state-select-slave", Some((mi, Which::Master)), "");
+        // Warden: go on at once instead of waiting for the next timer run.
+        self.failover_select_slave(mi, now);
+    }
+
+    fn failover_select_slave(&mut self, mi: usize, now: Millis) {
+        let Some(ri) = self.select_replica(mi, now) else {
+            self.event(Level::Warning, "-failover-abort-no-good-slave", Some((mi, Which::Master)), "");
+            self.abort_failover(mi, now);
+            return;
+        };
+        self.event(Level::Warning, "+selected-slave", Some((mi, Which::Replica(ri))), "");
+        self.masters[mi].replicas[ri].flags.promoted = true;
+        self.masters[mi].promoted = Some(ri);
+        self.set_state(mi, FailoverState::SendSlaveofNoone, now);
+        self.event(Level::Notice, "+failover-state-send-slaveof-noone", Some((mi, Which::Replica(ri))), "");
+        self.failover_send_slaveof_noone(mi, now);
+    }
+
+    fn failover_send_slaveof_noone(&mut self, mi: usize, now: Millis) {
+        let Some(ri) = self.masters[mi].promoted else { return };
+        let m = &self.masters[mi];
+        let disconnected = self.links.get(m.replicas[ri].link).is_none_or(|l| l.disconnected());
+        if disconnected {
+            if now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
+                self.event(Level::Warning, "-failover-abort-slave-timeout", Some((mi, Which::Master)), "");
+                self.abort_failover(mi, now);
+            }
+            return;
+        }
+        if !self.send_slaveof(mi, Which::Replica(ri), None) {
+            return;
+        }
+        self.event(Level::Notice, "+failover-state-wait-promotion", Some((mi, Which::Replica(ri))), "");
+        self.set_state(mi, FailoverState::WaitPromotion, now);
+    }
+
+    fn failover_wait_promotion(&mut self, mi: usize, now: Millis) {
+        let m = &self.masters[mi];
+        if now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
+            self.event(Level::Warning, "-failover-abort-slave-timeout", Some((mi, Which::Master)), "");
+            self.abort_failover(mi, now);
+        }
+    }
+
+    /// Abort a failover that has not yet promoted anything.
+    pub(super) fn abort_failover(&mut self, mi: usize, now: Millis) {
+        let m = &mut self.masters[mi];
+        m.inst.flags.failover_in_progress = false;
+        m.inst.flags.force_failover = false;
+        m.failover_state = FailoverState::None;
+        m.failover_state_change_time = now;
+        if let Some(ri) = m.promoted.take() {
+            if let Some(r) = m.replicas.get_mut(ri) {
+                r.flags.promoted = false;
+            }
+        }
+    }
+
+    /// Choose the replica to promote, or `None` (Redis's `sentinelSelectSlave`).
+    pub(super) fn select_replica(&self, mi: usize, now: Millis) -> Option<usize> {
+        let m = &self.masters[mi];
+        let mut max_master_down = m.cfg.down_after_ms.saturating_mul(10);
+        if m.inst.flags.s_down {
+            max_master_down += now.saturating_sub(m.inst.s_down_since);
+        }
+        let info_validity =
+            if m.inst.flags.s_down { self.timers.ping_period * 5 } else { self.timers.info_period * 3 };
+        let mut candidates: Vec<usize> = (0..m.replicas.len())
+            .filter(|&i| {
+                let r = &m.replicas[i];
+                let Some(link) = self.links.get(r.link) else { return false };
+                !r.flags.s_down
+                    && !r.flags.o_down
+                    && !link.disconnected()
+                    && now.saturating_sub(link.last_avail_time) <= self.timers.ping_period * 5
+                    && r.slave_priority != 0
+                    && now.saturating_sub(r.info_refresh) <= info_validity
+                    && r.master_link_down_time <= max_master_down
+            })
+            .collect();
+        candidates.sort_by(|&a, &b| compare_for_promotion(&m.replicas[a], &m.replicas[b]));
+        candidates.first().copied()
+    }
+
+    /// Re-point the remaining replicas, `parallel-syncs` at a time.
+    fn failover_reconf_next_slave(&mut self, mi: usize, now: Millis) {
+        let parallel = self.masters[mi].cfg.parallel_syncs.max(0) as usize;
+        let mut in_progress =
+            self.masters[mi].replicas.iter().filter(|r| r.flags.reconf_sent || r.flags.reconf_inprog).count();
+        let Some(promoted_addr) = self.masters[mi].promoted_replica().map(|p| p.addr.clone()) else { return };
+        for ri in 0..self.masters[mi].replicas.len() {
+            if in_progress >= parallel {
+                break;
+            }
+            let r = &self.masters[mi].replicas[ri];
+            if r.flags.promoted || r.flags.reconf_done {
+                continue;
+            }
+            if r.flags.reconf_sent && now.saturating_sub(r.slave_reconf_sent_time) > self.timers.slave_reconf_timeout {
+                self.event(Level::Notice, "-slave-reconf-sent-timeout", Some((mi, Which::Replica(ri))), "");
+                let flags = &mut self.masters[mi].replicas[ri].flags;
+                flags.reconf_sent = false;
+                flags.reconf_done = true;
+            }
+            let r = &self.masters[mi].replicas[ri];
+            if r.flags.reconf_sent || r.flags.reconf_inprog || r.flags.reconf_done {
+                continue;
+            }
+            if self.links.get(r.link).is_none_or(|l| l.disconnected()) {
+                continue;
+            }
+            if self.send_slaveof(mi, Which::Replica(ri), Some(&promoted_addr)) {
+                let r = &mut self.masters[mi].replicas[ri];
+                r.flags.reconf_sent = true;
+                r.slave_reconf_sent_time = now;
+                self.event(Level::Notice, "+slave-reconf-sent", Some((mi, Which::Replica(ri))), "");
+                // Warden: look at the replica's progress right away.
+                self.send_info(mi, Which::Replica(ri));
+                in_progress += 1;
+            }
+        }
+        self.failover_detect_end(mi, now);
+    }
+
+    fn failover_detect_end(&mut self, mi: usize, now: Millis) {
+        let m = &self.masters[mi];
+        let Some(promoted) = m.promoted_replica() else { return };
+        if promoted.flags.s_down {
+            return;
+        }
+        let mut not_reconfigured =
+            m.replicas.iter().filter(|r| !(r.flags.promoted || r.flags.reconf_done || r.flags.s_down)).count();
+        let timeout = now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
+        if timeout {
+            not_reconfigured = 0;
+            self.event(Level::Warning, "+failover-end-for-timeout", Some((mi, Which::Master)), "");
+        }
+        if not_reconfigured == 0 {
+            self.event(Level::Warning, "+failover-end", Some((mi, Which::Master)), "");
+            self.set_state(mi, FailoverState::UpdateConfig, now);
+        }
+        if timeout {
+            let promoted_addr = self.masters[mi].promoted_replica().map(|p| p.addr.clone()).expect("checked");
+            for ri in 0..self.masters[mi].replicas.len() {
+                let r = &self.masters[mi].replicas[ri];
+                if r.flags.promoted || r.flags.reconf_done || r.flags.reconf_sent {
+                    continue;
+                }
+                if self.send_slaveof(mi, Which::Replica(ri), Some(&promoted_addr)) {
+                    self.event(Level::Notice, "+slave-reconf-sent-be", Some((mi, Which::Replica(ri))), "");
+                    self.masters[mi].replicas[ri].flags.reconf_sent = true;
+                }
+            }
+        }
+    }
+
+    /// End of a failover at the leader: announce and adopt the promoted replica's address.
+    pub(super) fn switch_to_promoted(&mut self, mi: usize, now: Millis) {
+        let m = &self.masters[mi];
+        let new = m.promoted_replica().map_or_else(|| m.inst.addr.clone(), |p| p.addr.clone());
+        let old = m.inst.addr.clone();
+        self.announce_switch(mi, &old, &new);
+        self.reset_master_and_change_address(mi, new, now);
+    }
+
+    /// `+switch-master <name> <old ip> <old port> <new ip> <new port>`.
+    pub(super) fn announce_switch(&mut self, mi: usize, old: &Addr, new: &Addr) {
+        let h = self.config.announce_hostnames;
+        let message = format!(
+            "{} {} {} {} {}",
+            self.masters[mi].cfg.name,
+            old.announced(h),
+            old.port,
+            new.announced(h),
+            new.port
+        );
+        self.emit(Level::Warning, "+switch-master", Some(mi), message);
+    }
+
+    /// Point master `mi` at `new`: replicas become the old replicas (minus `new`) plus the old
+    /// master; sentinels are kept; failover state is cleared; the config is flushed.
+    pub(super) fn reset_master_and_change_address(&mut self, mi: usize, new: Addr, now: Millis) {
+        let m = &self.masters[mi];
+        let mut replica_addrs: Vec<Addr> = m.replicas.iter().filter(|r| !r.addr.same_as(&new)).map(|r| r.addr.clone()).collect();
+        if !new.same_as(&m.inst.addr) {
+            replica_addrs.push(m.inst.addr.clone());
+        }
+        self.reset_master(mi, false, now);
+        let m = &mut self.masters[mi];
+        m.inst.addr = new;
+        m.inst.o_down_since = 0;
+        m.inst.s_down_since = 0;
+        for addr in replica_addrs {
+            if let Some(ri) = self.add_replica(mi, &addr.hostname, addr.port, now) {
+                self.event(Level::Notice, "+slave", Some((mi, Which::Replica(ri))), "");
+            }
+        }
+        self.flush();
+    }
+
+    /// Forget replicas (and sentinels unless `keep_sentinels`... see callers), close the master's
+    /// connections and clear all failover state (Redis's `sentinelResetMaster`).
+    pub(super) fn reset_master(&mut self, mi: usize, drop_sentinels: bool, now: Millis) {
+        let replicas = std::mem::take(&mut self.masters[mi].replicas);
+        for r in replicas {
+            self.release_link(r.link);
+        }
+        if drop_sentinels {
+            let sentinels = std::mem::take(&mut self.masters[mi].sentinels);
+            for s in sentinels {
+                self.release_link(s.link);
+            }
+        }
+        let key = self.masters[mi].inst.link;
+        let ids: Vec<_> = self
+            .links
+            .get(key)
+            .map(|l| l.cmd.iter().chain(l.pubsub.iter()).map(|c| c.id).collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.close_conn(id);
+        }
+        if let Some(link) = self.links.get_mut(key) {
+            link.act_ping_time = now;
+            link.last_ping_time = 0;
+            link.last_avail_time = now;
+            link.last_pong_time = now;
+        }
+        let m = &mut self.masters[mi];
+        m.inst.flags = Default::default();
+        m.cfg.leader = None;
+        m.failover_state = FailoverState::None;
+        m.failover_state_change_time = 0;
+        m.failover_start_time = 0;
+        m.promoted = None;
+        m.inst.runid = None;
+        m.inst.slave_master_host = None;
+        m.inst.role_reported_time = now;
+        m.inst.role_reported = super::instance::Role::Master;
+        m.inst.info_refresh = 0;
+    }
+
+    /// Queue the client-reconfig script: `<master> <leader|observer> start <from> <to>`.
+    pub(super) fn client_reconfig_script(&mut self, mi: usize, role: &str, from: &Addr, to: &Addr) {
+        let m = &self.masters[mi];
+        let Some(script) = m.cfg.client_reconfig_script.clone() else { return };
+        let h = self.config.announce_hostnames;
+        let argv = vec![
+            script,
+            m.cfg.name.clone(),
+            role.to_string(),
+            "start".to_string(),
+            from.announced(h).to_string(),
+            from.port.to_string(),
+            to.announced(h).to_string(),
+            to.port.to_string(),
+        ];
+        self.scripts.schedule(argv);
+    }
+}
+
+/// Promotion order: lower priority, then larger offset, then smaller run id (unknown last).
+fn compare_for_promotion(a: &Instance, b: &Instance) -> Ordering {
+    a.slave_priority
+        .cmp(&b.slave_priority)
+        .then(b.slave_repl_offset.cmp(&a.slave_repl_offset))
+        .then_with(|| match (&a.runid, &b.runid) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
+        })
+}

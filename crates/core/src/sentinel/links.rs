@@ -1,0 +1,203 @@
+//! Instance links: the (one or two) connections to an instance and their timing, with the
+//! queue of replies each connection still owes us.
+//!
+//! A link to another sentinel is shared by every master that sentinel also monitors
+//! (`link-refcount`), like Redis Sentinel's `instanceLink`.
+
+use super::instance::LinkKey;
+use crate::io::{LinkId, LinkKind};
+use crate::Millis;
+use std::collections::{HashMap, VecDeque};
+
+/// What a pending reply answers, so it can be routed when it arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// A reply nobody reads (AUTH, CLIENT SETNAME, the MULTI transaction...).
+    Ignore,
+    /// PING.
+    Ping,
+    /// INFO.
+    Info,
+    /// PUBLISH of a hello to `master`'s instance at `target` (see [`Target`]).
+    Publish(Target),
+    /// `SENTINEL is-master-down-by-addr` sent about `master` to the sentinel `runid`.
+    MasterDown {
+        /// Master name.
+        master: String,
+        /// The asked sentinel's run id.
+        runid: String,
+    },
+}
+
+/// Identifies one instance entry: a master, or one of its replicas or sentinels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// The master `name` itself.
+    Master(String),
+    /// Replica `ip:port` of master `name`.
+    Replica(String, String, u16),
+    /// Sentinel `runid` of master `name`.
+    Sentinel(String, String),
+}
+
+/// One open connection of a link.
+#[derive(Debug, Clone)]
+pub struct Conn {
+    /// Driver-visible id.
+    pub id: LinkId,
+    /// Replies still expected, oldest first.
+    pub expect: VecDeque<Expect>,
+}
+
+/// The connections to one instance and their timing (Redis's `instanceLink`).
+#[derive(Debug, Clone)]
+pub struct Link {
+    /// Command connection.
+    pub cmd: Option<Conn>,
+    /// Pub/sub connection (masters and replicas only).
+    pub pubsub: Option<Conn>,
+    /// Whether this link needs a pub/sub connection.
+    pub wants_pubsub: bool,
+    /// Number of instance entries sharing the link.
+    pub refcount: u32,
+    /// Commands sent and not yet answered on `cmd`.
+    pub pending_commands: u32,
+    /// When `cmd` was opened.
+    pub cc_conn_time: Millis,
+    /// When `pubsub` was opened.
+    pub pc_conn_time: Millis,
+    /// Last frame received on `pubsub`.
+    pub pc_last_activity: Millis,
+    /// Last valid PING reply (PONG, LOADING, MASTERDOWN).
+    pub last_avail_time: Millis,
+    /// Send time of the oldest unanswered PING (0 = none pending).
+    pub act_ping_time: Millis,
+    /// Last PING sent.
+    pub last_ping_time: Millis,
+    /// Last PING reply of any kind.
+    pub last_pong_time: Millis,
+    /// Last reconnection attempt.
+    pub last_reconn_time: Millis,
+    /// Local address of the command connection, once known.
+    pub local_ip: Option<String>,
+}
+
+impl Link {
+    fn new(wants_pubsub: bool, now: Millis) -> Self {
+        Link {
+            cmd: None,
+            pubsub: None,
+            wants_pubsub,
+            refcount: 1,
+            pending_commands: 0,
+            cc_conn_time: 0,
+            pc_conn_time: 0,
+            pc_last_activity: 0,
+            last_avail_time: now,
+            act_ping_time: now,
+            last_ping_time: 0,
+            last_pong_time: now,
+            last_reconn_time: 0,
+            local_ip: None,
+        }
+    }
+
+    /// `disconnected` in Redis terms: a needed connection is missing.
+    pub fn disconnected(&self) -> bool {
+        self.cmd.is_none() || (self.wants_pubsub && self.pubsub.is_none())
+    }
+}
+
+/// All links, and the routing of driver connection ids to them.
+#[derive(Debug, Default)]
+pub struct Links {
+    links: HashMap<LinkKey, Link>,
+    conns: HashMap<LinkId, (LinkKey, LinkKind)>,
+    next_key: LinkKey,
+    next_conn: LinkId,
+}
+
+impl Links {
+    /// Create a new unconnected link.
+    pub fn create(&mut self, wants_pubsub: bool, now: Millis) -> LinkKey {
+        self.next_key += 1;
+        self.links.insert(self.next_key, Link::new(wants_pubsub, now));
+        self.next_key
+    }
+
+    /// Add a reference to a shared link.
+    pub fn share(&mut self, key: LinkKey) {
+        if let Some(link) = self.links.get_mut(&key) {
+            link.refcount += 1;
+        }
+    }
+
+    /// Drop one reference; returns the connection ids to close if it was the last one.
+    pub fn release(&mut self, key: LinkKey) -> Vec<LinkId> {
+        let Some(link) = self.links.get_mut(&key) else { return Vec::new() };
+        link.refcount = link.refcount.saturating_sub(1);
+        if link.refcount > 0 {
+            return Vec::new();
+        }
+        let link = self.links.remove(&key).expect("present");
+        let ids: Vec<LinkId> = link.cmd.iter().chain(link.pubsub.iter()).map(|c| c.id).collect();
+        for id in &ids {
+            self.conns.remove(id);
+        }
+        ids
+    }
+
+    /// The link behind `key`.
+    pub fn get(&self, key: LinkKey) -> Option<&Link> {
+        self.links.get(&key)
+    }
+
+    /// Mutable access to the link behind `key`.
+    pub fn get_mut(&mut self, key: LinkKey) -> Option<&mut Link> {
+        self.links.get_mut(&key)
+    }
+
+    /// Open a new connection of `kind` on `key`; returns its driver id.
+    pub fn open(&mut self, key: LinkKey, kind: LinkKind, now: Millis) -> LinkId {
+        self.next_conn += 1;
+        let id = self.next_conn;
+        let conn = Conn { id, expect: VecDeque::new() };
+        if let Some(link) = self.links.get_mut(&key) {
+            match kind {
+                LinkKind::Cmd => {
+                    link.cmd = Some(conn);
+                    link.cc_conn_time = now;
+                    link.pending_commands = 0;
+                }
+                LinkKind::PubSub => {
+                    link.pubsub = Some(conn);
+                    link.pc_conn_time = now;
+                    link.pc_last_activity = now;
+                }
+            }
+        }
+        self.conns.insert(id, (key, kind));
+        id
+    }
+
+    /// Forget connection `id` (closed by us or by the peer); returns whether it was known.
+    pub fn drop_conn(&mut self, id: LinkId) -> bool {
+        let Some((key, kind)) = self.conns.remove(&id) else { return false };
+        if let Some(link) = self.links.get_mut(&key) {
+            match kind {
+                LinkKind::Cmd => {
+                    link.cmd = None;
+                    link.pending_commands = 0;
+                }
+                LinkKind::PubSub => link.pubsub = None,
+            }
+        }
+        true
+    }
+
+    /// The link and kind a connection id belongs to.
+    pub fn route(&self, id: LinkId) -> Option<(LinkKey, LinkKind)> {
+        self.conns.get(&id).copied()
+    }
+
+}

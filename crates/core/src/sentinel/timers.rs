@@ -1,0 +1,124 @@
+//! Sentinel's timing constants, tunable at run time through `SENTINEL DEBUG` (global, not
+//! persisted), exactly as Redis Sentinel 7.0.15 exposes them.
+
+use crate::Millis;
+
+/// The 13 tunables of `SENTINEL DEBUG`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timers {
+    /// INFO period for masters and replicas.
+    pub info_period: Millis,
+    /// PING period (effective `min(ping_period, down_after)`).
+    pub ping_period: Millis,
+    /// Period of `is-master-down-by-addr` asks; replies are valid 5× this.
+    pub ask_period: Millis,
+    /// Hello period.
+    pub publish_period: Millis,
+    /// Default `down-after-milliseconds`.
+    pub default_down_after: Millis,
+    /// Default `failover-timeout`.
+    pub default_failover_timeout: Millis,
+    /// Timer gap that triggers TILT.
+    pub tilt_trigger: Millis,
+    /// How long TILT lasts.
+    pub tilt_period: Millis,
+    /// Per-replica reconfiguration timeout.
+    pub slave_reconf_timeout: Millis,
+    /// Minimum age of a connection before it may be recycled.
+    pub min_link_reconnect_period: Millis,
+    /// Election timeout (min with failover-timeout).
+    pub election_timeout: Millis,
+    /// Maximum script run time.
+    pub script_max_runtime: Millis,
+    /// First script retry delay (doubles on each retry).
+    pub script_retry_delay: Millis,
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Timers {
+            info_period: 10_000,
+            ping_period: 1_000,
+            ask_period: 1_000,
+            publish_period: 2_000,
+            default_down_after: 30_000,
+            default_failover_timeout: 180_000,
+            tilt_trigger: 2_000,
+            tilt_period: 30_000,
+            slave_reconf_timeout: 10_000,
+            min_link_reconnect_period: 15_000,
+            election_timeout: 10_000,
+            script_max_runtime: 60_000,
+            script_retry_delay: 30_000,
+        }
+    }
+}
+
+impl Timers {
+    /// The `SENTINEL DEBUG` names, in the order Redis prints them.
+    pub const NAMES: [&'static str; 13] = [
+        "INFO-PERIOD",
+        "PING-PERIOD",
+        "ASK-PERIOD",
+        "PUBLISH-PERIOD",
+        "DEFAULT-DOWN-AFTER",
+        "DEFAULT-FAILOVER-TIMEOUT",
+        "TILT-TRIGGER",
+        "TILT-PERIOD",
+        "SLAVE-RECONF-TIMEOUT",
+        "MIN-LINK-RECONNECT-PERIOD",
+        "ELECTION-TIMEOUT",
+        "SCRIPT-MAX-RUNTIME",
+        "SCRIPT-RETRY-DELAY",
+    ];
+
+    /// The tunable called `name` (case-insensitive).
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Millis> {
+        let idx = Self::NAMES.iter().position(|n| n.eq_ignore_ascii_case(name))?;
+        Some(self.fields_mut()[idx])
+    }
+
+    /// All values in [`Timers::NAMES`] order.
+    pub fn values(&self) -> [Millis; 13] {
+        [
+            self.info_period,
+            self.ping_period,
+            self.ask_period,
+            self.publish_period,
+            self.default_down_after,
+            self.default_failover_timeout,
+            self.tilt_trigger,
+            self.tilt_period,
+            self.slave_reconf_timeout,
+            self.min_link_reconnect_period,
+            self.election_timeout,
+            self.script_max_runtime,
+            self.script_retry_delay,
+        ]
+    }
+
+    fn fields_mut(&mut self) -> [&mut Millis; 13] {
+        [
+            &mut self.info_period,
+            &mut self.ping_period,
+            &mut self.ask_period,
+            &mut self.publish_period,
+            &mut self.default_down_after,
+            &mut self.default_failover_timeout,
+            &mut self.tilt_trigger,
+            &mut self.tilt_period,
+            &mut self.slave_reconf_timeout,
+            &mut self.min_link_reconnect_period,
+            &mut self.election_timeout,
+            &mut self.script_max_runtime,
+            &mut self.script_retry_delay,
+        ]
+    }
+}
+
+/// Pending-command cap per link reference (`100 × refcount`).
+pub const MAX_PENDING_COMMANDS: u32 = 100;
+/// Upper bound of the random failover start offset.
+pub const MAX_DESYNC: Millis = 1_000;
+/// INFO period for replicas of a master that is down or failing over.
+pub const FAST_INFO_PERIOD: Millis = 1_000;
