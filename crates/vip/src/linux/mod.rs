@@ -1,0 +1,299 @@
+//! The real backend: rtnetlink for addresses, AF_PACKET for announcements.
+
+mod netlink;
+mod packet;
+mod watch;
+
+use crate::backend::{
+    AddrEntry, AddrWatch, Change, LinkInfo, VipAddr, VipBackend, WARDEN_ADDR_PROTO,
+};
+use crate::error::{Capability, VipError};
+use crate::frames::{self, ArpForm};
+use netlink::{RequestError, RouteSocket};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressProtocol,
+    AddressScope, CacheInfo,
+};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use packet::PacketSender;
+use std::io;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// `valid_lft`/`preferred_lft` meaning "forever".
+const INFINITY_LIFE_TIME: u32 = u32::MAX;
+
+/// The Linux implementation of [`VipBackend`].
+///
+/// Its sockets belong to the network namespace of the thread that calls [`LinuxBackend::new`]
+/// (and, for the watch, [`VipBackend::watch`]); tests use that to drive a namespace from a
+/// thread that entered it with `setns`.
+pub struct LinuxBackend {
+    route: Mutex<RouteSocket>,
+    packet: PacketSender,
+}
+
+impl LinuxBackend {
+    /// Opens the netlink and AF_PACKET sockets. Fails with
+    /// [`VipError::MissingCapabilities`] naming CAP_NET_RAW when the packet socket is refused
+    /// (CAP_NET_ADMIN is only exercised by the first add/remove; use
+    /// [`crate::check_capabilities`] for an up-front check of both).
+    pub fn new() -> Result<LinuxBackend, VipError> {
+        let route = RouteSocket::open().map_err(|e| VipError::Kernel {
+            operation: "open a netlink route socket".into(),
+            source: e,
+        })?;
+        let packet = PacketSender::open().map_err(|e| {
+            VipError::from_os(
+                "open an AF_PACKET socket for gratuitous ARP".into(),
+                Capability::NetRaw,
+                "",
+                e,
+            )
+        })?;
+        Ok(LinuxBackend {
+            route: Mutex::new(route),
+            packet,
+        })
+    }
+
+    fn request(
+        &self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>, RequestError> {
+        // A poisoned lock only means another thread panicked mid-request; the socket is
+        // still usable because every request reads until its own sequence number.
+        let mut route = self.route.lock().unwrap_or_else(|p| p.into_inner());
+        route.request(message, flags)
+    }
+
+    fn address_message(vip: &VipAddr, index: u32) -> AddressMessage {
+        let mut msg = AddressMessage::default();
+        msg.header.family = match vip.addr {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        msg.header.prefix_len = vip.prefix;
+        msg.header.scope = AddressScope::Universe;
+        msg.header.index = index;
+        msg.attributes.push(AddressAttribute::Local(vip.addr));
+        msg.attributes.push(AddressAttribute::Address(vip.addr));
+        msg
+    }
+
+    fn add_message(vip: &VipAddr, index: u32, with_proto: bool) -> AddressMessage {
+        let mut msg = Self::address_message(vip, index);
+        if let Some(label) = vip.label() {
+            msg.attributes.push(AddressAttribute::Label(label));
+        }
+        if vip.addr.is_ipv6() {
+            // No duplicate address detection: usable at once, and a transient L2 split cannot
+            // leave the VIP "dadfailed".
+            msg.header.flags = AddressHeaderFlags::Nodad;
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+            if vip.prefix == 128 {
+                // Preferred lifetime 0 = deprecated: never picked as a source address for the
+                // host's own outgoing connections (keepalived's default for /128).
+                let mut lifetimes = CacheInfo::default();
+                lifetimes.ifa_preferred = 0;
+                lifetimes.ifa_valid = INFINITY_LIFE_TIME;
+                msg.attributes.push(AddressAttribute::CacheInfo(lifetimes));
+            }
+        }
+        if with_proto {
+            msg.attributes
+                .push(AddressAttribute::Protocol(AddressProtocol::Other(
+                    WARDEN_ADDR_PROTO,
+                )));
+        }
+        msg
+    }
+}
+
+/// The address an address message is about: `IFA_LOCAL` when present (IPv4), else
+/// `IFA_ADDRESS` (IPv6).
+pub(crate) fn address_of(msg: &AddressMessage) -> Option<IpAddr> {
+    let mut address = None;
+    for attr in &msg.attributes {
+        match attr {
+            AddressAttribute::Local(a) => return Some(*a),
+            AddressAttribute::Address(a) => address = Some(*a),
+            _ => {}
+        }
+    }
+    address
+}
+
+fn kernel(operation: String, needs: Capability, interface: &str, error: RequestError) -> VipError {
+    match error {
+        RequestError::Kernel(e) => VipError::from_os(operation, needs, interface, e),
+        RequestError::Protocol(why) => VipError::Protocol(format!("{operation}: {why}")),
+    }
+}
+
+fn errno(error: &RequestError) -> Option<i32> {
+    match error {
+        RequestError::Kernel(e) => e.raw_os_error(),
+        RequestError::Protocol(_) => None,
+    }
+}
+
+impl VipBackend for LinuxBackend {
+    fn link(&self, interface: &str) -> Result<LinkInfo, VipError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes
+            .push(LinkAttribute::IfName(interface.to_string()));
+        let answers = self
+            .request(RouteNetlinkMessage::GetLink(msg), 0)
+            .map_err(|e| {
+                kernel(
+                    format!("look up interface {interface}"),
+                    Capability::NetAdmin,
+                    interface,
+                    e,
+                )
+            })?;
+        let link = answers
+            .into_iter()
+            .find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .ok_or_else(|| VipError::NoSuchInterface(interface.to_string()))?;
+        let mac = link.attributes.iter().find_map(|a| match a {
+            LinkAttribute::Address(bytes) => <[u8; 6]>::try_from(bytes.as_slice()).ok(),
+            _ => None,
+        });
+        Ok(LinkInfo {
+            index: link.header.index,
+            mac,
+            arp: !link.header.flags.contains(LinkFlags::Noarp),
+            up: link.header.flags.contains(LinkFlags::Up),
+        })
+    }
+
+    fn add(&self, vip: &VipAddr) -> Result<Change, VipError> {
+        let link = self.link(&vip.interface)?;
+        let operation = format!("add {vip}");
+        let flags = NLM_F_CREATE | NLM_F_EXCL;
+        let first = self.request(
+            RouteNetlinkMessage::NewAddress(Self::add_message(vip, link.index, true)),
+            flags,
+        );
+        let result = match first {
+            // Kernels that validate attributes strictly and predate IFA_PROTO: retry untagged.
+            Err(e) if matches!(errno(&e), Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)) => self
+                .request(
+                    RouteNetlinkMessage::NewAddress(Self::add_message(vip, link.index, false)),
+                    flags,
+                ),
+            other => other,
+        };
+        match result {
+            Ok(_) => Ok(Change::Applied),
+            Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(Change::Unchanged),
+            Err(e) => Err(kernel(operation, Capability::NetAdmin, &vip.interface, e)),
+        }
+    }
+
+    fn remove(&self, vip: &VipAddr) -> Result<Change, VipError> {
+        let link = match self.link(&vip.interface) {
+            Ok(link) => link,
+            Err(VipError::NoSuchInterface(_)) => return Ok(Change::Unchanged),
+            Err(e) => return Err(e),
+        };
+        let msg = Self::address_message(vip, link.index);
+        match self.request(RouteNetlinkMessage::DelAddress(msg), 0) {
+            Ok(_) => Ok(Change::Applied),
+            Err(e) if matches!(errno(&e), Some(libc::EADDRNOTAVAIL) | Some(libc::ENODEV)) => {
+                Ok(Change::Unchanged)
+            }
+            Err(e) => Err(kernel(
+                format!("remove {vip}"),
+                Capability::NetAdmin,
+                &vip.interface,
+                e,
+            )),
+        }
+    }
+
+    fn list(&self, interface: &str) -> Result<Vec<AddrEntry>, VipError> {
+        let link = self.link(interface)?;
+        let answers = self
+            .request(
+                RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+                NLM_F_DUMP,
+            )
+            .map_err(|e| {
+                kernel(
+                    format!("list addresses of {interface}"),
+                    Capability::NetAdmin,
+                    interface,
+                    e,
+                )
+            })?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) if a.header.index == link.index => Some(a),
+                _ => None,
+            })
+            .filter_map(|a| {
+                let addr = address_of(&a)?;
+                let mut label = None;
+                let mut protocol = None;
+                for attr in &a.attributes {
+                    match attr {
+                        AddressAttribute::Label(l) => label = Some(l.clone()),
+                        AddressAttribute::Protocol(p) => protocol = Some(u8::from(*p)),
+                        _ => {}
+                    }
+                }
+                Some(AddrEntry {
+                    addr,
+                    prefix: a.header.prefix_len,
+                    label,
+                    protocol,
+                })
+            })
+            .collect())
+    }
+
+    fn announce(&self, vip: &VipAddr, form: ArpForm) -> Result<(), VipError> {
+        let link = self.link(&vip.interface)?;
+        let Some(mac) = link.mac.filter(|_| link.arp) else {
+            return Ok(()); // IFF_NOARP or no Ethernet address: nothing to announce
+        };
+        let sent = match vip.addr {
+            IpAddr::V4(v4) => self.packet.send(
+                link.index,
+                frames::ETHERTYPE_ARP,
+                &frames::gratuitous_arp(mac, v4, form),
+            ),
+            IpAddr::V6(v6) => self.packet.send(
+                link.index,
+                frames::ETHERTYPE_IPV6,
+                &frames::unsolicited_na(mac, v6),
+            ),
+        };
+        sent.map_err(|e| {
+            VipError::from_os(
+                format!("announce {vip}"),
+                Capability::NetRaw,
+                &vip.interface,
+                e,
+            )
+        })
+    }
+
+    fn watch(&self) -> Result<AddrWatch, VipError> {
+        watch::spawn().map_err(|e: io::Error| VipError::Kernel {
+            operation: "subscribe to address changes".into(),
+            source: e,
+        })
+    }
+}

@@ -1,0 +1,329 @@
+//! [`VipManager`]: executes claim/release decisions for one VIP and keeps the kernel in line.
+//!
+//! * Start: the VIP is not held, so a copy left on the interface (crash, manual add) is
+//!   removed before anything else ([`VipReport::RemovedStray`]).
+//! * Claim: add the address, announce a burst of `garp_count` frames `garp_interval` apart,
+//!   a second burst `garp_repeat_delay` later, and every `garp_refresh` re-check the address
+//!   and announce again.
+//! * Release: stop announcing, remove the address.
+//! * Watch: on every kernel change concerning the VIP (or a lost-events notice) the state is
+//!   re-read; a VIP deleted while held is re-added and re-announced at once
+//!   ([`VipReport::Reasserted`]); one that appears while not held is removed.
+//! * Failures are reported and retried after [`RETRY_DELAY`].
+//! * Dropping the manager (or [`VipManager::shutdown`]) releases the VIP.
+
+use crate::backend::{AddrEvent, AddrWatch, Change, VipAddr, VipBackend};
+use crate::error::VipError;
+use crate::frames::ArpForm;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Delay before retrying a failed add/remove/list.
+pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// How one VIP is announced (mirrors `VipConfig` of the core, in `Duration`s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipSettings {
+    /// The address and interface.
+    pub vip: VipAddr,
+    /// Frames per burst (0 = announce nothing).
+    pub garp_count: u32,
+    /// Spacing of frames within a burst.
+    pub garp_interval: Duration,
+    /// Delay of the second burst after a claim (zero = none).
+    pub garp_repeat_delay: Duration,
+    /// Period of re-check + re-announce while held (zero = none).
+    pub garp_refresh: Duration,
+    /// Also send the ARP reply form (THA = SHA) after each request frame (IPv4 only).
+    pub reply_form: bool,
+}
+
+/// What the manager observed or did; the driver turns [`VipReport::Observed`] into
+/// `Input::VipObserved` and logs the rest.
+#[derive(Debug)]
+pub enum VipReport {
+    /// Whether the VIP is on the interface now; sent once at start and on every change.
+    Observed {
+        /// Present on the configured interface.
+        present: bool,
+    },
+    /// The VIP vanished while held (e.g. `ip addr del`) and was re-added and re-announced.
+    Reasserted,
+    /// The VIP was on the interface while not held (at start, or added behind our back) and
+    /// was removed.
+    RemovedStray,
+    /// An operation failed; it is retried after [`RETRY_DELAY`] (announcements at the next
+    /// scheduled frame).
+    Failed(VipError),
+}
+
+enum Command {
+    Claim,
+    Release,
+}
+
+/// Handle to the task managing one VIP. See the module documentation.
+pub struct VipManager {
+    commands: UnboundedSender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl VipManager {
+    /// Subscribes to address changes and spawns the managing task on the current tokio
+    /// runtime; the task first removes a VIP left on the interface. `report` is called from
+    /// the task for every [`VipReport`].
+    pub fn start<R>(
+        backend: Arc<dyn VipBackend>,
+        settings: VipSettings,
+        report: R,
+    ) -> Result<VipManager, VipError>
+    where
+        R: FnMut(VipReport) + Send + 'static,
+    {
+        let watch = backend.watch()?;
+        let (commands, rx) = mpsc::unbounded_channel();
+        let runner = Runner {
+            backend,
+            settings,
+            report: Box::new(report),
+            held: false,
+            present: None,
+            frames_left: 0,
+            next_frame: None,
+            second_burst: None,
+            next_refresh: None,
+            retry: None,
+        };
+        let task = tokio::spawn(runner.run(rx, watch));
+        Ok(VipManager { commands, task })
+    }
+
+    /// Hold the VIP (idempotent).
+    pub fn claim(&self) {
+        let _ = self.commands.send(Command::Claim);
+    }
+
+    /// Stop holding the VIP (idempotent).
+    pub fn release(&self) {
+        let _ = self.commands.send(Command::Release);
+    }
+
+    /// Releases the VIP and waits until the task has removed it and ended.
+    pub async fn shutdown(self) {
+        drop(self.commands);
+        let _ = self.task.await;
+    }
+}
+
+/// Why the kernel state is being brought in line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// First look at start-up.
+    Startup,
+    /// A claim or release command.
+    Command,
+    /// A kernel event, a lost-events notice, or the refresh timer.
+    Repair,
+}
+
+struct Runner {
+    backend: Arc<dyn VipBackend>,
+    settings: VipSettings,
+    report: Box<dyn FnMut(VipReport) + Send>,
+    held: bool,
+    present: Option<bool>,
+    frames_left: u32,
+    next_frame: Option<Instant>,
+    second_burst: Option<Instant>,
+    next_refresh: Option<Instant>,
+    retry: Option<(Instant, Reason)>,
+}
+
+impl Runner {
+    async fn run(mut self, mut commands: UnboundedReceiver<Command>, watch: AddrWatch) {
+        let mut watch = Some(watch);
+        self.apply(Instant::now(), Reason::Startup);
+        loop {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Claim) => self.claim(Instant::now()),
+                    Some(Command::Release) => self.release(Instant::now()),
+                    None => {
+                        self.release(Instant::now());
+                        return;
+                    }
+                },
+                event = next_event(&mut watch) => match event {
+                    Some(event) => {
+                        if !matches!(event.addr(), Some(a) if a != self.settings.vip.addr) {
+                            self.apply(Instant::now(), Reason::Repair);
+                        }
+                    }
+                    None => {
+                        watch = None;
+                        (self.report)(VipReport::Failed(VipError::Protocol(
+                            "the address watch ended; relying on the refresh timer".into(),
+                        )));
+                    }
+                },
+                _ = sleep_until(deadline) => self.on_timer(Instant::now()),
+            }
+        }
+    }
+
+    fn claim(&mut self, now: Instant) {
+        if !self.held {
+            self.held = true;
+            self.apply(now, Reason::Command);
+        }
+    }
+
+    fn release(&mut self, now: Instant) {
+        if self.held {
+            self.held = false;
+            self.frames_left = 0;
+            self.next_frame = None;
+            self.second_burst = None;
+            self.next_refresh = None;
+            self.apply(now, Reason::Command);
+        }
+    }
+
+    /// Reads the interface and adds or removes the VIP to match `held`; true when it
+    /// (re)started the announcement schedule.
+    fn apply(&mut self, now: Instant, reason: Reason) -> bool {
+        self.retry = None;
+        let vip = &self.settings.vip;
+        let found = match self.backend.list(&vip.interface) {
+            Ok(entries) => entries.into_iter().find(|e| e.addr == vip.addr),
+            Err(e) => return self.fail(now, reason, e),
+        };
+        let mut announcing = false;
+        let present = if self.held {
+            if found.is_none() {
+                if let Err(e) = self.backend.add(vip) {
+                    return self.fail(now, reason, e);
+                }
+                if reason == Reason::Repair {
+                    (self.report)(VipReport::Reasserted);
+                }
+                announcing = true;
+            } else if reason == Reason::Command {
+                announcing = true;
+            }
+            if announcing {
+                self.start_announcing(now);
+            }
+            true
+        } else if let Some(entry) = found {
+            // Remove with the prefix it actually has, or the kernel refuses.
+            let stray = VipAddr {
+                prefix: entry.prefix,
+                ..vip.clone()
+            };
+            match self.backend.remove(&stray) {
+                Ok(Change::Applied) if reason != Reason::Command => {
+                    (self.report)(VipReport::RemovedStray)
+                }
+                Ok(_) => {}
+                Err(e) => return self.fail(now, reason, e),
+            }
+            false
+        } else {
+            false
+        };
+        if self.present != Some(present) {
+            self.present = Some(present);
+            (self.report)(VipReport::Observed { present });
+        }
+        announcing
+    }
+
+    /// Reports `error` and schedules a retry; returns false (nothing started).
+    fn fail(&mut self, now: Instant, reason: Reason, error: VipError) -> bool {
+        (self.report)(VipReport::Failed(error));
+        self.retry = Some((now + RETRY_DELAY, reason));
+        false
+    }
+
+    /// Starts the claim schedule: a burst now, the second burst and the refresh later.
+    fn start_announcing(&mut self, now: Instant) {
+        let s = &self.settings;
+        self.frames_left = s.garp_count;
+        self.next_frame = (s.garp_count > 0).then_some(now);
+        self.second_burst = (!s.garp_repeat_delay.is_zero()).then(|| now + s.garp_repeat_delay);
+        self.next_refresh = (!s.garp_refresh.is_zero()).then(|| now + s.garp_refresh);
+    }
+
+    fn start_burst(&mut self, now: Instant) {
+        self.frames_left = self.settings.garp_count;
+        self.next_frame = (self.frames_left > 0).then_some(now);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.next_frame,
+            self.second_burst,
+            self.next_refresh,
+            self.retry.map(|(t, _)| t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn on_timer(&mut self, now: Instant) {
+        if let Some((at, reason)) = self.retry {
+            if at <= now {
+                self.apply(now, reason);
+            }
+        }
+        if self.next_refresh.is_some_and(|t| t <= now) {
+            self.next_refresh = None;
+            // Re-check first; a re-added VIP restarts the whole schedule, one still in place
+            // gets a burst and the next refresh.
+            if !self.apply(now, Reason::Repair) && self.held && self.present == Some(true) {
+                self.start_burst(now);
+                self.next_refresh = Some(now + self.settings.garp_refresh);
+            }
+        }
+        if self.second_burst.is_some_and(|t| t <= now) {
+            self.second_burst = None;
+            self.start_burst(now);
+        }
+        if let Some(at) = self.next_frame.filter(|t| *t <= now) {
+            self.send_frame();
+            self.frames_left = self.frames_left.saturating_sub(1);
+            self.next_frame = (self.frames_left > 0).then(|| at + self.settings.garp_interval);
+        }
+    }
+
+    fn send_frame(&mut self) {
+        let vip = &self.settings.vip;
+        let mut result = self.backend.announce(vip, ArpForm::Request);
+        if result.is_ok() && self.settings.reply_form && vip.addr.is_ipv4() {
+            result = self.backend.announce(vip, ArpForm::Reply);
+        }
+        if let Err(e) = result {
+            (self.report)(VipReport::Failed(e));
+        }
+    }
+}
+
+async fn next_event(watch: &mut Option<AddrWatch>) -> Option<AddrEvent> {
+    match watch {
+        Some(w) => w.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}

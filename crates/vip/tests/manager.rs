@@ -1,0 +1,327 @@
+//! VipManager against the fake backend, on tokio's paused clock (virtual time: every instant
+//! below is exact and deterministic, nothing waits on the wall clock).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::time::{timeout, Instant};
+use warden_vip::fake::{Call, Op};
+use warden_vip::frames::ArpForm;
+use warden_vip::{FakeBackend, VipAddr, VipError, VipManager, VipReport, VipSettings};
+
+const IFACE: &str = "eth0";
+const MS: Duration = Duration::from_millis(1);
+
+fn vip4() -> IpAddr {
+    "10.0.0.100".parse().unwrap()
+}
+
+fn settings(addr: IpAddr, prefix: u8) -> VipSettings {
+    VipSettings {
+        vip: VipAddr::new(addr, prefix, IFACE).unwrap(),
+        garp_count: 3,
+        garp_interval: 100 * MS,
+        garp_repeat_delay: 5000 * MS,
+        garp_refresh: 60_000 * MS,
+        reply_form: false,
+    }
+}
+
+fn backend() -> Arc<FakeBackend> {
+    Arc::new(FakeBackend::new().with_interface(IFACE, 2, [2, 0, 0, 0, 0, 1]))
+}
+
+fn start(
+    fake: &Arc<FakeBackend>,
+    settings: VipSettings,
+) -> (VipManager, UnboundedReceiver<VipReport>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let manager = VipManager::start(fake.clone(), settings, move |r| {
+        let _ = tx.send(r);
+    })
+    .unwrap();
+    (manager, rx)
+}
+
+async fn next(rx: &mut UnboundedReceiver<VipReport>) -> VipReport {
+    timeout(Duration::from_secs(3600), rx.recv())
+        .await
+        .expect("no report within the deadline")
+        .expect("manager ended")
+}
+
+async fn expect_observed(rx: &mut UnboundedReceiver<VipReport>, want: bool) {
+    match next(rx).await {
+        VipReport::Observed { present } => assert_eq!(present, want),
+        other => panic!("expected Observed {{ present: {want} }}, got {other:?}"),
+    }
+}
+
+/// Offsets (in ms) from `t0` of the announcements made so far.
+fn offsets(fake: &FakeBackend, t0: Instant) -> Vec<u64> {
+    fake.announce_times()
+        .into_iter()
+        .map(|t| (t - t0).as_millis() as u64)
+        .collect()
+}
+
+/// Lets the virtual clock run to `t0 + ms` with every task scheduled before then executed.
+async fn run_until(t0: Instant, ms: u64) {
+    tokio::time::sleep_until(t0 + Duration::from_millis(ms)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn startup_removes_a_stale_vip() {
+    let fake = backend();
+    fake.add_externally(IFACE, vip4(), 32);
+    let (_m, mut rx) = start(&fake, settings(vip4(), 32));
+    assert!(matches!(next(&mut rx).await, VipReport::RemovedStray));
+    expect_observed(&mut rx, false).await;
+    assert!(!fake.has(IFACE, vip4()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn startup_with_nothing_to_do_reports_absent() {
+    let fake = backend();
+    let (_m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    assert!(fake
+        .calls()
+        .iter()
+        .all(|(_, c)| !matches!(c, Call::Remove(_))));
+}
+
+#[tokio::test(start_paused = true)]
+async fn claim_adds_and_announces_on_schedule() {
+    let fake = backend();
+    let (_m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    _m.claim();
+    expect_observed(&mut rx, true).await;
+    assert!(fake.has(IFACE, vip4()));
+
+    run_until(t0, 5500).await;
+    assert_eq!(offsets(&fake, t0), vec![0, 100, 200, 5000, 5100, 5200]);
+
+    run_until(t0, 60_500).await;
+    assert_eq!(
+        offsets(&fake, t0),
+        vec![0, 100, 200, 5000, 5100, 5200, 60_000, 60_100, 60_200]
+    );
+    // The refresh re-checked the interface first.
+    let list_at_refresh = fake
+        .calls()
+        .iter()
+        .any(|(t, c)| *t == t0 + 60_000 * MS && matches!(c, Call::List(_)));
+    assert!(list_at_refresh);
+
+    run_until(t0, 120_500).await;
+    assert_eq!(
+        offsets(&fake, t0).len(),
+        12,
+        "second refresh one period later"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn claim_is_idempotent() {
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    m.claim();
+    m.claim();
+    expect_observed(&mut rx, true).await;
+    run_until(t0, 1000).await;
+    assert_eq!(offsets(&fake, t0), vec![0, 100, 200]);
+    let adds = fake
+        .calls()
+        .iter()
+        .filter(|(_, c)| matches!(c, Call::Add(_)))
+        .count();
+    assert_eq!(adds, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn reply_form_follows_each_request_for_ipv4_only() {
+    let fake = backend();
+    let mut s = settings(vip4(), 32);
+    s.reply_form = true;
+    s.garp_count = 2;
+    let (m, mut rx) = start(&fake, s);
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    m.claim();
+    expect_observed(&mut rx, true).await;
+    run_until(t0, 1000).await;
+    let forms: Vec<ArpForm> = fake
+        .calls()
+        .into_iter()
+        .filter_map(|(_, c)| match c {
+            Call::Announce(_, f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        forms,
+        vec![
+            ArpForm::Request,
+            ArpForm::Reply,
+            ArpForm::Request,
+            ArpForm::Reply
+        ]
+    );
+
+    let fake6 = backend();
+    let mut s6 = settings("fd00::64".parse().unwrap(), 128);
+    s6.reply_form = true;
+    s6.garp_count = 2;
+    let (m6, mut rx6) = start(&fake6, s6);
+    expect_observed(&mut rx6, false).await;
+    let t1 = Instant::now();
+    m6.claim();
+    expect_observed(&mut rx6, true).await;
+    run_until(t1, 1000).await;
+    assert_eq!(offsets(&fake6, t1), vec![0, 100], "one NA per frame slot");
+}
+
+#[tokio::test(start_paused = true)]
+async fn deletion_while_held_is_repaired_at_once() {
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    m.claim();
+    expect_observed(&mut rx, true).await;
+    run_until(t0, 2000).await;
+
+    let t1 = Instant::now();
+    fake.remove_externally(IFACE, vip4());
+    assert!(matches!(next(&mut rx).await, VipReport::Reasserted));
+    assert!(fake.has(IFACE, vip4()));
+    let re_add = fake
+        .calls()
+        .into_iter()
+        .rfind(|(_, c)| matches!(c, Call::Add(_)))
+        .map(|(t, _)| t)
+        .unwrap();
+    assert!(re_add - t1 < 100 * MS, "re-added within 100 ms");
+    run_until(t1, 300).await;
+    let after: Vec<u64> = fake
+        .announce_times()
+        .into_iter()
+        .filter(|t| *t >= t1)
+        .map(|t| (t - t1).as_millis() as u64)
+        .collect();
+    assert_eq!(
+        after,
+        vec![0, 100, 200],
+        "a fresh burst right after the repair"
+    );
+    // The presence never flipped from the manager's point of view after the repair.
+    assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn appearance_while_not_held_is_removed() {
+    let fake = backend();
+    let (_m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    fake.add_externally(IFACE, vip4(), 24);
+    assert!(matches!(next(&mut rx).await, VipReport::RemovedStray));
+    assert!(!fake.has(IFACE, vip4()));
+    // Removed with the prefix it actually had.
+    assert!(fake
+        .calls()
+        .iter()
+        .any(|(_, c)| matches!(c, Call::Remove(v) if v.prefix == 24)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn unrelated_addresses_are_left_alone() {
+    let fake = backend();
+    let (_m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    fake.add_externally(IFACE, "10.0.0.7".parse().unwrap(), 24);
+    run_until(Instant::now(), 10).await;
+    assert!(fake.has(IFACE, "10.0.0.7".parse().unwrap()));
+    assert!(rx.try_recv().is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn release_removes_and_stops_announcing() {
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    m.claim();
+    expect_observed(&mut rx, true).await;
+    run_until(t0, 150).await;
+    m.release();
+    expect_observed(&mut rx, false).await;
+    assert!(!fake.has(IFACE, vip4()));
+    run_until(t0, 120_000).await;
+    assert_eq!(
+        offsets(&fake, t0),
+        vec![0, 100],
+        "nothing after the release"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_and_drop_release() {
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    m.claim();
+    expect_observed(&mut rx, true).await;
+    m.shutdown().await;
+    assert!(!fake.has(IFACE, vip4()));
+
+    let fake2 = backend();
+    let (m2, mut rx2) = start(&fake2, settings(vip4(), 32));
+    expect_observed(&mut rx2, false).await;
+    m2.claim();
+    expect_observed(&mut rx2, true).await;
+    drop(m2);
+    expect_observed(&mut rx2, false).await;
+    assert!(!fake2.has(IFACE, vip4()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn permission_failure_is_reported_and_retried() {
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    fake.fail_next(Op::Add, libc_eperm());
+    let t0 = Instant::now();
+    m.claim();
+    match next(&mut rx).await {
+        VipReport::Failed(e @ VipError::MissingCapabilities { .. }) => {
+            assert!(e.to_string().contains("CAP_NET_ADMIN"), "{e}")
+        }
+        other => panic!("expected a capability failure, got {other:?}"),
+    }
+    expect_observed(&mut rx, true).await;
+    assert_eq!(Instant::now() - t0, warden_vip::RETRY_DELAY);
+    run_until(t0, 2000).await;
+    assert_eq!(offsets(&fake, t0), vec![1000, 1100, 1200]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_interface_is_reported_and_retried() {
+    let fake = Arc::new(FakeBackend::new());
+    let (_m, mut rx) = start(&fake, settings(vip4(), 32));
+    match next(&mut rx).await {
+        VipReport::Failed(VipError::NoSuchInterface(name)) => assert_eq!(name, IFACE),
+        other => panic!("expected NoSuchInterface, got {other:?}"),
+    }
+    // Retried after RETRY_DELAY, failing the same way.
+    assert!(matches!(next(&mut rx).await, VipReport::Failed(_)));
+}
+
+fn libc_eperm() -> i32 {
+    1 // EPERM on Linux
+}
