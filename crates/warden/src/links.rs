@@ -1,0 +1,176 @@
+//! Outgoing connections to monitored instances and peer sentinels.
+//!
+//! Each [`warden_core::Action::Connect`] becomes one tokio task owning one TCP connection. The
+//! task reports [`Input::LinkUp`] (with the socket's local address) or [`Input::LinkDown`], writes
+//! the command batches it receives (coalescing whatever is queued into one write), and feeds every
+//! reply frame back in order as [`Input::Reply`] — or, on a pub/sub link, published messages as
+//! [`Input::Message`]. Closing a link aborts its task: no input follows a close.
+
+mod codec;
+
+use crate::driver::InputSink;
+use bytes::{Bytes, BytesMut};
+use codec::{as_message, decode_frame, encode_commands, FrameScanner};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use warden_core::{Input, LinkId, LinkKind};
+
+/// How long a connection attempt (name resolution included) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A batch of pipelined commands.
+type Batch = Vec<Vec<Bytes>>;
+
+/// The set of open links.
+pub struct Links {
+    sink: Arc<dyn InputSink>,
+    conns: HashMap<LinkId, Conn>,
+}
+
+/// One link's task and the queue feeding it.
+struct Conn {
+    outgoing: mpsc::UnboundedSender<Batch>,
+    task: JoinHandle<()>,
+}
+
+impl Links {
+    /// No links yet; inputs go to `sink`.
+    pub fn new(sink: Arc<dyn InputSink>) -> Links {
+        Links {
+            sink,
+            conns: HashMap::new(),
+        }
+    }
+
+    /// Start connecting `link` to `host:port`. Must be called inside a tokio runtime.
+    pub fn connect(&mut self, link: LinkId, kind: LinkKind, host: String, port: u16) {
+        // Forget links whose connection ended on its own (the core already got their LinkDown).
+        self.conns.retain(|_, conn| !conn.task.is_finished());
+        let (outgoing, queue) = mpsc::unbounded_channel();
+        let sink = self.sink.clone();
+        let task = tokio::spawn(async move {
+            if let Some(reason) = run(link, kind, &host, port, &*sink, queue).await {
+                sink.input(Input::LinkDown { link, reason });
+            }
+        });
+        if let Some(old) = self.conns.insert(link, Conn { outgoing, task }) {
+            old.task.abort();
+        }
+    }
+
+    /// Queue `commands` on `link`; ignored if the link is gone (its LinkDown is already on its
+    /// way to the core, and with it the loss of pending commands).
+    pub fn send(&mut self, link: LinkId, commands: Batch) {
+        if let Some(conn) = self.conns.get(&link) {
+            let _ = conn.outgoing.send(commands);
+        }
+    }
+
+    /// Drop `link` silently.
+    pub fn close(&mut self, link: LinkId) {
+        if let Some(conn) = self.conns.remove(&link) {
+            conn.task.abort();
+        }
+    }
+}
+
+impl Drop for Links {
+    fn drop(&mut self) {
+        for conn in self.conns.values() {
+            conn.task.abort();
+        }
+    }
+}
+
+/// Connect and serve one link until it fails (returns the reason) or its queue is dropped
+/// (returns `None`: closed by us, nothing to report).
+async fn run(
+    link: LinkId,
+    kind: LinkKind,
+    host: &str,
+    port: u16,
+    sink: &dyn InputSink,
+    mut queue: mpsc::UnboundedReceiver<Batch>,
+) -> Option<String> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await
+    {
+        Err(_) => return Some("Connection timed out".into()),
+        Ok(Err(e)) => return Some(io_reason(&e)),
+        Ok(Ok(stream)) => stream,
+    };
+    // Best effort: a socket that refuses NODELAY still works.
+    let _ = stream.set_nodelay(true);
+    let local_ip = match stream.local_addr() {
+        Ok(addr) => addr.ip().to_string(),
+        Err(e) => return Some(io_reason(&e)),
+    };
+    sink.input(Input::LinkUp { link, local_ip });
+
+    let (mut reader, mut writer) = stream.into_split();
+    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut outbuf = BytesMut::new();
+    let mut scanner = FrameScanner::default();
+    loop {
+        inbuf.reserve(READ_CHUNK);
+        tokio::select! {
+            batch = queue.recv() => {
+                let batch = batch?;
+                encode_commands(&mut outbuf, &batch);
+                while let Ok(more) = queue.try_recv() {
+                    encode_commands(&mut outbuf, &more);
+                }
+                if let Err(e) = writer.write_all(&outbuf).await {
+                    return Some(io_reason(&e));
+                }
+                outbuf.clear();
+            }
+            read = reader.read_buf(&mut inbuf) => {
+                match read {
+                    Ok(0) => return Some("Server closed the connection".into()),
+                    Ok(_) => {}
+                    Err(e) => return Some(io_reason(&e)),
+                }
+                loop {
+                    let reply = match scanner.scan(&inbuf) {
+                        Ok(None) => break,
+                        Ok(Some(len)) => decode_frame(&inbuf.split_to(len).freeze()),
+                        Err(e) => Err(e),
+                    };
+                    let reply = match reply {
+                        Ok(reply) => reply,
+                        Err(e) => {
+                            tracing::warn!("Closing link to {host}:{port}: {e}");
+                            return Some(e.to_string());
+                        }
+                    };
+                    let input = match (kind, as_message(&reply)) {
+                        (LinkKind::PubSub, Some((channel, payload))) => {
+                            Input::Message { link, channel, payload }
+                        }
+                        _ => Input::Reply { link, reply },
+                    };
+                    sink.input(input);
+                }
+            }
+        }
+    }
+}
+
+/// An I/O error as hiredis would word it (`Connection refused`), without Rust's `(os error N)`.
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests;
