@@ -7,6 +7,17 @@
 
 use std::collections::BTreeMap;
 
+mod directives;
+pub mod parse;
+pub mod rewrite;
+mod sha256;
+pub mod tokenize;
+pub mod vip;
+
+pub use parse::{command_line, config_text, parse, CommandLine, ConfigEnv, ConfigError, Parsed};
+pub use rewrite::rewrite;
+pub use vip::VipOption;
+
 /// Defaults from Redis Sentinel 7.0.15.
 pub mod defaults {
     /// `down-after-milliseconds` default.
@@ -135,6 +146,17 @@ pub struct SentinelConfig {
     pub masters: Vec<MasterConfig>,
 }
 
+impl SentinelConfig {
+    /// An empty configuration with Redis Sentinel's defaults (`deny-scripts-reconfig yes`;
+    /// note that `Default` gives `false` there).
+    pub fn new() -> Self {
+        SentinelConfig {
+            deny_scripts_reconfig: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// Generic (non-`sentinel`) directives that Warden acts on. Every other valid redis.conf
 /// directive is accepted and kept verbatim in `other`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,3 +211,8 @@ impl Default for ServerConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
+mod rewrite_tests;
