@@ -480,3 +480,5 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         }
     }
 }
+#[cfg(test)]
+mod tests;

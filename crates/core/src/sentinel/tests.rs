@@ -1,0 +1,490 @@
+//! Scenario tests of the state machine with a simulated clock: the test plays every Redis
+//! instance and peer sentinel by answering the core's actions by hand.
+
+use super::*;
+use crate::io::{LinkId, LinkKind};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const MASTER_RUNID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const R1_RUNID: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const R2_RUNID: &str = "cccccccccccccccccccccccccccccccccccccccc";
+const PEER1: &str = "1111111111111111111111111111111111111111";
+const PEER2: &str = "2222222222222222222222222222222222222222";
+
+#[derive(Clone, Default)]
+struct MemPersist(Arc<Mutex<Vec<SentinelConfig>>>);
+
+impl Persist for MemPersist {
+    fn save(&mut self, state: &SentinelConfig) -> Result<(), String> {
+        self.0.lock().unwrap().push(state.clone());
+        Ok(())
+    }
+}
+
+/// A connection as the test sees it.
+#[derive(Debug, Clone)]
+struct Conn {
+    kind: LinkKind,
+    port: u16,
+}
+
+struct Harness {
+    s: Sentinel,
+    now: Millis,
+    conns: HashMap<LinkId, Conn>,
+    /// Commands received per connection, not yet answered, oldest first.
+    inbox: Vec<(LinkId, Vec<String>)>,
+    events: Vec<(String, String)>,
+    saved: MemPersist,
+}
+
+fn master_cfg(quorum: u32) -> MasterConfig {
+    let mut m = MasterConfig::new("mymaster", "127.0.0.1", 6379, quorum);
+    m.down_after_ms = 1000;
+    m.failover_timeout_ms = 10_000;
+    m
+}
+
+impl Harness {
+    fn new(master: MasterConfig) -> Harness {
+        let saved = MemPersist::default();
+        let cfg = SentinelConfig {
+            myid: Some("f".repeat(40)),
+            deny_scripts_reconfig: true,
+            masters: vec![master],
+            ..Default::default()
+        };
+        let s = Sentinel::new(cfg, Options::new(26379, None, 7), Box::new(saved.clone()), 1_000_000).unwrap();
+        let mut h = Harness { s, now: 1_000_000, conns: HashMap::new(), inbox: Vec::new(), events: Vec::new(), saved };
+        h.drain();
+        h
+    }
+
+    fn drain(&mut self) {
+        while let Some(a) = self.s.poll_action() {
+            match a {
+                Action::Connect { link, kind, port, .. } => {
+                    self.conns.insert(link, Conn { kind, port });
+                    self.s.handle(Input::LinkUp { link, local_ip: "127.0.0.1".into() }, self.now);
+                }
+                Action::Send { link, commands } => {
+                    for c in commands {
+                        let words = c.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+                        self.inbox.push((link, words));
+                    }
+                }
+                Action::Close { link } => {
+                    self.conns.remove(&link);
+                    self.inbox.retain(|(l, _)| *l != link);
+                }
+                Action::Event(e) => self.events.push((e.kind, e.message)),
+                _ => {}
+            }
+        }
+    }
+
+    fn tick(&mut self, ms: Millis) {
+        self.now += ms;
+        self.s.tick(self.now);
+        self.drain();
+    }
+
+    /// Answer every pending command with `answer(port, kind, words)`; `None` leaves it unanswered.
+    fn answer(&mut self, mut answer: impl FnMut(u16, LinkKind, &[String]) -> Option<Reply>) {
+        let inbox = std::mem::take(&mut self.inbox);
+        let mut keep = Vec::new();
+        let mut blocked: Vec<LinkId> = Vec::new();
+        for (link, words) in inbox {
+            let Some(conn) = self.conns.get(&link).cloned() else { continue };
+            if blocked.contains(&link) {
+                keep.push((link, words));
+                continue;
+            }
+            match answer(conn.port, conn.kind, &words) {
+                Some(reply) => {
+                    self.s.handle(Input::Reply { link, reply }, self.now);
+                    self.drain();
+                }
+                None => {
+                    blocked.push(link);
+                    keep.push((link, words));
+                }
+            }
+        }
+        keep.append(&mut self.inbox);
+        self.inbox = keep;
+    }
+
+    fn kill_port(&mut self, port: u16) {
+        let ids: Vec<_> = self.conns.iter().filter(|(_, c)| c.port == port).map(|(id, _)| *id).collect();
+        for id in ids {
+            self.conns.remove(&id);
+            self.inbox.retain(|(l, _)| *l != id);
+            self.s.handle(Input::LinkDown { link: id, reason: "refused".into() }, self.now);
+        }
+        self.drain();
+    }
+
+    fn has_event(&self, kind: &str) -> bool {
+        self.events.iter().any(|(k, _)| k == kind)
+    }
+
+    fn event_kinds(&self) -> Vec<&str> {
+        self.events.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    fn command(&mut self, words: &[&str]) -> Reply {
+        let args: Vec<Bytes> = words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
+        let r = self.s.command(&args, self.now);
+        self.drain();
+        r
+    }
+}
+
+fn info_master(replicas: &[(u16, u64)]) -> String {
+    let mut s = format!("run_id:{MASTER_RUNID}\r\nrole:master\r\n");
+    for (i, (port, off)) in replicas.iter().enumerate() {
+        s.push_str(&format!("slave{i}:ip=127.0.0.1,port={port},state=online,offset={off},lag=0\r\n"));
+    }
+    s
+}
+
+fn info_replica(runid: &str, master_port: u16, offset: u64, link_up: bool) -> String {
+    format!(
+        "run_id:{runid}\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:{master_port}\r\n\
+master_link_status:{}\r\nslave_priority:100\r\nslave_repl_offset:{offset}\r\nreplica_announced:1\r\n",
+        if link_up { "up" } else { "down" }
+    )
+}
+
+/// A healthy 1 master + 2 replicas world.
+fn healthy(port: u16, _kind: LinkKind, words: &[String]) -> Option<Reply> {
+    Some(match words[0].as_str() {
+        "PING" => Reply::Status("PONG".into()),
+        "INFO" => Reply::bulk(match port {
+            6379 => info_master(&[(6380, 100), (6381, 90)]),
+            6380 => info_replica(R1_RUNID, 6379, 100, true),
+            _ => info_replica(R2_RUNID, 6379, 90, true),
+        }),
+        _ => Reply::ok(),
+    })
+}
+
+#[test]
+fn startup_monitors_and_discovers_replicas() {
+    let mut h = Harness::new(master_cfg(2));
+    assert_eq!(h.events[0], ("+monitor".to_string(), "master mymaster 127.0.0.1 6379 quorum 2".to_string()));
+    h.tick(100);
+    // Cmd + pubsub to the master, with the handshake and an immediate PING and INFO.
+    assert_eq!(h.conns.values().filter(|c| c.port == 6379).count(), 2);
+    assert!(h.inbox.iter().any(|(_, w)| w[0] == "CLIENT" && w[2] == "sentinel-ffffffff-cmd"));
+    assert!(h.inbox.iter().any(|(_, w)| w[0] == "SUBSCRIBE" && w[1] == "__sentinel__:hello"));
+    h.answer(healthy);
+    let slaves: Vec<_> = h.events.iter().filter(|(k, _)| k == "+slave").map(|(_, m)| m.clone()).collect();
+    assert_eq!(
+        slaves,
+        vec![
+            "slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379",
+            "slave 127.0.0.1:6381 127.0.0.1 6381 @ mymaster 127.0.0.1 6379"
+        ]
+    );
+    // Discovery was persisted.
+    let last = h.saved.0.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last.masters[0].known_replicas.len(), 2);
+    h.tick(100);
+    h.answer(healthy);
+    let Reply::Array(replicas) = h.command(&["REPLICAS", "mymaster"]) else { panic!() };
+    assert_eq!(replicas.len(), 2);
+    let Reply::Map(fields) = h.command(&["MASTER", "mymaster"]) else { panic!() };
+    assert_eq!(fields.len(), 20);
+    assert_eq!(fields[4].1, Reply::bulk("master"));
+    assert_eq!(fields[16].0, Reply::bulk("num-other-sentinels"));
+}
+
+#[test]
+fn silent_master_goes_sdown_then_odown_with_quorum_one() {
+    let mut h = Harness::new(master_cfg(1));
+    h.tick(100);
+    h.answer(healthy);
+    // From now on the master does not answer.
+    for _ in 0..9 {
+        h.tick(100);
+        h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w) });
+    }
+    assert!(!h.has_event("+sdown"), "not before down-after");
+    // Detection counts from the first unanswered PING, sent up to one ping period late.
+    for _ in 0..12 {
+        h.tick(100);
+        h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w) });
+    }
+    assert!(h.has_event("+sdown"));
+    let odown = h.events.iter().find(|(k, _)| k == "+odown").expect("odown");
+    assert_eq!(odown.1, "master mymaster 127.0.0.1 6379 #quorum 1/1");
+}
+
+/// Run a whole failover with a single sentinel (quorum 1): the replica with the larger offset
+/// is promoted, the other is re-pointed, and the configuration switches.
+#[test]
+fn full_failover_single_sentinel() {
+    let mut h = Harness::new(master_cfg(1));
+    h.tick(100);
+    h.answer(healthy);
+    h.tick(100);
+    h.answer(healthy);
+    h.kill_port(6379);
+    let mut promoted = false;
+    let mut r2_master = 6379;
+    for _ in 0..60 {
+        h.tick(100);
+        h.answer(|port, kind, words| {
+            if port == 6379 {
+                return None;
+            }
+            if words[0] == "SLAVEOF" {
+                if port == 6380 && words[1] == "NO" {
+                    promoted = true;
+                } else if port == 6381 {
+                    r2_master = words[2].parse().unwrap();
+                }
+            }
+            if words[0] == "INFO" && port == 6380 && promoted {
+                return Some(Reply::bulk(format!("run_id:{R1_RUNID}\r\nrole:master\r\n")));
+            }
+            if words[0] == "INFO" && port == 6381 {
+                return Some(Reply::bulk(info_replica(R2_RUNID, r2_master, 90, true)));
+            }
+            healthy(port, kind, words)
+        });
+        // The dead master refuses new connections.
+        h.kill_port(6379);
+        if h.has_event("+switch-master") {
+            break;
+        }
+    }
+    let kinds = h.event_kinds();
+    let expected = [
+        "+sdown",
+        "+odown",
+        "+new-epoch",
+        "+try-failover",
+        "+vote-for-leader",
+        "+elected-leader",
+        "+failover-state-select-slave",
+        "+selected-slave",
+        "+failover-state-send-slaveof-noone",
+        "+failover-state-wait-promotion",
+        "+promoted-slave",
+        "+failover-state-reconf-slaves",
+        "+slave-reconf-sent",
+        "+slave-reconf-inprog",
+        "+slave-reconf-done",
+        "+failover-end",
+        "+switch-master",
+    ];
+    let mut pos = 0;
+    for e in expected {
+        let found = kinds[pos..].iter().position(|k| *k == e).unwrap_or_else(|| panic!("{e} missing after {pos}: {kinds:?}"));
+        pos += found + 1;
+    }
+    let switch = h.events.iter().find(|(k, _)| k == "+switch-master").unwrap();
+    assert_eq!(switch.1, "mymaster 127.0.0.1 6379 127.0.0.1 6380");
+    assert_eq!(
+        h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
+        Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6380")])
+    );
+    let cfg = h.saved.0.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(cfg.masters[0].port, 6380);
+    assert_eq!(cfg.masters[0].config_epoch, 1);
+    assert_eq!(cfg.current_epoch, 1);
+    let mut known: Vec<u16> = cfg.masters[0].known_replicas.iter().map(|r| r.1).collect();
+    known.sort();
+    assert_eq!(known, vec![6379, 6381]);
+}
+
+#[test]
+fn failover_aborts_without_good_replica() {
+    let mut h = Harness::new(master_cfg(1));
+    h.tick(100);
+    h.answer(|p, k, w| {
+        if w[0] == "INFO" && p != 6379 {
+            return Some(Reply::bulk(info_replica(R1_RUNID, 6379, 1, true).replace("slave_priority:100", "slave_priority:0")));
+        }
+        healthy(p, k, w)
+    });
+    h.kill_port(6379);
+    for _ in 0..30 {
+        h.tick(100);
+        h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w).map(|r| match (w[0].as_str(), r) {
+            ("INFO", _) => Reply::bulk(info_replica(R1_RUNID, 6379, 1, true).replace("slave_priority:100", "slave_priority:0")),
+            (_, r) => r,
+        }) });
+        h.kill_port(6379);
+    }
+    assert!(h.has_event("-failover-abort-no-good-slave"));
+    assert!(!h.has_event("+selected-slave"));
+}
+
+/// Peer sentinels known from config but silent: we cannot get a majority, so the election
+/// times out with `-failover-abort-not-elected`, and no new attempt starts before
+/// 2 × failover-timeout.
+#[test]
+fn election_needs_majority_and_times_out() {
+    let mut cfg = master_cfg(1);
+    cfg.known_sentinels = vec![("127.0.0.1".into(), 26380, PEER1.into()), ("127.0.0.1".into(), 26381, PEER2.into())];
+    let mut h = Harness::new(cfg);
+    h.tick(100);
+    h.answer(healthy);
+    h.kill_port(6379);
+    for _ in 0..150 {
+        h.tick(100);
+        h.answer(|p, k, w| match p {
+            6379 => None,
+            26380 | 26381 if w[0] == "SENTINEL" => Some(Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])),
+            _ => healthy(p, k, w),
+        });
+        h.kill_port(6379);
+    }
+    assert!(h.has_event("+try-failover"));
+    assert!(h.has_event("-failover-abort-not-elected"));
+    assert!(!h.has_event("+elected-leader"));
+    assert_eq!(h.events.iter().filter(|(k, _)| k == "+try-failover").count(), 1);
+}
+
+#[test]
+fn votes_once_per_epoch_and_adopts_newer_epochs() {
+    let mut h = Harness::new(master_cfg(2));
+    let ask = |h: &mut Harness, epoch: &str, runid: &str| {
+        h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "6379", epoch, runid])
+    };
+    let vote = |leader: &str, epoch: i64| Reply::Array(vec![Reply::Int(0), Reply::bulk(leader), Reply::Int(epoch)]);
+    assert_eq!(ask(&mut h, "0", "*"), vote("*", 0));
+    assert_eq!(ask(&mut h, "5", PEER1), vote(PEER1, 5));
+    // Second request in the same epoch: the first vote stands.
+    assert_eq!(ask(&mut h, "5", PEER2), vote(PEER1, 5));
+    // An older epoch gets the existing vote.
+    assert_eq!(ask(&mut h, "4", PEER2), vote(PEER1, 5));
+    assert_eq!(ask(&mut h, "6", PEER2), vote(PEER2, 6));
+    assert_eq!(h.events.iter().filter(|(k, _)| k == "+vote-for-leader").count(), 2);
+    // Votes are persisted before they are announced.
+    let cfg = h.saved.0.lock().unwrap().last().cloned().unwrap();
+    assert_eq!((cfg.current_epoch, cfg.masters[0].leader_epoch), (6, 6));
+    // Unknown master address: no vote.
+    assert_eq!(h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "1", "9", PEER1]), vote("*", 0));
+    assert_eq!(
+        h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "x", "9", PEER1]),
+        Reply::err("ERR value is not an integer or out of range")
+    );
+}
+
+#[test]
+fn hello_discovers_sentinels_and_follows_newer_config() {
+    let mut h = Harness::new(master_cfg(2));
+    h.tick(100);
+    h.answer(healthy);
+    let hello = format!("127.0.0.1,26380,{PEER1},3,mymaster,127.0.0.1,6379,0");
+    h.s.receive_hello(hello.as_bytes(), h.now);
+    h.drain();
+    assert!(h.has_event("+sentinel"));
+    assert!(h.has_event("+new-epoch"));
+    // Same runid at a new address: address switch, still one sentinel.
+    let moved = format!("127.0.0.1,26390,{PEER1},3,mymaster,127.0.0.1,6379,0");
+    h.s.receive_hello(moved.as_bytes(), h.now);
+    h.drain();
+    assert!(h.has_event("+sentinel-address-switch"));
+    // Another runid at that address evicts the stale entry.
+    let other = format!("127.0.0.1,26390,{PEER2},3,mymaster,127.0.0.1,6379,0");
+    h.s.receive_hello(other.as_bytes(), h.now);
+    h.drain();
+    assert!(h.has_event("+sentinel-invalid-addr"));
+    let Reply::Array(sentinels) = h.command(&["SENTINELS", "mymaster"]) else { panic!() };
+    assert_eq!(sentinels.len(), 1);
+    // A newer config epoch with another address switches the master.
+    let newer = format!("127.0.0.1,26390,{PEER2},3,mymaster,127.0.0.1,6380,3");
+    h.s.receive_hello(newer.as_bytes(), h.now);
+    h.drain();
+    let kinds = h.event_kinds();
+    let cu = kinds.iter().position(|k| *k == "+config-update-from").expect("config update");
+    assert_eq!(kinds[cu + 1], "+switch-master");
+    assert_eq!(
+        h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
+        Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6380")])
+    );
+    // Our own hellos and garbage are ignored.
+    let before = h.events.len();
+    h.s.receive_hello(format!("127.0.0.1,26379,{},9,mymaster,127.0.0.1,1,9", "f".repeat(40)).as_bytes(), h.now);
+    h.s.receive_hello(b"\x00\xffgarbage,,,", h.now);
+    h.drain();
+    assert_eq!(h.events.len(), before);
+}
+
+#[test]
+fn clock_jump_enters_tilt_and_suspends_detection() {
+    let mut h = Harness::new(master_cfg(1));
+    h.tick(100);
+    h.answer(healthy);
+    h.tick(5000);
+    assert!(h.has_event("+tilt"));
+    assert!(h.s.in_tilt());
+    // The master is silent for longer than down-after, but TILT suppresses SDOWN.
+    for _ in 0..20 {
+        h.tick(100);
+    }
+    assert!(!h.has_event("+sdown"));
+    assert_eq!(
+        h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "6379", "0", "*"]),
+        Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])
+    );
+    for _ in 0..300 {
+        h.tick(100);
+    }
+    assert!(h.has_event("-tilt"));
+}
+
+#[test]
+fn sentinel_set_and_errors() {
+    let mut h = Harness::new(master_cfg(2));
+    assert_eq!(h.command(&["SET", "mymaster", "quorum", "3", "down-after-milliseconds", "5000"]), Reply::ok());
+    assert_eq!(h.events.iter().filter(|(k, _)| k == "+set").count(), 2);
+    assert_eq!(
+        h.command(&["SET", "mymaster", "quorum", "0"]),
+        Reply::err("ERR Invalid argument '0' for SENTINEL SET 'quorum'")
+    );
+    assert_eq!(
+        h.command(&["SET", "mymaster", "foo", "1"]),
+        Reply::err("ERR Unknown option or number of arguments for SENTINEL SET 'foo'")
+    );
+    assert_eq!(h.command(&["SET", "nope", "quorum", "1"]), Reply::err("ERR No such master with that name"));
+    assert_eq!(h.command(&["SET", "mymaster", "quorum"]), Reply::err("ERR wrong number of arguments for 'sentinel|set' command"));
+    assert_eq!(h.command(&["BOGUS"]), Reply::err("ERR unknown subcommand 'BOGUS'. Try SENTINEL HELP."));
+    h.command(&["SET", "mymaster", "auth-pass", "secret"]);
+    assert_eq!(h.events.last().unwrap().1, "master mymaster 127.0.0.1 6379 auth-pass ******");
+    let cfg = h.s.config();
+    assert_eq!((cfg.masters[0].quorum, cfg.masters[0].down_after_ms), (3, 5000));
+    assert!(matches!(h.command(&["CKQUORUM", "mymaster"]), Reply::Error(e) if e.starts_with("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master")));
+    assert_eq!(h.command(&["MONITOR", "x", "127.0.0.1", "1", "0"]), Reply::err("ERR Quorum must be 1 or greater."));
+    assert_eq!(h.command(&["MONITOR", "x", "not-an-ip", "1", "1"]), Reply::err("ERR Invalid IP address or hostname specified"));
+    assert_eq!(h.command(&["MONITOR", "mymaster", "127.0.0.1", "1", "1"]), Reply::err("ERR Duplicate master name."));
+    assert_eq!(h.command(&["MONITOR", "x", "127.0.0.1", "70000", "1"]), Reply::err("ERR Invalid port number."));
+    assert_eq!(h.command(&["RESET", "my*"]), Reply::Int(1));
+    assert_eq!(h.command(&["REMOVE", "mymaster"]), Reply::ok());
+    assert_eq!(h.command(&["MASTERS"]), Reply::Array(vec![]));
+}
+
+#[test]
+fn glob_matching() {
+    use super::commands::glob_match;
+    for (p, t, nocase, want) in [
+        ("*", "anything", false, true),
+        ("my*", "mymaster", false, true),
+        ("MY*", "mymaster", false, false),
+        ("MY*", "mymaster", true, true),
+        ("m?master", "mymaster", false, true),
+        ("[a-m]ymaster", "mymaster", false, true),
+        ("[^m]ymaster", "mymaster", false, false),
+        ("announce-*", "announce-ip", true, true),
+        ("*-ip", "resolve-hostnames", true, false),
+    ] {
+        assert_eq!(glob_match(p.as_bytes(), t.as_bytes(), nocase), want, "{p} {t}");
+    }
+}
