@@ -214,7 +214,7 @@ fn silent_master_goes_sdown_then_odown_with_quorum_one() {
     }
     assert!(!h.has_event("+sdown"), "not before down-after");
     // Detection counts from the first unanswered PING, sent up to one ping period late.
-    for _ in 0..12 {
+    for _ in 0..15 {
         h.tick(100);
         h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w) });
     }
