@@ -1,1 +1,145 @@
-fn main() {}
+//! `warden-sim`: run seeded fault scenarios against the real sentinel core.
+//!
+//! ```text
+//! warden-sim --seeds N [--start S] [--fast]     run N scenarios, summary ends "seeds: N, violations: V"
+//! warden-sim --replay SEED [--fast] [--links]   print the event trace of one scenario
+//! warden-sim --self-check                       a sentinel that double-votes must be caught
+//! ```
+
+use std::process::ExitCode;
+use std::time::Instant;
+use warden_sim::trace::Detail;
+use warden_sim::{run, self_check, Profile, RunOptions, Summary};
+
+const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast] | --replay SEED [--fast] [--links] | --self-check";
+
+enum Mode {
+    Seeds { count: u64, start: u64 },
+    Replay(u64),
+    SelfCheck,
+}
+
+struct Args {
+    mode: Mode,
+    profile: Profile,
+    links: bool,
+}
+
+fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, String> {
+    let value = args.next().ok_or_else(|| format!("{flag} needs a number"))?;
+    value.parse().map_err(|_| format!("{flag}: not a number: {value}"))
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let (mut count, mut start, mut replay, mut self_check) = (None, 0, None, false);
+    let (mut profile, mut links) = (Profile::Full, false);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seeds" => count = Some(number(&mut args, "--seeds")?),
+            "--start" => start = number(&mut args, "--start")?,
+            "--replay" => replay = Some(number(&mut args, "--replay")?),
+            "--self-check" => self_check = true,
+            "--fast" => profile = Profile::Fast,
+            "--links" => links = true,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    let mode = match (count, replay, self_check) {
+        (Some(count), None, false) => Mode::Seeds { count, start },
+        (None, Some(seed), false) => Mode::Replay(seed),
+        (None, None, true) => Mode::SelfCheck,
+        _ => return Err(USAGE.into()),
+    };
+    Ok(Args { mode, profile, links })
+}
+
+fn profile_flag(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Fast => " --fast",
+        Profile::Full => "",
+    }
+}
+
+fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
+    let opts = RunOptions { profile, trace: Detail::Off, broken_voter: false };
+    let began = Instant::now();
+    let mut summary = Summary::default();
+    for seed in start..start + count {
+        let outcome = run(seed, opts);
+        for v in &outcome.violations {
+            println!("seed {seed}: {v}   (replay: warden-sim --replay {seed}{})", profile_flag(profile));
+        }
+        summary.add(outcome);
+        if (seed - start + 1) % 1000 == 0 {
+            eprintln!("... {} seeds", seed - start + 1);
+        }
+    }
+    let secs = began.elapsed().as_secs_f64();
+    let t = &summary.totals;
+    println!("profile: {profile:?}, seeds {start}..{}", start + count);
+    println!(
+        "wall {secs:.1} s, {:.1} seeds/s, simulated {:.0} s ({:.0}x real time), {} events, {} core steps",
+        count as f64 / secs.max(1e-9),
+        t.sim_ms as f64 / 1000.0,
+        t.sim_ms as f64 / 1000.0 / secs.max(1e-9),
+        t.events,
+        t.steps
+    );
+    println!("elections won: {}, +switch-master: {}, +tilt: {}", t.elections, t.switches, t.tilts);
+    for (rule, n) in summary.by_rule() {
+        println!("  {rule}: {n}");
+    }
+    println!("seeds: {}, violations: {}", summary.seeds, summary.violations.len());
+    if summary.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn replay(seed: u64, profile: Profile, links: bool) -> ExitCode {
+    let trace = if links { Detail::Links } else { Detail::Events };
+    let outcome = run(seed, RunOptions { profile, trace, broken_voter: false });
+    println!("{:#?}", outcome.scenario);
+    for line in &outcome.trace {
+        println!("{line}");
+    }
+    println!("{:?}", outcome.stats);
+    println!("seeds: 1, violations: {}", outcome.violations.len());
+    if outcome.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn check_self() -> ExitCode {
+    const MAX_SEEDS: u64 = 500;
+    match self_check(0, MAX_SEEDS, Profile::Fast) {
+        Some((seed, v)) => {
+            println!("self-check: the broken voter was caught at seed {seed}: {v}");
+            println!("(replay the healthy run with: warden-sim --replay {seed} --fast)");
+            ExitCode::SUCCESS
+        }
+        None => {
+            println!("self-check FAILED: no invariant caught a sentinel voting twice per epoch in {MAX_SEEDS} seeds");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.mode {
+        Mode::Seeds { count, start } => seeds(count, start, args.profile),
+        Mode::Replay(seed) => replay(seed, args.profile, args.links),
+        Mode::SelfCheck => check_self(),
+    }
+}

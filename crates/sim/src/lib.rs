@@ -1,0 +1,73 @@
+//! # warden-sim — deterministic simulation of sentinel groups under faults
+//!
+//! Runs several real `warden-core` sentinels, simulated Redis servers and a faulty network on
+//! one virtual clock, everything drawn from one seed, and checks safety invariants after every
+//! event (see [`invariants`] and `world::checks`). A failing seed replays exactly.
+//!
+//! Layout: [`scenario`] draws a run from a seed; [`world`] is the engine (network model in
+//! `world::links`, server sides in `world::serve`, faults in `world::faults`); [`link`] and
+//! [`net`] hold the TCP and host-level network model; [`redis`] the simulated Redis; [`node`]
+//! a sentinel process with its config file; [`invariants`] the event-driven checks; [`trace`]
+//! the readable trace.
+
+pub mod invariants;
+pub mod link;
+pub mod net;
+pub mod node;
+pub mod panics;
+pub mod redis;
+pub mod scenario;
+pub mod trace;
+pub mod world;
+
+pub use scenario::Profile;
+pub use world::{run, Outcome, RunOptions, Stats};
+
+use std::collections::BTreeMap;
+
+/// Aggregate of many runs.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Seeds run.
+    pub seeds: u64,
+    /// Every violation, with its seed.
+    pub violations: Vec<(u64, invariants::Violation)>,
+    /// Summed counters.
+    pub totals: Stats,
+}
+
+impl Summary {
+    /// Fold one run in.
+    pub fn add(&mut self, outcome: Outcome) {
+        self.seeds += 1;
+        let t = &mut self.totals;
+        t.events += outcome.stats.events;
+        t.steps += outcome.stats.steps;
+        t.sim_ms += outcome.stats.sim_ms;
+        t.elections += outcome.stats.elections;
+        t.switches += outcome.stats.switches;
+        t.tilts += outcome.stats.tilts;
+        self.violations.extend(outcome.violations.into_iter().map(|v| (outcome.seed, v)));
+    }
+
+    /// Violation count per invariant.
+    pub fn by_rule(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for (_, v) in &self.violations {
+            *counts.entry(v.rule).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// Rules the self-check's broken voter must trip (any of them).
+pub const VOTE_RULES: [&str; 3] = ["double-vote", "two-leaders", "elected-without-majority"];
+
+/// Run seeds `start..start + max_seeds` with a sentinel that votes for everyone; returns the
+/// first seed and violation that an election invariant caught.
+pub fn self_check(start: u64, max_seeds: u64, profile: Profile) -> Option<(u64, invariants::Violation)> {
+    let opts = RunOptions { profile, trace: trace::Detail::Off, broken_voter: true };
+    (start..start + max_seeds).find_map(|seed| {
+        run(seed, opts).violations.into_iter().find(|v| VOTE_RULES.contains(&v.rule)).map(|v| (seed, v))
+    })
+}

@@ -1,0 +1,155 @@
+//! A simulated sentinel process: the real core, its "config file" (what [`Persist`] saved),
+//! its skewed clock and how its timer is driven.
+
+use crate::scenario::{Time, TickMode};
+use std::sync::{Arc, Mutex, MutexGuard};
+use warden_core::config::SentinelConfig;
+use warden_core::{Persist, Sentinel};
+
+/// The config file of one sentinel, shared between the world and the core's [`Persist`].
+#[derive(Debug)]
+pub struct Disk {
+    /// Last saved state (initially the config the node was deployed with).
+    pub saved: SentinelConfig,
+    /// Number of saves.
+    pub saves: u64,
+    /// Epochs that went backwards between two saves, found by [`DiskPersist::save`].
+    pub regressions: Vec<String>,
+}
+
+/// Handle to a node's [`Disk`].
+#[derive(Debug, Clone)]
+pub struct DiskHandle(Arc<Mutex<Disk>>);
+
+impl DiskHandle {
+    /// A disk holding the deployment config.
+    pub fn new(initial: SentinelConfig) -> DiskHandle {
+        DiskHandle(Arc::new(Mutex::new(Disk { saved: initial, saves: 0, regressions: Vec::new() })))
+    }
+
+    /// Lock it (a poisoned lock only means a core panicked mid-save; the data is still ours).
+    pub fn lock(&self) -> MutexGuard<'_, Disk> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The [`Persist`] given to a simulated core: saves to its [`Disk`] and checks that no epoch
+/// goes backwards in persisted state.
+pub struct DiskPersist(pub DiskHandle);
+
+impl Persist for DiskPersist {
+    fn save(&mut self, state: &SentinelConfig) -> Result<(), String> {
+        let mut disk = self.0.lock();
+        let mut found = Vec::new();
+        if state.current_epoch < disk.saved.current_epoch {
+            found.push(format!("current-epoch {} -> {}", disk.saved.current_epoch, state.current_epoch));
+        }
+        for old in &disk.saved.masters {
+            let Some(new) = state.masters.iter().find(|m| m.name == old.name) else { continue };
+            if new.config_epoch < old.config_epoch {
+                found.push(format!("{} config-epoch {} -> {}", old.name, old.config_epoch, new.config_epoch));
+            }
+            if new.leader_epoch < old.leader_epoch {
+                found.push(format!("{} leader-epoch {} -> {}", old.name, old.leader_epoch, new.leader_epoch));
+            }
+        }
+        disk.regressions.extend(found);
+        disk.saved = state.clone();
+        disk.saves += 1;
+        Ok(())
+    }
+}
+
+/// One sentinel node (host + process).
+pub struct Node {
+    /// Host index (also the node index).
+    pub host: usize,
+    /// The running core; `None` while crashed.
+    pub core: Option<Sentinel>,
+    /// Process incarnation, bumped at every start.
+    pub incarnation: u32,
+    /// Its config file.
+    pub disk: DiskHandle,
+    /// Its run id (pre-assigned in the deployed config, so stable across restarts).
+    pub myid: String,
+    /// Wall clock = simulated time + this offset.
+    pub clock_offset: i64,
+    /// How its timer is driven.
+    pub tick_mode: TickMode,
+    /// Simulated time of the tick currently scheduled.
+    pub next_tick: Option<Time>,
+    /// Active crash faults (the process restarts when the last ends).
+    pub crashes: u32,
+    /// Paused until this simulated time.
+    pub paused_until: Option<Time>,
+    /// Whether this host currently carries the VIP (survives a process crash, like an address).
+    pub vip_present: bool,
+    /// Simulated time since which it holds the VIP (per its last claim).
+    pub vip_held_since: Option<Time>,
+    /// Node-clock time of the last contact from each peer (anything attributable to it).
+    pub contact: Vec<Option<i64>>,
+    /// Whether the lease violation was already reported for the current hold.
+    pub lease_reported: bool,
+    /// Self-check: answer every vote request with a vote for the requester.
+    pub votes_for_everyone: bool,
+}
+
+impl Node {
+    /// A node that has not started yet.
+    pub fn new(host: usize, myid: String, disk: DiskHandle, tick_mode: TickMode, peers: usize) -> Node {
+        Node {
+            host,
+            core: None,
+            incarnation: 0,
+            disk,
+            myid,
+            clock_offset: 0,
+            tick_mode,
+            next_tick: None,
+            crashes: 0,
+            paused_until: None,
+            vip_present: false,
+            vip_held_since: None,
+            contact: vec![None; peers],
+            lease_reported: false,
+            votes_for_everyone: false,
+        }
+    }
+
+    /// The node's wall clock at simulated time `now` (`base` is the simulated epoch).
+    pub fn clock(&self, base: u64, now: Time) -> u64 {
+        (base as i64 + now as i64 + self.clock_offset).max(0) as u64
+    }
+
+    /// Simulated time at which the node's wall clock reads `wall`.
+    pub fn sim_time(&self, base: u64, wall: u64) -> Time {
+        (wall as i64 - self.clock_offset - base as i64).max(0) as Time
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::config::MasterConfig;
+
+    #[test]
+    fn persist_flags_epoch_regressions() {
+        let mut cfg = SentinelConfig::default();
+        cfg.current_epoch = 3;
+        let mut m = MasterConfig::new("m", "10.0.0.1", 6379, 2);
+        m.config_epoch = 2;
+        m.leader_epoch = 3;
+        cfg.masters.push(m);
+        let disk = DiskHandle::new(cfg.clone());
+        let mut persist = DiskPersist(disk.clone());
+        let mut newer = cfg.clone();
+        newer.current_epoch = 4;
+        persist.save(&newer).expect("save");
+        assert!(disk.lock().regressions.is_empty());
+        let mut older = newer.clone();
+        older.current_epoch = 1;
+        older.masters[0].config_epoch = 1;
+        persist.save(&older).expect("save");
+        assert_eq!(disk.lock().regressions.len(), 2);
+    }
+}

@@ -1,0 +1,162 @@
+//! Fault injection and healing: partitions, crashes and restarts (sentinels boot from what
+//! they persisted, Redis from its rewritten config), pauses, clock jumps, slow hosts.
+
+use super::{Ev, World, BASE_WALL, MASTER};
+use crate::link::{Endpoint, State};
+use crate::node::DiskPersist;
+use crate::panics;
+use crate::scenario::{FaultKind, TickMode};
+use crate::trace::Detail;
+use rand::Rng;
+use warden_core::{Input, Options, Sentinel};
+
+impl World {
+    pub(super) fn fault(&mut self, index: usize, start: bool) {
+        let fault = self.sc.faults[index].clone();
+        let label = if start { "fault" } else { "heal" };
+        self.trace.log(Detail::Events, self.now, "WORLD", || format!("{label} {:?}", fault.kind));
+        match fault.kind {
+            FaultKind::Partition { side } => {
+                let other: Vec<usize> = (0..self.sc.hosts()).filter(|h| !side.contains(h)).collect();
+                self.net.cut(&side, &other, start);
+                self.net.cut(&other, &side, start);
+            }
+            FaultKind::OneWay { from, to } => self.net.cut(&from, &to, start),
+            FaultKind::CrashSentinel(node) => {
+                if start {
+                    self.nodes[node].crashes += 1;
+                    self.crash_node(node);
+                } else {
+                    self.nodes[node].crashes -= 1;
+                    if self.nodes[node].crashes == 0 {
+                        self.boot_node(node);
+                    }
+                }
+            }
+            FaultKind::CrashRedis(r) => {
+                if start {
+                    self.redis_crashes[r] += 1;
+                    self.crash_redis(r);
+                } else {
+                    self.redis_crashes[r] -= 1;
+                    if self.redis_crashes[r] == 0 && !self.redis[r].up {
+                        self.redis[r].restart(self.now, &mut self.rng);
+                        let role = format!("{:?}", self.redis[r].role);
+                        self.trace.log(Detail::Events, self.now, &format!("r{r}"), || format!("restarted as {role}"));
+                    }
+                }
+            }
+            FaultKind::Pause(node) => {
+                if start {
+                    let until = self.now + fault.duration;
+                    let n = &mut self.nodes[node];
+                    n.paused_until = Some(n.paused_until.map_or(until, |u| u.max(until)));
+                }
+            }
+            FaultKind::ClockJump { node, delta_ms } => self.nodes[node].clock_offset += delta_ms,
+            FaultKind::Slow { host, extra_ms } => self.net.slow(host, extra_ms, start),
+        }
+        if !start {
+            self.resume_stalled();
+        }
+    }
+
+    /// The sentinel process dies: its connections vanish (peers get a reset), its timer stops.
+    /// A VIP it put on the host stays there, as an address would.
+    pub(super) fn crash_node(&mut self, node: usize) {
+        if self.nodes[node].core.take().is_none() {
+            return;
+        }
+        self.trace.log(Detail::Events, self.now, &format!("s{node}"), || "process crashed".into());
+        let n = &mut self.nodes[node];
+        n.next_tick = None;
+        n.vip_held_since = None;
+        let owned: Vec<u64> = self.links.iter().filter(|(_, l)| l.node == node).map(|(k, _)| *k).collect();
+        for key in owned {
+            if let Some(link) = self.links.remove(&key) {
+                self.by_id.remove(&(link.node, link.incarnation, link.id));
+            }
+        }
+        let served: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.target == Endpoint::Sentinel(node) && l.state == State::Up)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in served {
+            self.server_close(key, "Connection reset by peer");
+        }
+    }
+
+    /// Start (or restart) a sentinel process from its persisted config.
+    pub(super) fn boot_node(&mut self, node: usize) {
+        if self.nodes[node].core.is_some() || self.nodes[node].crashes > 0 {
+            return;
+        }
+        let n = &mut self.nodes[node];
+        n.incarnation += 1;
+        n.next_tick = None;
+        n.contact.iter_mut().for_each(|c| *c = None);
+        let config = n.disk.lock().saved.clone();
+        let seed = self.sc.seed.wrapping_mul(1_000_003) ^ ((node as u64) << 32) ^ u64::from(n.incarnation);
+        let options = Options::new(super::SENTINEL_PORT, None, seed);
+        let persist = Box::new(DiskPersist(n.disk.clone()));
+        let wall = n.clock(BASE_WALL, self.now);
+        let first = n.incarnation == 1;
+        self.trace.log(Detail::Events, self.now, &format!("s{node}"), || {
+            if first { "process started".into() } else { "process restarted from persisted config".into() }
+        });
+        match panics::catch(|| Sentinel::new(config, options, persist, wall)) {
+            Ok(Ok(core)) => self.nodes[node].core = Some(core),
+            Ok(Err(reason)) => {
+                self.checker.report(self.now, Some(node), "boot-failed", format!("own persisted config rejected: {reason}"));
+                return;
+            }
+            Err(message) => {
+                self.checker.report(self.now, Some(node), "panic", message);
+                self.stop = true;
+                return;
+            }
+        }
+        self.checker.restarted(node);
+        let addrs = vec![std::net::IpAddr::from([10, 0, 0, node as u8 + 1])];
+        let vip_present = self.nodes[node].vip_present;
+        let vip = self.sc.vip_lease_ms.is_some();
+        self.step(node, |c, now| {
+            c.handle(Input::LocalAddrs { addrs }, now);
+            if vip {
+                c.handle(Input::VipObserved { master: MASTER.into(), present: vip_present }, now);
+            }
+        });
+        if vip_present {
+            self.nodes[node].vip_held_since = Some(self.now);
+            self.nodes[node].lease_reported = false;
+        }
+        if self.nodes[node].tick_mode == TickMode::RedisHz && self.nodes[node].next_tick.is_none() {
+            let first = self.now + self.rng.gen_range(1..100);
+            self.set_tick(node, first);
+        }
+    }
+
+    fn crash_redis(&mut self, r: usize) {
+        if !self.redis[r].up {
+            return;
+        }
+        self.redis[r].crash();
+        self.trace.log(Detail::Events, self.now, &format!("r{r}"), || "redis crashed".into());
+        let served: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.target == Endpoint::Redis(r) && l.state == State::Up)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in served {
+            self.server_close(key, "Connection reset by peer");
+        }
+    }
+
+    /// Schedule a restart of `node` (after `SENTINEL SIMULATE-FAILURE`'s exit).
+    pub(super) fn restart_later(&mut self, node: usize, delay: u64) {
+        self.schedule(self.now + delay, Ev::Boot { node });
+    }
+}

@@ -1,0 +1,512 @@
+//! The simulation engine: one virtual clock, one event queue, one random stream. It runs the
+//! real sentinel cores and the simulated Redis servers, moves every byte through the network
+//! model, executes the cores' actions and hands everything they say to the invariant checker.
+//!
+//! Submodules: `links` (the TCP model), `serve` (server sides: Redis and sentinel listeners),
+//! `faults` (injection and healing, crashes and restarts), `checks` (VIP lease, convergence).
+
+mod checks;
+mod faults;
+mod links;
+mod serve;
+
+use crate::invariants::{Checker, Violation};
+use crate::link::{Dir, Endpoint, Link, Segment};
+use crate::net::Net;
+use crate::node::{DiskHandle, Node};
+use crate::panics;
+use crate::redis::{Redis, Role};
+use crate::scenario::{Profile, Scenario, TickMode, Time};
+use crate::trace::{Detail, Trace};
+use bytes::Bytes;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+use warden_core::config::{MasterConfig, SentinelConfig, VipConfig};
+use warden_core::io::{Event, ScriptOutcome};
+use warden_core::{Action, Input, LinkId, Millis, Sentinel};
+
+/// Wall-clock reading of every node at simulated time 0 (a plausible Unix time in ms).
+pub const BASE_WALL: u64 = 1_700_000_000_000;
+/// The monitored master's name.
+pub const MASTER: &str = "mymaster";
+/// Port of every sentinel listener.
+const SENTINEL_PORT: u16 = 26379;
+/// More actions than this from one step is unbounded growth.
+const MAX_ACTIONS_PER_STEP: usize = 10_000;
+/// More unanswered commands than this on one link is an unbounded queue (the core caps
+/// periodic commands at 100 per link).
+const MAX_PENDING_PER_LINK: usize = 1_000;
+/// Redis replication cron period.
+const REDIS_CRON_MS: Time = 100;
+
+/// How to run one seed.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Scenario profile.
+    pub profile: Profile,
+    /// Trace detail.
+    pub trace: Detail,
+    /// Make sentinel 0 vote for every candidate that asks (the self-check's broken participant).
+    pub broken_voter: bool,
+}
+
+/// Counters of one run.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    /// Events taken off the queue.
+    pub events: u64,
+    /// Calls into cores.
+    pub steps: u64,
+    /// Simulated milliseconds covered.
+    pub sim_ms: Time,
+    /// Distinct (epoch) leaders elected.
+    pub elections: usize,
+    /// `+switch-master` events.
+    pub switches: u64,
+    /// `+tilt` events.
+    pub tilts: u64,
+}
+
+/// Result of one run.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The seed.
+    pub seed: u64,
+    /// The scenario it drew.
+    pub scenario: Scenario,
+    /// Invariants broken.
+    pub violations: Vec<Violation>,
+    /// Readable trace (empty unless requested).
+    pub trace: Vec<String>,
+    /// Counters.
+    pub stats: Stats,
+}
+
+enum Ev {
+    Boot { node: usize },
+    Tick { node: usize, incarnation: u32 },
+    SynAttempt { key: u64 },
+    Established { key: u64 },
+    Arrive { key: u64, dir: Dir, seg: Segment },
+    Redeliver { key: u64, channel: Bytes, payload: Bytes },
+    StallTimeout { key: u64, dir: Dir, since: Time },
+    LinkDown { key: u64, reason: String },
+    FaultStart(usize),
+    FaultEnd(usize),
+    RedisCron,
+    VipCheck,
+    VipObserved { node: usize, incarnation: u32, present: bool },
+    ScriptExit { node: usize, incarnation: u32, id: u64 },
+}
+
+struct Scheduled {
+    time: Time,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Min-heap on (time, seq): earliest first, FIFO among equal times.
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// The whole simulated system.
+pub struct World {
+    sc: Scenario,
+    now: Time,
+    rng: SmallRng,
+    queue: BinaryHeap<Scheduled>,
+    seq: u64,
+    net: Net,
+    links: BTreeMap<u64, Link>,
+    next_key: u64,
+    by_id: BTreeMap<(usize, u32, LinkId), u64>,
+    nodes: Vec<Node>,
+    redis: Vec<Redis>,
+    redis_crashes: Vec<u32>,
+    ips: Vec<String>,
+    checker: Checker,
+    trace: Trace,
+    stats: Stats,
+    stop: bool,
+}
+
+/// Run the scenario of `seed` to its end and check every invariant.
+pub fn run(seed: u64, opts: RunOptions) -> Outcome {
+    let scenario = Scenario::draw(seed, opts.profile);
+    let mut world = World::new(scenario, opts);
+    world.run();
+    world.finish()
+}
+
+fn ip_of(host: usize) -> String {
+    format!("10.0.0.{}", host + 1)
+}
+
+/// The deployed `sentinel.conf` of every node.
+fn deployed_configs(sc: &Scenario, ids: &[String]) -> Vec<SentinelConfig> {
+    (0..sc.sentinels)
+        .map(|n| {
+            let mut m = MasterConfig::new(MASTER, &ip_of(0), 6379, sc.quorum);
+            m.down_after_ms = sc.down_after_ms;
+            m.failover_timeout_ms = sc.failover_timeout_ms;
+            m.parallel_syncs = sc.parallel_syncs;
+            if sc.preknown_sentinels {
+                m.known_sentinels =
+                    (0..sc.sentinels).filter(|&p| p != n).map(|p| (ip_of(p), SENTINEL_PORT, ids[p].clone())).collect();
+                m.known_replicas = (1..sc.instances()).map(|r| (ip_of(r), 6379)).collect();
+            }
+            m.vip = sc.vip_lease_ms.map(|lease_ms| VipConfig {
+                addr: std::net::IpAddr::from([10, 0, 0, 200]),
+                prefix: 32,
+                interface: "eth0".into(),
+                garp_count: 1,
+                garp_interval_ms: 0,
+                garp_repeat_delay_ms: 0,
+                garp_refresh_ms: 0,
+                lease_ms,
+            });
+            SentinelConfig {
+                myid: Some(ids[n].clone()),
+                deny_scripts_reconfig: true,
+                masters: vec![m],
+                ..SentinelConfig::default()
+            }
+        })
+        .collect()
+}
+
+impl World {
+    fn new(sc: Scenario, opts: RunOptions) -> World {
+        let mut rng = SmallRng::seed_from_u64(sc.seed ^ 0x5eed_0f_5e17_1e1);
+        let ips: Vec<String> = (0..sc.hosts()).map(ip_of).collect();
+        let ids: Vec<String> = (0..sc.sentinels).map(|_| crate::redis::random_id(&mut rng)).collect();
+        let nodes = deployed_configs(&sc, &ids)
+            .into_iter()
+            .enumerate()
+            .map(|(n, cfg)| {
+                let mut node = Node::new(n, ids[n].clone(), DiskHandle::new(cfg), sc.tick_modes[n], sc.sentinels);
+                node.votes_for_everyone = opts.broken_voter && n == 0;
+                node
+            })
+            .collect();
+        let redis = (0..sc.instances())
+            .map(|r| {
+                let role = if r == 0 { Role::Master } else { Role::Replica { host: ips[0].clone(), port: 6379 } };
+                Redis::new(r, ips[r].clone(), role, sc.priorities[r], &mut rng)
+            })
+            .collect();
+        let mut world = World {
+            net: Net::new(sc.hosts(), sc.net.clone()),
+            checker: Checker::new(ids, sc.quorum),
+            redis_crashes: vec![0; sc.instances()],
+            sc,
+            now: 0,
+            rng,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            links: BTreeMap::new(),
+            next_key: 0,
+            by_id: BTreeMap::new(),
+            nodes,
+            redis,
+            ips,
+            trace: Trace::new(opts.trace),
+            stats: Stats::default(),
+            stop: false,
+        };
+        for node in 0..world.sc.sentinels {
+            let at = world.rng.gen_range(0..500);
+            world.schedule(at, Ev::Boot { node });
+        }
+        for i in 0..world.sc.faults.len() {
+            let (start, duration) = (world.sc.faults[i].at, world.sc.faults[i].duration);
+            let end = start + duration;
+            world.schedule(start, Ev::FaultStart(i));
+            if duration > 0 {
+                world.schedule(end, Ev::FaultEnd(i));
+            }
+        }
+        world.schedule(REDIS_CRON_MS, Ev::RedisCron);
+        if world.sc.vip_lease_ms.is_some() {
+            world.schedule(checks::VIP_CHECK_MS, Ev::VipCheck);
+        }
+        world
+    }
+
+    fn schedule(&mut self, time: Time, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Scheduled { time, seq: self.seq, ev });
+    }
+
+    fn run(&mut self) {
+        while let Some(Scheduled { time, ev, .. }) = self.queue.pop() {
+            if self.stop || time > self.sc.end_at {
+                break;
+            }
+            self.now = time;
+            self.stats.events += 1;
+            if let Some(until) = self.deferred_until(&ev) {
+                if let Ev::Tick { node, .. } = ev {
+                    self.nodes[node].next_tick = Some(until);
+                }
+                self.schedule(until, ev);
+                continue;
+            }
+            self.dispatch(ev);
+        }
+        self.now = self.now.max(self.sc.end_at);
+        if !self.stop {
+            self.check_convergence();
+        }
+    }
+
+    fn finish(mut self) -> Outcome {
+        self.stats.sim_ms = self.now;
+        self.stats.elections = self.checker.elections();
+        for v in &self.checker.violations {
+            let line = v.to_string();
+            self.trace.log(Detail::Events, v.time, "CHECK", || format!("VIOLATION {line}"));
+        }
+        Outcome {
+            seed: self.sc.seed,
+            violations: std::mem::take(&mut self.checker.violations),
+            trace: self.trace.lines().to_vec(),
+            stats: self.stats,
+            scenario: self.sc,
+        }
+    }
+
+    /// If the event is for a paused sentinel process, when it can be handled.
+    fn deferred_until(&self, ev: &Ev) -> Option<Time> {
+        let node = match ev {
+            Ev::Tick { node, .. } | Ev::VipObserved { node, .. } | Ev::ScriptExit { node, .. } => *node,
+            Ev::Established { key } | Ev::LinkDown { key, .. } | Ev::Arrive { key, dir: Dir::ToClient, .. } => {
+                self.links.get(key)?.node
+            }
+            Ev::Arrive { key, dir: Dir::ToServer, .. } => match self.links.get(key)?.target {
+                Endpoint::Sentinel(t) => t,
+                Endpoint::Redis(_) => return None,
+            },
+            _ => return None,
+        };
+        self.nodes[node].paused_until.filter(|&until| until > self.now)
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::Boot { node } => self.boot_node(node),
+            Ev::Tick { node, incarnation } => self.tick(node, incarnation),
+            Ev::SynAttempt { key } => self.syn_attempt(key),
+            Ev::Established { key } => self.established(key),
+            Ev::Arrive { key, dir, seg } => self.arrive(key, dir, seg),
+            Ev::Redeliver { key, channel, payload } => {
+                if self.links.get(&key).is_some_and(|l| l.state == crate::link::State::Up) {
+                    self.transmit(key, Dir::ToClient, Segment::Message { channel, payload });
+                }
+            }
+            Ev::StallTimeout { key, dir, since } => {
+                if let Some(link) = self.links.get_mut(&key) {
+                    if link.stream(dir).stalled_since == Some(since) {
+                        self.break_link(key, "Connection timed out");
+                    }
+                }
+            }
+            Ev::LinkDown { key, reason } => self.link_down(key, reason),
+            Ev::FaultStart(i) => self.fault(i, true),
+            Ev::FaultEnd(i) => self.fault(i, false),
+            Ev::RedisCron => {
+                crate::redis::cron(&mut self.redis, &self.net, self.now, &mut self.rng);
+                self.schedule(self.now + REDIS_CRON_MS, Ev::RedisCron);
+            }
+            Ev::VipCheck => {
+                self.check_vip_leases();
+                self.schedule(self.now + checks::VIP_CHECK_MS, Ev::VipCheck);
+            }
+            Ev::VipObserved { node, incarnation, present } => {
+                if self.nodes[node].incarnation == incarnation {
+                    self.step(node, |c, now| c.handle(Input::VipObserved { master: MASTER.into(), present }, now));
+                }
+            }
+            Ev::ScriptExit { node, incarnation, id } => {
+                if self.nodes[node].incarnation == incarnation {
+                    let input = Input::ScriptExited { id, outcome: ScriptOutcome::Exited(0) };
+                    self.step(node, |c, now| c.handle(input, now));
+                }
+            }
+        }
+    }
+
+    /// The wall clock of `node` now.
+    fn wall(&self, node: usize) -> Millis {
+        self.nodes[node].clock(BASE_WALL, self.now)
+    }
+
+    fn tick(&mut self, node: usize, incarnation: u32) {
+        let n = &mut self.nodes[node];
+        if n.incarnation != incarnation || n.core.is_none() || n.next_tick != Some(self.now) {
+            return;
+        }
+        n.next_tick = None;
+        self.step(node, |c, now| c.tick(now));
+        if self.nodes[node].tick_mode == TickMode::RedisHz {
+            // Redis Sentinel re-draws its timer frequency (10-19 Hz) at every run.
+            let hz = self.rng.gen_range(10..20);
+            self.set_tick(node, self.now + 1000 / hz);
+        }
+    }
+
+    fn set_tick(&mut self, node: usize, at: Time) {
+        let incarnation = self.nodes[node].incarnation;
+        self.nodes[node].next_tick = Some(at);
+        self.schedule(at, Ev::Tick { node, incarnation });
+    }
+
+    /// Call into `node`'s core at its wall-clock time, then execute what it asked for.
+    /// Returns `None` if the process is down or the call panicked (which stops the run).
+    fn step<R>(&mut self, node: usize, f: impl FnOnce(&mut Sentinel, Millis) -> R) -> Option<R> {
+        let wall = self.wall(node);
+        let core = self.nodes[node].core.as_mut()?;
+        self.stats.steps += 1;
+        let result = panics::catch(|| {
+            let result = f(core, wall);
+            let mut actions = Vec::new();
+            while let Some(action) = core.poll_action() {
+                actions.push(action);
+                if actions.len() > MAX_ACTIONS_PER_STEP {
+                    break;
+                }
+            }
+            (result, actions)
+        });
+        match result {
+            Err(message) => {
+                self.checker.report(self.now, Some(node), "panic", message);
+                self.nodes[node].core = None;
+                self.stop = true;
+                None
+            }
+            Ok((result, actions)) => {
+                if actions.len() > MAX_ACTIONS_PER_STEP {
+                    self.checker.report(
+                        self.now,
+                        Some(node),
+                        "unbounded-actions",
+                        format!("more than {MAX_ACTIONS_PER_STEP} actions from one step"),
+                    );
+                    self.stop = true;
+                }
+                self.after_step(node, actions);
+                Some(result)
+            }
+        }
+    }
+
+    fn after_step(&mut self, node: usize, actions: Vec<Action>) {
+        let regressions = std::mem::take(&mut self.nodes[node].disk.lock().regressions);
+        for r in regressions {
+            self.checker.report(self.now, Some(node), "persisted-epoch-regression", r);
+        }
+        for action in actions {
+            self.apply(node, action);
+        }
+        if self.nodes[node].tick_mode == TickMode::Deadline {
+            self.reschedule_deadline(node);
+        }
+    }
+
+    fn reschedule_deadline(&mut self, node: usize) {
+        let wall = self.wall(node);
+        let Some(core) = self.nodes[node].core.as_ref() else { return };
+        let deadline = match panics::catch(|| core.next_deadline(wall)) {
+            Ok(d) => d.min(wall + 3_600_000),
+            Err(message) => {
+                self.checker.report(self.now, Some(node), "panic", message);
+                self.stop = true;
+                return;
+            }
+        };
+        let at = self.nodes[node].sim_time(BASE_WALL, deadline).max(self.now + 1);
+        if self.nodes[node].next_tick.map_or(true, |t| at < t) {
+            self.set_tick(node, at);
+        }
+    }
+
+    fn apply(&mut self, node: usize, action: Action) {
+        match action {
+            Action::Connect { link, kind, host, port } => self.connect(node, link, kind, &host, port),
+            Action::Send { link, commands } => self.send(node, link, commands),
+            Action::Close { link } => {
+                let incarnation = self.nodes[node].incarnation;
+                if let Some(key) = self.by_id.remove(&(node, incarnation, link)) {
+                    self.links.remove(&key);
+                    self.trace.log(Detail::Links, self.now, &format!("s{node}"), || format!("close link {link}"));
+                }
+            }
+            Action::Event(event) => self.event(node, event),
+            Action::Log { level, message } => {
+                self.trace.log(Detail::Links, self.now, &format!("s{node}"), || format!("log {level:?} {message}"));
+            }
+            Action::RunScript { id, argv } => {
+                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("run script {argv:?}"));
+                let incarnation = self.nodes[node].incarnation;
+                self.schedule(self.now + 10, Ev::ScriptExit { node, incarnation, id });
+            }
+            Action::KillScript { .. } => {}
+            Action::VipClaim { master, epoch } => {
+                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("VIP claim {master} epoch {epoch}"));
+                self.checker.vip_claim(self.now, node, epoch);
+                let n = &mut self.nodes[node];
+                n.vip_present = true;
+                if n.vip_held_since.is_none() {
+                    n.vip_held_since = Some(self.now);
+                    n.lease_reported = false;
+                }
+                let incarnation = n.incarnation;
+                self.schedule(self.now + 1, Ev::VipObserved { node, incarnation, present: true });
+            }
+            Action::VipRelease { master, epoch, fence } => {
+                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || {
+                    format!("VIP release {master} epoch {epoch} fence {fence}")
+                });
+                let n = &mut self.nodes[node];
+                n.vip_present = false;
+                n.vip_held_since = None;
+                let incarnation = n.incarnation;
+                self.schedule(self.now + 1, Ev::VipObserved { node, incarnation, present: false });
+            }
+            Action::Exit { code } => {
+                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("process exit {code}"));
+                self.crash_node(node);
+                self.restart_later(node, 1_000);
+            }
+        }
+    }
+
+    fn event(&mut self, node: usize, event: Event) {
+        let Event { kind, message, .. } = event;
+        self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("{kind} {message}"));
+        match kind.as_str() {
+            "+switch-master" => self.stats.switches += 1,
+            "+tilt" => self.stats.tilts += 1,
+            _ => {}
+        }
+        let leader_epoch = self.nodes[node].disk.lock().saved.masters.first().map_or(0, |m| m.leader_epoch);
+        self.checker.event(self.now, node, &kind, &message, leader_epoch);
+    }
+}

@@ -1,0 +1,163 @@
+//! Server sides of the connections sentinels open: simulated Redis instances (commands, pub/sub
+//! fan-out, `CLIENT KILL`) and other sentinels' listeners (hello, `SENTINEL ...`), plus the
+//! self-check's broken voter.
+
+use super::{Ev, World};
+use crate::link::{Dir, Endpoint, Segment, State};
+use crate::redis::{self, Conn, Effect, HELLO_CHANNEL};
+use crate::trace::Detail;
+use bytes::Bytes;
+use warden_core::Reply;
+
+fn upper(word: &[u8]) -> String {
+    String::from_utf8_lossy(word).to_ascii_uppercase()
+}
+
+impl World {
+    pub(super) fn redis_serve(&mut self, key: u64, r: usize, commands: Vec<Vec<Bytes>>) {
+        let Some(link) = self.links.get_mut(&key) else { return };
+        if !self.redis[r].up || self.redis[r].incarnation != link.target_incarnation {
+            self.server_close(key, "Connection reset by peer");
+            return;
+        }
+        let mut subscribed = link.subscribed;
+        let mut multi = link.multi.take();
+        let mut replies = Vec::with_capacity(commands.len());
+        for cmd in &commands {
+            let mut effects = Vec::new();
+            let conn = Conn { subscribed: &mut subscribed, multi: &mut multi };
+            let mut reply = redis::execute(&mut self.redis, r, conn, cmd, self.now, &mut effects);
+            for effect in effects {
+                match effect {
+                    Effect::Publish { channel, payload } => {
+                        let count = self.publish(r, channel, payload);
+                        if reply == Reply::Int(0) {
+                            reply = Reply::Int(count);
+                        }
+                    }
+                    Effect::Kill { pubsub } => {
+                        let victims: Vec<u64> = self
+                            .links
+                            .iter()
+                            .filter(|(k, l)| {
+                                **k != key && l.target == Endpoint::Redis(r) && l.state == State::Up && l.subscribed == pubsub
+                            })
+                            .map(|(k, _)| *k)
+                            .collect();
+                        for victim in &victims {
+                            self.server_close(*victim, "Connection closed by CLIENT KILL");
+                        }
+                        if matches!(reply, Reply::Int(0)) {
+                            reply = Reply::Int(victims.len() as i64);
+                        }
+                    }
+                    Effect::RoleChanged(what) => {
+                        self.trace.log(Detail::Events, self.now, &format!("r{r}"), || what);
+                    }
+                }
+            }
+            replies.push(reply);
+        }
+        if let Some(link) = self.links.get_mut(&key) {
+            link.subscribed = subscribed;
+            link.multi = multi;
+        }
+        self.transmit(key, Dir::ToClient, Segment::Replies(replies));
+    }
+
+    /// Deliver a published message to every subscriber on instance `r`; returns their number.
+    fn publish(&mut self, r: usize, channel: Bytes, payload: Bytes) -> i64 {
+        if channel.as_ref() != HELLO_CHANNEL {
+            return 0;
+        }
+        let incarnation = self.redis[r].incarnation;
+        let subscribers: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, l)| {
+                l.target == Endpoint::Redis(r) && l.state == State::Up && l.subscribed && l.target_incarnation == incarnation
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for &key in &subscribers {
+            self.transmit(key, Dir::ToClient, Segment::Message { channel: channel.clone(), payload: payload.clone() });
+            if self.net.duplicates(&mut self.rng) {
+                let later = self.now + rand::Rng::gen_range(&mut self.rng, 50..3_000);
+                let (channel, payload) = (channel.clone(), payload.clone());
+                self.schedule(later, Ev::Redeliver { key, channel, payload });
+            }
+        }
+        subscribers.len() as i64
+    }
+
+    pub(super) fn sentinel_serve(&mut self, key: u64, t: usize, commands: Vec<Vec<Bytes>>) {
+        let Some(link) = self.links.get(&key) else { return };
+        let client = link.node;
+        if self.nodes[t].core.is_none() || self.nodes[t].incarnation != link.target_incarnation {
+            self.server_close(key, "Connection reset by peer");
+            return;
+        }
+        self.contact(t, client);
+        let mut replies = Vec::with_capacity(commands.len());
+        for cmd in &commands {
+            replies.push(self.sentinel_exec(t, cmd));
+            if self.stop || self.nodes[t].core.is_none() {
+                return;
+            }
+        }
+        self.transmit(key, Dir::ToClient, Segment::Replies(replies));
+    }
+
+    fn sentinel_exec(&mut self, t: usize, cmd: &[Bytes]) -> Reply {
+        let Some(name) = cmd.first().map(|w| upper(w)) else {
+            return Reply::err("ERR empty command");
+        };
+        match name.as_str() {
+            "PING" => Reply::Status("PONG".into()),
+            "CLIENT" => Reply::ok(),
+            "AUTH" => Reply::err(
+                "ERR AUTH <password> called without any password configured for the default user. \
+                 Are you sure your configuration is correct?",
+            ),
+            "PUBLISH" if cmd.len() == 3 => {
+                if cmd[1].as_ref() != HELLO_CHANNEL {
+                    return Reply::Int(0);
+                }
+                let payload = cmd[2].clone();
+                self.step(t, |c, now| c.receive_hello(&payload, now));
+                Reply::Int(1)
+            }
+            "SENTINEL" => {
+                if let Some(reply) = self.forged_vote(t, cmd) {
+                    return reply;
+                }
+                let args = cmd[1..].to_vec();
+                self.step(t, |c, now| c.command(&args, now))
+                    .unwrap_or_else(|| Reply::err("ERR sentinel process gone"))
+            }
+            "INFO" => self
+                .step(t, |c, now| c.info_section(now))
+                .map_or_else(|| Reply::err("ERR sentinel process gone"), |s| Reply::bulk(format!("# Sentinel\r\n{s}\r\n"))),
+            _ => Reply::err(format!("ERR unknown command '{}'", String::from_utf8_lossy(&cmd[0]))),
+        }
+    }
+
+    /// The self-check's broken participant: answers every vote request with a vote for the
+    /// requester (and logs it, as a sentinel logs `+vote-for-leader`), so it votes more than
+    /// once per epoch whenever two candidates ask.
+    fn forged_vote(&mut self, t: usize, cmd: &[Bytes]) -> Option<Reply> {
+        if !self.nodes[t].votes_for_everyone
+            || cmd.len() != 6
+            || upper(&cmd[1]) != "IS-MASTER-DOWN-BY-ADDR"
+            || cmd[5].as_ref() == b"*"
+        {
+            return None;
+        }
+        let epoch: u64 = std::str::from_utf8(&cmd[4]).ok()?.parse().ok()?;
+        let runid = String::from_utf8_lossy(&cmd[5]).into_owned();
+        let message = format!("{runid} {epoch}");
+        self.trace.log(Detail::Events, self.now, &format!("s{t}"), || format!("+vote-for-leader {message} (forged)"));
+        self.checker.event(self.now, t, "+vote-for-leader", &message, u64::MAX);
+        Some(Reply::Array(vec![Reply::Int(1), Reply::bulk(&runid), Reply::Int(epoch as i64)]))
+    }
+}
