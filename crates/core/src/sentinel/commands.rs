@@ -16,7 +16,7 @@ const SUBCOMMANDS: [(&str, i32); 22] = [
     ("ckquorum", 3),
     ("config", -3),
     ("debug", -2),
-    ("failover", 3),
+    ("failover", -3),
     ("flushconfig", 2),
     ("get-master-addr-by-name", 3),
     ("help", 2),
@@ -234,6 +234,11 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             Reply::Int(count)
         }
         "failover" => with_master(s, &a[0], |s, mi| {
+            let coordinated = match &a[1..] {
+                [] => false,
+                [word] if text(word).eq_ignore_ascii_case("coordinated") => true,
+                _ => return Reply::err("ERR syntax error"),
+            };
             if s.masters[mi].inst.flags.failover_in_progress {
                 return Reply::err("INPROG Failover already in progress");
             }
@@ -242,8 +247,12 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             }
             let name = s.masters[mi].cfg.name.clone();
             s.push(Action::Log { level: Level::Warning, message: format!("Executing user requested FAILOVER of '{name}'") });
+            if coordinated && !s.master_looks_sane(mi, now) {
+                return Reply::err("ERR master is not reachable and healthy: a coordinated failover needs it; use SENTINEL FAILOVER <name> for a forced one");
+            }
             s.start_failover(mi, now);
             s.masters[mi].inst.flags.force_failover = true;
+            s.masters[mi].coordinated = coordinated;
             s.failover_step(mi, now);
             Reply::ok()
         }),

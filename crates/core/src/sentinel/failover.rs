@@ -77,7 +77,12 @@ impl Sentinel {
             }
             return;
         }
-        if !self.send_slaveof(mi, Which::Replica(ri), None) {
+        let sent = if self.masters[mi].coordinated {
+            self.send_handover(mi, ri)
+        } else {
+            self.send_slaveof(mi, Which::Replica(ri), None)
+        };
+        if !sent {
             return;
         }
         self.event(Level::Notice, "+failover-state-wait-promotion", Some((mi, Which::Replica(ri))), "");
@@ -92,11 +97,42 @@ impl Sentinel {
         }
     }
 
+    /// Coordinated switchover: ask the (healthy) master to hand over to replica `ri` with
+    /// Redis's `FAILOVER TO <host> <port> TIMEOUT <ms>`: it pauses writes, waits until the
+    /// replica has every acknowledged write, then swaps roles with it.
+    fn send_handover(&mut self, mi: usize, ri: usize) -> bool {
+        let m = &self.masters[mi];
+        let to = &m.replicas[ri].addr;
+        let (host, port) = (to.ip.clone(), to.port.to_string());
+        let timeout = m.cfg.failover_timeout_ms.min(self.timers.election_timeout).to_string();
+        let words = self.words(mi, &["FAILOVER", "TO", &host, &port, "TIMEOUT", &timeout]);
+        let expect = super::links::Expect::Handover(m.cfg.name.clone());
+        let sent = self.send(mi, Which::Master, crate::io::LinkKind::Cmd, vec![(words, expect)]);
+        if sent {
+            self.send_info(mi, Which::Replica(ri));
+        }
+        sent
+    }
+
+    /// The old master answered `FAILOVER TO`: an error aborts the switchover (nothing was
+    /// changed on the Redis side, so no write is lost).
+    pub(super) fn on_handover_reply(&mut self, master: &str, reply: &crate::reply::Reply, now: Millis) {
+        let Some(mi) = self.master_index(master) else { return };
+        if let crate::reply::Reply::Error(e) = reply {
+            if self.masters[mi].coordinated && self.masters[mi].failover_state == FailoverState::WaitPromotion {
+                let e = e.clone();
+                self.event(Level::Warning, "-failover-abort-handover", Some((mi, Which::Master)), &e);
+                self.abort_failover(mi, now);
+            }
+        }
+    }
+
     /// Abort a failover that has not yet promoted anything.
     pub(super) fn abort_failover(&mut self, mi: usize, now: Millis) {
         let m = &mut self.masters[mi];
         m.inst.flags.failover_in_progress = false;
         m.inst.flags.force_failover = false;
+        m.coordinated = false;
         m.failover_state = FailoverState::None;
         m.failover_state_change_time = now;
         if let Some(ri) = m.promoted.take() {
@@ -283,6 +319,7 @@ impl Sentinel {
         m.failover_state_change_time = 0;
         m.failover_start_time = 0;
         m.promoted = None;
+        m.coordinated = false;
         m.inst.runid = None;
         m.inst.slave_master_host = None;
         m.inst.role_reported_time = now;

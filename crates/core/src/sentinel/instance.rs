@@ -273,6 +273,9 @@ pub struct Master {
     pub failover_delay_logged: Millis,
     /// Index into `replicas` of the replica being promoted.
     pub promoted: Option<usize>,
+    /// The failover in progress is a coordinated switchover (`SENTINEL FAILOVER <name>
+    /// COORDINATED`): the old master hands over with Redis's `FAILOVER TO`, losing no write.
+    pub coordinated: bool,
 }
 
 impl Master {

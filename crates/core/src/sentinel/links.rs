@@ -20,6 +20,8 @@ pub enum Expect {
     Info,
     /// PUBLISH of a hello to `master`'s instance at `target` (see [`Target`]).
     Publish(Target),
+    /// `FAILOVER TO ...` sent to the old master of `master` (coordinated switchover).
+    Handover(String),
     /// `SENTINEL is-master-down-by-addr` sent about `master` to the sentinel `runid`.
     MasterDown {
         /// Master name.

@@ -416,6 +416,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             failover_state_change_time: 0,
             failover_delay_logged: 0,
             promoted: None,
+            coordinated: false,
         });
         let mi = self.masters.len() - 1;
         for (host, port) in known_replicas {

@@ -4,7 +4,7 @@
 use super::info::{self, ParsedInfo};
 use super::instance::{FailoverState, Kind, Role};
 use super::links::Expect;
-use super::timers::{FAST_INFO_PERIOD, MAX_PENDING_COMMANDS};
+use super::timers::{FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, PROMOTION_INFO_PERIOD};
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_PROMOTION};
 use crate::io::{Action, Level, LinkId, LinkKind};
 use crate::reply::Reply;
@@ -166,7 +166,10 @@ impl Sentinel {
             return;
         }
         let master = &self.masters[mi];
-        let info_period = if inst.kind == Kind::Replica
+        let info_period = if inst.flags.promoted && master.failover_state == FailoverState::WaitPromotion {
+            // Warden: confirm the promotion within 100 ms rather than on the next 1 s poll.
+            PROMOTION_INFO_PERIOD
+        } else if inst.kind == Kind::Replica
             && (master.inst.flags.o_down || master.inst.flags.failover_in_progress || inst.master_link_down_time != 0)
         {
             FAST_INFO_PERIOD
@@ -263,6 +266,7 @@ impl Sentinel {
                 }
             }
             Expect::MasterDown { master, runid } => self.on_master_down_reply(&master, &runid, &reply, now),
+            Expect::Handover(master) => self.on_handover_reply(&master, &reply, now),
         }
     }
 
@@ -486,6 +490,14 @@ impl Sentinel {
         let to = self.masters[mi].replicas[ri].addr.clone();
         self.client_reconfig_script(mi, "leader", &from, &to);
         self.force_hello_update(mi);
+        if self.masters[mi].coordinated {
+            // The old master is a replica now: make its clients reconnect and re-ask us.
+            let cmds = vec![
+                (self.words(mi, &["CLIENT", "KILL", "TYPE", "normal"]), Expect::Ignore),
+                (self.words(mi, &["CLIENT", "KILL", "TYPE", "pubsub"]), Expect::Ignore),
+            ];
+            self.send(mi, Which::Master, LinkKind::Cmd, cmds);
+        }
         // Warden: re-check the other replicas right away instead of on the next INFO period.
         for other in 0..self.masters[mi].replicas.len() {
             if other != ri {

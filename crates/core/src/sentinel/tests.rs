@@ -488,3 +488,69 @@ fn glob_matching() {
         assert_eq!(glob_match(p.as_bytes(), t.as_bytes(), nocase), want, "{p} {t}");
     }
 }
+
+/// `SENTINEL FAILOVER <name> COORDINATED` hands over with `FAILOVER TO` on the old master
+/// (never SLAVEOF NO ONE on the replica), then proceeds like any failover.
+#[test]
+fn coordinated_failover_uses_failover_to() {
+    let mut h = Harness::new(master_cfg(1));
+    for _ in 0..3 {
+        h.tick(100);
+        h.answer(healthy);
+    }
+    assert_eq!(h.command(&["FAILOVER", "mymaster", "COORDINATED"]), Reply::ok());
+    let mut handed_over = false;
+    let mut slaveof_no_one = false;
+    for _ in 0..30 {
+        h.tick(100);
+        h.answer(|port, kind, words| {
+            if words[0] == "FAILOVER" {
+                assert_eq!(port, 6379);
+                assert_eq!(&words[1..4], &["TO".to_string(), "127.0.0.1".to_string(), "6380".to_string()]);
+                handed_over = true;
+            }
+            if words[0] == "SLAVEOF" && words[1] == "NO" {
+                slaveof_no_one = true;
+            }
+            if words[0] == "INFO" && port == 6380 && handed_over {
+                return Some(Reply::bulk(format!("run_id:{R1_RUNID}\r\nrole:master\r\n")));
+            }
+            if words[0] == "INFO" && port == 6379 && handed_over {
+                return Some(Reply::bulk(info_replica(MASTER_RUNID, 6380, 100, true)));
+            }
+            healthy(port, kind, words)
+        });
+        if h.has_event("+promoted-slave") {
+            break;
+        }
+    }
+    assert!(handed_over);
+    assert!(!slaveof_no_one);
+    assert!(h.has_event("+promoted-slave"));
+    assert_eq!(
+        h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
+        Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6380")])
+    );
+}
+
+#[test]
+fn coordinated_failover_aborts_on_handover_error() {
+    let mut h = Harness::new(master_cfg(1));
+    for _ in 0..3 {
+        h.tick(100);
+        h.answer(healthy);
+    }
+    assert_eq!(h.command(&["FAILOVER", "mymaster", "COORDINATED"]), Reply::ok());
+    for _ in 0..5 {
+        h.tick(100);
+        h.answer(|port, kind, words| {
+            if words[0] == "FAILOVER" {
+                return Some(Reply::err("ERR FAILOVER target replica is not online."));
+            }
+            healthy(port, kind, words)
+        });
+    }
+    assert!(h.has_event("-failover-abort-handover"));
+    assert!(!h.has_event("+promoted-slave"));
+    assert_eq!(h.command(&["FAILOVER", "mymaster", "bogus"]), Reply::err("ERR syntax error"));
+}

@@ -120,5 +120,7 @@ impl Timers {
 pub const MAX_PENDING_COMMANDS: u32 = 100;
 /// Upper bound of the random failover start offset.
 pub const MAX_DESYNC: Millis = 1_000;
+/// INFO period for the replica being promoted, until it reports `role:master` (Warden).
+pub const PROMOTION_INFO_PERIOD: Millis = 100;
 /// INFO period for replicas of a master that is down or failing over.
 pub const FAST_INFO_PERIOD: Millis = 1_000;
