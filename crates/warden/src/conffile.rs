@@ -1,0 +1,450 @@
+//! The sentinel config file on disk: loading it at start-up (with Redis's refusals) and
+//! saving the sentinel's state into it crash-safely ([`FilePersist`]).
+//!
+//! Start-up order, as redis-sentinel 7.0.15: make the path absolute (before any `chdir` to
+//! `dir`), read the file (`Fatal error, can't open config file ...`), parse it followed by the
+//! command-line options (FATAL CONFIG FILE ERROR block), then require write access (`Sentinel
+//! config file ... is not writable ...`).
+
+use std::ffi::CString;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::net::{IpAddr, ToSocketAddrs};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, ServerConfig};
+use warden_core::Persist;
+
+/// `strerror(errno)` text of an I/O error (std's Display without the ` (os error N)` suffix).
+pub fn strerror(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn access(path: &str, mode: libc::c_int) -> io::Result<()> {
+    let c = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    if unsafe { libc::access(c.as_ptr(), mode) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The real environment for [`config::parse`]: file modes and DNS of this machine.
+pub struct SystemEnv;
+
+impl ConfigEnv for SystemEnv {
+    fn is_executable(&self, path: &str) -> bool {
+        access(path, libc::X_OK).is_ok()
+    }
+
+    fn resolve(&self, host: &str) -> Option<IpAddr> {
+        (host, 0).to_socket_addrs().ok()?.next().map(|a| a.ip())
+    }
+
+    fn check_dir(&self, path: &str) -> Result<(), String> {
+        let meta = fs::metadata(path).map_err(|e| strerror(&e))?;
+        if !meta.is_dir() {
+            return Err(strerror(&io::Error::from_raw_os_error(libc::ENOTDIR)));
+        }
+        access(path, libc::X_OK).map_err(|e| strerror(&e))
+    }
+}
+
+/// Why the sentinel cannot start with this config (each `Display`s as Redis words it).
+#[derive(Debug)]
+pub enum LoadError {
+    /// No config file given. Log at warning level, exit 1.
+    NoConfig,
+    /// The file cannot be read. Log at warning level, exit 1.
+    Unreadable {
+        /// Absolute path.
+        path: PathBuf,
+        /// `strerror` text.
+        reason: String,
+    },
+    /// A directive is invalid. Print [`ConfigError::stderr_text`] on **stderr**, exit 1.
+    Invalid(ConfigError),
+    /// The file is not writable. Log at warning level, exit 1.
+    NotWritable {
+        /// Absolute path.
+        path: PathBuf,
+        /// `strerror` text.
+        reason: String,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::NoConfig => write!(
+                f,
+                "Sentinel needs config file on disk to save state. Exiting..."
+            ),
+            LoadError::Unreadable { path, reason } => {
+                write!(
+                    f,
+                    "Fatal error, can't open config file '{}': {reason}",
+                    path.display()
+                )
+            }
+            LoadError::Invalid(e) => write!(f, "{e}"),
+            LoadError::NotWritable { path, reason } => {
+                write!(
+                    f,
+                    "Sentinel config file {} is not writable: {reason}. Exiting...",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A loaded configuration and the persister bound to its file.
+pub struct Loaded {
+    /// Absolute path of the config file.
+    pub path: PathBuf,
+    /// The parsed configuration (plus warnings to log, e.g. unresolvable hostnames).
+    pub parsed: Parsed,
+    /// Saves state into `path`; hand it to the core.
+    pub persist: FilePersist,
+}
+
+/// Makes `path` absolute against the current directory without touching the filesystem
+/// (Redis's `getAbsolutePath`); call before any `chdir`.
+pub fn absolute(path: &Path) -> io::Result<PathBuf> {
+    std::path::absolute(path)
+}
+
+/// Loads the sentinel config: `path` is the config file argument (`None` if absent) and
+/// `options` the command-line directives ([`config::CommandLine::options`]), loaded after it.
+///
+/// On success the caller should log `parsed.warnings` (warning level), `chdir` to
+/// `parsed.server.dir` if set, and give `persist` to the core.
+pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
+    let path = path.ok_or(LoadError::NoConfig)?;
+    let unreadable = |e: &io::Error, path: &Path| LoadError::Unreadable {
+        path: path.to_path_buf(),
+        reason: strerror(e),
+    };
+    let path = absolute(path).map_err(|e| unreadable(&e, path))?;
+    let bytes = fs::read(&path).map_err(|e| unreadable(&e, &path))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let parsed = config::parse(&config::config_text(&text, options), &SystemEnv)
+        .map_err(LoadError::Invalid)?;
+    access(&path.to_string_lossy(), libc::W_OK).map_err(|e| LoadError::NotWritable {
+        path: path.clone(),
+        reason: strerror(&e),
+    })?;
+    let persist = FilePersist::new(path.clone(), parsed.server.clone());
+    Ok(Loaded {
+        path,
+        parsed,
+        persist,
+    })
+}
+
+/// Saves the sentinel state into its config file like Redis's `sentinelFlushConfig`: the old
+/// file is read again (so comments and hand edits survive), rewritten by
+/// [`config::rewrite`], written to `<config>.XXXXXX` in the same directory, fsynced, renamed
+/// over the original, and the directory fsynced.
+///
+/// The temporary file is created with mode `0644` which the kernel masks with the umask —
+/// the same result as Redis's `mkostemp` + `fchmod(0644 & ~umask)`, without reading the umask.
+pub struct FilePersist {
+    path: PathBuf,
+    server: ServerConfig,
+}
+
+impl FilePersist {
+    /// A persister for the (absolute) `path`, writing the generic directives of `server`.
+    pub fn new(path: PathBuf, server: ServerConfig) -> Self {
+        FilePersist { path, server }
+    }
+
+    /// The config file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Replaces the generic directives written on the next save (after runtime changes such as
+    /// `ACL SETUSER` or `CONFIG SET`).
+    pub fn set_server(&mut self, server: ServerConfig) {
+        self.server = server;
+    }
+
+    /// One rewrite of the file.
+    fn write(&self, state: &SentinelConfig) -> io::Result<()> {
+        let old = match fs::read(&self.path) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let mut server = self.server.clone();
+        // Redis always writes `dir` as the current working directory.
+        server.dir = std::env::current_dir()
+            .ok()
+            .map(|d| d.to_string_lossy().into_owned());
+        let content = config::rewrite(&old, &server, state);
+
+        let (tmp_path, mut tmp) = self.create_temp()?;
+        let result = (|| {
+            tmp.write_all(content.as_bytes())?;
+            tmp.sync_all()?;
+            fs::rename(&tmp_path, &self.path)?;
+            if let Some(dir) = self.path.parent() {
+                File::open(dir)?.sync_all()?;
+            }
+            // 7.0.15 also re-opens and fsyncs the final file.
+            File::open(&self.path)?.sync_all()
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp_path);
+        }
+        result
+    }
+
+    /// `mkostemp("<config>.XXXXXX", O_CLOEXEC)` (std opens files close-on-exec).
+    fn create_temp(&self) -> io::Result<(PathBuf, File)> {
+        const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut last = io::Error::from_raw_os_error(libc::EEXIST);
+        for _ in 0..100 {
+            let suffix: String = (0..6)
+                .map(|_| CHARS[rand::random::<usize>() % CHARS.len()] as char)
+                .collect();
+            let mut name = self.path.clone().into_os_string();
+            name.push(format!(".{suffix}"));
+            let tmp = PathBuf::from(name);
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(&tmp)
+            {
+                Ok(f) => return Ok((tmp, f)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+}
+
+impl Persist for FilePersist {
+    fn save(&mut self, state: &SentinelConfig) -> Result<(), String> {
+        match self.write(state) {
+            Ok(()) => {
+                tracing::info!("Sentinel new configuration saved on disk");
+                Ok(())
+            }
+            Err(e) => {
+                let reason = strerror(&e);
+                tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {reason}");
+                Err(reason)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let p = std::env::temp_dir().join(format!(
+                "warden-conffile-{tag}-{}-{}",
+                std::process::id(),
+                rand::random::<u32>()
+            ));
+            fs::create_dir(&p).unwrap();
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+            TempDir(p)
+        }
+        fn file(&self, name: &str, text: &str) -> PathBuf {
+            let p = self.0.join(name);
+            fs::write(&p, text).unwrap();
+            p
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const CONF: &str = "# keep me\nsentinel monitor m 127.0.0.1 6379 2\nsentinel myid 0123456789012345678901234567890123456789\n";
+
+    #[test]
+    fn refusals_use_redis_words() {
+        assert_eq!(
+            load(None, "").err().unwrap().to_string(),
+            "Sentinel needs config file on disk to save state. Exiting..."
+        );
+        let dir = TempDir::new("refuse");
+        let missing = dir.0.join("missing.conf");
+        assert_eq!(
+            load(Some(&missing), "").err().unwrap().to_string(),
+            format!(
+                "Fatal error, can't open config file '{}': No such file or directory",
+                missing.display()
+            )
+        );
+        let bad = dir.file("bad.conf", "# c\nsentinel monitor m 127.0.0.1 6379 0\n");
+        match load(Some(&bad), "") {
+            Err(LoadError::Invalid(e)) => assert_eq!(
+                (e.line, e.reason.as_str()),
+                (2, "Quorum must be 1 or greater.")
+            ),
+            other => panic!("{:?}", other.err()),
+        }
+        // Command-line options are loaded after the file.
+        let good = dir.file("good.conf", CONF);
+        let loaded = load(Some(&good), "port \"26390\" ").unwrap();
+        assert_eq!(loaded.parsed.server.port, 26390);
+        assert_eq!(loaded.path, good);
+    }
+
+    #[test]
+    fn relative_path_is_made_absolute() {
+        let p = absolute(Path::new("sentinel_0/sentinel.conf")).unwrap();
+        assert!(p.is_absolute() && p.ends_with("sentinel_0/sentinel.conf"));
+    }
+
+    #[test]
+    fn save_rewrites_atomically_and_keeps_comments() {
+        let dir = TempDir::new("save");
+        let path = dir.file("sentinel.conf", CONF);
+        let mut loaded = load(Some(&path), "").unwrap();
+        let mut state = loaded.parsed.sentinel.clone();
+        state.current_epoch = 5;
+        state.masters[0]
+            .known_replicas
+            .push(("127.0.0.1".into(), 6380));
+        loaded.persist.save(&state).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# keep me\nsentinel monitor m 127.0.0.1 6379 2\nsentinel myid 0123"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nsentinel known-replica m 127.0.0.1 6380\n")
+                && text.contains("\nsentinel current-epoch 5\n")
+        );
+        let cwd = std::env::current_dir().unwrap();
+        assert!(text.contains(&format!("\ndir \"{}\"\n", cwd.display())));
+        // No temporary file is left behind, and the result loads back to the same state.
+        let names: Vec<_> = fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("sentinel.conf")]);
+        assert_eq!(load(Some(&path), "").unwrap().parsed.sentinel, state);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & !0o644, 0, "mode {mode:o} within 0644");
+        // A hand edit between saves survives the next save.
+        fs::write(&path, format!("# hand edit\n{text}")).unwrap();
+        loaded.persist.save(&state).unwrap();
+        assert!(fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("# hand edit\n# keep me\n"));
+    }
+
+    #[test]
+    fn directory_as_path_fails_cleanly() {
+        let dir = TempDir::new("isdir");
+        let path = dir.file("sentinel.conf", CONF);
+        let mut loaded = load(Some(&path), "").unwrap();
+        // What upstream test 03 does: replace the config file by a directory.
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        let err = loaded.persist.save(&loaded.parsed.sentinel).unwrap_err();
+        assert_eq!(err, "Is a directory");
+        assert!(path.is_dir());
+        let names: Vec<_> = fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn missing_directory_fails_cleanly() {
+        let dir = TempDir::new("gone");
+        let path = dir.file("sentinel.conf", CONF);
+        let mut loaded = load(Some(&path), "").unwrap();
+        fs::remove_dir_all(&dir.0).unwrap();
+        assert_eq!(
+            loaded.persist.save(&loaded.parsed.sentinel).unwrap_err(),
+            "No such file or directory"
+        );
+    }
+
+    /// Environment variable that makes [`not_writable_child`] do its work.
+    const CHILD_VAR: &str = "WARDEN_CONFFILE_NOT_WRITABLE";
+
+    fn check_not_writable(path: &Path) {
+        match load(Some(path), "") {
+            Err(e @ LoadError::NotWritable { .. }) => assert_eq!(
+                e.to_string(),
+                format!(
+                    "Sentinel config file {} is not writable: Permission denied. Exiting...",
+                    path.display()
+                )
+            ),
+            other => panic!("expected NotWritable, got {:?}", other.err()),
+        }
+    }
+
+    /// Runs the check inside the child that [`read_only_file_is_refused`] starts unprivileged.
+    #[test]
+    fn not_writable_child() {
+        if let Ok(path) = std::env::var(CHILD_VAR) {
+            check_not_writable(Path::new(&path));
+        }
+    }
+
+    #[test]
+    fn read_only_file_is_refused() {
+        let dir = TempDir::new("ro");
+        let path = dir.file("sentinel.conf", CONF);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            check_not_writable(&path);
+            return;
+        }
+        // Root may write anything: re-run the check as `nobody` in a child test process.
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "conffile::tests::not_writable_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_VAR, &path)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
