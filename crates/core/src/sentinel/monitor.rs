@@ -4,7 +4,7 @@
 use super::info::{self, ParsedInfo};
 use super::instance::{FailoverState, Kind, Role};
 use super::links::Expect;
-use super::timers::{FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, PROMOTION_INFO_PERIOD};
+use super::timers::{FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, MAX_PING_PERIOD, PROMOTION_INFO_PERIOD};
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_PROMOTION};
 use crate::io::{Action, Level, LinkId, LinkKind};
 use crate::reply::Reply;
@@ -176,7 +176,7 @@ impl Sentinel {
         } else {
             self.timers.info_period
         };
-        let ping_period = inst.down_after.min(self.timers.ping_period);
+        let ping_period = inst.down_after.min(self.timers.ping_period).min(MAX_PING_PERIOD);
         let want_info =
             inst.kind != Kind::Sentinel && (inst.info_refresh == 0 || now.saturating_sub(inst.info_refresh) > info_period);
         let want_ping = now.saturating_sub(link.last_pong_time) > ping_period

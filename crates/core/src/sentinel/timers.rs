@@ -120,6 +120,10 @@ impl Timers {
 pub const MAX_PENDING_COMMANDS: u32 = 100;
 /// Upper bound of the random failover start offset.
 pub const MAX_DESYNC: Millis = 1_000;
+/// Warden pings at least this often, so a silent failure (a cut link, a frozen process) starts
+/// the down-after clock within 100 ms instead of up to one ping period (1 s) late. SDOWN still
+/// needs `down-after-milliseconds` without a valid reply.
+pub const MAX_PING_PERIOD: Millis = 100;
 /// INFO period for the replica being promoted, until it reports `role:master` (Warden).
 pub const PROMOTION_INFO_PERIOD: Millis = 100;
 /// INFO period for replicas of a master that is down or failing over.
