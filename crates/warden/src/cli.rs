@@ -7,11 +7,14 @@
 //!   `--version` describe Warden.
 //!
 //! In both, every `--directive value...` after the config file becomes one config line appended
-//! after the file's own lines, as redis-server does; `--sentinel` is accepted and ignored.
+//! after the file's own lines, split exactly as redis-server does by
+//! [`warden_core::config::command_line`]; `--sentinel` becomes a bare `sentinel` line, which the
+//! loader ignores.
 
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use warden_core::config::command_line;
 
 /// The Redis version Warden behaves as.
 pub const REDIS_VERSION: &str = "7.0.15";
@@ -31,9 +34,11 @@ pub struct StartArgs {
     /// The config file, made absolute against the start-up directory (`None` when absent, which
     /// the sentinel refuses like Redis does).
     pub config: Option<PathBuf>,
-    /// Config lines built from `--directive value` arguments, in order, values quoted so that
-    /// Redis's argument splitting gives them back verbatim.
-    pub overrides: Vec<String>,
+    /// Config text built from the `--directive value` arguments, one directive per line, to be
+    /// loaded after the file.
+    pub options: String,
+    /// A lone `-` asked for config on stdin (which a sentinel cannot save to, so it refuses).
+    pub config_from_stdin: bool,
 }
 
 /// Warden's own command line (used when not invoked as `redis-sentinel`).
@@ -100,13 +105,11 @@ fn parse_redis(args: &[String]) -> Command {
             _ => {}
         }
     }
-    let (config, options) = match args.split_first() {
-        Some((first, rest)) if !first.starts_with("--") => (Some(absolute(first)), rest),
-        _ => (None, args),
-    };
+    let line = command_line(args);
     Command::Start(StartArgs {
-        config,
-        overrides: override_lines(options),
+        config: line.config_file.as_deref().map(absolute),
+        options: line.options,
+        config_from_stdin: line.config_from_stdin,
     })
 }
 
@@ -135,77 +138,6 @@ fn absolute(path: &str) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path))
 }
 
-/// Turn `--name value... --name2 value...` into config lines, the way redis-server does:
-/// * `--name` starts a line; the argument right after a bare `--name` is always its value, even if
-///   it starts with `--`; further arguments not starting with `--` are appended;
-/// * an argument holding spaces (`"--port 6380"`) is a complete line by itself;
-/// * `--save` followed by another option or at the end gets the value `""`;
-/// * `--sentinel` is a valueless pseudo-option and produces no line.
-fn override_lines(options: &[String]) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut awaiting_value = false;
-    let mut i = 0;
-    while i < options.len() {
-        let arg = &options[i];
-        let next_is_option = options.get(i + 1).is_some_and(|n| n.starts_with("--"));
-        let is_last = i + 1 == options.len();
-        if !awaiting_value && arg.starts_with("--") {
-            let name = arg[2..].trim();
-            let bare = name.split_whitespace().count() <= 1;
-            lines.push(name.to_string());
-            awaiting_value = bare;
-            if bare && name.eq_ignore_ascii_case("save") && (next_is_option || is_last) {
-                lines
-                    .last_mut()
-                    .into_iter()
-                    .for_each(|l| l.push_str(" \"\""));
-                awaiting_value = false;
-            } else if bare && name.eq_ignore_ascii_case("sentinel") && (next_is_option || is_last) {
-                lines.pop();
-                awaiting_value = false;
-            }
-        } else if let Some(line) = lines.last_mut() {
-            line.push(' ');
-            line.push_str(&quote(arg));
-            awaiting_value = false;
-        } else {
-            // A value with no option before it: redis-server appends it to an empty line.
-            lines.push(quote(arg));
-        }
-        i += 1;
-    }
-    lines
-}
-
-/// Quote `word` so Redis's config-line splitting yields it unchanged: bare when it is a plain
-/// token, otherwise a double-quoted string with escapes.
-fn quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'\\'));
-    if plain {
-        return word.to_string();
-    }
-    let mut out = String::with_capacity(word.len() + 2);
-    out.push('"');
-    for c in word.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +151,21 @@ mod tests {
             Command::Start(start) => start,
             other => panic!("expected start, got {other:?}"),
         }
+    }
+
+    /// The option lines, each split back into words as the config loader will.
+    fn option_words(s: &StartArgs) -> Vec<Vec<String>> {
+        s.options
+            .lines()
+            .map(|line| warden_core::config::tokenize::split_args(line).expect("balanced"))
+            .collect()
+    }
+
+    fn words(lines: &[&[&str]]) -> Vec<Vec<String>> {
+        lines
+            .iter()
+            .map(|l| l.iter().map(|w| w.to_string()).collect())
+            .collect()
     }
 
     #[test]
@@ -239,64 +186,45 @@ mod tests {
             .unwrap()
             .join("sentinel_0/sentinel.conf");
         assert_eq!(s.config, Some(expected));
+        assert!(!s.config_from_stdin);
         assert_eq!(
-            s.overrides,
-            ["port 26380", "bind 127.0.0.1 ::1", "protected-mode no"]
+            option_words(&s),
+            words(&[
+                &["port", "26380"],
+                &["bind", "127.0.0.1", "::1"],
+                &["protected-mode", "no"],
+                &["sentinel"],
+            ])
         );
     }
 
     #[test]
     fn warden_form_matches_redis_form() {
-        let s = start(&[
-            "warden",
+        let args = [
             "/etc/s.conf",
             "--supervised",
             "systemd",
-            "--daemonize",
-            "no",
-        ]);
-        assert_eq!(s.config, Some(PathBuf::from("/etc/s.conf")));
-        assert_eq!(s.overrides, ["supervised systemd", "daemonize no"]);
-    }
-
-    #[test]
-    fn sentinel_pseudo_option_anywhere() {
-        let s = start(&["warden", "/s.conf", "--sentinel", "--port", "1"]);
-        assert_eq!(s.overrides, ["port 1"]);
-        let s = start(&["redis-sentinel", "/s.conf", "--port", "1", "--sentinel"]);
-        assert_eq!(s.overrides, ["port 1"]);
-    }
-
-    #[test]
-    fn values_are_quoted_and_special_forms_kept() {
-        let s = start(&[
-            "redis-sentinel",
-            "/s.conf",
-            "--logfile",
-            "",
             "--save",
             "--dir",
             "a b",
-        ]);
-        assert_eq!(s.overrides, ["logfile \"\"", "save \"\"", "dir \"a b\""]);
-        let s = start(&[
-            "redis-sentinel",
-            "/s.conf",
-            "--port 6380",
-            "--requirepass",
-            "--x",
-        ]);
-        assert_eq!(s.overrides, ["port 6380", "requirepass --x"]);
-        let s = start(&["redis-sentinel", "/s.conf", "--requirepass", "a\"b\\c\n"]);
-        assert_eq!(s.overrides, ["requirepass \"a\\\"b\\\\c\\n\""]);
+        ];
+        let warden = start(&[&["warden"][..], &args].concat());
+        let redis = start(&[&["redis-sentinel"][..], &args].concat());
+        assert_eq!(warden, redis);
+        assert_eq!(warden.config, Some(PathBuf::from("/etc/s.conf")));
+        assert_eq!(
+            option_words(&warden),
+            words(&[&["supervised", "systemd"], &["save", ""], &["dir", "a b"]])
+        );
     }
 
     #[test]
-    fn missing_config_file() {
+    fn missing_config_file_or_stdin() {
         let s = start(&["redis-sentinel", "--port", "5000"]);
         assert_eq!(s.config, None);
-        assert_eq!(s.overrides, ["port 5000"]);
+        assert_eq!(option_words(&s), words(&[&["port", "5000"]]));
         assert_eq!(start(&["warden"]).config, None);
+        assert!(start(&["redis-sentinel", "-"]).config_from_stdin);
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub trait EventPublisher: Send + Sync {
     fn publish(&self, channel: &str, payload: &str);
 }
 
+impl EventPublisher for crate::server::PubSubHub {
+    fn publish(&self, channel: &str, payload: &str) {
+        crate::server::PubSubHub::publish(self, channel, payload);
+    }
+}
+
 /// Puts virtual IPs on this host and takes them off.
 pub trait VipExecutor: Send {
     /// Claim the VIP of `master` for `epoch`.

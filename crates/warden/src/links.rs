@@ -163,6 +163,14 @@ async fn run(
     }
 }
 
+/// Resolve `host` to the text of its first address (Redis's `resolve-hostnames yes` lookup);
+/// blocking, like Redis's own resolution.
+pub fn resolve_host(host: &str) -> Option<String> {
+    use std::net::ToSocketAddrs;
+    let mut addrs = (host, 0).to_socket_addrs().ok()?;
+    addrs.next().map(|addr| addr.ip().to_string())
+}
+
 /// An I/O error as hiredis would word it (`Connection refused`), without Rust's `(os error N)`.
 fn io_reason(e: &std::io::Error) -> String {
     let text = e.to_string();

@@ -80,6 +80,16 @@ impl Supervisor {
         }
     }
 
+    /// Whether the supervisor's environment is present (`NOTIFY_SOCKET` / `UPSTART_JOB`); Redis
+    /// daemonizes despite `supervised` when it is not.
+    pub fn available(self) -> bool {
+        match self {
+            Supervisor::None => false,
+            Supervisor::Systemd => std::env::var_os("NOTIFY_SOCKET").is_some(),
+            Supervisor::Upstart => std::env::var_os("UPSTART_JOB").is_some(),
+        }
+    }
+
     /// Tell the supervisor the sentinel accepts connections.
     pub fn ready(self) {
         match self {
@@ -221,12 +231,14 @@ mod tests {
         let abstract_receiver = UnixDatagram::bind_addr(&addr).unwrap();
         std::env::set_var("NOTIFY_SOCKET", format!("@{name}"));
         assert_eq!(Supervisor::from_config("auto"), Supervisor::Systemd);
+        assert!(Supervisor::Systemd.available());
         assert!(sd_notify("STOPPING=1\n").unwrap());
         let n = abstract_receiver.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"STOPPING=1\n");
 
         std::env::remove_var("NOTIFY_SOCKET");
         assert!(!sd_notify("READY=1\n").unwrap());
+        assert!(!Supervisor::Systemd.available());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

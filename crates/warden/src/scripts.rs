@@ -92,6 +92,16 @@ impl Scripts {
     }
 }
 
+/// Whether `path` names a file this process may execute (`access(X_OK)`, relative paths against
+/// the working directory, i.e. `dir`), as `SENTINEL SET ... notification-script` requires.
+pub fn is_executable(path: &str) -> bool {
+    let Ok(path) = std::ffi::CString::new(path) else {
+        return false;
+    };
+    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
+}
+
 fn outcome(status: ExitStatus) -> ScriptOutcome {
     match (status.code(), status.signal()) {
         (Some(code), _) => ScriptOutcome::Exited(code),
@@ -144,6 +154,22 @@ mod tests {
         );
         scripts.run(4, &[]);
         assert_eq!(exit_of(&recorder, 4).await, ScriptOutcome::SpawnFailed);
+    }
+
+    #[test]
+    fn executable_check() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("warden-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("notify.sh");
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(!is_executable(script.to_str().unwrap()));
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(is_executable(script.to_str().unwrap()));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!is_executable("/nonexistent/script"));
+        assert!(!is_executable("nul\0byte"));
     }
 
     #[tokio::test]

@@ -240,3 +240,14 @@ async fn unresolvable_or_refused_hosts_report_link_down() {
         Input::LinkDown { link: 2, .. }
     ));
 }
+
+#[test]
+fn hostnames_resolve_to_addresses() {
+    assert_eq!(resolve_host("127.0.0.1").as_deref(), Some("127.0.0.1"));
+    assert_eq!(resolve_host("::1").as_deref(), Some("::1"));
+    let localhost = resolve_host("localhost").expect("localhost resolves");
+    assert!(
+        localhost == "127.0.0.1" || localhost == "::1",
+        "{localhost}"
+    );
+}
