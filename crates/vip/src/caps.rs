@@ -22,15 +22,19 @@ fn parse_cap_eff(status: &str) -> Option<u64> {
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
 }
 
-/// Checks that this process holds CAP_NET_ADMIN and CAP_NET_RAW in its effective set; the
-/// error names exactly the missing ones. Call at start-up when a VIP is configured.
+/// Checks that the calling thread holds CAP_NET_ADMIN and CAP_NET_RAW in its effective set
+/// (capabilities are per thread; `/proc/thread-self`, falling back to `/proc/self` on kernels
+/// before 3.17); the error names exactly the missing ones. Call at start-up when a VIP is
+/// configured.
 pub fn check_capabilities() -> Result<(), VipError> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| VipError::Kernel {
-        operation: "read /proc/self/status to check capabilities".into(),
-        source: e,
-    })?;
+    let status = std::fs::read_to_string("/proc/thread-self/status")
+        .or_else(|_| std::fs::read_to_string("/proc/self/status"))
+        .map_err(|e| VipError::Kernel {
+            operation: "read /proc/thread-self/status to check capabilities".into(),
+            source: e,
+        })?;
     let eff = parse_cap_eff(&status)
-        .ok_or_else(|| VipError::Protocol("no CapEff line in /proc/self/status".into()))?;
+        .ok_or_else(|| VipError::Protocol("no CapEff line in the process status".into()))?;
     let missing = missing_from(eff, &REQUIRED);
     if missing.is_empty() {
         Ok(())

@@ -1,0 +1,345 @@
+//! Multi-host test beds in network namespaces the test creates itself.
+//!
+//! [`TestBed::new`]`(n)` builds, without touching the host's own network namespace:
+//!
+//! ```text
+//!   wdn<pid>b<k>sw  (switch namespace)          wdn<pid>b<k>n<i>  (node i, 0-based)
+//!   ┌──────────────────────────────┐            ┌───────────────────────────────┐
+//!   │ br0 ── p0, p1, ... (veth)    │── veth ──  │ eth0 10.<x>.<y>.(i+1)/24       │
+//!   └──────────────────────────────┘            │ MAC 02:00:<x>:<y>:00:(i+1)     │
+//!                                               └───────────────────────────────┘
+//! ```
+//!
+//! Private addresses only inside the namespaces, no default routes. Helpers run commands in a
+//! node (`ip netns exec`), spawn long-running processes there (as [`Process`] guards, killed by
+//! PID), cut and restore a node's link (the bridge-side port: the node sees NO-CARRIER and keeps
+//! its addresses), read a node's neighbour table, and run code on a thread that entered a
+//! node's namespace (sockets it opens live in that namespace). Dropping the bed deletes every
+//! namespace it created, also while unwinding from a panic; namespaces left by a test process
+//! that was killed are removed by the next bed.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
+
+use crate::process::Process;
+
+/// Prefix of every namespace a bed creates: `wdn<pid>b<k>...`.
+const PREFIX: &str = "wdn";
+/// Interface name of a node's link.
+pub const NODE_IFACE: &str = "eth0";
+
+static BEDS: AtomicU32 = AtomicU32::new(0);
+
+/// Why the netns tests cannot run here (not root, no `ip netns`), or `None` when they can.
+pub fn unavailable() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("network-namespace tests need root".into());
+    }
+    match Command::new("ip").args(["netns", "list"]).output() {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!(
+            "`ip netns list` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Some(format!("cannot run `ip`: {e}")),
+    }
+}
+
+/// One node of a bed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Namespace name.
+    pub namespace: String,
+    /// Its address on [`NODE_IFACE`].
+    pub addr: Ipv4Addr,
+    /// Its MAC on [`NODE_IFACE`], lower-case `aa:bb:...` like `ip` prints it.
+    pub mac: String,
+    /// The bridge port (in the switch namespace) its link is plugged into.
+    port: String,
+}
+
+/// One entry of a neighbour table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Neighbour {
+    /// The neighbour's IP address as `ip` prints it.
+    pub ip: String,
+    /// Its link-layer address, if resolved.
+    pub mac: Option<String>,
+    /// NUD state (`REACHABLE`, `STALE`, `FAILED`...).
+    pub state: String,
+}
+
+/// A set of node namespaces on one bridge. See the module documentation.
+#[derive(Debug)]
+pub struct TestBed {
+    switch: String,
+    nodes: Vec<Node>,
+    subnet: (u8, u8),
+}
+
+impl TestBed {
+    /// Builds a bed of `nodes` nodes (1..=250).
+    pub fn new(nodes: usize) -> io::Result<TestBed> {
+        if !(1..=250).contains(&nodes) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a bed has 1..=250 nodes",
+            ));
+        }
+        remove_orphans();
+        let pid = std::process::id();
+        let k = BEDS.fetch_add(1, Ordering::Relaxed);
+        let base = format!("{PREFIX}{pid}b{k}");
+        // Any private /24 works (nothing leaves the namespaces); vary it for readable captures.
+        let subnet = (100 + (pid % 100) as u8, (k % 250) as u8 + 1);
+        let mut bed = TestBed {
+            switch: format!("{base}sw"),
+            nodes: Vec::new(),
+            subnet,
+        };
+        ip(&["netns", "add", &bed.switch])?;
+        ip(&["-n", &bed.switch, "link", "add", "br0", "type", "bridge"])?;
+        ip(&["-n", &bed.switch, "link", "set", "br0", "up"])?;
+        for i in 0..nodes {
+            let n = (i + 1) as u8;
+            let node = Node {
+                namespace: format!("{base}n{i}"),
+                addr: Ipv4Addr::new(10, subnet.0, subnet.1, n),
+                mac: format!("02:00:{:02x}:{:02x}:00:{:02x}", subnet.0, subnet.1, n),
+                port: format!("p{i}"),
+            };
+            ip(&["netns", "add", &node.namespace])?;
+            bed.nodes.push(node.clone());
+            let (sw, ns) = (bed.switch.as_str(), node.namespace.as_str());
+            ip(&[
+                "-n", sw, "link", "add", &node.port, "type", "veth", "peer", "name", NODE_IFACE,
+                "netns", ns,
+            ])?;
+            ip(&["-n", sw, "link", "set", &node.port, "master", "br0", "up"])?;
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+            ip(&["-n", ns, "link", "set", NODE_IFACE, "address", &node.mac])?;
+            ip(&[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{}/24", node.addr),
+                "dev",
+                NODE_IFACE,
+            ])?;
+            ip(&["-n", ns, "link", "set", NODE_IFACE, "up"])?;
+        }
+        Ok(bed)
+    }
+
+    /// Node `i`.
+    pub fn node(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when the bed has no nodes (never, by construction).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// An unused address in the bed's subnet (host part `200 + n`), e.g. for a VIP.
+    pub fn spare_addr(&self, n: u8) -> Ipv4Addr {
+        Ipv4Addr::new(10, self.subnet.0, self.subnet.1, 200u8.saturating_add(n))
+    }
+
+    /// A `Command` that runs `program` inside node `i` (`ip netns exec`, which execs the
+    /// program, so the child's PID is the program's).
+    pub fn command(&self, i: usize, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.nodes[i].namespace, program]);
+        c
+    }
+
+    /// Runs `program args...` in node `i` and returns its output; a non-zero exit is an error
+    /// carrying stderr.
+    pub fn exec(&self, i: usize, program: &str, args: &[&str]) -> io::Result<Output> {
+        checked(self.command(i, program).args(args))
+    }
+
+    /// Runs `ip args...` against node `i`'s namespace (`ip -n <ns> ...`).
+    pub fn ip(&self, i: usize, args: &[&str]) -> io::Result<String> {
+        let mut full = vec!["-n", self.nodes[i].namespace.as_str()];
+        full.extend_from_slice(args);
+        ip(&full)
+    }
+
+    /// Starts a long-running `program args...` in node `i`, logging to `log_dir`; the guard
+    /// kills exactly that PID when dropped.
+    pub fn spawn(
+        &self,
+        i: usize,
+        name: &str,
+        program: &str,
+        args: &[&str],
+        log_dir: &Path,
+    ) -> io::Result<Process> {
+        let mut c = self.command(i, program);
+        c.args(args);
+        Process::spawn(name, c, log_dir)
+    }
+
+    /// Cuts node `i` off the bridge (its port goes down; the node sees NO-CARRIER).
+    pub fn link_down(&self, i: usize) -> io::Result<()> {
+        ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &self.nodes[i].port,
+            "down",
+        ])
+        .map(drop)
+    }
+
+    /// Plugs node `i` back in.
+    pub fn link_up(&self, i: usize) -> io::Result<()> {
+        ip(&["-n", &self.switch, "link", "set", &self.nodes[i].port, "up"]).map(drop)
+    }
+
+    /// Node `i`'s neighbour table (IPv4 and IPv6) on [`NODE_IFACE`].
+    pub fn neighbours(&self, i: usize) -> io::Result<Vec<Neighbour>> {
+        let text = self.ip(i, &["neigh", "show", "dev", NODE_IFACE])?;
+        Ok(text.lines().filter_map(parse_neighbour).collect())
+    }
+
+    /// Node `i`'s neighbour entry for `ip`, if any.
+    pub fn neighbour(&self, i: usize, ip: &str) -> io::Result<Option<Neighbour>> {
+        Ok(self.neighbours(i)?.into_iter().find(|n| n.ip == ip))
+    }
+
+    /// Runs `f` on a new thread that first enters node `i`'s network namespace; sockets it
+    /// opens belong to that namespace. The thread's error to enter is returned by `join`.
+    pub fn spawn_in<T, F>(&self, i: usize, f: F) -> JoinHandle<io::Result<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let path = format!("/run/netns/{}", self.nodes[i].namespace);
+        std::thread::spawn(move || {
+            enter(&path)?;
+            Ok(f())
+        })
+    }
+}
+
+impl Drop for TestBed {
+    fn drop(&mut self) {
+        for node in &self.nodes {
+            let _ = ip(&["netns", "del", &node.namespace]);
+        }
+        let _ = ip(&["netns", "del", &self.switch]);
+    }
+}
+
+/// Moves the calling thread into the network namespace mounted at `path`.
+fn enter(path: &str) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path)?;
+    // SAFETY: setns on a valid namespace fd; it affects only the calling thread's network
+    // namespace.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Parses one line of `ip neigh show dev X`: `<ip> [lladdr <mac>] [router] <STATE>`.
+fn parse_neighbour(line: &str) -> Option<Neighbour> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let ip = (*words.first()?).to_string();
+    let mac = words
+        .iter()
+        .position(|w| *w == "lladdr")
+        .and_then(|p| words.get(p + 1))
+        .map(|m| m.to_string());
+    let state = (*words.last()?).to_string();
+    Some(Neighbour { ip, mac, state })
+}
+
+/// Runs `ip args...`, returning stdout, or an error with stderr on a non-zero exit.
+fn ip(args: &[&str]) -> io::Result<String> {
+    let out = checked(Command::new("ip").args(args))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn checked(command: &mut Command) -> io::Result<Output> {
+    let out = command.output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "{:?} failed ({}): {}",
+            command,
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(out)
+}
+
+/// Deletes namespaces named `wdn<pid>b...` whose creating process no longer exists (a test
+/// run that was killed before its beds dropped).
+fn remove_orphans() {
+    let Ok(list) = ip(&["netns", "list"]) else {
+        return;
+    };
+    for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let Some(pid) = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('b').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = ip(&["netns", "del", name]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_neighbour_lines() {
+        assert_eq!(
+            parse_neighbour("10.1.2.3 lladdr 02:00:00:00:00:01 STALE"),
+            Some(Neighbour {
+                ip: "10.1.2.3".into(),
+                mac: Some("02:00:00:00:00:01".into()),
+                state: "STALE".into()
+            })
+        );
+        assert_eq!(
+            parse_neighbour("fe80::1 lladdr 02:00:00:00:00:02 router REACHABLE"),
+            Some(Neighbour {
+                ip: "fe80::1".into(),
+                mac: Some("02:00:00:00:00:02".into()),
+                state: "REACHABLE".into()
+            })
+        );
+        assert_eq!(
+            parse_neighbour("10.1.2.4 FAILED"),
+            Some(Neighbour {
+                ip: "10.1.2.4".into(),
+                mac: None,
+                state: "FAILED".into()
+            })
+        );
+        assert_eq!(parse_neighbour("   "), None);
+    }
+}
