@@ -143,7 +143,14 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
         path: path.clone(),
         reason: strerror(&e),
     })?;
-    let persist = FilePersist::new(path.clone(), parsed.server.clone());
+    // Redis chdirs to `dir` while loading and always writes `dir "<getcwd()>"`: resolve it
+    // now (physically, like getcwd), so saves do not depend on the process's later cwd.
+    let mut server = parsed.server.clone();
+    let dir = Path::new(server.dir.as_deref().unwrap_or("."));
+    server.dir = fs::canonicalize(dir)
+        .ok()
+        .map(|d| d.to_string_lossy().into_owned());
+    let persist = FilePersist::new(path.clone(), server);
     Ok(Loaded {
         path,
         parsed,
@@ -164,7 +171,8 @@ pub struct FilePersist {
 }
 
 impl FilePersist {
-    /// A persister for the (absolute) `path`, writing the generic directives of `server`.
+    /// A persister for the (absolute) `path`, writing the generic directives of `server`
+    /// (whose `dir` should be the absolute working directory, as [`load`] sets it).
     pub fn new(path: PathBuf, server: ServerConfig) -> Self {
         FilePersist { path, server }
     }
@@ -187,12 +195,7 @@ impl FilePersist {
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(e),
         };
-        let mut server = self.server.clone();
-        // Redis always writes `dir` as the current working directory.
-        server.dir = std::env::current_dir()
-            .ok()
-            .map(|d| d.to_string_lossy().into_owned());
-        let content = config::rewrite(&old, &server, state);
+        let content = config::rewrite(&old, &self.server, state);
 
         let (tmp_path, mut tmp) = self.create_temp()?;
         let result = (|| {
@@ -344,7 +347,7 @@ mod tests {
             text.contains("\nsentinel known-replica m 127.0.0.1 6380\n")
                 && text.contains("\nsentinel current-epoch 5\n")
         );
-        let cwd = std::env::current_dir().unwrap();
+        let cwd = fs::canonicalize(".").unwrap();
         assert!(text.contains(&format!("\ndir \"{}\"\n", cwd.display())));
         // No temporary file is left behind, and the result loads back to the same state.
         let names: Vec<_> = fs::read_dir(&dir.0)
@@ -361,6 +364,23 @@ mod tests {
         assert!(fs::read_to_string(&path)
             .unwrap()
             .starts_with("# hand edit\n# keep me\n"));
+    }
+
+    #[test]
+    fn dir_is_written_as_the_physical_path() {
+        let dir = TempDir::new("dir");
+        let real = dir.0.join("real");
+        fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.0.join("link")).unwrap();
+        let path = dir.file("s.conf", &format!("dir {}/link\n{CONF}", dir.0.display()));
+        let mut loaded = load(Some(&path), "").unwrap();
+        loaded.persist.save(&loaded.parsed.sentinel).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let real = fs::canonicalize(&real).unwrap();
+        assert!(
+            text.starts_with(&format!("dir \"{}\"\n", real.display())),
+            "{text}"
+        );
     }
 
     #[test]

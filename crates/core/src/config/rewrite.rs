@@ -243,11 +243,11 @@ fn users(st: &mut State, s: &ServerConfig) {
 
 fn sentinel_lines(st: &mut State, c: &SentinelConfig) {
     let yn = |b: bool| if b { "yes" } else { "no" };
-    st.line(
-        "sentinel myid",
-        format!("sentinel myid {}", c.myid.as_deref().unwrap_or("")),
-        true,
-    );
+    // Redis always has an id when it flushes; a missing one is never written as a broken line.
+    match &c.myid {
+        Some(id) => st.line("sentinel myid", format!("sentinel myid {id}"), true),
+        None => st.mark("sentinel myid"),
+    }
     st.line(
         "sentinel deny-scripts-reconfig",
         format!(

@@ -214,6 +214,9 @@ sentinel current-epoch 0
         z = "0".repeat(40)
     );
     assert_eq!(got, want);
+    // Without an id (never the case in a running sentinel) no broken `sentinel myid` is written.
+    p.sentinel.myid = None;
+    assert!(!rewrite("sentinel myid x\n", &p.server, &p.sentinel).contains("myid"));
 }
 
 #[test]
