@@ -35,7 +35,7 @@ fn access(path: &str, mode: libc::c_int) -> io::Result<()> {
     }
 }
 
-/// The real environment for [`config::parse`]: file modes and DNS of this machine.
+/// The real environment for [`config::parse()`]: file modes and DNS of this machine.
 pub struct SystemEnv;
 
 impl ConfigEnv for SystemEnv {
@@ -160,7 +160,7 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
 
 /// Saves the sentinel state into its config file like Redis's `sentinelFlushConfig`: the old
 /// file is read again (so comments and hand edits survive), rewritten by
-/// [`config::rewrite`], written to `<config>.XXXXXX` in the same directory, fsynced, renamed
+/// [`config::rewrite()`], written to `<config>.XXXXXX` in the same directory, fsynced, renamed
 /// over the original, and the directory fsynced.
 ///
 /// The temporary file is created with mode `0644` which the kernel masks with the umask —

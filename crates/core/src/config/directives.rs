@@ -232,19 +232,14 @@ static DIRECTIVES: &[Directive] = &[
     d("save", None, true, Other),
     d("client-output-buffer-limit", None, true, Other),
     d("oom-score-adj-values", None, true, Other),
-    d("notify-keyspace-events", None, false, Other),
+    d("notify-keyspace-events", None, false, Str { default: Some(""), empty_is_null: false }),
     d("bind", None, true, Other),
     d("replicaof", Some("slaveof"), true, Other),
     d("latency-tracking-info-percentiles", None, true, Other),
 ];
 
-/// Directives Redis accepts outside the table: `(name, minimum argc incl. the name, exact)`.
-pub(crate) const EXTRA: &[(&str, usize, bool)] = &[
-    ("include", 2, true),
-    ("rename-command", 3, true),
-    ("user", 2, false),
-    ("loadmodule", 2, false),
-];
+/// Directives Redis accepts outside the table (so the rewrite does not turn them into `# ???`).
+pub(crate) const EXTRA: &[&str] = &["include", "rename-command", "user", "loadmodule"];
 
 /// Obsolete directives Redis 7.0.15 silently ignores (with exactly one argument).
 pub(crate) const DEPRECATED: &[&str] = &[
@@ -264,7 +259,7 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Directive> {
 pub(crate) fn is_rewritable(name: &str) -> bool {
     lookup(name).is_some()
         || name.eq_ignore_ascii_case("sentinel")
-        || EXTRA.iter().any(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        || EXTRA.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// Parses a Redis memory value: digits with an optional `b`, `k`, `kb`, `m`, `mb`, `g`, `gb`
