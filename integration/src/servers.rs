@@ -1,0 +1,228 @@
+//! Real servers on loopback: `redis-server`, the reference `redis-sentinel`, and `warden`.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::binaries;
+use crate::client::Client;
+use crate::info::info_field;
+use crate::ports::free_port;
+use crate::process::Process;
+use crate::resp::Value;
+use crate::tempdir::TempDir;
+use crate::wait::wait_until;
+
+/// How long a freshly started server has to answer PING.
+pub const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until the server on `port` answers PING with PONG, failing early if `process` exits.
+fn wait_ready(process: &mut Process, port: u16) -> io::Result<()> {
+    let what = format!("{} on port {port} to answer PING", process.name());
+    let ready = wait_until(START_TIMEOUT, &what, || {
+        if let Ok(Some(status)) = process.try_exit_status() {
+            return Ok(Err(status));
+        }
+        match Client::connect(port).and_then(|mut c| c.call(&["PING"])) {
+            Ok(Value::Simple(s)) if s == "PONG" => Ok(Ok(())),
+            Ok(other) => Err(format!("PING -> {other}")),
+            Err(e) => Err(e.to_string()),
+        }
+    });
+    let failure = match ready {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(status)) => format!("{} exited before answering PING ({status})", process.name()),
+        Err(timeout) => timeout.to_string(),
+    };
+    Err(io::Error::other(format!(
+        "{failure}\n{}",
+        process.output_tail(20)
+    )))
+}
+
+/// A `redis-server` on 127.0.0.1 with no persistence and no replication sync delay, in its own
+/// scratch directory.
+pub struct RedisServer {
+    /// Its port.
+    pub port: u16,
+    /// The process (field order: dropped, i.e. killed, before its directory is removed).
+    pub process: Process,
+    /// Its scratch directory.
+    pub dir: TempDir,
+}
+
+impl RedisServer {
+    /// Starts a master.
+    pub fn start() -> io::Result<RedisServer> {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts a replica of the server on `master_port`.
+    pub fn start_replica_of(master_port: u16) -> io::Result<RedisServer> {
+        RedisServer::start_with(&["--replicaof", "127.0.0.1", &master_port.to_string()])
+    }
+
+    /// Starts a server with extra `--directive value` arguments.
+    pub fn start_with(extra: &[&str]) -> io::Result<RedisServer> {
+        let dir = TempDir::new("redis")?;
+        let port = free_port();
+        let mut cmd = Command::new(binaries::redis_server());
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        // Replicas sync at once instead of after the default 5 s diskless-sync delay.
+        .args(["--repl-diskless-sync-delay", "0"])
+        .arg("--dir")
+        .arg(dir.path())
+        .args(extra);
+        let mut process = Process::spawn(&format!("redis-server-{port}"), cmd, dir.path())?;
+        wait_ready(&mut process, port)?;
+        Ok(RedisServer { port, process, dir })
+    }
+
+    /// A new connection.
+    pub fn client(&self) -> io::Result<Client> {
+        Client::connect(self.port)
+    }
+
+    /// The value of an `INFO replication` field (e.g. `connected_slaves`, `master_link_status`).
+    pub fn replication_field(&self, field: &str) -> io::Result<Option<String>> {
+        let info = self.client()?.call(&["INFO", "replication"])?;
+        Ok(info
+            .as_text()
+            .and_then(|t| info_field(&t, field).map(str::to_owned)))
+    }
+}
+
+/// The configuration a sentinel is started with: the seed's `sentinel.conf` shape.
+#[derive(Clone, Debug)]
+pub struct SentinelConf {
+    lines: Vec<String>,
+}
+
+impl SentinelConf {
+    /// `sentinel monitor <name> 127.0.0.1 <port> <quorum>` with down-after 5000 ms, failover-timeout
+    /// 60000 ms and parallel-syncs 1, as in the seed.
+    pub fn monitoring(name: &str, master_port: u16, quorum: u32) -> SentinelConf {
+        SentinelConf {
+            lines: vec![
+                format!("sentinel monitor {name} 127.0.0.1 {master_port} {quorum}"),
+                format!("sentinel down-after-milliseconds {name} 5000"),
+                format!("sentinel failover-timeout {name} 60000"),
+                format!("sentinel parallel-syncs {name} 1"),
+            ],
+        }
+    }
+
+    /// A configuration that monitors nothing.
+    pub fn empty() -> SentinelConf {
+        SentinelConf { lines: Vec::new() }
+    }
+
+    /// Adds a line (any directive).
+    pub fn line(mut self, line: impl Into<String>) -> SentinelConf {
+        self.lines.push(line.into());
+        self
+    }
+
+    /// The file text for a sentinel on `port` whose working directory is `dir`.
+    pub fn render(&self, port: u16, dir: &std::path::Path) -> String {
+        let mut text = format!("port {port}\nbind 127.0.0.1\ndir {}\n", dir.display());
+        for line in &self.lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// Which sentinel implementation a [`SentinelServer`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// Debian's `redis-sentinel` 7.0.15, the reference.
+    Redis,
+    /// `warden`, the implementation under test.
+    Warden,
+}
+
+impl Flavor {
+    /// The program to run.
+    pub fn binary(self) -> io::Result<PathBuf> {
+        match self {
+            Flavor::Redis => Ok(binaries::redis_sentinel()),
+            Flavor::Warden => binaries::warden(),
+        }
+    }
+}
+
+impl fmt::Display for Flavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Flavor::Redis => "redis-sentinel",
+            Flavor::Warden => "warden",
+        })
+    }
+}
+
+/// A sentinel (reference or Warden) on 127.0.0.1, started as `<binary> <dir>/sentinel.conf`.
+pub struct SentinelServer {
+    /// Which implementation.
+    pub flavor: Flavor,
+    /// Its port.
+    pub port: u16,
+    /// Its config file (rewritten by the sentinel itself).
+    pub config_path: PathBuf,
+    /// The process (dropped, i.e. killed, before its directory is removed).
+    pub process: Process,
+    /// Its scratch directory (also its `dir`).
+    pub dir: TempDir,
+}
+
+impl SentinelServer {
+    /// Writes the config and starts the sentinel, waiting until it answers PING.
+    pub fn start(flavor: Flavor, conf: &SentinelConf) -> io::Result<SentinelServer> {
+        let (dir, port, config_path, mut process) = SentinelServer::spawn(flavor, conf)?;
+        wait_ready(&mut process, port)?;
+        Ok(SentinelServer {
+            flavor,
+            port,
+            config_path,
+            process,
+            dir,
+        })
+    }
+
+    /// Writes the config and starts the sentinel without waiting for it (for start-up failure tests).
+    pub fn spawn(
+        flavor: Flavor,
+        conf: &SentinelConf,
+    ) -> io::Result<(TempDir, u16, PathBuf, Process)> {
+        let dir = TempDir::new(&flavor.to_string())?;
+        let port = free_port();
+        let config_path = dir.path().join("sentinel.conf");
+        std::fs::write(&config_path, conf.render(port, dir.path()))?;
+        let mut cmd = Command::new(flavor.binary()?);
+        cmd.arg(&config_path);
+        let process = Process::spawn(&format!("{flavor}-{port}"), cmd, dir.path())?;
+        Ok((dir, port, config_path, process))
+    }
+
+    /// A new connection.
+    pub fn client(&self) -> io::Result<Client> {
+        Client::connect(self.port)
+    }
+
+    /// `SENTINEL MASTER <name>` on a new connection.
+    pub fn master(&self, name: &str) -> io::Result<Value> {
+        self.client()?.call(&["SENTINEL", "MASTER", name])
+    }
+}
