@@ -20,8 +20,16 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let who = self.node.map_or_else(|| "-".to_string(), |n| format!("s{n}"));
-        write!(f, "{:>9.3}s {who} {}: {}", self.time as f64 / 1000.0, self.rule, self.detail)
+        let who = self
+            .node
+            .map_or_else(|| "-".to_string(), |n| format!("s{n}"));
+        write!(
+            f,
+            "{:>9.3}s {who} {}: {}",
+            self.time as f64 / 1000.0,
+            self.rule,
+            self.detail
+        )
     }
 }
 
@@ -76,7 +84,12 @@ impl Checker {
 
     /// Record a violation.
     pub fn report(&mut self, time: Time, node: Option<usize>, rule: &'static str, detail: String) {
-        self.violations.push(Violation { time, node, rule, detail });
+        self.violations.push(Violation {
+            time,
+            node,
+            rule,
+            detail,
+        });
     }
 
     /// A sentinel process (re)started: its volatile state is gone.
@@ -86,7 +99,14 @@ impl Checker {
 
     /// Check one event emitted by `node`. `leader_epoch_on_disk` is the persisted leader-epoch
     /// of the monitored master right after the step that emitted it.
-    pub fn event(&mut self, time: Time, node: usize, kind: &str, message: &str, leader_epoch_on_disk: u64) {
+    pub fn event(
+        &mut self,
+        time: Time,
+        node: usize,
+        kind: &str,
+        message: &str,
+        leader_epoch_on_disk: u64,
+    ) {
         let words: Vec<&str> = message.split_whitespace().collect();
         match kind {
             "+new-epoch" => {
@@ -98,20 +118,34 @@ impl Checker {
             "-odown" => self.nodes[node].odown = None,
             "+try-failover" => {
                 if self.nodes[node].odown.is_none() {
-                    self.report(time, Some(node), "failover-without-odown", format!("+try-failover {message}"));
+                    self.report(
+                        time,
+                        Some(node),
+                        "failover-without-odown",
+                        format!("+try-failover {message}"),
+                    );
                 }
                 self.nodes[node].failover_epoch = Some(self.nodes[node].last_new_epoch);
             }
             "+vote-for-leader" => {
-                let (Some(candidate), Some(epoch)) = (words.first(), words.get(1).and_then(|w| w.parse::<u64>().ok()))
-                else {
-                    self.report(time, Some(node), "malformed-event", format!("+vote-for-leader {message}"));
+                let (Some(candidate), Some(epoch)) = (
+                    words.first(),
+                    words.get(1).and_then(|w| w.parse::<u64>().ok()),
+                ) else {
+                    self.report(
+                        time,
+                        Some(node),
+                        "malformed-event",
+                        format!("+vote-for-leader {message}"),
+                    );
                     return;
                 };
                 self.vote(time, node, candidate, epoch, leader_epoch_on_disk);
             }
             "+elected-leader" => self.elected(time, node),
-            "-failover-abort-not-elected" | "-failover-abort-no-good-slave" | "-failover-abort-slave-timeout"
+            "-failover-abort-not-elected"
+            | "-failover-abort-no-good-slave"
+            | "-failover-abort-slave-timeout"
             | "+failover-end" => self.nodes[node].failover_epoch = None,
             _ => {}
         }
@@ -130,12 +164,23 @@ impl Checker {
                 time,
                 Some(node),
                 "odown-below-quorum",
-                format!("+odown {} (configured quorum {})", words.join(" "), self.quorum),
+                format!(
+                    "+odown {} (configured quorum {})",
+                    words.join(" "),
+                    self.quorum
+                ),
             ),
         }
     }
 
-    fn vote(&mut self, time: Time, node: usize, candidate: &str, epoch: u64, leader_epoch_on_disk: u64) {
+    fn vote(
+        &mut self,
+        time: Time,
+        node: usize,
+        candidate: &str,
+        epoch: u64,
+        leader_epoch_on_disk: u64,
+    ) {
         if leader_epoch_on_disk < epoch {
             self.report(
                 time,
@@ -158,18 +203,32 @@ impl Checker {
 
     fn elected(&mut self, time: Time, node: usize) {
         let Some(epoch) = self.nodes[node].failover_epoch else {
-            self.report(time, Some(node), "elected-without-failover", "+elected-leader without +try-failover".into());
+            self.report(
+                time,
+                Some(node),
+                "elected-without-failover",
+                "+elected-leader without +try-failover".into(),
+            );
             return;
         };
         if let Some(&other) = self.leaders.get(&epoch) {
             if other != node {
-                self.report(time, Some(node), "two-leaders", format!("epoch {epoch} already won by s{other}"));
+                self.report(
+                    time,
+                    Some(node),
+                    "two-leaders",
+                    format!("epoch {epoch} already won by s{other}"),
+                );
             }
         } else {
             self.leaders.insert(epoch, node);
         }
         let me = &self.ids[node];
-        let votes = self.votes.range((epoch, 0)..=(epoch, usize::MAX)).filter(|(_, c)| *c == me).count();
+        let votes = self
+            .votes
+            .range((epoch, 0)..=(epoch, usize::MAX))
+            .filter(|(_, c)| *c == me)
+            .count();
         let needed = majority(self.group).max(self.quorum as usize);
         if votes < needed {
             self.report(
@@ -185,7 +244,12 @@ impl Checker {
     pub fn vip_claim(&mut self, time: Time, node: usize, epoch: u64) {
         match self.vip_claims.get(&epoch) {
             Some(&other) if other != node => {
-                self.report(time, Some(node), "vip-two-claimants", format!("epoch {epoch} already claimed by s{other}"));
+                self.report(
+                    time,
+                    Some(node),
+                    "vip-two-claimants",
+                    format!("epoch {epoch} already claimed by s{other}"),
+                );
             }
             Some(_) => {}
             None => {

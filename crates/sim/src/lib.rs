@@ -47,7 +47,8 @@ impl Summary {
         t.elections += outcome.stats.elections;
         t.switches += outcome.stats.switches;
         t.tilts += outcome.stats.tilts;
-        self.violations.extend(outcome.violations.into_iter().map(|v| (outcome.seed, v)));
+        self.violations
+            .extend(outcome.violations.into_iter().map(|v| (outcome.seed, v)));
     }
 
     /// Violation count per invariant.
@@ -65,9 +66,21 @@ pub const VOTE_RULES: [&str; 3] = ["double-vote", "two-leaders", "elected-withou
 
 /// Run seeds `start..start + max_seeds` with a sentinel that votes for everyone; returns the
 /// first seed and violation that an election invariant caught.
-pub fn self_check(start: u64, max_seeds: u64, profile: Profile) -> Option<(u64, invariants::Violation)> {
-    let opts = RunOptions { profile, trace: trace::Detail::Off, broken_voter: true };
+pub fn self_check(
+    start: u64,
+    max_seeds: u64,
+    profile: Profile,
+) -> Option<(u64, invariants::Violation)> {
+    let opts = RunOptions {
+        profile,
+        trace: trace::Detail::Off,
+        broken_voter: true,
+    };
     (start..start + max_seeds).find_map(|seed| {
-        run(seed, opts).violations.into_iter().find(|v| VOTE_RULES.contains(&v.rule)).map(|v| (seed, v))
+        run(seed, opts)
+            .violations
+            .into_iter()
+            .find(|v| VOTE_RULES.contains(&v.rule))
+            .map(|v| (seed, v))
     })
 }

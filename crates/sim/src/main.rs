@@ -26,8 +26,12 @@ struct Args {
 }
 
 fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, String> {
-    let value = args.next().ok_or_else(|| format!("{flag} needs a number"))?;
-    value.parse().map_err(|_| format!("{flag}: not a number: {value}"))
+    let value = args
+        .next()
+        .ok_or_else(|| format!("{flag} needs a number"))?;
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: not a number: {value}"))
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -51,7 +55,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         (None, None, true) => Mode::SelfCheck,
         _ => return Err(USAGE.into()),
     };
-    Ok(Args { mode, profile, links })
+    Ok(Args {
+        mode,
+        profile,
+        links,
+    })
 }
 
 fn profile_flag(profile: Profile) -> &'static str {
@@ -62,17 +70,26 @@ fn profile_flag(profile: Profile) -> &'static str {
 }
 
 fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
-    let opts = RunOptions { profile, trace: Detail::Off, broken_voter: false };
+    let opts = RunOptions {
+        profile,
+        trace: Detail::Off,
+        broken_voter: false,
+    };
     let began = Instant::now();
     let mut summary = Summary::default();
+    let mut next_progress = 1000;
     for seed in start..start + count {
         let outcome = run(seed, opts);
         for v in &outcome.violations {
-            println!("seed {seed}: {v}   (replay: warden-sim --replay {seed}{})", profile_flag(profile));
+            println!(
+                "seed {seed}: {v}   (replay: warden-sim --replay {seed}{})",
+                profile_flag(profile)
+            );
         }
         summary.add(outcome);
-        if (seed - start + 1) % 1000 == 0 {
-            eprintln!("... {} seeds", seed - start + 1);
+        if seed - start + 1 == next_progress {
+            eprintln!("... {next_progress} seeds");
+            next_progress += 1000;
         }
     }
     let secs = began.elapsed().as_secs_f64();
@@ -86,11 +103,18 @@ fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
         t.events,
         t.steps
     );
-    println!("elections won: {}, +switch-master: {}, +tilt: {}", t.elections, t.switches, t.tilts);
+    println!(
+        "elections won: {}, +switch-master: {}, +tilt: {}",
+        t.elections, t.switches, t.tilts
+    );
     for (rule, n) in summary.by_rule() {
         println!("  {rule}: {n}");
     }
-    println!("seeds: {}, violations: {}", summary.seeds, summary.violations.len());
+    println!(
+        "seeds: {}, violations: {}",
+        summary.seeds,
+        summary.violations.len()
+    );
     if summary.violations.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -100,7 +124,14 @@ fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
 
 fn replay(seed: u64, profile: Profile, links: bool) -> ExitCode {
     let trace = if links { Detail::Links } else { Detail::Events };
-    let outcome = run(seed, RunOptions { profile, trace, broken_voter: false });
+    let outcome = run(
+        seed,
+        RunOptions {
+            profile,
+            trace,
+            broken_voter: false,
+        },
+    );
     println!("{:#?}", outcome.scenario);
     for line in &outcome.trace {
         println!("{line}");

@@ -20,7 +20,11 @@ pub struct Net {
 impl Net {
     /// A fully connected network of `hosts` hosts.
     pub fn new(hosts: usize, params: NetParams) -> Net {
-        Net { params, cuts: vec![vec![0; hosts]; hosts], slow: vec![0; hosts] }
+        Net {
+            params,
+            cuts: vec![vec![0; hosts]; hosts],
+            slow: vec![0; hosts],
+        }
     }
 
     /// The scenario's network parameters.
@@ -46,7 +50,11 @@ impl Net {
                     continue;
                 }
                 let count = &mut self.cuts[f][t];
-                *count = if cut { *count + 1 } else { count.saturating_sub(1) };
+                *count = if cut {
+                    *count + 1
+                } else {
+                    count.saturating_sub(1)
+                };
             }
         }
     }
@@ -54,7 +62,11 @@ impl Net {
     /// Add (or remove, with a negative sign) extra latency on a host.
     pub fn slow(&mut self, host: usize, extra_ms: u64, on: bool) {
         let slot = &mut self.slow[host];
-        *slot = if on { *slot + extra_ms } else { slot.saturating_sub(extra_ms) };
+        *slot = if on {
+            *slot + extra_ms
+        } else {
+            slot.saturating_sub(extra_ms)
+        };
     }
 
     /// One-way latency for a segment sent now from `from` to `to`.
@@ -69,7 +81,8 @@ impl Net {
     /// Whether this segment breaks its connection instead of arriving (models loss that TCP
     /// cannot repair: a reset or a dead path).
     pub fn breaks(&self, rng: &mut SmallRng) -> bool {
-        self.params.break_per_million > 0 && rng.gen_range(0..1_000_000) < self.params.break_per_million
+        self.params.break_per_million > 0
+            && rng.gen_range(0..1_000_000) < self.params.break_per_million
     }
 
     /// Whether a pub/sub delivery is repeated later.

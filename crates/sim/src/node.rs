@@ -1,7 +1,7 @@
 //! A simulated sentinel process: the real core, its "config file" (what [`Persist`] saved),
 //! its skewed clock and how its timer is driven.
 
-use crate::scenario::{Time, TickMode};
+use crate::scenario::{TickMode, Time};
 use std::sync::{Arc, Mutex, MutexGuard};
 use warden_core::config::SentinelConfig;
 use warden_core::{Persist, Sentinel};
@@ -24,12 +24,18 @@ pub struct DiskHandle(Arc<Mutex<Disk>>);
 impl DiskHandle {
     /// A disk holding the deployment config.
     pub fn new(initial: SentinelConfig) -> DiskHandle {
-        DiskHandle(Arc::new(Mutex::new(Disk { saved: initial, saves: 0, regressions: Vec::new() })))
+        DiskHandle(Arc::new(Mutex::new(Disk {
+            saved: initial,
+            saves: 0,
+            regressions: Vec::new(),
+        })))
     }
 
     /// Lock it (a poisoned lock only means a core panicked mid-save; the data is still ours).
     pub fn lock(&self) -> MutexGuard<'_, Disk> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -42,15 +48,26 @@ impl Persist for DiskPersist {
         let mut disk = self.0.lock();
         let mut found = Vec::new();
         if state.current_epoch < disk.saved.current_epoch {
-            found.push(format!("current-epoch {} -> {}", disk.saved.current_epoch, state.current_epoch));
+            found.push(format!(
+                "current-epoch {} -> {}",
+                disk.saved.current_epoch, state.current_epoch
+            ));
         }
         for old in &disk.saved.masters {
-            let Some(new) = state.masters.iter().find(|m| m.name == old.name) else { continue };
+            let Some(new) = state.masters.iter().find(|m| m.name == old.name) else {
+                continue;
+            };
             if new.config_epoch < old.config_epoch {
-                found.push(format!("{} config-epoch {} -> {}", old.name, old.config_epoch, new.config_epoch));
+                found.push(format!(
+                    "{} config-epoch {} -> {}",
+                    old.name, old.config_epoch, new.config_epoch
+                ));
             }
             if new.leader_epoch < old.leader_epoch {
-                found.push(format!("{} leader-epoch {} -> {}", old.name, old.leader_epoch, new.leader_epoch));
+                found.push(format!(
+                    "{} leader-epoch {} -> {}",
+                    old.name, old.leader_epoch, new.leader_epoch
+                ));
             }
         }
         disk.regressions.extend(found);
@@ -96,7 +113,13 @@ pub struct Node {
 
 impl Node {
     /// A node that has not started yet.
-    pub fn new(host: usize, myid: String, disk: DiskHandle, tick_mode: TickMode, peers: usize) -> Node {
+    pub fn new(
+        host: usize,
+        myid: String,
+        disk: DiskHandle,
+        tick_mode: TickMode,
+        peers: usize,
+    ) -> Node {
         Node {
             host,
             core: None,
@@ -134,8 +157,10 @@ mod tests {
 
     #[test]
     fn persist_flags_epoch_regressions() {
-        let mut cfg = SentinelConfig::default();
-        cfg.current_epoch = 3;
+        let mut cfg = SentinelConfig {
+            current_epoch: 3,
+            ..SentinelConfig::default()
+        };
         let mut m = MasterConfig::new("m", "10.0.0.1", 6379, 2);
         m.config_epoch = 2;
         m.leader_epoch = 3;

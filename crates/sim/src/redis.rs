@@ -88,7 +88,9 @@ pub struct Conn<'a> {
 
 /// A fresh 40-hex-digit run id.
 pub fn random_id(rng: &mut SmallRng) -> String {
-    (0..40).map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0')).collect()
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
 }
 
 impl Redis {
@@ -180,7 +182,10 @@ pub fn execute(
             if cmd.len() != 3 {
                 return arity();
             }
-            effects.push(Effect::Publish { channel: cmd[1].clone(), payload: cmd[2].clone() });
+            effects.push(Effect::Publish {
+                channel: cmd[1].clone(),
+                payload: cmd[2].clone(),
+            });
             // The count is filled in by the world, which knows the subscribers.
             Reply::Int(0)
         }
@@ -191,7 +196,11 @@ pub fn execute(
             if cmd[1..].iter().any(|c| c.as_ref() == HELLO_CHANNEL) {
                 *conn.subscribed = true;
             }
-            Reply::Array(vec![Reply::bulk("subscribe"), Reply::Bulk(cmd[1].clone()), Reply::Int(1)])
+            Reply::Array(vec![
+                Reply::bulk("subscribe"),
+                Reply::Bulk(cmd[1].clone()),
+                Reply::Int(1),
+            ])
         }
         "MULTI" => {
             *conn.multi = Some(Vec::new());
@@ -202,7 +211,10 @@ pub fn execute(
             Some(queued) => {
                 let mut replies = Vec::with_capacity(queued.len());
                 for queued_cmd in &queued {
-                    let inner = Conn { subscribed: &mut *conn.subscribed, multi: &mut None };
+                    let inner = Conn {
+                        subscribed: &mut *conn.subscribed,
+                        multi: &mut None,
+                    };
                     replies.push(execute(instances, me, inner, queued_cmd, now, effects));
                 }
                 Reply::Array(replies)
@@ -221,14 +233,18 @@ pub fn execute(
         }
         "SCRIPT" => Reply::err("NOTBUSY No scripts in execution right now."),
         "ROLE" => role_reply(&instances[me]),
-        _ => Reply::err(format!("ERR unknown command '{}'", String::from_utf8_lossy(&cmd[0]))),
+        _ => Reply::err(format!(
+            "ERR unknown command '{}'",
+            String::from_utf8_lossy(&cmd[0])
+        )),
     }
 }
 
 fn client(cmd: &[Bytes], effects: &mut Vec<Effect>) -> Reply {
     match cmd.get(1).map(|w| upper(w)).as_deref() {
         Some("SETNAME") if cmd.len() == 3 => Reply::ok(),
-        Some("KILL") if cmd.len() == 4 && upper(&cmd[2]) == "TYPE" => match upper(&cmd[3]).as_str() {
+        Some("KILL") if cmd.len() == 4 && upper(&cmd[2]) == "TYPE" => match upper(&cmd[3]).as_str()
+        {
             "NORMAL" => {
                 effects.push(Effect::Kill { pubsub: false });
                 Reply::Int(0)
@@ -258,7 +274,10 @@ fn slaveof(inst: &mut Redis, cmd: &[Bytes], now: Time, effects: &mut Vec<Effect>
         return Reply::ok();
     }
     let host = String::from_utf8_lossy(&cmd[1]).into_owned();
-    let Some(port) = std::str::from_utf8(&cmd[2]).ok().and_then(|p| p.parse::<u16>().ok()) else {
+    let Some(port) = std::str::from_utf8(&cmd[2])
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+    else {
         return Reply::err("ERR value is not an integer or out of range");
     };
     if inst.replicates_from(&host, port) {
@@ -274,7 +293,11 @@ fn slaveof(inst: &mut Redis, cmd: &[Bytes], now: Time, effects: &mut Vec<Effect>
 
 fn role_reply(inst: &Redis) -> Reply {
     match &inst.role {
-        Role::Master => Reply::Array(vec![Reply::bulk("master"), Reply::Int(inst.offset as i64), Reply::Array(vec![])]),
+        Role::Master => Reply::Array(vec![
+            Reply::bulk("master"),
+            Reply::Int(inst.offset as i64),
+            Reply::Array(vec![]),
+        ]),
         Role::Replica { host, port } => Reply::Array(vec![
             Reply::bulk("slave"),
             Reply::bulk(host),
@@ -298,11 +321,17 @@ pub fn info(instances: &[Redis], me: usize, now: Time) -> String {
     );
     match &inst.role {
         Role::Master => {
-            let replicas: Vec<&Redis> =
-                instances.iter().filter(|r| r.up && r.link_up && r.replicates_from(&inst.ip, inst.port)).collect();
+            let replicas: Vec<&Redis> = instances
+                .iter()
+                .filter(|r| r.up && r.link_up && r.replicates_from(&inst.ip, inst.port))
+                .collect();
             let _ = write!(s, "role:master\r\nconnected_slaves:{}\r\n", replicas.len());
             for (i, r) in replicas.iter().enumerate() {
-                let _ = write!(s, "slave{i}:ip={},port={},state=online,offset={},lag=0\r\n", r.ip, r.port, r.offset);
+                let _ = write!(
+                    s,
+                    "slave{i}:ip={},port={},state=online,offset={},lag=0\r\n",
+                    r.ip, r.port, r.offset
+                );
             }
         }
         Role::Replica { host, port } => {
@@ -316,7 +345,9 @@ pub fn info(instances: &[Redis], me: usize, now: Time) -> String {
                 inst.offset
             );
             if !inst.link_up {
-                let since = inst.link_down_since.map_or(-1, |t| (now.saturating_sub(t) / 1000) as i64);
+                let since = inst
+                    .link_down_since
+                    .map_or(-1, |t| (now.saturating_sub(t) / 1000) as i64);
                 let _ = write!(s, "master_link_down_since_seconds:{since}\r\n");
             }
             let _ = write!(
@@ -348,7 +379,10 @@ pub fn cron(instances: &mut [Redis], net: &Net, now: Time, rng: &mut SmallRng) {
         let upstream = instances
             .iter()
             .find(|r| r.ip == host && r.port == port)
-            .filter(|r| r.up && (r.role == Role::Master || r.link_up) && net.open_both(instances[i].host, r.host))
+            .filter(|r| {
+                r.up && (r.role == Role::Master || r.link_up)
+                    && net.open_both(instances[i].host, r.host)
+            })
             .map(|r| r.offset);
         let inst = &mut instances[i];
         match upstream {
@@ -382,19 +416,45 @@ mod tests {
     fn pair() -> (Vec<Redis>, SmallRng) {
         let mut rng = SmallRng::seed_from_u64(1);
         let master = Redis::new(0, "10.0.0.1".into(), Role::Master, 100, &mut rng);
-        let replica =
-            Redis::new(1, "10.0.0.2".into(), Role::Replica { host: "10.0.0.1".into(), port: 6379 }, 100, &mut rng);
+        let replica = Redis::new(
+            1,
+            "10.0.0.2".into(),
+            Role::Replica {
+                host: "10.0.0.1".into(),
+                port: 6379,
+            },
+            100,
+            &mut rng,
+        );
         (vec![master, replica], rng)
     }
 
     fn cmd(words: &[&str]) -> Vec<Bytes> {
-        words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
     }
 
-    fn run(instances: &mut [Redis], me: usize, words: &[&str], multi: &mut Option<Vec<Vec<Bytes>>>) -> Reply {
+    fn run(
+        instances: &mut [Redis],
+        me: usize,
+        words: &[&str],
+        multi: &mut Option<Vec<Vec<Bytes>>>,
+    ) -> Reply {
         let mut subscribed = false;
         let mut effects = Vec::new();
-        execute(instances, me, Conn { subscribed: &mut subscribed, multi }, &cmd(words), 0, &mut effects)
+        execute(
+            instances,
+            me,
+            Conn {
+                subscribed: &mut subscribed,
+                multi,
+            },
+            &cmd(words),
+            0,
+            &mut effects,
+        )
     }
 
     #[test]
@@ -415,9 +475,15 @@ mod tests {
         }
         assert!(instances[1].link_up);
         let text = info(&instances, 0, 3_000);
-        assert!(text.contains("slave0:ip=10.0.0.2,port=6379,state=online"), "{text}");
+        assert!(
+            text.contains("slave0:ip=10.0.0.2,port=6379,state=online"),
+            "{text}"
+        );
         let text = info(&instances, 1, 3_000);
-        assert!(text.contains("master_link_status:up") && !text.contains("master_link_down_since"), "{text}");
+        assert!(
+            text.contains("master_link_status:up") && !text.contains("master_link_down_since"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -425,15 +491,31 @@ mod tests {
         let (mut instances, mut rng) = pair();
         let mut multi = None;
         assert_eq!(run(&mut instances, 1, &["MULTI"], &mut multi), Reply::ok());
-        assert_eq!(run(&mut instances, 1, &["SLAVEOF", "NO", "ONE"], &mut multi), Reply::Status("QUEUED".into()));
+        assert_eq!(
+            run(&mut instances, 1, &["SLAVEOF", "NO", "ONE"], &mut multi),
+            Reply::Status("QUEUED".into())
+        );
         run(&mut instances, 1, &["CONFIG", "REWRITE"], &mut multi);
-        assert_eq!(instances[1].role, Role::Replica { host: "10.0.0.1".into(), port: 6379 }, "queued only");
-        let Reply::Array(replies) = run(&mut instances, 1, &["EXEC"], &mut multi) else { panic!("EXEC reply") };
+        assert_eq!(
+            instances[1].role,
+            Role::Replica {
+                host: "10.0.0.1".into(),
+                port: 6379
+            },
+            "queued only"
+        );
+        let Reply::Array(replies) = run(&mut instances, 1, &["EXEC"], &mut multi) else {
+            panic!("EXEC reply")
+        };
         assert_eq!(replies.len(), 2);
         assert_eq!(instances[1].role, Role::Master);
         instances[1].crash();
         instances[1].restart(10, &mut rng);
-        assert_eq!(instances[1].role, Role::Master, "rewritten config survives restart");
+        assert_eq!(
+            instances[1].role,
+            Role::Master,
+            "rewritten config survives restart"
+        );
         assert!(info(&instances, 1, 10).contains("role:master"));
     }
 }

@@ -148,7 +148,11 @@ impl Scenario {
             .faults
             .iter()
             .any(|f| matches!(f.kind, FaultKind::ClockJump { .. } | FaultKind::Pause(_)));
-        4 * ft + ft.min(10_000) + 3 * self.down_after_ms + 15_000 + if clock_faults { TILT_PERIOD_MS } else { 0 }
+        4 * ft
+            + ft.min(10_000)
+            + 3 * self.down_after_ms
+            + 15_000
+            + if clock_faults { TILT_PERIOD_MS } else { 0 }
     }
 
     /// Draw the scenario for `seed`.
@@ -157,22 +161,46 @@ impl Scenario {
         let sentinels = rng.gen_range(3..=5);
         let replicas = rng.gen_range(1..=3);
         let majority = sentinels as u32 / 2 + 1;
-        let quorum = if rng.gen_bool(0.5) { majority } else { rng.gen_range(1..=sentinels as u32) };
+        let quorum = if rng.gen_bool(0.5) {
+            majority
+        } else {
+            rng.gen_range(1..=sentinels as u32)
+        };
         let (down_after_ms, failover_timeout_ms) = match profile {
             Profile::Fast => (rng.gen_range(300..=2_000), rng.gen_range(1_000..=4_000)),
             Profile::Full => (rng.gen_range(500..=5_000), rng.gen_range(2_000..=15_000)),
         };
         let tick_modes = (0..sentinels)
-            .map(|_| if rng.gen_bool(0.3) { TickMode::RedisHz } else { TickMode::Deadline })
+            .map(|_| {
+                if rng.gen_bool(0.3) {
+                    TickMode::RedisHz
+                } else {
+                    TickMode::Deadline
+                }
+            })
             .collect();
         let priorities = (0..=replicas)
-            .map(|_| if rng.gen_bool(0.1) { 0 } else { [100, 100, 50, 10][rng.gen_range(0..4)] })
+            .map(|_| {
+                if rng.gen_bool(0.1) {
+                    0
+                } else {
+                    [100, 100, 50, 10][rng.gen_range(0..4)]
+                }
+            })
             .collect();
         let net = NetParams {
             base_latency_ms: rng.gen_range(0..=3),
             jitter_ms: rng.gen_range(0..=5),
-            break_per_million: if rng.gen_bool(0.5) { 0 } else { rng.gen_range(10..=2_000) },
-            dup_per_million: if rng.gen_bool(0.5) { 0 } else { rng.gen_range(1_000..=50_000) },
+            break_per_million: if rng.gen_bool(0.5) {
+                0
+            } else {
+                rng.gen_range(10..=2_000)
+            },
+            dup_per_million: if rng.gen_bool(0.5) {
+                0
+            } else {
+                rng.gen_range(1_000..=50_000)
+            },
             tcp_user_timeout_ms: rng.gen_range(10_000..=60_000),
         };
         let mut scenario = Scenario {
@@ -193,7 +221,12 @@ impl Scenario {
             end_at: 0,
         };
         scenario.faults = draw_faults(&mut rng, &scenario, profile);
-        scenario.heal_at = scenario.faults.iter().map(|f| f.at + f.duration).max().unwrap_or(WARMUP_MS);
+        scenario.heal_at = scenario
+            .faults
+            .iter()
+            .map(|f| f.at + f.duration)
+            .max()
+            .unwrap_or(WARMUP_MS);
         scenario.end_at = scenario.heal_at + scenario.convergence_bound();
         scenario
     }
@@ -211,14 +244,20 @@ fn draw_faults(rng: &mut SmallRng, sc: &Scenario, profile: Profile) -> Vec<Fault
     if rng.gen_bool(0.6) {
         let at = WARMUP_MS + rng.gen_range(0..window / 2);
         let duration = rng.gen_range(long..=long + window);
-        let kind = if rng.gen_bool(0.6) { FaultKind::CrashRedis(0) } else { FaultKind::Partition { side: vec![0] } };
+        let kind = if rng.gen_bool(0.6) {
+            FaultKind::CrashRedis(0)
+        } else {
+            FaultKind::Partition { side: vec![0] }
+        };
         faults.push(Fault { at, duration, kind });
     }
     for _ in 0..count {
         let at = WARMUP_MS + rng.gen_range(0..window);
         let duration = rng.gen_range(200..=window / 2);
         let kind = match rng.gen_range(0..100) {
-            0..=19 => FaultKind::Partition { side: random_side(rng, hosts) },
+            0..=19 => FaultKind::Partition {
+                side: random_side(rng, hosts),
+            },
             20..=31 => {
                 let from = random_side(rng, hosts);
                 let to = (0..hosts).filter(|h| !from.contains(h)).collect();
@@ -229,11 +268,22 @@ fn draw_faults(rng: &mut SmallRng, sc: &Scenario, profile: Profile) -> Vec<Fault
             68..=77 => FaultKind::Pause(rng.gen_range(0..sc.sentinels)),
             78..=87 => FaultKind::ClockJump {
                 node: rng.gen_range(0..sc.sentinels),
-                delta_ms: if rng.gen_bool(0.5) { rng.gen_range(2_500..=20_000) } else { -rng.gen_range(1..=10_000) },
+                delta_ms: if rng.gen_bool(0.5) {
+                    rng.gen_range(2_500..=20_000)
+                } else {
+                    -rng.gen_range(1..=10_000)
+                },
             },
-            _ => FaultKind::Slow { host: rng.gen_range(0..hosts), extra_ms: rng.gen_range(50..=1_500) },
+            _ => FaultKind::Slow {
+                host: rng.gen_range(0..hosts),
+                extra_ms: rng.gen_range(50..=1_500),
+            },
         };
-        let duration = if matches!(kind, FaultKind::ClockJump { .. }) { 0 } else { duration };
+        let duration = if matches!(kind, FaultKind::ClockJump { .. }) {
+            0
+        } else {
+            duration
+        };
         faults.push(Fault { at, duration, kind });
     }
     faults.sort_by_key(|f| f.at);

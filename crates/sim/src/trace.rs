@@ -23,7 +23,10 @@ pub struct Trace {
 impl Trace {
     /// An empty trace recording at `detail`.
     pub fn new(detail: Detail) -> Trace {
-        Trace { detail, lines: Vec::new() }
+        Trace {
+            detail,
+            lines: Vec::new(),
+        }
     }
 
     /// Whether lines of `level` are recorded (lets callers skip formatting).
@@ -34,7 +37,11 @@ impl Trace {
     /// Record `what` done by `who` at `time`, if `level` is recorded.
     pub fn log(&mut self, level: Detail, time: Time, who: &str, what: impl FnOnce() -> String) {
         if self.wants(level) {
-            self.lines.push(format!("{:>9.3}s {who:<6} {}", time as f64 / 1000.0, what()));
+            self.lines.push(format!(
+                "{:>9.3}s {who:<6} {}",
+                time as f64 / 1000.0,
+                what()
+            ));
         }
     }
 

@@ -17,26 +17,38 @@ impl World {
     /// it (a reply from the peer, a command from the peer, a hello the peer authored), so this
     /// is the most generous reading of "majority contact".
     pub(super) fn check_vip_leases(&mut self) {
-        let Some(lease) = self.sc.vip_lease_ms else { return };
+        let Some(lease) = self.sc.vip_lease_ms else {
+            return;
+        };
         let needed = majority(self.sc.sentinels) - 1;
         for node in 0..self.nodes.len() {
             let n = &self.nodes[node];
-            let Some(held_since) = n.vip_held_since else { continue };
-            if n.core.is_none() || n.lease_reported || n.paused_until.is_some_and(|u| u > self.now) {
+            let Some(held_since) = n.vip_held_since else {
+                continue;
+            };
+            if n.core.is_none() || n.lease_reported || n.paused_until.is_some_and(|u| u > self.now)
+            {
                 continue;
             }
             let wall = n.clock(BASE_WALL, self.now) as i64;
             let mut heard: Vec<i64> = n.contact.iter().flatten().copied().collect();
             heard.sort_unstable_by(|a, b| b.cmp(a));
-            let majority_at = if needed == 0 { wall } else { heard.get(needed - 1).copied().unwrap_or(i64::MIN) };
+            let majority_at = if needed == 0 {
+                wall
+            } else {
+                heard.get(needed - 1).copied().unwrap_or(i64::MIN)
+            };
             let claimed_at = n.clock(BASE_WALL, held_since) as i64;
-            let resumed_at = n.paused_until.map_or(i64::MIN, |u| n.clock(BASE_WALL, u) as i64);
+            let resumed_at = n
+                .paused_until
+                .map_or(i64::MIN, |u| n.clock(BASE_WALL, u) as i64);
             let since = majority_at.max(claimed_at).max(resumed_at);
             let elapsed = wall - since;
             if elapsed > lease as i64 + LEASE_SLACK_MS {
                 self.nodes[node].lease_reported = true;
                 let detail = format!("still holds the VIP {elapsed} ms after its last majority contact (lease {lease} ms)");
-                self.checker.report(self.now, Some(node), "vip-lease-overrun", detail);
+                self.checker
+                    .report(self.now, Some(node), "vip-lease-overrun", detail);
             }
         }
     }
@@ -47,25 +59,49 @@ impl World {
         let mut views = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let Some(core) = n.core.as_ref() else {
-                self.checker.report(self.now, Some(i), "not-running-at-end", "sentinel not running after healing".into());
+                self.checker.report(
+                    self.now,
+                    Some(i),
+                    "not-running-at-end",
+                    "sentinel not running after healing".into(),
+                );
                 continue;
             };
             if let Some(m) = core.config().masters.first() {
                 views.push((i, m.host.clone(), m.port, m.config_epoch));
             }
         }
-        let Some((_, host, port, epoch)) = views.first().cloned() else { return };
-        if views.iter().any(|(_, h, p, e)| (h, *p, *e) != (&host, port, epoch)) {
-            let detail = views.iter().map(|(i, h, p, e)| format!("s{i}={h}:{p}@{e}")).collect::<Vec<_>>().join(" ");
+        let Some((_, host, port, epoch)) = views.first().cloned() else {
+            return;
+        };
+        if views
+            .iter()
+            .any(|(_, h, p, e)| (h, *p, *e) != (&host, port, epoch))
+        {
+            let detail = views
+                .iter()
+                .map(|(i, h, p, e)| format!("s{i}={h}:{p}@{e}"))
+                .collect::<Vec<_>>()
+                .join(" ");
             let bound = self.sc.convergence_bound();
-            self.checker.report(self.now, None, "no-convergence", format!("{bound} ms after healing: {detail}"));
+            self.checker.report(
+                self.now,
+                None,
+                "no-convergence",
+                format!("{bound} ms after healing: {detail}"),
+            );
             return;
         }
         let master = self.redis.iter().find(|r| r.ip == host && r.port == port);
         if !master.is_some_and(|r| r.up && r.role == Role::Master) {
-            let state = master.map_or("no such instance".to_string(), |r| format!("up={} role={:?}", r.up, r.role));
-            let detail = format!("all agree on {host}:{port}@{epoch} but it is not a running master ({state})");
-            self.checker.report(self.now, None, "converged-on-non-master", detail);
+            let state = master.map_or("no such instance".to_string(), |r| {
+                format!("up={} role={:?}", r.up, r.role)
+            });
+            let detail = format!(
+                "all agree on {host}:{port}@{epoch} but it is not a running master ({state})"
+            );
+            self.checker
+                .report(self.now, None, "converged-on-non-master", detail);
         }
     }
 }

@@ -14,10 +14,13 @@ impl World {
     pub(super) fn fault(&mut self, index: usize, start: bool) {
         let fault = self.sc.faults[index].clone();
         let label = if start { "fault" } else { "heal" };
-        self.trace.log(Detail::Events, self.now, "WORLD", || format!("{label} {:?}", fault.kind));
+        self.trace.log(Detail::Events, self.now, "WORLD", || {
+            format!("{label} {:?}", fault.kind)
+        });
         match fault.kind {
             FaultKind::Partition { side } => {
-                let other: Vec<usize> = (0..self.sc.hosts()).filter(|h| !side.contains(h)).collect();
+                let other: Vec<usize> =
+                    (0..self.sc.hosts()).filter(|h| !side.contains(h)).collect();
                 self.net.cut(&side, &other, start);
                 self.net.cut(&other, &side, start);
             }
@@ -42,7 +45,10 @@ impl World {
                     if self.redis_crashes[r] == 0 && !self.redis[r].up {
                         self.redis[r].restart(self.now, &mut self.rng);
                         let role = format!("{:?}", self.redis[r].role);
-                        self.trace.log(Detail::Events, self.now, &format!("r{r}"), || format!("restarted as {role}"));
+                        self.trace
+                            .log(Detail::Events, self.now, &format!("r{r}"), || {
+                                format!("restarted as {role}")
+                            });
                     }
                 }
             }
@@ -67,11 +73,19 @@ impl World {
         if self.nodes[node].core.take().is_none() {
             return;
         }
-        self.trace.log(Detail::Events, self.now, &format!("s{node}"), || "process crashed".into());
+        self.trace
+            .log(Detail::Events, self.now, &format!("s{node}"), || {
+                "process crashed".into()
+            });
         let n = &mut self.nodes[node];
         n.next_tick = None;
         n.vip_held_since = None;
-        let owned: Vec<u64> = self.links.iter().filter(|(_, l)| l.node == node).map(|(k, _)| *k).collect();
+        let owned: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.node == node)
+            .map(|(k, _)| *k)
+            .collect();
         for key in owned {
             if let Some(link) = self.links.remove(&key) {
                 self.by_id.remove(&(link.node, link.incarnation, link.id));
@@ -98,18 +112,29 @@ impl World {
         n.next_tick = None;
         n.contact.iter_mut().for_each(|c| *c = None);
         let config = n.disk.lock().saved.clone();
-        let seed = self.sc.seed.wrapping_mul(1_000_003) ^ ((node as u64) << 32) ^ u64::from(n.incarnation);
+        let seed =
+            self.sc.seed.wrapping_mul(1_000_003) ^ ((node as u64) << 32) ^ u64::from(n.incarnation);
         let options = Options::new(super::SENTINEL_PORT, None, seed);
         let persist = Box::new(DiskPersist(n.disk.clone()));
         let wall = n.clock(BASE_WALL, self.now);
         let first = n.incarnation == 1;
-        self.trace.log(Detail::Events, self.now, &format!("s{node}"), || {
-            if first { "process started".into() } else { "process restarted from persisted config".into() }
-        });
+        self.trace
+            .log(Detail::Events, self.now, &format!("s{node}"), || {
+                if first {
+                    "process started".into()
+                } else {
+                    "process restarted from persisted config".into()
+                }
+            });
         match panics::catch(|| Sentinel::new(config, options, persist, wall)) {
             Ok(Ok(core)) => self.nodes[node].core = Some(core),
             Ok(Err(reason)) => {
-                self.checker.report(self.now, Some(node), "boot-failed", format!("own persisted config rejected: {reason}"));
+                self.checker.report(
+                    self.now,
+                    Some(node),
+                    "boot-failed",
+                    format!("own persisted config rejected: {reason}"),
+                );
                 return;
             }
             Err(message) => {
@@ -125,7 +150,13 @@ impl World {
         self.step(node, |c, now| {
             c.handle(Input::LocalAddrs { addrs }, now);
             if vip {
-                c.handle(Input::VipObserved { master: MASTER.into(), present: vip_present }, now);
+                c.handle(
+                    Input::VipObserved {
+                        master: MASTER.into(),
+                        present: vip_present,
+                    },
+                    now,
+                );
             }
         });
         if vip_present {
@@ -143,7 +174,10 @@ impl World {
             return;
         }
         self.redis[r].crash();
-        self.trace.log(Detail::Events, self.now, &format!("r{r}"), || "redis crashed".into());
+        self.trace
+            .log(Detail::Events, self.now, &format!("r{r}"), || {
+                "redis crashed".into()
+            });
         let served: Vec<u64> = self
             .links
             .iter()

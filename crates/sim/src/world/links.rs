@@ -18,8 +18,12 @@ impl World {
     fn resolve(&self, host: &str, port: u16) -> Option<(usize, Endpoint, u32)> {
         let h = self.ips.iter().position(|ip| ip == host)?;
         match port {
-            6379 if h < self.redis.len() => Some((h, Endpoint::Redis(h), self.redis[h].incarnation)),
-            SENTINEL_PORT if h < self.nodes.len() => Some((h, Endpoint::Sentinel(h), self.nodes[h].incarnation)),
+            6379 if h < self.redis.len() => {
+                Some((h, Endpoint::Redis(h), self.redis[h].incarnation))
+            }
+            SENTINEL_PORT if h < self.nodes.len() => {
+                Some((h, Endpoint::Sentinel(h), self.nodes[h].incarnation))
+            }
             _ => None,
         }
     }
@@ -27,30 +31,63 @@ impl World {
     fn target_up(&self, target: Endpoint) -> Option<u32> {
         match target {
             Endpoint::Redis(r) => self.redis[r].up.then_some(self.redis[r].incarnation),
-            Endpoint::Sentinel(n) => self.nodes[n].core.is_some().then_some(self.nodes[n].incarnation),
+            Endpoint::Sentinel(n) => self.nodes[n]
+                .core
+                .is_some()
+                .then_some(self.nodes[n].incarnation),
         }
     }
 
-    pub(super) fn connect(&mut self, node: usize, id: LinkId, kind: LinkKind, host: &str, port: u16) {
+    pub(super) fn connect(
+        &mut self,
+        node: usize,
+        id: LinkId,
+        kind: LinkKind,
+        host: &str,
+        port: u16,
+    ) {
         let incarnation = self.nodes[node].incarnation;
         let src_host = self.nodes[node].host;
         let key = self.next_key;
         self.next_key += 1;
         let who = format!("s{node}");
-        self.trace.log(Detail::Links, self.now, &who, || format!("connect link {id} {kind:?} {host}:{port}"));
+        self.trace.log(Detail::Links, self.now, &who, || {
+            format!("connect link {id} {kind:?} {host}:{port}")
+        });
         let resolved = self.resolve(host, port);
         let route = match resolved {
-            Some((dst_host, target, target_incarnation)) => Route { src_host, dst_host, target, target_incarnation },
-            None => Route { src_host, dst_host: src_host, target: Endpoint::Sentinel(node), target_incarnation: 0 },
+            Some((dst_host, target, target_incarnation)) => Route {
+                src_host,
+                dst_host,
+                target,
+                target_incarnation,
+            },
+            None => Route {
+                src_host,
+                dst_host: src_host,
+                target: Endpoint::Sentinel(node),
+                target_incarnation: 0,
+            },
         };
-        self.links.insert(key, Link::new(node, incarnation, id, kind, route));
+        self.links
+            .insert(key, Link::new(node, incarnation, id, kind, route));
         if self.by_id.insert((node, incarnation, id), key).is_some() {
-            self.checker.report(self.now, Some(node), "link-id-reused", format!("link id {id} reused while open"));
+            self.checker.report(
+                self.now,
+                Some(node),
+                "link-id-reused",
+                format!("link id {id} reused while open"),
+            );
         }
         let open = self.links.values().filter(|l| l.node == node).count();
         let bound = 4 * (self.redis.len() + self.nodes.len()) + 16;
         if open == bound + 1 {
-            self.checker.report(self.now, Some(node), "unbounded-links", format!("{open} open links"));
+            self.checker.report(
+                self.now,
+                Some(node),
+                "unbounded-links",
+                format!("{open} open links"),
+            );
         }
         if resolved.is_none() {
             self.break_link(key, "No route to host");
@@ -60,15 +97,22 @@ impl World {
     }
 
     pub(super) fn syn_attempt(&mut self, key: u64) {
-        let Some(link) = self.links.get(&key) else { return };
-        let State::Connecting { attempt } = link.state else { return };
+        let Some(link) = self.links.get(&key) else {
+            return;
+        };
+        let State::Connecting { attempt } = link.state else {
+            return;
+        };
         let (src, dst, target) = (link.src_host, link.dst_host, link.target);
         if self.net.open_both(src, dst) {
-            let rtt = self.net.latency(src, dst, &mut self.rng) + self.net.latency(dst, src, &mut self.rng);
+            let rtt = self.net.latency(src, dst, &mut self.rng)
+                + self.net.latency(dst, src, &mut self.rng);
             match self.target_up(target) {
                 Some(incarnation) => {
                     let now = self.now;
-                    let Some(link) = self.links.get_mut(&key) else { return };
+                    let Some(link) = self.links.get_mut(&key) else {
+                        return;
+                    };
                     link.state = State::Up;
                     link.target_incarnation = incarnation;
                     link.stream(Dir::ToClient).last_arrival = now + rtt;
@@ -79,13 +123,21 @@ impl World {
                         link.state = State::Dying;
                         link.down_scheduled = true;
                     }
-                    self.schedule(self.now + rtt, Ev::LinkDown { key, reason: "Connection refused".into() });
+                    self.schedule(
+                        self.now + rtt,
+                        Ev::LinkDown {
+                            key,
+                            reason: "Connection refused".into(),
+                        },
+                    );
                 }
             }
             return;
         }
         let next = attempt + 1;
-        let Some(link) = self.links.get_mut(&key) else { return };
+        let Some(link) = self.links.get_mut(&key) else {
+            return;
+        };
         if next < SYN_SCHEDULE_MS.len() {
             link.state = State::Connecting { attempt: next };
             let wait = SYN_SCHEDULE_MS[next] - SYN_SCHEDULE_MS[attempt];
@@ -94,16 +146,29 @@ impl World {
             link.state = State::Dying;
             link.down_scheduled = true;
             let wait = CONNECT_TIMEOUT_MS - SYN_SCHEDULE_MS[attempt];
-            self.schedule(self.now + wait, Ev::LinkDown { key, reason: "Connection timed out".into() });
+            self.schedule(
+                self.now + wait,
+                Ev::LinkDown {
+                    key,
+                    reason: "Connection timed out".into(),
+                },
+            );
         }
     }
 
     pub(super) fn established(&mut self, key: u64) {
-        let Some(link) = self.links.get_mut(&key) else { return };
+        let Some(link) = self.links.get_mut(&key) else {
+            return;
+        };
         let (node, id, local_ip) = (link.node, link.id, self.ips[link.src_host].clone());
         let queued = std::mem::take(&mut link.preconnect);
-        self.trace.log(Detail::Links, self.now, &format!("s{node}"), || format!("link {id} up"));
-        self.step(node, |c, now| c.handle(Input::LinkUp { link: id, local_ip }, now));
+        self.trace
+            .log(Detail::Links, self.now, &format!("s{node}"), || {
+                format!("link {id} up")
+            });
+        self.step(node, |c, now| {
+            c.handle(Input::LinkUp { link: id, local_ip }, now)
+        });
         for seg in queued {
             if self.links.get(&key).is_some_and(|l| l.state == State::Up) {
                 self.transmit(key, Dir::ToServer, seg);
@@ -114,15 +179,24 @@ impl World {
     pub(super) fn send(&mut self, node: usize, id: LinkId, commands: Vec<Vec<Bytes>>) {
         let incarnation = self.nodes[node].incarnation;
         let Some(&key) = self.by_id.get(&(node, incarnation, id)) else {
-            self.trace.log(Detail::Links, self.now, &format!("s{node}"), || format!("send on unknown link {id}"));
+            self.trace
+                .log(Detail::Links, self.now, &format!("s{node}"), || {
+                    format!("send on unknown link {id}")
+                });
             return;
         };
-        let Some(link) = self.links.get_mut(&key) else { return };
+        let Some(link) = self.links.get_mut(&key) else {
+            return;
+        };
         link.pending += commands.len();
         if link.pending > super::MAX_PENDING_PER_LINK && !link.overflow_reported {
             link.overflow_reported = true;
-            let detail = format!("{} commands pending on link {id} ({:?})", link.pending, link.kind);
-            self.checker.report(self.now, Some(node), "unbounded-pending", detail);
+            let detail = format!(
+                "{} commands pending on link {id} ({:?})",
+                link.pending, link.kind
+            );
+            self.checker
+                .report(self.now, Some(node), "unbounded-pending", detail);
         }
         match link.state {
             State::Connecting { .. } => link.preconnect.push(Segment::Commands(commands)),
@@ -133,7 +207,9 @@ impl World {
 
     /// Put `seg` on the wire in direction `dir`.
     pub(super) fn transmit(&mut self, key: u64, dir: Dir, seg: Segment) {
-        let Some(link) = self.links.get(&key) else { return };
+        let Some(link) = self.links.get(&key) else {
+            return;
+        };
         let (from, to) = link.hosts(dir);
         if !matches!(seg, Segment::Close(_)) && self.net.breaks(&mut self.rng) {
             self.break_link(key, "Connection reset by peer");
@@ -142,13 +218,22 @@ impl World {
         let latency = self.net.latency(from, to, &mut self.rng);
         let open = self.net.open(from, to);
         let (now, timeout) = (self.now, self.net.params().tcp_user_timeout_ms);
-        let Some(link) = self.links.get_mut(&key) else { return };
+        let Some(link) = self.links.get_mut(&key) else {
+            return;
+        };
         let stream = link.stream(dir);
         if !open || !stream.stalled.is_empty() {
             stream.stalled.push_back(seg);
             if stream.stalled_since.is_none() {
                 stream.stalled_since = Some(now);
-                self.schedule(now + timeout, Ev::StallTimeout { key, dir, since: now });
+                self.schedule(
+                    now + timeout,
+                    Ev::StallTimeout {
+                        key,
+                        dir,
+                        since: now,
+                    },
+                );
             }
             return;
         }
@@ -159,10 +244,17 @@ impl World {
 
     /// Retransmit every held segment whose path is open again.
     pub(super) fn resume_stalled(&mut self) {
-        let keys: Vec<u64> = self.links.iter().filter(|(_, l)| l.has_stalled()).map(|(k, _)| *k).collect();
+        let keys: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.has_stalled())
+            .map(|(k, _)| *k)
+            .collect();
         for key in keys {
             for dir in [Dir::ToServer, Dir::ToClient] {
-                let Some(link) = self.links.get_mut(&key) else { break };
+                let Some(link) = self.links.get_mut(&key) else {
+                    break;
+                };
                 let (from, to) = link.hosts(dir);
                 if !self.net.open(from, to) {
                     continue;
@@ -172,7 +264,9 @@ impl World {
                 let held: Vec<Segment> = stream.stalled.drain(..).collect();
                 for seg in held {
                     let latency = self.net.latency(from, to, &mut self.rng);
-                    let Some(link) = self.links.get_mut(&key) else { break };
+                    let Some(link) = self.links.get_mut(&key) else {
+                        break;
+                    };
                     let stream = link.stream(dir);
                     let arrival = (self.now + latency).max(stream.last_arrival);
                     stream.last_arrival = arrival;
@@ -184,7 +278,9 @@ impl World {
 
     /// The connection breaks now (reset, timeout): the client hears about it once.
     pub(super) fn break_link(&mut self, key: u64, reason: &str) {
-        let Some(link) = self.links.get_mut(&key) else { return };
+        let Some(link) = self.links.get_mut(&key) else {
+            return;
+        };
         if link.down_scheduled {
             return;
         }
@@ -192,12 +288,20 @@ impl World {
         link.state = State::Dying;
         let (from, to) = link.hosts(Dir::ToClient);
         let delay = self.net.latency(from, to, &mut self.rng);
-        self.schedule(self.now + delay, Ev::LinkDown { key, reason: reason.into() });
+        self.schedule(
+            self.now + delay,
+            Ev::LinkDown {
+                key,
+                reason: reason.into(),
+            },
+        );
     }
 
     /// The server side closes the connection: a FIN travels behind what was already sent.
     pub(super) fn server_close(&mut self, key: u64, reason: &str) {
-        let Some(link) = self.links.get_mut(&key) else { return };
+        let Some(link) = self.links.get_mut(&key) else {
+            return;
+        };
         if link.state == State::Dying {
             return;
         }
@@ -206,19 +310,28 @@ impl World {
     }
 
     pub(super) fn link_down(&mut self, key: u64, reason: String) {
-        let Some(link) = self.links.remove(&key) else { return };
+        let Some(link) = self.links.remove(&key) else {
+            return;
+        };
         self.by_id.remove(&(link.node, link.incarnation, link.id));
         if self.nodes[link.node].incarnation != link.incarnation {
             return;
         }
         let (node, id) = (link.node, link.id);
-        self.trace.log(Detail::Links, self.now, &format!("s{node}"), || format!("link {id} down: {reason}"));
-        self.step(node, |c, now| c.handle(Input::LinkDown { link: id, reason }, now));
+        self.trace
+            .log(Detail::Links, self.now, &format!("s{node}"), || {
+                format!("link {id} down: {reason}")
+            });
+        self.step(node, |c, now| {
+            c.handle(Input::LinkDown { link: id, reason }, now)
+        });
     }
 
     /// A segment reaches its receiver.
     pub(super) fn arrive(&mut self, key: u64, dir: Dir, seg: Segment) {
-        let Some(link) = self.links.get(&key) else { return };
+        let Some(link) = self.links.get(&key) else {
+            return;
+        };
         let (node, id, target) = (link.node, link.id, link.target);
         match (dir, seg) {
             (Dir::ToServer, Segment::Commands(commands)) => {
@@ -232,12 +345,16 @@ impl World {
             }
             (Dir::ToClient, Segment::Replies(replies)) => {
                 for reply in replies {
-                    let Some(link) = self.links.get_mut(&key) else { return };
+                    let Some(link) = self.links.get_mut(&key) else {
+                        return;
+                    };
                     link.pending = link.pending.saturating_sub(1);
                     if let Endpoint::Sentinel(peer) = target {
                         self.contact(node, peer);
                     }
-                    self.step(node, |c, now| c.handle(Input::Reply { link: id, reply }, now));
+                    self.step(node, |c, now| {
+                        c.handle(Input::Reply { link: id, reply }, now)
+                    });
                     if self.stop {
                         return;
                     }
@@ -247,7 +364,16 @@ impl World {
                 if let Some(sender) = self.hello_sender(&payload) {
                     self.contact(node, sender);
                 }
-                self.step(node, |c, now| c.handle(Input::Message { link: id, channel, payload }, now));
+                self.step(node, |c, now| {
+                    c.handle(
+                        Input::Message {
+                            link: id,
+                            channel,
+                            payload,
+                        },
+                        now,
+                    )
+                });
             }
             (Dir::ToClient, Segment::Close(reason)) => self.link_down(key, reason),
             _ => {}

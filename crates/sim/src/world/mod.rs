@@ -85,20 +85,52 @@ pub struct Outcome {
 }
 
 enum Ev {
-    Boot { node: usize },
-    Tick { node: usize, incarnation: u32 },
-    SynAttempt { key: u64 },
-    Established { key: u64 },
-    Arrive { key: u64, dir: Dir, seg: Segment },
-    Redeliver { key: u64, channel: Bytes, payload: Bytes },
-    StallTimeout { key: u64, dir: Dir, since: Time },
-    LinkDown { key: u64, reason: String },
+    Boot {
+        node: usize,
+    },
+    Tick {
+        node: usize,
+        incarnation: u32,
+    },
+    SynAttempt {
+        key: u64,
+    },
+    Established {
+        key: u64,
+    },
+    Arrive {
+        key: u64,
+        dir: Dir,
+        seg: Segment,
+    },
+    Redeliver {
+        key: u64,
+        channel: Bytes,
+        payload: Bytes,
+    },
+    StallTimeout {
+        key: u64,
+        dir: Dir,
+        since: Time,
+    },
+    LinkDown {
+        key: u64,
+        reason: String,
+    },
     FaultStart(usize),
     FaultEnd(usize),
     RedisCron,
     VipCheck,
-    VipObserved { node: usize, incarnation: u32, present: bool },
-    ScriptExit { node: usize, incarnation: u32, id: u64 },
+    VipObserved {
+        node: usize,
+        incarnation: u32,
+        present: bool,
+    },
+    ScriptExit {
+        node: usize,
+        incarnation: u32,
+        id: u64,
+    },
 }
 
 struct Scheduled {
@@ -167,8 +199,10 @@ fn deployed_configs(sc: &Scenario, ids: &[String]) -> Vec<SentinelConfig> {
             m.failover_timeout_ms = sc.failover_timeout_ms;
             m.parallel_syncs = sc.parallel_syncs;
             if sc.preknown_sentinels {
-                m.known_sentinels =
-                    (0..sc.sentinels).filter(|&p| p != n).map(|p| (ip_of(p), SENTINEL_PORT, ids[p].clone())).collect();
+                m.known_sentinels = (0..sc.sentinels)
+                    .filter(|&p| p != n)
+                    .map(|p| (ip_of(p), SENTINEL_PORT, ids[p].clone()))
+                    .collect();
                 m.known_replicas = (1..sc.instances()).map(|r| (ip_of(r), 6379)).collect();
             }
             m.vip = sc.vip_lease_ms.map(|lease_ms| VipConfig {
@@ -193,21 +227,36 @@ fn deployed_configs(sc: &Scenario, ids: &[String]) -> Vec<SentinelConfig> {
 
 impl World {
     fn new(sc: Scenario, opts: RunOptions) -> World {
-        let mut rng = SmallRng::seed_from_u64(sc.seed ^ 0x5eed_0f_5e17_1e1);
+        let mut rng = SmallRng::seed_from_u64(sc.seed ^ 0x5eed_0f5e_1711_e1e1);
         let ips: Vec<String> = (0..sc.hosts()).map(ip_of).collect();
-        let ids: Vec<String> = (0..sc.sentinels).map(|_| crate::redis::random_id(&mut rng)).collect();
+        let ids: Vec<String> = (0..sc.sentinels)
+            .map(|_| crate::redis::random_id(&mut rng))
+            .collect();
         let nodes = deployed_configs(&sc, &ids)
             .into_iter()
             .enumerate()
             .map(|(n, cfg)| {
-                let mut node = Node::new(n, ids[n].clone(), DiskHandle::new(cfg), sc.tick_modes[n], sc.sentinels);
+                let mut node = Node::new(
+                    n,
+                    ids[n].clone(),
+                    DiskHandle::new(cfg),
+                    sc.tick_modes[n],
+                    sc.sentinels,
+                );
                 node.votes_for_everyone = opts.broken_voter && n == 0;
                 node
             })
             .collect();
         let redis = (0..sc.instances())
             .map(|r| {
-                let role = if r == 0 { Role::Master } else { Role::Replica { host: ips[0].clone(), port: 6379 } };
+                let role = if r == 0 {
+                    Role::Master
+                } else {
+                    Role::Replica {
+                        host: ips[0].clone(),
+                        port: 6379,
+                    }
+                };
                 Redis::new(r, ips[r].clone(), role, sc.priorities[r], &mut rng)
             })
             .collect();
@@ -251,7 +300,11 @@ impl World {
 
     fn schedule(&mut self, time: Time, ev: Ev) {
         self.seq += 1;
-        self.queue.push(Scheduled { time, seq: self.seq, ev });
+        self.queue.push(Scheduled {
+            time,
+            seq: self.seq,
+            ev,
+        });
     }
 
     fn run(&mut self) {
@@ -281,7 +334,9 @@ impl World {
         self.stats.elections = self.checker.elections();
         for v in &self.checker.violations {
             let line = v.to_string();
-            self.trace.log(Detail::Events, v.time, "CHECK", || format!("VIOLATION {line}"));
+            self.trace.log(Detail::Events, v.time, "CHECK", || {
+                format!("VIOLATION {line}")
+            });
         }
         Outcome {
             seed: self.sc.seed,
@@ -295,17 +350,29 @@ impl World {
     /// If the event is for a paused sentinel process, when it can be handled.
     fn deferred_until(&self, ev: &Ev) -> Option<Time> {
         let node = match ev {
-            Ev::Tick { node, .. } | Ev::VipObserved { node, .. } | Ev::ScriptExit { node, .. } => *node,
-            Ev::Established { key } | Ev::LinkDown { key, .. } | Ev::Arrive { key, dir: Dir::ToClient, .. } => {
-                self.links.get(key)?.node
+            Ev::Tick { node, .. } | Ev::VipObserved { node, .. } | Ev::ScriptExit { node, .. } => {
+                *node
             }
-            Ev::Arrive { key, dir: Dir::ToServer, .. } => match self.links.get(key)?.target {
+            Ev::Established { key }
+            | Ev::LinkDown { key, .. }
+            | Ev::Arrive {
+                key,
+                dir: Dir::ToClient,
+                ..
+            } => self.links.get(key)?.node,
+            Ev::Arrive {
+                key,
+                dir: Dir::ToServer,
+                ..
+            } => match self.links.get(key)?.target {
                 Endpoint::Sentinel(t) => t,
                 Endpoint::Redis(_) => return None,
             },
             _ => return None,
         };
-        self.nodes[node].paused_until.filter(|&until| until > self.now)
+        self.nodes[node]
+            .paused_until
+            .filter(|&until| until > self.now)
     }
 
     fn dispatch(&mut self, ev: Ev) {
@@ -315,8 +382,16 @@ impl World {
             Ev::SynAttempt { key } => self.syn_attempt(key),
             Ev::Established { key } => self.established(key),
             Ev::Arrive { key, dir, seg } => self.arrive(key, dir, seg),
-            Ev::Redeliver { key, channel, payload } => {
-                if self.links.get(&key).is_some_and(|l| l.state == crate::link::State::Up) {
+            Ev::Redeliver {
+                key,
+                channel,
+                payload,
+            } => {
+                if self
+                    .links
+                    .get(&key)
+                    .is_some_and(|l| l.state == crate::link::State::Up)
+                {
                     self.transmit(key, Dir::ToClient, Segment::Message { channel, payload });
                 }
             }
@@ -338,14 +413,33 @@ impl World {
                 self.check_vip_leases();
                 self.schedule(self.now + checks::VIP_CHECK_MS, Ev::VipCheck);
             }
-            Ev::VipObserved { node, incarnation, present } => {
+            Ev::VipObserved {
+                node,
+                incarnation,
+                present,
+            } => {
                 if self.nodes[node].incarnation == incarnation {
-                    self.step(node, |c, now| c.handle(Input::VipObserved { master: MASTER.into(), present }, now));
+                    self.step(node, |c, now| {
+                        c.handle(
+                            Input::VipObserved {
+                                master: MASTER.into(),
+                                present,
+                            },
+                            now,
+                        )
+                    });
                 }
             }
-            Ev::ScriptExit { node, incarnation, id } => {
+            Ev::ScriptExit {
+                node,
+                incarnation,
+                id,
+            } => {
                 if self.nodes[node].incarnation == incarnation {
-                    let input = Input::ScriptExited { id, outcome: ScriptOutcome::Exited(0) };
+                    let input = Input::ScriptExited {
+                        id,
+                        outcome: ScriptOutcome::Exited(0),
+                    };
                     self.step(node, |c, now| c.handle(input, now));
                 }
             }
@@ -420,7 +514,8 @@ impl World {
     fn after_step(&mut self, node: usize, actions: Vec<Action>) {
         let regressions = std::mem::take(&mut self.nodes[node].disk.lock().regressions);
         for r in regressions {
-            self.checker.report(self.now, Some(node), "persisted-epoch-regression", r);
+            self.checker
+                .report(self.now, Some(node), "persisted-epoch-regression", r);
         }
         for action in actions {
             self.apply(node, action);
@@ -432,7 +527,9 @@ impl World {
 
     fn reschedule_deadline(&mut self, node: usize) {
         let wall = self.wall(node);
-        let Some(core) = self.nodes[node].core.as_ref() else { return };
+        let Some(core) = self.nodes[node].core.as_ref() else {
+            return;
+        };
         let deadline = match panics::catch(|| core.next_deadline(wall)) {
             Ok(d) => d.min(wall + 3_600_000),
             Err(message) => {
@@ -441,35 +538,62 @@ impl World {
                 return;
             }
         };
-        let at = self.nodes[node].sim_time(BASE_WALL, deadline).max(self.now + 1);
-        if self.nodes[node].next_tick.map_or(true, |t| at < t) {
-            self.set_tick(node, at);
+        let at = self.nodes[node]
+            .sim_time(BASE_WALL, deadline)
+            .max(self.now + 1);
+        match self.nodes[node].next_tick {
+            Some(t) if t <= at => {}
+            _ => self.set_tick(node, at),
         }
     }
 
     fn apply(&mut self, node: usize, action: Action) {
         match action {
-            Action::Connect { link, kind, host, port } => self.connect(node, link, kind, &host, port),
+            Action::Connect {
+                link,
+                kind,
+                host,
+                port,
+            } => self.connect(node, link, kind, &host, port),
             Action::Send { link, commands } => self.send(node, link, commands),
             Action::Close { link } => {
                 let incarnation = self.nodes[node].incarnation;
                 if let Some(key) = self.by_id.remove(&(node, incarnation, link)) {
                     self.links.remove(&key);
-                    self.trace.log(Detail::Links, self.now, &format!("s{node}"), || format!("close link {link}"));
+                    self.trace
+                        .log(Detail::Links, self.now, &format!("s{node}"), || {
+                            format!("close link {link}")
+                        });
                 }
             }
             Action::Event(event) => self.event(node, event),
             Action::Log { level, message } => {
-                self.trace.log(Detail::Links, self.now, &format!("s{node}"), || format!("log {level:?} {message}"));
+                self.trace
+                    .log(Detail::Links, self.now, &format!("s{node}"), || {
+                        format!("log {level:?} {message}")
+                    });
             }
             Action::RunScript { id, argv } => {
-                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("run script {argv:?}"));
+                self.trace
+                    .log(Detail::Events, self.now, &format!("s{node}"), || {
+                        format!("run script {argv:?}")
+                    });
                 let incarnation = self.nodes[node].incarnation;
-                self.schedule(self.now + 10, Ev::ScriptExit { node, incarnation, id });
+                self.schedule(
+                    self.now + 10,
+                    Ev::ScriptExit {
+                        node,
+                        incarnation,
+                        id,
+                    },
+                );
             }
             Action::KillScript { .. } => {}
             Action::VipClaim { master, epoch } => {
-                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("VIP claim {master} epoch {epoch}"));
+                self.trace
+                    .log(Detail::Events, self.now, &format!("s{node}"), || {
+                        format!("VIP claim {master} epoch {epoch}")
+                    });
                 self.checker.vip_claim(self.now, node, epoch);
                 let n = &mut self.nodes[node];
                 n.vip_present = true;
@@ -478,20 +602,42 @@ impl World {
                     n.lease_reported = false;
                 }
                 let incarnation = n.incarnation;
-                self.schedule(self.now + 1, Ev::VipObserved { node, incarnation, present: true });
+                self.schedule(
+                    self.now + 1,
+                    Ev::VipObserved {
+                        node,
+                        incarnation,
+                        present: true,
+                    },
+                );
             }
-            Action::VipRelease { master, epoch, fence } => {
-                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || {
-                    format!("VIP release {master} epoch {epoch} fence {fence}")
-                });
+            Action::VipRelease {
+                master,
+                epoch,
+                fence,
+            } => {
+                self.trace
+                    .log(Detail::Events, self.now, &format!("s{node}"), || {
+                        format!("VIP release {master} epoch {epoch} fence {fence}")
+                    });
                 let n = &mut self.nodes[node];
                 n.vip_present = false;
                 n.vip_held_since = None;
                 let incarnation = n.incarnation;
-                self.schedule(self.now + 1, Ev::VipObserved { node, incarnation, present: false });
+                self.schedule(
+                    self.now + 1,
+                    Ev::VipObserved {
+                        node,
+                        incarnation,
+                        present: false,
+                    },
+                );
             }
             Action::Exit { code } => {
-                self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("process exit {code}"));
+                self.trace
+                    .log(Detail::Events, self.now, &format!("s{node}"), || {
+                        format!("process exit {code}")
+                    });
                 self.crash_node(node);
                 self.restart_later(node, 1_000);
             }
@@ -500,13 +646,23 @@ impl World {
 
     fn event(&mut self, node: usize, event: Event) {
         let Event { kind, message, .. } = event;
-        self.trace.log(Detail::Events, self.now, &format!("s{node}"), || format!("{kind} {message}"));
+        self.trace
+            .log(Detail::Events, self.now, &format!("s{node}"), || {
+                format!("{kind} {message}")
+            });
         match kind.as_str() {
             "+switch-master" => self.stats.switches += 1,
             "+tilt" => self.stats.tilts += 1,
             _ => {}
         }
-        let leader_epoch = self.nodes[node].disk.lock().saved.masters.first().map_or(0, |m| m.leader_epoch);
-        self.checker.event(self.now, node, &kind, &message, leader_epoch);
+        let leader_epoch = self.nodes[node]
+            .disk
+            .lock()
+            .saved
+            .masters
+            .first()
+            .map_or(0, |m| m.leader_epoch);
+        self.checker
+            .event(self.now, node, &kind, &message, leader_epoch);
     }
 }

@@ -15,7 +15,9 @@ fn upper(word: &[u8]) -> String {
 
 impl World {
     pub(super) fn redis_serve(&mut self, key: u64, r: usize, commands: Vec<Vec<Bytes>>) {
-        let Some(link) = self.links.get_mut(&key) else { return };
+        let Some(link) = self.links.get_mut(&key) else {
+            return;
+        };
         if !self.redis[r].up || self.redis[r].incarnation != link.target_incarnation {
             self.server_close(key, "Connection reset by peer");
             return;
@@ -25,7 +27,10 @@ impl World {
         let mut replies = Vec::with_capacity(commands.len());
         for cmd in &commands {
             let mut effects = Vec::new();
-            let conn = Conn { subscribed: &mut subscribed, multi: &mut multi };
+            let conn = Conn {
+                subscribed: &mut subscribed,
+                multi: &mut multi,
+            };
             let mut reply = redis::execute(&mut self.redis, r, conn, cmd, self.now, &mut effects);
             for effect in effects {
                 match effect {
@@ -40,7 +45,10 @@ impl World {
                             .links
                             .iter()
                             .filter(|(k, l)| {
-                                **k != key && l.target == Endpoint::Redis(r) && l.state == State::Up && l.subscribed == pubsub
+                                **k != key
+                                    && l.target == Endpoint::Redis(r)
+                                    && l.state == State::Up
+                                    && l.subscribed == pubsub
                             })
                             .map(|(k, _)| *k)
                             .collect();
@@ -52,7 +60,8 @@ impl World {
                         }
                     }
                     Effect::RoleChanged(what) => {
-                        self.trace.log(Detail::Events, self.now, &format!("r{r}"), || what);
+                        self.trace
+                            .log(Detail::Events, self.now, &format!("r{r}"), || what);
                     }
                 }
             }
@@ -75,23 +84,42 @@ impl World {
             .links
             .iter()
             .filter(|(_, l)| {
-                l.target == Endpoint::Redis(r) && l.state == State::Up && l.subscribed && l.target_incarnation == incarnation
+                l.target == Endpoint::Redis(r)
+                    && l.state == State::Up
+                    && l.subscribed
+                    && l.target_incarnation == incarnation
             })
             .map(|(k, _)| *k)
             .collect();
         for &key in &subscribers {
-            self.transmit(key, Dir::ToClient, Segment::Message { channel: channel.clone(), payload: payload.clone() });
+            self.transmit(
+                key,
+                Dir::ToClient,
+                Segment::Message {
+                    channel: channel.clone(),
+                    payload: payload.clone(),
+                },
+            );
             if self.net.duplicates(&mut self.rng) {
                 let later = self.now + rand::Rng::gen_range(&mut self.rng, 50..3_000);
                 let (channel, payload) = (channel.clone(), payload.clone());
-                self.schedule(later, Ev::Redeliver { key, channel, payload });
+                self.schedule(
+                    later,
+                    Ev::Redeliver {
+                        key,
+                        channel,
+                        payload,
+                    },
+                );
             }
         }
         subscribers.len() as i64
     }
 
     pub(super) fn sentinel_serve(&mut self, key: u64, t: usize, commands: Vec<Vec<Bytes>>) {
-        let Some(link) = self.links.get(&key) else { return };
+        let Some(link) = self.links.get(&key) else {
+            return;
+        };
         let client = link.node;
         if self.nodes[t].core.is_none() || self.nodes[t].incarnation != link.target_incarnation {
             self.server_close(key, "Connection reset by peer");
@@ -135,10 +163,14 @@ impl World {
                 self.step(t, |c, now| c.command(&args, now))
                     .unwrap_or_else(|| Reply::err("ERR sentinel process gone"))
             }
-            "INFO" => self
-                .step(t, |c, now| c.info_section(now))
-                .map_or_else(|| Reply::err("ERR sentinel process gone"), |s| Reply::bulk(format!("# Sentinel\r\n{s}\r\n"))),
-            _ => Reply::err(format!("ERR unknown command '{}'", String::from_utf8_lossy(&cmd[0]))),
+            "INFO" => self.step(t, |c, now| c.info_section(now)).map_or_else(
+                || Reply::err("ERR sentinel process gone"),
+                |s| Reply::bulk(format!("# Sentinel\r\n{s}\r\n")),
+            ),
+            _ => Reply::err(format!(
+                "ERR unknown command '{}'",
+                String::from_utf8_lossy(&cmd[0])
+            )),
         }
     }
 
@@ -156,8 +188,16 @@ impl World {
         let epoch: u64 = std::str::from_utf8(&cmd[4]).ok()?.parse().ok()?;
         let runid = String::from_utf8_lossy(&cmd[5]).into_owned();
         let message = format!("{runid} {epoch}");
-        self.trace.log(Detail::Events, self.now, &format!("s{t}"), || format!("+vote-for-leader {message} (forged)"));
-        self.checker.event(self.now, t, "+vote-for-leader", &message, u64::MAX);
-        Some(Reply::Array(vec![Reply::Int(1), Reply::bulk(&runid), Reply::Int(epoch as i64)]))
+        self.trace
+            .log(Detail::Events, self.now, &format!("s{t}"), || {
+                format!("+vote-for-leader {message} (forged)")
+            });
+        self.checker
+            .event(self.now, t, "+vote-for-leader", &message, u64::MAX);
+        Some(Reply::Array(vec![
+            Reply::Int(1),
+            Reply::bulk(&runid),
+            Reply::Int(epoch as i64),
+        ]))
     }
 }

@@ -1,0 +1,100 @@
+//! The fast simulation set run by the normal test suite: 1,000 short seeded scenarios against
+//! the real core (about 15 s in release, 3 min in debug on one core), plus the proofs that the
+//! checker can fail (a double-voting sentinel is caught) and that a seed replays exactly.
+
+use warden_sim::trace::Detail;
+use warden_sim::{run, self_check, Profile, RunOptions, Summary};
+
+const FAST_SEEDS: u64 = 1_000;
+
+fn opts(trace: Detail) -> RunOptions {
+    RunOptions {
+        profile: Profile::Fast,
+        trace,
+        broken_voter: false,
+    }
+}
+
+/// Run `seeds` split over two threads (the simulation itself is single-threaded per seed).
+fn run_set(seeds: std::ops::Range<u64>) -> Summary {
+    let mid = seeds.start + (seeds.end - seeds.start) / 2;
+    let halves = [seeds.start..mid, mid..seeds.end];
+    let parts: Vec<Summary> = std::thread::scope(|scope| {
+        let handles: Vec<_> = halves
+            .into_iter()
+            .map(|range| {
+                scope.spawn(move || {
+                    let mut summary = Summary::default();
+                    for seed in range {
+                        summary.add(run(seed, opts(Detail::Off)));
+                    }
+                    summary
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("simulation thread"))
+            .collect()
+    });
+    let mut total = Summary::default();
+    for part in parts {
+        total.seeds += part.seeds;
+        total.violations.extend(part.violations);
+        total.totals.elections += part.totals.elections;
+        total.totals.switches += part.totals.switches;
+        total.totals.tilts += part.totals.tilts;
+    }
+    total
+}
+
+#[test]
+fn fast_set_holds_every_invariant() {
+    let summary = run_set(0..FAST_SEEDS);
+    assert_eq!(summary.seeds, FAST_SEEDS);
+    // The set must really exercise the protocol, or "no violation" means nothing.
+    assert!(
+        summary.totals.elections > FAST_SEEDS as usize / 2,
+        "only {} elections",
+        summary.totals.elections
+    );
+    assert!(
+        summary.totals.switches > FAST_SEEDS / 2,
+        "only {} switch-master",
+        summary.totals.switches
+    );
+    assert!(summary.totals.tilts > 0, "no TILT exercised");
+    let report: Vec<String> = summary
+        .violations
+        .iter()
+        .map(|(seed, v)| format!("seed {seed}: {v}  (replay: warden-sim --replay {seed} --fast)"))
+        .collect();
+    assert!(
+        report.is_empty(),
+        "{} violations:\n{}",
+        report.len(),
+        report.join("\n")
+    );
+}
+
+#[test]
+fn a_double_voting_sentinel_is_caught() {
+    let caught = self_check(0, 200, Profile::Fast);
+    let (seed, violation) =
+        caught.expect("no invariant caught a sentinel that votes for every candidate");
+    assert!(
+        warden_sim::VOTE_RULES.contains(&violation.rule),
+        "seed {seed}: {violation}"
+    );
+}
+
+#[test]
+fn a_seed_replays_identically() {
+    for seed in [3, 186, 314] {
+        let first = run(seed, opts(Detail::Links));
+        let second = run(seed, opts(Detail::Links));
+        assert!(!first.trace.is_empty());
+        assert_eq!(first.trace, second.trace, "seed {seed} diverged");
+        assert_eq!(first.violations, second.violations);
+    }
+}
