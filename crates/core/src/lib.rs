@@ -16,6 +16,7 @@ pub mod io;
 pub mod quorum;
 pub mod reply;
 pub mod sentinel;
+pub mod vip;
 
 pub use io::{Action, Input, LinkId, LinkKind};
 pub use reply::Reply;

@@ -1,0 +1,894 @@
+//! Who holds each master's virtual IP — the pure decision (no I/O, explicit time).
+//!
+//! A Warden holds the VIP of a master exactly while all of these hold:
+//!
+//! 1. **Target is local.** The *target* is the newest master address this sentinel knows: the
+//!    configured/switched master address and its config epoch ([`VipDecider::observe_master`]),
+//!    or, if newer, a promotion this sentinel has confirmed ([`VipDecider::observe_promotion`]:
+//!    the replica answered `role:master` after `REPLICAOF NO ONE` in failover epoch *e*) — so
+//!    the VIP moves at promotion, not at the later `+switch-master`. The target is local when
+//!    its host parses as an IP address assigned to this host ([`VipDecider::set_local_addrs`]),
+//!    VIP addresses excluded (holding a VIP must never make its holder "the master's host").
+//! 2. **Lease.** This sentinel heard from a majority of the master's sentinels (known peers +
+//!    itself, [`crate::quorum::majority`]) within `lease_ms`: with *k* peer contacts needed,
+//!    the lease runs until the *k*-th most recent contact + `lease_ms`. Losing it releases the
+//!    VIP with `fence: true` (the driver also kills Redis clients that came in through it).
+//!    A lone sentinel (no peers) always has its lease.
+//! 3. **Takeover wait.** When the target moves away from another host, that host's Warden may
+//!    still hold the VIP. It stops at the latest when its own lease runs out, so a new claim
+//!    waits until `min(last contact with a sentinel at that host, time the target moved) +
+//!    lease_ms`: an *unreachable* holder (silent for a while) costs little or nothing, a
+//!    holder still talking is given one lease to notice the new epoch. An explicit release
+//!    notice ([`VipDecider::observe_release`]) ends the wait at once. A host with no known
+//!    sentinel counts as heard from when the target moved.
+//!
+//! Decisions are edge-triggered: [`VipDecider::poll`] returns `Action::VipClaim` and the event
+//! `+vip-claimed <master> <vip> <epoch>` when a VIP becomes held, `Action::VipRelease` and
+//! `-vip-released <master> <vip> <epoch>` when it stops being held (both events at
+//! [`Level::Warning`]). While held, a newer epoch for the same local target just updates the
+//! recorded epoch.
+//!
+//! # How the sentinel state machine calls it
+//!
+//! * For every master with a `sentinel vip` line: [`VipDecider::configure`] at start-up and on
+//!   `SENTINEL SET ... vip*` / `SENTINEL REMOVE` (returns a release if a held VIP's address
+//!   changes or disappears). Also [`VipDecider::set_peer_count`] whenever the number of known
+//!   sentinels of that master changes, and [`VipDecider::forget_peer`] on `SENTINEL RESET`.
+//! * [`VipDecider::observe_master`] at start-up with the configured address and config epoch,
+//!   and whenever they change (`+switch-master`, `+config-update-from`).
+//! * [`VipDecider::observe_promotion`] when this sentinel, as failover leader, sees the
+//!   selected replica report `role:master` (`+promoted-slave`).
+//! * [`VipDecider::observe_contact`] for each hello received from a peer sentinel, **after**
+//!   the hello's master configuration has been processed (so majority contact never outruns
+//!   the newest epoch those peers advertise).
+//! * [`VipDecider::observe_release`] when a peer Warden's release notice arrives (the transport
+//!   is the sentinel's business).
+//! * [`VipDecider::set_local_addrs`] on `Input::LocalAddrs`.
+//! * [`VipDecider::poll`] after handling each input and on every tick; push the actions out.
+//!   [`VipDecider::next_deadline`] says when the next decision can change without input.
+//! * [`VipDecider::release_all`] on shutdown; [`VipDecider::status`] for `SENTINEL VIP`/`INFO`.
+//!
+//! Times are milliseconds of a clock that must not jump (feed a monotonic clock); backward
+//! steps are tolerated (nothing panics, leases simply look fresher).
+
+use crate::config::VipConfig;
+use crate::io::{Action, Event, Level};
+use crate::quorum::majority;
+use crate::Millis;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// A master address with the epoch it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    host: String,
+    epoch: u64,
+}
+
+/// A previous target whose holder has not been seen releasing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outstanding {
+    host: String,
+    epoch: u64,
+    /// When the target moved away from `host`.
+    since: Millis,
+}
+
+/// A peer sentinel's address and the time of its last hello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Contact {
+    ip: String,
+    at: Millis,
+}
+
+#[derive(Debug, Clone)]
+struct MasterVip {
+    config: VipConfig,
+    master: Option<Target>,
+    promoted: Option<Target>,
+    /// The effective target at the last bookkeeping step (to notice moves).
+    last_target: Option<Target>,
+    peers: usize,
+    contacts: BTreeMap<String, Contact>,
+    outstanding: Vec<Outstanding>,
+    /// Epoch of the current hold.
+    held: Option<u64>,
+    /// The last release was a fence (lease lost).
+    fenced: bool,
+}
+
+/// Where a VIP stands, for `SENTINEL VIP <master>` and `INFO`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VipState {
+    /// Held by this node.
+    Held,
+    /// The target is local and the lease is fresh, but a previous holder's lease is still
+    /// running (claim at `takeover_at`).
+    Waiting,
+    /// The target is local but there is no majority contact (fenced).
+    NoQuorum,
+    /// The target is another host (or unknown): another node should hold it.
+    Standby,
+}
+
+impl VipState {
+    /// Lower-case name for replies (`held`, `waiting`, `no-quorum`, `standby`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VipState::Held => "held",
+            VipState::Waiting => "waiting",
+            VipState::NoQuorum => "no-quorum",
+            VipState::Standby => "standby",
+        }
+    }
+}
+
+/// A snapshot of one master's VIP decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipStatus {
+    /// The VIP configuration.
+    pub config: VipConfig,
+    /// Decision state.
+    pub state: VipState,
+    /// Host of the current target (the master address the VIP follows), if known.
+    pub target: Option<String>,
+    /// Epoch of the hold if held, else of the target (0 if unknown).
+    pub epoch: u64,
+    /// Milliseconds until the majority-contact lease runs out (`None` = never: no peers).
+    pub lease_remaining_ms: Option<u64>,
+    /// When a takeover wait ends, if one is running.
+    pub takeover_at: Option<Millis>,
+    /// The last release was a fence.
+    pub fenced: bool,
+}
+
+/// The VIP decision for every master. See the module documentation.
+#[derive(Debug, Clone, Default)]
+pub struct VipDecider {
+    masters: BTreeMap<String, MasterVip>,
+    local: Vec<IpAddr>,
+}
+
+impl VipDecider {
+    /// A decider with no VIPs and no local addresses.
+    pub fn new() -> VipDecider {
+        VipDecider::default()
+    }
+
+    /// Sets, changes or (with `None`) removes the VIP of `master`. Returns a release when a
+    /// held VIP is removed or its address/prefix/interface changes (it is claimed again, with
+    /// the new address, by a later [`VipDecider::poll`]).
+    pub fn configure(&mut self, master: &str, vip: Option<&VipConfig>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let moved = match (self.masters.get(master), vip) {
+            (Some(m), Some(new)) => {
+                (m.config.addr, m.config.prefix, &m.config.interface)
+                    != (new.addr, new.prefix, &new.interface)
+            }
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if moved {
+            if let Some(m) = self.masters.get_mut(master) {
+                release(master, m, false, &mut actions);
+            }
+        }
+        match vip {
+            None => {
+                self.masters.remove(master);
+            }
+            Some(config) => {
+                self.masters
+                    .entry(master.to_string())
+                    .and_modify(|m| m.config = config.clone())
+                    .or_insert_with(|| MasterVip {
+                        config: config.clone(),
+                        master: None,
+                        promoted: None,
+                        last_target: None,
+                        peers: 0,
+                        contacts: BTreeMap::new(),
+                        outstanding: Vec::new(),
+                        held: None,
+                        fenced: false,
+                    });
+            }
+        }
+        actions
+    }
+
+    /// The master's address and config epoch as this sentinel knows them. An epoch at least
+    /// as new as a confirmed promotion supersedes it; an older one is ignored.
+    pub fn observe_master(&mut self, master: &str, host: &str, epoch: u64, now: Millis) {
+        let local = self.local.clone();
+        let Some(m) = self.masters.get_mut(master) else {
+            return;
+        };
+        if m.master.as_ref().is_some_and(|t| t.epoch > epoch) {
+            return;
+        }
+        m.master = Some(Target {
+            host: host.to_string(),
+            epoch,
+        });
+        if m.promoted.as_ref().is_some_and(|p| p.epoch <= epoch) {
+            m.promoted = None;
+        }
+        track_target(m, &local, now);
+    }
+
+    /// This sentinel confirmed that the replica at `host` was promoted in failover `epoch`.
+    /// It becomes the target while no master address of that epoch or newer is known.
+    pub fn observe_promotion(&mut self, master: &str, host: &str, epoch: u64, now: Millis) {
+        let local = self.local.clone();
+        let Some(m) = self.masters.get_mut(master) else {
+            return;
+        };
+        if m.master.as_ref().is_some_and(|t| t.epoch >= epoch)
+            || m.promoted.as_ref().is_some_and(|p| p.epoch > epoch)
+        {
+            return;
+        }
+        m.promoted = Some(Target {
+            host: host.to_string(),
+            epoch,
+        });
+        track_target(m, &local, now);
+    }
+
+    /// The addresses assigned to this host's interfaces.
+    pub fn set_local_addrs(&mut self, addrs: &[IpAddr]) {
+        self.local = addrs.to_vec();
+    }
+
+    /// The number of other sentinels known for `master` (self excluded).
+    pub fn set_peer_count(&mut self, master: &str, peers: usize) {
+        if let Some(m) = self.masters.get_mut(master) {
+            m.peers = peers;
+        }
+    }
+
+    /// A hello from peer sentinel `runid` (announcing address `ip`) arrived at `now`.
+    pub fn observe_contact(&mut self, master: &str, runid: &str, ip: &str, now: Millis) {
+        if let Some(m) = self.masters.get_mut(master) {
+            m.contacts.insert(
+                runid.to_string(),
+                Contact {
+                    ip: ip.to_string(),
+                    at: now,
+                },
+            );
+        }
+    }
+
+    /// Drops what is known about peer `runid` (after `SENTINEL RESET` or when it is removed).
+    pub fn forget_peer(&mut self, master: &str, runid: &str) {
+        if let Some(m) = self.masters.get_mut(master) {
+            m.contacts.remove(runid);
+        }
+    }
+
+    /// The Warden at `host` announced it released `master`'s VIP held at `epoch`: a takeover
+    /// need not wait for its lease.
+    pub fn observe_release(&mut self, master: &str, host: &str, epoch: u64) {
+        if let Some(m) = self.masters.get_mut(master) {
+            m.outstanding
+                .retain(|o| !(same_host(&o.host, host) && o.epoch <= epoch));
+        }
+    }
+
+    /// Decides, for every master, whether to claim or release; returns the actions and events.
+    pub fn poll(&mut self, now: Millis) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let vips = self.vip_addrs();
+        for (name, m) in &mut self.masters {
+            let d = decide(m, &self.local, &vips, now);
+            m.outstanding
+                .retain(|o| takeover_deadline(m.config.lease_ms, &m.contacts, o) > now);
+            match (m.held, d.want) {
+                (None, true) => {
+                    let epoch = d.target_epoch;
+                    m.held = Some(epoch);
+                    m.fenced = false;
+                    actions.push(Action::VipClaim {
+                        master: name.clone(),
+                        epoch,
+                    });
+                    actions.push(event("+vip-claimed", name, &m.config, epoch));
+                }
+                (Some(held), true) if d.target_epoch > held => m.held = Some(d.target_epoch),
+                (Some(_), false) => {
+                    release(name, m, d.target_local && !d.lease_fresh, &mut actions)
+                }
+                _ => {}
+            }
+        }
+        actions
+    }
+
+    /// Releases every held VIP (shutdown), without fencing.
+    pub fn release_all(&mut self) -> Vec<Action> {
+        let mut actions = Vec::new();
+        for (name, m) in &mut self.masters {
+            release(name, m, false, &mut actions);
+        }
+        actions
+    }
+
+    /// Whether this node currently holds `master`'s VIP.
+    pub fn holds(&self, master: &str) -> bool {
+        self.masters.get(master).is_some_and(|m| m.held.is_some())
+    }
+
+    /// The decision state of `master`'s VIP, or `None` if it has none.
+    pub fn status(&self, master: &str, now: Millis) -> Option<VipStatus> {
+        let m = self.masters.get(master)?;
+        let d = decide(m, &self.local, &self.vip_addrs(), now);
+        let state = if m.held.is_some() {
+            VipState::Held
+        } else if !d.target_local {
+            VipState::Standby
+        } else if !d.lease_fresh {
+            VipState::NoQuorum
+        } else {
+            VipState::Waiting
+        };
+        Some(VipStatus {
+            config: m.config.clone(),
+            state,
+            target: target(m).map(|t| t.host.clone()),
+            epoch: m.held.unwrap_or(d.target_epoch),
+            lease_remaining_ms: d.lease_until.map(|t| t.saturating_sub(now)),
+            takeover_at: d.takeover_at.filter(|t| *t > now),
+            fenced: m.fenced,
+        })
+    }
+
+    /// The earliest time after `now` at which [`VipDecider::poll`] could decide differently
+    /// without new input (a lease running out or a takeover wait ending), if any.
+    pub fn next_deadline(&self, now: Millis) -> Option<Millis> {
+        let vips = self.vip_addrs();
+        self.masters
+            .values()
+            .filter_map(|m| {
+                let d = decide(m, &self.local, &vips, now);
+                if !d.target_local {
+                    return None;
+                }
+                let lease = d.lease_until.filter(|t| *t > now);
+                let wait = d.takeover_at.filter(|t| *t > now);
+                match (lease, wait) {
+                    (Some(l), Some(w)) => Some(l.min(w)),
+                    (l, w) => l.or(w),
+                }
+            })
+            .min()
+    }
+
+    fn vip_addrs(&self) -> Vec<IpAddr> {
+        self.masters.values().map(|m| m.config.addr).collect()
+    }
+}
+
+/// What the inputs say about one master at `now`.
+struct Decision {
+    want: bool,
+    target_local: bool,
+    target_epoch: u64,
+    lease_fresh: bool,
+    /// When the lease runs out (`None` = never).
+    lease_until: Option<Millis>,
+    /// When the longest running takeover wait ends, if any.
+    takeover_at: Option<Millis>,
+}
+
+fn decide(m: &MasterVip, local: &[IpAddr], vips: &[IpAddr], now: Millis) -> Decision {
+    let target = target(m);
+    let target_local = target.is_some_and(|t| is_local(&t.host, local, vips));
+    let lease_until = lease_until(m);
+    let lease_fresh = lease_until.is_none_or(|t| now < t);
+    let takeover_at = m
+        .outstanding
+        .iter()
+        .map(|o| takeover_deadline(m.config.lease_ms, &m.contacts, o))
+        .max();
+    let waiting = takeover_at.is_some_and(|t| t > now);
+    Decision {
+        want: target_local && lease_fresh && !waiting,
+        target_local,
+        target_epoch: target.map_or(0, |t| t.epoch),
+        lease_fresh,
+        lease_until,
+        takeover_at,
+    }
+}
+
+/// The effective target: a confirmed promotion newer than the known master, else the master.
+fn target(m: &MasterVip) -> Option<&Target> {
+    match (&m.promoted, &m.master) {
+        (Some(p), Some(t)) if p.epoch > t.epoch => Some(p),
+        (Some(p), None) => Some(p),
+        (_, t) => t.as_ref(),
+    }
+}
+
+/// Records a move of the target away from another host as an outstanding holder.
+fn track_target(m: &mut MasterVip, local: &[IpAddr], now: Millis) {
+    let current = target(m).cloned();
+    if let (Some(prev), Some(cur)) = (&m.last_target, &current) {
+        // A target that was local is released by this node itself; no wait for it.
+        if !same_host(&prev.host, &cur.host) && !is_local(&prev.host, local, &[]) {
+            m.outstanding.retain(|o| !same_host(&o.host, &prev.host));
+            m.outstanding.push(Outstanding {
+                host: prev.host.clone(),
+                epoch: prev.epoch,
+                since: now,
+            });
+        }
+    }
+    // A target that comes back to a host it left does not wait for that host.
+    if let Some(cur) = &current {
+        m.outstanding.retain(|o| !same_host(&o.host, &cur.host));
+    }
+    m.last_target = current;
+}
+
+/// When the holder at `o.host` has surely stopped holding: its lease after the last time we
+/// heard from a sentinel at that host, but no later than one lease after the move.
+fn takeover_deadline(lease: u64, contacts: &BTreeMap<String, Contact>, o: &Outstanding) -> Millis {
+    let heard = contacts
+        .values()
+        .filter(|c| same_host(&c.ip, &o.host))
+        .map(|c| c.at)
+        .max()
+        .unwrap_or(o.since);
+    heard.min(o.since).saturating_add(lease)
+}
+
+/// When the majority-contact lease runs out; `None` when no peer contact is needed.
+fn lease_until(m: &MasterVip) -> Option<Millis> {
+    let needed = majority(m.peers + 1) - 1;
+    if needed == 0 {
+        return None;
+    }
+    let mut times: Vec<Millis> = m.contacts.values().map(|c| c.at).collect();
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    Some(
+        times
+            .get(needed - 1)
+            .map_or(0, |t| t.saturating_add(m.config.lease_ms)),
+    )
+}
+
+fn is_local(host: &str, local: &[IpAddr], vips: &[IpAddr]) -> bool {
+    host.parse::<IpAddr>()
+        .is_ok_and(|ip| local.contains(&ip) && !vips.contains(&ip))
+}
+
+/// Host equality that treats equivalent spellings of one IP address as equal.
+fn same_host(a: &str, b: &str) -> bool {
+    match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a.eq_ignore_ascii_case(b),
+    }
+}
+
+fn release(name: &str, m: &mut MasterVip, fence: bool, actions: &mut Vec<Action>) {
+    if let Some(epoch) = m.held.take() {
+        m.fenced = fence;
+        actions.push(Action::VipRelease {
+            master: name.to_string(),
+            epoch,
+            fence,
+        });
+        actions.push(event("-vip-released", name, &m.config, epoch));
+    }
+}
+
+fn event(kind: &str, master: &str, config: &VipConfig, epoch: u64) -> Action {
+    Action::Event(Event {
+        level: Level::Warning,
+        kind: kind.to_string(),
+        message: format!("{master} {} {epoch}", config.addr),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: &str = "mymaster";
+    const LEASE: u64 = 1000;
+    const ME: &str = "10.0.0.1";
+    const B: &str = "10.0.0.2";
+    const C: &str = "10.0.0.3";
+    const VIP: &str = "10.0.0.100";
+
+    fn config() -> VipConfig {
+        VipConfig {
+            addr: VIP.parse().unwrap(),
+            prefix: 32,
+            interface: "eth0".into(),
+            garp_count: 5,
+            garp_interval_ms: 50,
+            garp_repeat_delay_ms: 5000,
+            garp_refresh_ms: 0,
+            lease_ms: LEASE,
+        }
+    }
+
+    /// A decider on host ME for master M with `peers` other sentinels, whose master is at
+    /// `host` in `epoch`.
+    fn decider(peers: usize, host: &str, epoch: u64) -> VipDecider {
+        let mut d = VipDecider::new();
+        assert!(d.configure(M, Some(&config())).is_empty());
+        d.set_local_addrs(&[ME.parse().unwrap(), "127.0.0.1".parse().unwrap()]);
+        d.set_peer_count(M, peers);
+        d.observe_master(M, host, epoch, 0);
+        d
+    }
+
+    fn claim(epoch: u64) -> Vec<Action> {
+        vec![
+            Action::VipClaim {
+                master: M.into(),
+                epoch,
+            },
+            Action::Event(Event {
+                level: Level::Warning,
+                kind: "+vip-claimed".into(),
+                message: format!("{M} {VIP} {epoch}"),
+            }),
+        ]
+    }
+
+    fn release(epoch: u64, fence: bool) -> Vec<Action> {
+        vec![
+            Action::VipRelease {
+                master: M.into(),
+                epoch,
+                fence,
+            },
+            Action::Event(Event {
+                level: Level::Warning,
+                kind: "-vip-released".into(),
+                message: format!("{M} {VIP} {epoch}"),
+            }),
+        ]
+    }
+
+    #[test]
+    fn lone_sentinel_claims_when_master_is_local() {
+        let mut d = decider(0, ME, 3);
+        assert_eq!(d.poll(10), claim(3));
+        assert!(d.holds(M));
+        assert!(
+            d.poll(1_000_000).is_empty(),
+            "no lease needed without peers"
+        );
+    }
+
+    #[test]
+    fn master_elsewhere_is_not_claimed() {
+        let mut d = decider(0, B, 3);
+        assert!(d.poll(10).is_empty());
+        assert_eq!(d.status(M, 10).unwrap().state, VipState::Standby);
+    }
+
+    #[test]
+    fn hostname_masters_are_never_local() {
+        let mut d = decider(0, "redis-1.example", 1);
+        assert!(d.poll(10).is_empty());
+    }
+
+    #[test]
+    fn ipv6_spellings_compare_as_addresses() {
+        let mut d = VipDecider::new();
+        d.configure(M, Some(&config()));
+        d.set_local_addrs(&["fd00::1".parse().unwrap()]);
+        d.observe_master(M, "fd00:0:0::1", 1, 0);
+        assert_eq!(d.poll(0), claim(1));
+    }
+
+    #[test]
+    fn claim_needs_majority_contact_within_the_lease() {
+        // Three sentinels: self + 1 peer is a majority.
+        let mut d = decider(2, ME, 1);
+        assert!(d.poll(0).is_empty(), "no contact yet");
+        assert_eq!(d.status(M, 0).unwrap().state, VipState::NoQuorum);
+        d.observe_contact(M, "peer-b", B, 100);
+        assert_eq!(d.poll(100), claim(1));
+        assert!(d.poll(100 + LEASE - 1).is_empty(), "still inside the lease");
+        assert_eq!(
+            d.poll(100 + LEASE),
+            release(1, true),
+            "lease ran out: fence"
+        );
+        assert_eq!(d.status(M, 100 + LEASE).unwrap().state, VipState::NoQuorum);
+        assert!(d.status(M, 100 + LEASE).unwrap().fenced);
+        d.observe_contact(M, "peer-c", C, 1500);
+        assert_eq!(d.poll(1500), claim(1), "contact again: claim again at once");
+        assert!(!d.status(M, 1500).unwrap().fenced);
+    }
+
+    #[test]
+    fn lease_runs_from_the_kth_most_recent_contact() {
+        // Five sentinels: self + 2 peers needed.
+        let mut d = decider(4, ME, 1);
+        d.observe_contact(M, "p1", "10.0.0.11", 100);
+        assert!(d.poll(100).is_empty(), "one peer is not enough");
+        d.observe_contact(M, "p2", "10.0.0.12", 500);
+        assert_eq!(d.poll(500), claim(1));
+        let s = d.status(M, 600).unwrap();
+        assert_eq!(s.lease_remaining_ms, Some(100 + LEASE - 600));
+        assert_eq!(d.next_deadline(600), Some(100 + LEASE));
+        d.observe_contact(M, "p3", "10.0.0.13", 900);
+        // Now the 2nd most recent contact is p2 at 500.
+        assert!(d.poll(100 + LEASE).is_empty());
+        assert_eq!(d.poll(500 + LEASE), release(1, true));
+    }
+
+    #[test]
+    fn contacts_of_forgotten_peers_do_not_count() {
+        let mut d = decider(2, ME, 1);
+        d.observe_contact(M, "peer-b", B, 100);
+        d.forget_peer(M, "peer-b");
+        assert!(d.poll(100).is_empty());
+        // Fewer known peers lowers the bar: 1 peer + self = 2, majority 2 still needs 1 peer;
+        // 0 peers needs none.
+        d.set_peer_count(M, 0);
+        assert_eq!(d.poll(100), claim(1));
+    }
+
+    #[test]
+    fn master_moving_away_releases_without_fence() {
+        let mut d = decider(2, ME, 1);
+        d.observe_contact(M, "peer-b", B, 0);
+        assert_eq!(d.poll(0), claim(1));
+        d.observe_master(M, B, 2, 200);
+        assert_eq!(d.poll(200), release(1, false));
+        assert_eq!(d.status(M, 200).unwrap().state, VipState::Standby);
+        assert_eq!(d.status(M, 200).unwrap().epoch, 2);
+    }
+
+    #[test]
+    fn older_epochs_are_ignored() {
+        let mut d = decider(0, ME, 5);
+        assert_eq!(d.poll(0), claim(5));
+        d.observe_master(M, B, 4, 10);
+        assert!(d.poll(10).is_empty(), "a stale hello cannot move the VIP");
+        assert!(d.holds(M));
+    }
+
+    #[test]
+    fn newer_epoch_for_the_same_local_master_just_updates_the_epoch() {
+        let mut d = decider(0, ME, 5);
+        assert_eq!(d.poll(0), claim(5));
+        d.observe_master(M, ME, 6, 10);
+        assert!(d.poll(10).is_empty());
+        assert_eq!(d.status(M, 10).unwrap().epoch, 6);
+        d.observe_master(M, B, 7, 20);
+        assert_eq!(d.poll(20), release(6, false));
+    }
+
+    #[test]
+    fn local_address_loss_releases() {
+        let mut d = decider(0, ME, 1);
+        assert_eq!(d.poll(0), claim(1));
+        d.set_local_addrs(&["127.0.0.1".parse().unwrap()]);
+        assert_eq!(d.poll(10), release(1, false));
+    }
+
+    #[test]
+    fn the_vip_itself_never_makes_a_host_local() {
+        // Clients (or sentinels) addressing the master through the VIP must not make the VIP
+        // holder the master's host forever.
+        let mut d = decider(0, VIP, 1);
+        d.set_local_addrs(&[ME.parse().unwrap(), VIP.parse().unwrap()]);
+        assert!(d.poll(0).is_empty());
+    }
+
+    /// Master B at epoch 1, B's sentinel heard at `b_heard`; at t=5000 this sentinel confirms
+    /// the promotion of its local replica in epoch 2.
+    fn failover_from_b(b_heard: Millis) -> VipDecider {
+        let mut d = decider(2, B, 1);
+        d.observe_contact(M, "peer-b", B, b_heard);
+        d.observe_contact(M, "peer-c", C, 4900);
+        assert!(d.poll(4900).is_empty());
+        d.observe_promotion(M, ME, 2, 5000);
+        d
+    }
+
+    #[test]
+    fn promotion_claims_at_once_when_the_old_holder_is_long_silent() {
+        let mut d = failover_from_b(0);
+        assert_eq!(d.poll(5000), claim(2), "B's lease ended at 1000");
+        // The later +switch-master for the same epoch changes nothing.
+        d.observe_contact(M, "peer-c", C, 5900);
+        d.observe_master(M, ME, 2, 6000);
+        assert!(d.poll(6000).is_empty());
+        assert!(d.holds(M));
+    }
+
+    #[test]
+    fn claim_after_an_unreachable_holder_waits_out_its_lease() {
+        let mut d = failover_from_b(4500);
+        assert!(d.poll(5000).is_empty());
+        let s = d.status(M, 5000).unwrap();
+        assert_eq!(s.state, VipState::Waiting);
+        assert_eq!(s.takeover_at, Some(4500 + LEASE));
+        assert_eq!(d.next_deadline(5000), Some(4500 + LEASE));
+        assert!(d.poll(4500 + LEASE - 1).is_empty());
+        assert_eq!(d.poll(4500 + LEASE), claim(2));
+    }
+
+    #[test]
+    fn explicit_release_allows_an_immediate_claim() {
+        let mut d = failover_from_b(4500);
+        assert!(d.poll(5000).is_empty());
+        d.observe_release(M, "10.0.0.2", 0);
+        assert!(
+            d.poll(5050).is_empty(),
+            "a release of an older epoch does not count"
+        );
+        d.observe_release(M, B, 1);
+        assert_eq!(d.poll(5100), claim(2));
+    }
+
+    #[test]
+    fn a_holder_that_keeps_talking_gets_one_lease_from_the_move() {
+        let mut d = failover_from_b(4500);
+        // B's sentinel is alive and keeps sending hellos but never announces a release.
+        d.observe_contact(M, "peer-b", B, 5400);
+        d.observe_contact(M, "peer-b", B, 5900);
+        assert!(d.poll(5900).is_empty());
+        assert_eq!(d.status(M, 5900).unwrap().takeover_at, Some(5000 + LEASE));
+        assert_eq!(d.poll(5000 + LEASE), claim(2));
+    }
+
+    #[test]
+    fn unknown_holder_host_waits_one_lease_from_the_move() {
+        let mut d = decider(2, "10.0.0.9", 1);
+        d.observe_contact(M, "peer-c", C, 4900);
+        d.observe_promotion(M, ME, 2, 5000);
+        assert!(d.poll(5000).is_empty());
+        d.observe_contact(M, "peer-c", C, 5900);
+        assert!(d.poll(5000 + LEASE - 1).is_empty());
+        assert_eq!(d.poll(5000 + LEASE), claim(2));
+    }
+
+    #[test]
+    fn promotion_needs_the_lease_too() {
+        let mut d = decider(2, B, 1);
+        d.observe_promotion(M, ME, 2, 5000);
+        assert!(d.poll(5000).is_empty(), "no peer contact");
+        assert_eq!(d.status(M, 5000).unwrap().state, VipState::NoQuorum);
+    }
+
+    #[test]
+    fn promotion_of_a_stale_epoch_is_ignored_and_newer_master_supersedes() {
+        let mut d = decider(0, B, 3);
+        d.observe_promotion(M, ME, 3, 0);
+        assert!(
+            d.poll(0).is_empty(),
+            "epoch 3 is already known with master B"
+        );
+        d.observe_promotion(M, ME, 4, 10);
+        assert_eq!(d.poll(5000), claim(4));
+        // The leader of epoch 5 promoted C: the config arrives as a master change.
+        d.observe_master(M, C, 5, 6000);
+        assert_eq!(d.poll(6000), release(4, false));
+    }
+
+    #[test]
+    fn coming_back_to_a_host_clears_its_wait() {
+        let mut d = decider(0, ME, 1);
+        assert_eq!(d.poll(0), claim(1));
+        d.observe_master(M, B, 2, 100);
+        assert_eq!(d.poll(100), release(1, false));
+        d.observe_master(M, ME, 3, 200);
+        // B may have claimed epoch 2: wait for it (never heard from a sentinel at B).
+        assert!(d.poll(200).is_empty());
+        assert_eq!(d.poll(200 + LEASE), claim(3));
+        // A chain ME -> B -> C -> B only keeps the wait for hosts other than the target.
+        d.observe_master(M, B, 4, 2000);
+        d.observe_master(M, C, 5, 2100);
+        d.observe_master(M, B, 6, 2200);
+        assert_eq!(d.poll(2200), release(3, false));
+        let s = d.status(M, 2200).unwrap();
+        assert_eq!((s.state, s.target.as_deref()), (VipState::Standby, Some(B)));
+    }
+
+    #[test]
+    fn reconfiguring_the_address_releases_then_reclaims() {
+        let mut d = decider(0, ME, 1);
+        assert_eq!(d.poll(0), claim(1));
+        let mut lease_only = config();
+        lease_only.lease_ms = 5000;
+        assert!(
+            d.configure(M, Some(&lease_only)).is_empty(),
+            "timing change only"
+        );
+        let mut moved = lease_only.clone();
+        moved.addr = "10.0.0.101".parse().unwrap();
+        assert_eq!(d.configure(M, Some(&moved)), release(1, false));
+        let again = d.poll(10);
+        assert_eq!(
+            again[0],
+            Action::VipClaim {
+                master: M.into(),
+                epoch: 1
+            }
+        );
+        assert!(matches!(&again[1], Action::Event(e) if e.message == format!("{M} 10.0.0.101 1")));
+        assert_eq!(
+            d.configure(M, None).len(),
+            2,
+            "removing a held VIP releases it"
+        );
+        assert!(d.status(M, 10).is_none());
+        assert!(d.poll(20).is_empty());
+    }
+
+    #[test]
+    fn release_all_on_shutdown() {
+        let mut d = decider(0, ME, 1);
+        let mut other = config();
+        other.addr = "10.0.0.200".parse().unwrap();
+        d.configure("second", Some(&other));
+        d.observe_master("second", ME, 9, 0);
+        d.observe_master("unknown-master", ME, 9, 0);
+        let claims = d.poll(0);
+        assert_eq!(claims.len(), 4);
+        let releases = d.release_all();
+        assert_eq!(releases.len(), 4);
+        assert!(releases
+            .iter()
+            .all(|a| !matches!(a, Action::VipRelease { fence: true, .. })));
+        assert!(d.release_all().is_empty());
+    }
+
+    #[test]
+    fn masters_are_independent() {
+        let mut d = decider(2, ME, 1);
+        let mut other = config();
+        other.addr = "10.0.0.200".parse().unwrap();
+        d.configure("second", Some(&other));
+        d.observe_master("second", ME, 1, 0);
+        d.set_peer_count("second", 2);
+        d.observe_contact(M, "peer-b", B, 0);
+        assert_eq!(d.poll(0), claim(1), "only M has a peer contact");
+        assert!(!d.holds("second"));
+    }
+
+    #[test]
+    fn next_deadline_is_none_without_pending_changes() {
+        let d = decider(0, ME, 1);
+        assert_eq!(d.next_deadline(0), None);
+        let d = decider(2, B, 1);
+        assert_eq!(d.next_deadline(0), None, "not the target");
+    }
+
+    #[test]
+    fn clock_stepping_back_does_not_panic_or_claim_early() {
+        let mut d = failover_from_b(4500);
+        assert!(d.poll(3000).is_empty());
+        assert_eq!(d.poll(4500 + LEASE), claim(2));
+        assert!(d.poll(0).is_empty());
+        assert!(d.status(M, 0).is_some());
+    }
+
+    #[test]
+    fn state_names() {
+        let names: Vec<&str> = [
+            VipState::Held,
+            VipState::Waiting,
+            VipState::NoQuorum,
+            VipState::Standby,
+        ]
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+        assert_eq!(names, ["held", "waiting", "no-quorum", "standby"]);
+    }
+}
