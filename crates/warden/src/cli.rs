@@ -31,14 +31,12 @@ pub enum Command {
 /// Arguments for running the sentinel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartArgs {
-    /// The config file, made absolute against the start-up directory (`None` when absent, which
-    /// the sentinel refuses like Redis does).
+    /// The config file as given (`None` when absent, which the sentinel refuses like Redis
+    /// does); the loader makes it absolute before changing to `dir`.
     pub config: Option<PathBuf>,
     /// Config text built from the `--directive value` arguments, one directive per line, to be
     /// loaded after the file.
     pub options: String,
-    /// A lone `-` asked for config on stdin (which a sentinel cannot save to, so it refuses).
-    pub config_from_stdin: bool,
 }
 
 /// Warden's own command line (used when not invoked as `redis-sentinel`).
@@ -107,9 +105,8 @@ fn parse_redis(args: &[String]) -> Command {
     }
     let line = command_line(args);
     Command::Start(StartArgs {
-        config: line.config_file.as_deref().map(absolute),
+        config: line.config_file.map(PathBuf::from),
         options: line.options,
-        config_from_stdin: line.config_from_stdin,
     })
 }
 
@@ -131,12 +128,6 @@ Examples:
        ./redis-sentinel /etc/sentinel.conf
        ./redis-sentinel /etc/sentinel.conf --port 26380 --loglevel verbose
 ";
-
-/// `path` made absolute against the current directory (no symlink resolution), so the config
-/// rewrite keeps targeting it after the `dir` chdir.
-fn absolute(path: &str) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path))
-}
 
 #[cfg(test)]
 mod tests {
@@ -182,11 +173,7 @@ mod tests {
             "no",
             "--sentinel",
         ]);
-        let expected = std::env::current_dir()
-            .unwrap()
-            .join("sentinel_0/sentinel.conf");
-        assert_eq!(s.config, Some(expected));
-        assert!(!s.config_from_stdin);
+        assert_eq!(s.config, Some(PathBuf::from("sentinel_0/sentinel.conf")));
         assert_eq!(
             option_words(&s),
             words(&[
@@ -224,7 +211,7 @@ mod tests {
         assert_eq!(s.config, None);
         assert_eq!(option_words(&s), words(&[&["port", "5000"]]));
         assert_eq!(start(&["warden"]).config, None);
-        assert!(start(&["redis-sentinel", "-"]).config_from_stdin);
+        assert_eq!(start(&["redis-sentinel", "-"]).config, None);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod codec;
 
+use crate::conffile::strerror;
 use crate::driver::InputSink;
 use bytes::{Bytes, BytesMut};
 use codec::{as_message, decode_frame, encode_commands, FrameScanner};
@@ -102,14 +103,14 @@ async fn run(
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await
     {
         Err(_) => return Some("Connection timed out".into()),
-        Ok(Err(e)) => return Some(io_reason(&e)),
+        Ok(Err(e)) => return Some(strerror(&e)),
         Ok(Ok(stream)) => stream,
     };
     // Best effort: a socket that refuses NODELAY still works.
     let _ = stream.set_nodelay(true);
     let local_ip = match stream.local_addr() {
         Ok(addr) => addr.ip().to_string(),
-        Err(e) => return Some(io_reason(&e)),
+        Err(e) => return Some(strerror(&e)),
     };
     sink.input(Input::LinkUp { link, local_ip });
 
@@ -127,7 +128,7 @@ async fn run(
                     encode_commands(&mut outbuf, &more);
                 }
                 if let Err(e) = writer.write_all(&outbuf).await {
-                    return Some(io_reason(&e));
+                    return Some(strerror(&e));
                 }
                 outbuf.clear();
             }
@@ -135,7 +136,7 @@ async fn run(
                 match read {
                     Ok(0) => return Some("Server closed the connection".into()),
                     Ok(_) => {}
-                    Err(e) => return Some(io_reason(&e)),
+                    Err(e) => return Some(strerror(&e)),
                 }
                 loop {
                     let reply = match scanner.scan(&inbuf) {
@@ -169,15 +170,6 @@ pub fn resolve_host(host: &str) -> Option<String> {
     use std::net::ToSocketAddrs;
     let mut addrs = (host, 0).to_socket_addrs().ok()?;
     addrs.next().map(|addr| addr.ip().to_string())
-}
-
-/// An I/O error as hiredis would word it (`Connection refused`), without Rust's `(os error N)`.
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
 }
 
 #[cfg(test)]

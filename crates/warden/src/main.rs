@@ -1,5 +1,224 @@
 //! `warden`: a Redis Sentinel drop-in that also owns the service's virtual IP.
+//!
+//! Start-up follows redis-sentinel's order: command line → config file (+ command-line
+//! directives, checks, `dir`) → daemonize → logging → pid file → the sentinel core, the client
+//! server, the action driver and the timer → readiness notification. The process then runs until
+//! SIGTERM/SIGINT or `SHUTDOWN` (clean exit 0) or an exit the core asks for (its code, e.g. 99
+//! for `SENTINEL SIMULATE-FAILURE`).
 
 mod app;
+mod cli;
+mod conffile;
+mod driver;
+mod links;
+mod logging;
+mod process;
+mod scripts;
+mod server;
 
-fn main() {}
+use app::App;
+use cli::{Command, StartArgs};
+use conffile::{FilePersist, LoadError};
+use driver::{Driver, VipUnsupported};
+use logging::LogTarget;
+use process::{PidFile, Signals, Supervisor};
+use server::{PubSubHub, Server, ServerSettings, Shutdown};
+use std::path::PathBuf;
+use std::time::Duration;
+use tracing_subscriber::filter::LevelFilter;
+use warden_core::config::{SentinelConfig, ServerConfig};
+use warden_core::{Options, Sentinel};
+
+/// Redis's pid file when daemonized without a `pidfile` directive.
+const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
+/// How long client connections get to close once shutdown starts.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+fn main() {
+    let code = match cli::parse(std::env::args_os().collect()) {
+        Ok(Command::Print(text)) => {
+            print!("{text}");
+            0
+        }
+        Ok(Command::Start(args)) => start(args),
+        Err(usage) => {
+            eprint!("{usage}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Everything before the async part; returns the exit code.
+fn start(args: StartArgs) -> i32 {
+    let loaded = match conffile::load(args.config.as_deref(), &args.options) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Invalid(e)) => {
+            eprint!("{}", e.stderr_text());
+            return 1;
+        }
+        Err(e) => {
+            log_before_setup(&e.to_string());
+            return 1;
+        }
+    };
+    let server_config = loaded.parsed.server;
+    if let Some(dir) = &server_config.dir {
+        // The loader checked that `dir` can be entered; failing now means it just changed.
+        if let Err(e) = std::env::set_current_dir(dir) {
+            let reason = conffile::strerror(&e);
+            log_before_setup(&format!("Can't chdir to '{dir}': {reason}"));
+            return 1;
+        }
+    }
+    let supervisor = Supervisor::from_config(&server_config.supervised);
+    let background = server_config.daemonize && !supervisor.available();
+    if background {
+        if let Err(e) = process::daemonize() {
+            let reason = conffile::strerror(&e);
+            log_before_setup(&format!("Can't daemonize: {reason}"));
+            return 1;
+        }
+    }
+    let target = LogTarget::from_logfile(&server_config.logfile, background);
+    let level = logging::level_filter(&server_config.loglevel).unwrap_or(LevelFilter::INFO);
+    if let Err(e) = logging::init(target.clone(), level) {
+        target.write_line(&logging::line('#', &format!("Can't set up logging: {e}")));
+        return 1;
+    }
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("{}", logging::panic_message(info));
+        default_hook(info);
+    }));
+
+    tracing::warn!("oO0OoO0OoO0Oo Warden is starting oO0OoO0OoO0Oo");
+    tracing::warn!(
+        "Warden version={} (Redis Sentinel {} compatible), bits={}, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        cli::REDIS_VERSION,
+        usize::BITS,
+        std::process::id()
+    );
+    tracing::warn!("Configuration loaded");
+    for warning in &loaded.parsed.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::warn!("Can't start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let pidfile = match (&server_config.pidfile, background) {
+        (Some(path), _) => Some(PathBuf::from(path)),
+        (None, true) => Some(PathBuf::from(DEFAULT_PIDFILE)),
+        (None, false) => None,
+    };
+    let sentinel = Run {
+        config_path: loaded.path,
+        server_config,
+        sentinel_config: loaded.parsed.sentinel,
+        persist: loaded.persist,
+        supervisor,
+        pidfile,
+    };
+    let code = runtime.block_on(sentinel.run());
+    // Leave at once: a task still blocked (a name lookup, a client write) must not delay exit.
+    runtime.shutdown_background();
+    code
+}
+
+/// Log a fatal start-up problem on stdout, where Redis logs before its log file is set up.
+fn log_before_setup(message: &str) {
+    LogTarget::Stdout.write_line(&logging::line('#', message));
+}
+
+/// A configured sentinel, ready to run.
+struct Run {
+    config_path: PathBuf,
+    server_config: ServerConfig,
+    sentinel_config: SentinelConfig,
+    persist: FilePersist,
+    supervisor: Supervisor,
+    pidfile: Option<PathBuf>,
+}
+
+impl Run {
+    /// Serve until shutdown; returns the exit code.
+    async fn run(self) -> i32 {
+        let mut signals = match Signals::install() {
+            Ok(signals) => signals,
+            Err(e) => {
+                tracing::warn!("Can't install signal handlers: {e}");
+                return 1;
+            }
+        };
+        let pidfile = self.pidfile.as_deref().and_then(|path| {
+            PidFile::create(path)
+                .map_err(|e| tracing::warn!("Failed to write PID file: {}", conffile::strerror(&e)))
+                .ok()
+        });
+        let port = self.server_config.port;
+        let options = Options {
+            resolver: links::resolve_host,
+            is_executable: scripts::is_executable,
+            ..Options::new(port, self.server_config.requirepass.clone(), rand::random())
+        };
+        let now = app::now_ms();
+        let core = match Sentinel::new(self.sentinel_config, options, Box::new(self.persist), now) {
+            Ok(core) => core,
+            Err(e) => {
+                tracing::warn!("{e}");
+                return 1;
+            }
+        };
+        let (app, actions) = App::new(core);
+        let hub = PubSubHub::new();
+        let shutdown = Shutdown::new();
+        let settings = ServerSettings::new(&self.server_config, self.config_path);
+        let server = match Server::bind(app.clone(), hub.clone(), settings, shutdown.clone()).await
+        {
+            Ok(server) => server,
+            Err(e) => {
+                tracing::warn!("Could not create server TCP listening socket: {e}");
+                tracing::warn!("Failed listening on port {port} (TCP), aborting.");
+                return 1;
+            }
+        };
+        tracing::info!("Running mode=sentinel, port={port}.");
+        tracing::warn!("Sentinel ID is {}", app.myid());
+
+        let driver = Driver::new(app.clone(), hub, Box::new(VipUnsupported));
+        tokio::spawn(driver::run_timer(app));
+        let server = tokio::spawn(server.run());
+        self.supervisor.ready();
+
+        tokio::select! {
+            code = driver.run(actions) => {
+                if let Some(code) = code {
+                    return code;
+                }
+            }
+            signal = signals.recv() => {
+                tracing::warn!("Received {} scheduling shutdown...", signal.name());
+            }
+            () = shutdown.wait() => {}
+        }
+        tracing::warn!("User requested shutdown...");
+        shutdown.trigger();
+        self.supervisor.stopping();
+        if let Some(pidfile) = pidfile {
+            tracing::info!("Removing the pid file.");
+            pidfile.remove();
+        }
+        let _ = tokio::time::timeout(CLOSE_GRACE, server).await;
+        tracing::warn!("Sentinel is now ready to exit, bye bye...");
+        0
+    }
+}
