@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The demo: builds Warden and runs `warden demo` (three Wardens fail over a Redis master on loopback).
+#
+# usage: scripts/demo.sh [warden demo options, e.g. --keep]
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+
+./scripts/install-deps.sh redis-server redis-tools
+ensure_cargo
+cargo build --release -p warden
+exec "$(target_dir "$ROOT")/release/warden" demo "$@"

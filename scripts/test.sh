@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The whole test suite: dependencies, release build, `cargo test` of the workspace, and Redis's own
+# Sentinel test suite (../shared/conformance) against target/release/warden.
+#
+# usage: scripts/test.sh
+# env:
+#   WARDEN_UPSTREAM_UNITS  upstream units to run: space- or comma-separated names or patterns
+#                          (e.g. "00-base 01-conf-update"), "all" for the whole suite, "none" to skip.
+#                          Default: the units Warden is expected to pass (DEFAULT_UNITS below).
+#   WARDEN_SHARED_DIR      the shared/ directory (default: ../shared beside the clone, else /work/shared)
+#   WARDEN_TEST_TIMEOUT    seconds allowed for `cargo test` (default 2400)
+#   WARDEN_UPSTREAM_TIMEOUT seconds allowed for the upstream suite (default 1800)
+# Exit status 0 only if every step passed; the last line is a one-line summary.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+
+# Grow this list as units start passing; CI runs exactly these.
+DEFAULT_UNITS="00-base"
+UNITS=${WARDEN_UPSTREAM_UNITS:-$DEFAULT_UNITS}
+TARGET=$(target_dir "$ROOT")
+LOGS="$TARGET/test-logs"
+START=$(date +%s)
+summary=()
+failed=0
+
+finish() {
+    local verdict=PASS
+    [ "$failed" -eq 0 ] || verdict=FAIL
+    echo
+    echo "test.sh: $verdict — $(IFS=';'; echo "${summary[*]}") — $(( $(date +%s) - START )) s"
+    exit "$failed"
+}
+
+section() { echo; echo "=== $* ==="; }
+
+section "dependencies"
+if ! ./scripts/install-deps.sh; then
+    summary+=(" dependencies FAILED"); failed=1; finish
+fi
+ensure_cargo
+mkdir -p "$LOGS"
+
+section "cargo build --release --workspace"
+if ! cargo build --release --workspace; then
+    summary+=(" build FAILED"); failed=1; finish
+fi
+summary+=(" build ok")
+export WARDEN_BIN="$TARGET/release/warden"
+
+section "cargo test --release --workspace"
+if timeout "${WARDEN_TEST_TIMEOUT:-2400}" cargo test --release --workspace --no-fail-fast 2>&1 \
+    | tee "$LOGS/cargo-test.log"; then
+    passed_tests=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$LOGS/cargo-test.log" \
+        | awk '{s += $4} END {print s + 0}')
+    summary+=(" cargo test ok ($passed_tests passed)")
+else
+    counts=$(grep -oE '[0-9]+ passed; [0-9]+ failed' "$LOGS/cargo-test.log" \
+        | awk '{p += $1; f += $3} END {printf "%d passed, %d failed", p, f}')
+    summary+=(" cargo test FAILED ($counts; log $LOGS/cargo-test.log)")
+    failed=1
+fi
+
+section "upstream Sentinel suite: $UNITS"
+if [ "$UNITS" = none ]; then
+    summary+=(" upstream skipped")
+else
+    SHARED=${WARDEN_SHARED_DIR:-}
+    if [ -z "$SHARED" ]; then
+        for dir in "$ROOT/../shared" /work/shared; do
+            if [ -x "$dir/conformance/run-upstream-sentinel-tests.sh" ]; then SHARED=$dir; break; fi
+        done
+    fi
+    RUNNER="${SHARED:-../shared}/conformance/run-upstream-sentinel-tests.sh"
+    if [ ! -x "$RUNNER" ]; then
+        summary+=(" upstream FAILED (runner not found: $RUNNER; set WARDEN_SHARED_DIR)")
+        failed=1
+        finish
+    fi
+    args=()
+    if [ "$UNITS" != all ]; then
+        for unit in ${UNITS//,/ }; do args+=(--single "$unit"); done
+    fi
+    timeout "${WARDEN_UPSTREAM_TIMEOUT:-1800}" "$RUNNER" "$WARDEN_BIN" "${args[@]}" 2>&1 | tee "$LOGS/upstream.log"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '^upstream sentinel tests:' "$LOGS/upstream.log" | tail -1)
+    ok=$(sed -nE 's/.* ok=([0-9]+).*/\1/p' <<<"$line")
+    bad=$(sed -nE 's/.* failed=([0-9]+) unit_errors=([0-9]+).*/\1 \2/p' <<<"$line")
+    if [ "$rc" -eq 0 ] && [ -n "$line" ] && [ "$bad" = "0 0" ]; then
+        summary+=(" upstream [$UNITS] ok ($ok passed)")
+    else
+        read -r nfail nerr <<<"${bad:-? ?}"
+        summary+=(" upstream [$UNITS] FAILED (rc=$rc ok=${ok:-?} failed=$nfail unit_errors=$nerr; log $LOGS/upstream.log)")
+        failed=1
+    fi
+fi
+finish
