@@ -286,6 +286,29 @@ fn manager_repairs_a_deletion_and_reannounces() {
 }
 
 #[test]
+fn manager_reannounces_when_the_carrier_returns() {
+    skip_without_netns!();
+    let bed = TestBed::new(2).unwrap();
+    let vip = bed.spare_addr(6);
+    let vip_s = vip.to_string();
+    let a_mac = bed.node(0).mac.clone();
+    poison_neighbour(&bed, 1, &vip_s);
+    let m = ManagedVip::start(&bed, 0, vip);
+    m.expect_observed(false);
+    m.control.send(true).unwrap();
+    m.expect_observed(true);
+    wait_neighbour(&bed, 1, &vip_s, &a_mac);
+
+    // Cut node 0's cable, let B's entry go wrong meanwhile, plug it back in.
+    bed.link_down(0).unwrap();
+    poison_neighbour(&bed, 1, &vip_s);
+    bed.link_up(0).unwrap();
+    wait_neighbour(&bed, 1, &vip_s, &a_mac);
+    assert!(addr_show(&bed, 0).contains(&format!("inet {vip}/32")));
+    m.stop();
+}
+
+#[test]
 fn manager_removes_stale_and_stray_copies_and_releases_on_shutdown() {
     skip_without_netns!();
     let bed = TestBed::new(1).unwrap();

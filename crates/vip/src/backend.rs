@@ -114,9 +114,9 @@ pub enum Change {
     Unchanged,
 }
 
-/// An address change seen on the netlink multicast groups.
+/// An address or carrier change seen on the netlink multicast groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AddrEvent {
+pub enum NetEvent {
     /// `RTM_NEWADDR`: an address appeared (or its attributes changed).
     Added {
         /// Interface index.
@@ -135,23 +135,31 @@ pub enum AddrEvent {
         /// Its prefix length.
         prefix: u8,
     },
+    /// `RTM_NEWLINK`/`RTM_DELLINK`: the link's state as of this notice (sent on every link
+    /// change, not only carrier transitions).
+    Link {
+        /// Interface index.
+        index: u32,
+        /// Administratively up and carrier present (`IFF_UP` and `IFF_LOWER_UP`).
+        carrier: bool,
+    },
     /// The socket overran (ENOBUFS): events were lost; re-read the state with `list`.
     Lost,
 }
 
-impl AddrEvent {
-    /// The address concerned, or `None` for [`AddrEvent::Lost`].
+impl NetEvent {
+    /// The address concerned, or `None` for link events and [`NetEvent::Lost`].
     pub fn addr(&self) -> Option<IpAddr> {
         match self {
-            AddrEvent::Added { addr, .. } | AddrEvent::Removed { addr, .. } => Some(*addr),
-            AddrEvent::Lost => None,
+            NetEvent::Added { addr, .. } | NetEvent::Removed { addr, .. } => Some(*addr),
+            NetEvent::Link { .. } | NetEvent::Lost => None,
         }
     }
 }
 
-/// The stream of address changes returned by [`VipBackend::watch`]; it ends when the watch
+/// The stream of changes returned by [`VipBackend::watch`]; it ends when the watch
 /// fails, and the watch stops when the receiver is dropped.
-pub type AddrWatch = tokio::sync::mpsc::UnboundedReceiver<AddrEvent>;
+pub type NetWatch = tokio::sync::mpsc::UnboundedReceiver<NetEvent>;
 
 /// Kernel operations on virtual addresses.
 ///
@@ -179,8 +187,9 @@ pub trait VipBackend: Send + Sync {
     /// links.
     fn announce(&self, vip: &VipAddr, form: ArpForm) -> Result<(), VipError>;
 
-    /// Subscribes to address changes (IPv4 and IPv6). Must be called inside a tokio runtime.
-    fn watch(&self) -> Result<AddrWatch, VipError>;
+    /// Subscribes to address changes (IPv4 and IPv6) and link changes. Must be called inside
+    /// a tokio runtime.
+    fn watch(&self) -> Result<NetWatch, VipError>;
 }
 
 #[cfg(test)]

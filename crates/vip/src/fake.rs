@@ -2,7 +2,7 @@
 //! like the kernel would, records every call with the (tokio) time it was made, and can be
 //! told to fail the next operation of a kind with a given errno.
 
-use crate::backend::{AddrEntry, AddrEvent, AddrWatch, Change, LinkInfo, VipAddr, VipBackend};
+use crate::backend::{AddrEntry, Change, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend};
 use crate::error::{Capability, VipError};
 use crate::frames::ArpForm;
 use std::collections::{BTreeMap, VecDeque};
@@ -45,7 +45,7 @@ struct State {
     links: BTreeMap<String, LinkInfo>,
     addrs: BTreeMap<String, Vec<AddrEntry>>,
     calls: Vec<(Instant, Call)>,
-    watchers: Vec<UnboundedSender<AddrEvent>>,
+    watchers: Vec<UnboundedSender<NetEvent>>,
     failures: VecDeque<(Op, i32)>,
 }
 
@@ -113,6 +113,17 @@ impl FakeBackend {
         insert(&mut s, interface, addr, prefix);
     }
 
+    /// Changes an interface's carrier (watchers get a [`NetEvent::Link`]).
+    pub fn set_carrier(&self, interface: &str, up: bool) {
+        let mut s = self.lock();
+        let Some(link) = s.links.get_mut(interface) else {
+            return;
+        };
+        link.up = up;
+        let index = link.index;
+        notify(&mut s, NetEvent::Link { index, carrier: up });
+    }
+
     /// Removes an address as someone else would (`ip addr del`; watchers notified).
     pub fn remove_externally(&self, interface: &str, addr: IpAddr) {
         let mut s = self.lock();
@@ -136,7 +147,7 @@ fn index_of(s: &State, interface: &str) -> u32 {
     s.links.get(interface).map_or(0, |l| l.index)
 }
 
-fn notify(s: &mut State, event: AddrEvent) {
+fn notify(s: &mut State, event: NetEvent) {
     s.watchers.retain(|w| w.send(event.clone()).is_ok());
 }
 
@@ -154,7 +165,7 @@ fn insert(s: &mut State, interface: &str, addr: IpAddr, prefix: u8) -> Change {
     });
     notify(
         s,
-        AddrEvent::Added {
+        NetEvent::Added {
             index,
             addr,
             prefix,
@@ -174,7 +185,7 @@ fn delete(s: &mut State, interface: &str, addr: IpAddr) -> Change {
     let prefix = list.remove(pos).prefix;
     notify(
         s,
-        AddrEvent::Removed {
+        NetEvent::Removed {
             index,
             addr,
             prefix,
@@ -258,7 +269,7 @@ impl VipBackend for FakeBackend {
         no_interface(&s, &vip.interface)
     }
 
-    fn watch(&self) -> Result<AddrWatch, VipError> {
+    fn watch(&self) -> Result<NetWatch, VipError> {
         let mut s = self.lock();
         s.calls.push((Instant::now(), Call::Watch));
         let (tx, rx) = mpsc::unbounded_channel();

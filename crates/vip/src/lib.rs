@@ -46,7 +46,7 @@ mod linux;
 mod manager;
 
 pub use backend::{
-    AddrEntry, AddrEvent, AddrWatch, Change, LinkInfo, VipAddr, VipBackend, LABEL_SUFFIX,
+    AddrEntry, Change, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend, LABEL_SUFFIX,
     MAX_NAME_LEN, WARDEN_ADDR_PROTO,
 };
 pub use caps::{check_capabilities, REQUIRED as REQUIRED_CAPABILITIES};

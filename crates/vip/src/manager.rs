@@ -8,11 +8,12 @@
 //! * Release: stop announcing, remove the address.
 //! * Watch: on every kernel change concerning the VIP (or a lost-events notice) the state is
 //!   re-read; a VIP deleted while held is re-added and re-announced at once
-//!   ([`VipReport::Reasserted`]); one that appears while not held is removed.
+//!   ([`VipReport::Reasserted`]); one that appears while not held is removed. When the
+//!   interface's carrier comes back while the VIP is held, it is announced again.
 //! * Failures are reported and retried after [`RETRY_DELAY`].
 //! * Dropping the manager (or [`VipManager::shutdown`]) releases the VIP.
 
-use crate::backend::{AddrEvent, AddrWatch, Change, VipAddr, VipBackend};
+use crate::backend::{Change, NetEvent, NetWatch, VipAddr, VipBackend};
 use crate::error::VipError;
 use crate::frames::ArpForm;
 use std::sync::Arc;
@@ -91,6 +92,7 @@ impl VipManager {
             report: Box::new(report),
             held: false,
             present: None,
+            carrier: None,
             frames_left: 0,
             next_frame: None,
             second_burst: None,
@@ -135,6 +137,8 @@ struct Runner {
     report: Box<dyn FnMut(VipReport) + Send>,
     held: bool,
     present: Option<bool>,
+    /// Carrier of the VIP's interface as last reported (`None` until a link event).
+    carrier: Option<bool>,
     frames_left: u32,
     next_frame: Option<Instant>,
     second_burst: Option<Instant>,
@@ -143,7 +147,7 @@ struct Runner {
 }
 
 impl Runner {
-    async fn run(mut self, mut commands: UnboundedReceiver<Command>, watch: AddrWatch) {
+    async fn run(mut self, mut commands: UnboundedReceiver<Command>, watch: NetWatch) {
         let mut watch = Some(watch);
         self.apply(Instant::now(), Reason::Startup);
         loop {
@@ -158,11 +162,7 @@ impl Runner {
                     }
                 },
                 event = next_event(&mut watch) => match event {
-                    Some(event) => {
-                        if !matches!(event.addr(), Some(a) if a != self.settings.vip.addr) {
-                            self.apply(Instant::now(), Reason::Repair);
-                        }
-                    }
+                    Some(event) => self.on_event(Instant::now(), event),
                     None => {
                         watch = None;
                         (self.report)(VipReport::Failed(VipError::Protocol(
@@ -172,6 +172,31 @@ impl Runner {
                 },
                 _ = sleep_until(deadline) => self.on_timer(Instant::now()),
             }
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, event: NetEvent) {
+        match event {
+            NetEvent::Added { addr, .. } | NetEvent::Removed { addr, .. }
+                if addr != self.settings.vip.addr => {}
+            NetEvent::Link { index, carrier } => self.on_link(now, index, carrier),
+            _ => {
+                self.apply(now, Reason::Repair);
+            }
+        }
+    }
+
+    /// Tracks the carrier of the VIP's interface; when it comes back while the VIP is held,
+    /// the VIP is verified and announced again (switches may have aged out the MAC meanwhile).
+    fn on_link(&mut self, now: Instant, index: u32, carrier: bool) {
+        // Looked up on demand: an interface can be recreated with a new index.
+        match self.backend.link(&self.settings.vip.interface) {
+            Ok(link) if link.index == index => {}
+            _ => return,
+        }
+        let was = self.carrier.replace(carrier);
+        if carrier && was == Some(false) && self.held && !self.apply(now, Reason::Repair) {
+            self.start_burst(now);
         }
     }
 
@@ -314,7 +339,7 @@ impl Runner {
     }
 }
 
-async fn next_event(watch: &mut Option<AddrWatch>) -> Option<AddrEvent> {
+async fn next_event(watch: &mut Option<NetWatch>) -> Option<NetEvent> {
     match watch {
         Some(w) => w.recv().await,
         None => std::future::pending().await,

@@ -251,6 +251,33 @@ async fn unrelated_addresses_are_left_alone() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn carrier_coming_back_reannounces_a_held_vip() {
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    fake.set_carrier(IFACE, true); // first notice: no transition known, nothing sent
+    m.claim();
+    expect_observed(&mut rx, true).await;
+    run_until(t0, 1000).await;
+    fake.set_carrier(IFACE, false);
+    run_until(t0, 2000).await;
+    fake.set_carrier(IFACE, true);
+    run_until(t0, 3000).await;
+    assert_eq!(offsets(&fake, t0), vec![0, 100, 200, 2000, 2100, 2200]);
+    m.release();
+    expect_observed(&mut rx, false).await;
+    fake.set_carrier(IFACE, false);
+    fake.set_carrier(IFACE, true);
+    run_until(t0, 4000).await;
+    assert_eq!(
+        offsets(&fake, t0).len(),
+        6,
+        "nothing announced while not held"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn release_removes_and_stops_announcing() {
     let fake = backend();
     let (m, mut rx) = start(&fake, settings(vip4(), 32));

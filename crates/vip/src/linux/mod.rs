@@ -5,7 +5,7 @@ mod packet;
 mod watch;
 
 use crate::backend::{
-    AddrEntry, AddrWatch, Change, LinkInfo, VipAddr, VipBackend, WARDEN_ADDR_PROTO,
+    AddrEntry, Change, LinkInfo, NetWatch, VipAddr, VipBackend, WARDEN_ADDR_PROTO,
 };
 use crate::error::{Capability, VipError};
 use crate::frames::{self, ArpForm};
@@ -290,7 +290,7 @@ impl VipBackend for LinuxBackend {
         })
     }
 
-    fn watch(&self) -> Result<AddrWatch, VipError> {
+    fn watch(&self) -> Result<NetWatch, VipError> {
         watch::spawn().map_err(|e: io::Error| VipError::Kernel {
             operation: "subscribe to address changes".into(),
             source: e,

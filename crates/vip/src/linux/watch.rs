@@ -1,9 +1,10 @@
-//! Address-change subscription: a netlink socket in the IPv4/IPv6 address multicast groups,
+//! Change subscription: a netlink socket in the IPv4/IPv6 address and link multicast groups,
 //! read by a tokio task that forwards decoded events.
 
-use crate::backend::{AddrEvent, AddrWatch};
+use crate::backend::{NetEvent, NetWatch};
 use crate::linux::address_of;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::link::LinkFlags;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use std::io;
@@ -12,17 +13,18 @@ use tokio::io::Interest;
 use tokio::sync::mpsc::{self, UnboundedSender};
 
 /// Kernel receive buffer for the subscription; a burst of changes beyond it is reported
-/// as [`AddrEvent::Lost`].
+/// as [`NetEvent::Lost`].
 const RCVBUF: usize = 1024 * 1024;
 
 /// Opens the subscription in the calling thread's network namespace and spawns its reader
 /// on the current tokio runtime.
-pub(crate) fn spawn() -> io::Result<AddrWatch> {
+pub(crate) fn spawn() -> io::Result<NetWatch> {
     let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
     let mut socket = Socket::new(NETLINK_ROUTE)?;
     socket.bind_auto()?;
     socket.add_membership(libc::RTNLGRP_IPV4_IFADDR)?;
     socket.add_membership(libc::RTNLGRP_IPV6_IFADDR)?;
+    socket.add_membership(libc::RTNLGRP_LINK)?;
     socket.set_rx_buf_sz(RCVBUF)?;
     socket.set_non_blocking(true)?;
     // SAFETY: `Socket` owns its descriptor, keeps it open until it is dropped (which happens
@@ -34,7 +36,7 @@ pub(crate) fn spawn() -> io::Result<AddrWatch> {
     Ok(rx)
 }
 
-async fn read_loop(fd: AsyncFd<Socket>, tx: UnboundedSender<AddrEvent>) {
+async fn read_loop(fd: AsyncFd<Socket>, tx: UnboundedSender<NetEvent>) {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
         let mut guard = tokio::select! {
@@ -56,7 +58,7 @@ async fn read_loop(fd: AsyncFd<Socket>, tx: UnboundedSender<AddrEvent>) {
                     }
                 }
                 Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    if tx.send(AddrEvent::Lost).is_err() {
+                    if tx.send(NetEvent::Lost).is_err() {
                         return;
                     }
                 }
@@ -66,8 +68,8 @@ async fn read_loop(fd: AsyncFd<Socket>, tx: UnboundedSender<AddrEvent>) {
     }
 }
 
-/// Decodes the address events in one datagram; undecodable messages are skipped.
-fn decode(datagram: &[u8]) -> Vec<AddrEvent> {
+/// Decodes the address and link events in one datagram; undecodable messages are skipped.
+fn decode(datagram: &[u8]) -> Vec<NetEvent> {
     let mut events = Vec::new();
     let mut offset = 0;
     while offset < datagram.len() {
@@ -80,26 +82,115 @@ fn decode(datagram: &[u8]) -> Vec<AddrEvent> {
             break;
         }
         offset += (len + 3) & !3;
-        let (added, m) = match msg.payload {
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(m)) => (true, m),
-            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(m)) => (false, m),
-            _ => continue,
-        };
-        let Some(addr) = address_of(&m) else { continue };
-        let (index, prefix) = (m.header.index, m.header.prefix_len);
-        events.push(if added {
-            AddrEvent::Added {
-                index,
-                addr,
-                prefix,
-            }
-        } else {
-            AddrEvent::Removed {
-                index,
-                addr,
-                prefix,
-            }
-        });
+        if let NetlinkPayload::InnerMessage(inner) = msg.payload {
+            events.extend(to_event(inner));
+        }
     }
     events
+}
+
+fn to_event(message: RouteNetlinkMessage) -> Option<NetEvent> {
+    Some(match message {
+        RouteNetlinkMessage::NewAddress(m) => NetEvent::Added {
+            index: m.header.index,
+            addr: address_of(&m)?,
+            prefix: m.header.prefix_len,
+        },
+        RouteNetlinkMessage::DelAddress(m) => NetEvent::Removed {
+            index: m.header.index,
+            addr: address_of(&m)?,
+            prefix: m.header.prefix_len,
+        },
+        RouteNetlinkMessage::NewLink(l) => NetEvent::Link {
+            index: l.header.index,
+            carrier: l.header.flags.contains(LinkFlags::Up | LinkFlags::LowerUp),
+        },
+        RouteNetlinkMessage::DelLink(l) => NetEvent::Link {
+            index: l.header.index,
+            carrier: false,
+        },
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_core::NetlinkHeader;
+    use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+    use netlink_packet_route::link::LinkMessage;
+
+    fn datagram(messages: Vec<RouteNetlinkMessage>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in messages {
+            let mut packet =
+                NetlinkMessage::new(NetlinkHeader::default(), NetlinkPayload::InnerMessage(m));
+            packet.finalize();
+            let mut buf = vec![0u8; packet.buffer_len()];
+            packet.serialize(&mut buf);
+            out.extend_from_slice(&buf);
+        }
+        out
+    }
+
+    #[test]
+    fn decodes_address_and_link_notices() {
+        let mut add = AddressMessage::default();
+        add.header.index = 7;
+        add.header.prefix_len = 32;
+        add.attributes
+            .push(AddressAttribute::Local("10.0.0.5".parse().unwrap()));
+        let mut del = AddressMessage::default();
+        del.header.index = 7;
+        del.header.prefix_len = 128;
+        del.attributes
+            .push(AddressAttribute::Address("fd00::5".parse().unwrap()));
+        let mut up = LinkMessage::default();
+        up.header.index = 7;
+        up.header.flags = LinkFlags::Up | LinkFlags::LowerUp | LinkFlags::Running;
+        let mut no_carrier = LinkMessage::default();
+        no_carrier.header.index = 7;
+        no_carrier.header.flags = LinkFlags::Up;
+        let bytes = datagram(vec![
+            RouteNetlinkMessage::NewAddress(add),
+            RouteNetlinkMessage::DelAddress(del),
+            RouteNetlinkMessage::NewLink(up),
+            RouteNetlinkMessage::NewLink(no_carrier),
+            // No address attribute: skipped.
+            RouteNetlinkMessage::NewAddress(AddressMessage::default()),
+        ]);
+        assert_eq!(
+            decode(&bytes),
+            vec![
+                NetEvent::Added {
+                    index: 7,
+                    addr: "10.0.0.5".parse().unwrap(),
+                    prefix: 32
+                },
+                NetEvent::Removed {
+                    index: 7,
+                    addr: "fd00::5".parse().unwrap(),
+                    prefix: 128
+                },
+                NetEvent::Link {
+                    index: 7,
+                    carrier: true
+                },
+                NetEvent::Link {
+                    index: 7,
+                    carrier: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn garbage_is_skipped_without_panicking() {
+        assert!(decode(&[]).is_empty());
+        assert!(decode(&[0xff; 3]).is_empty());
+        assert!(decode(&[0u8; 64]).is_empty());
+        let mut truncated = datagram(vec![RouteNetlinkMessage::NewLink(LinkMessage::default())]);
+        truncated.truncate(truncated.len() - 4);
+        assert!(decode(&truncated).is_empty());
+    }
 }
