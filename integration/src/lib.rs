@@ -8,6 +8,7 @@ pub mod bed;
 pub mod binaries;
 pub mod client;
 pub mod info;
+pub mod netns;
 pub mod ports;
 pub mod process;
 pub mod resp;
