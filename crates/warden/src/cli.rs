@@ -11,7 +11,7 @@
 //! [`warden_core::config::command_line`]; `--sentinel` becomes a bare `sentinel` line, which the
 //! loader ignores.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use warden_core::config::command_line;
@@ -26,6 +26,8 @@ pub enum Command {
     Start(StartArgs),
     /// Print this text on stdout and exit 0 (version, help).
     Print(String),
+    /// `warden demo [args...]`: the end-to-end failover demo, with its own arguments.
+    Demo(Vec<String>),
 }
 
 /// Arguments for running the sentinel.
@@ -47,9 +49,12 @@ pub struct StartArgs {
     about = "Redis Sentinel 7.0.15 drop-in that also owns the service's virtual IP",
     after_help = "Any `--directive value ...` after the config file is appended to it as a config \
                   line, like redis-sentinel does (e.g. `--port 26380 --loglevel verbose`); \
-                  `--sentinel` is accepted and ignored."
+                  `--sentinel` is accepted and ignored.",
+    args_conflicts_with_subcommands = true
 )]
 struct WardenCli {
+    #[command(subcommand)]
+    command: Option<WardenCommand>,
     /// Path of sentinel.conf (must be writable: the sentinel saves its state there).
     config: Option<PathBuf>,
     /// Extra config directives, redis-style: `--port 26380 --bind 127.0.0.1 ::1`.
@@ -59,6 +64,18 @@ struct WardenCli {
         value_name = "--DIRECTIVE VALUE"
     )]
     directives: Vec<String>,
+}
+
+/// Warden's subcommands.
+#[derive(Debug, Subcommand)]
+enum WardenCommand {
+    /// Show a failover end to end on loopback (starts redis-server and three Wardens).
+    #[command(disable_help_flag = true)]
+    Demo {
+        /// Demo options (`--keep`, `--help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// Parse the process arguments (`args[0]` is the program name).
@@ -81,6 +98,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
         return Ok(parse_redis(&args));
     }
     match WardenCli::try_parse_from(args) {
+        Ok(WardenCli {
+            command: Some(WardenCommand::Demo { args }),
+            ..
+        }) => Ok(Command::Demo(args)),
         Ok(cli) => {
             let mut words = Vec::with_capacity(cli.directives.len() + 1);
             if let Some(config) = cli.config {
@@ -212,6 +233,24 @@ mod tests {
         assert_eq!(option_words(&s), words(&[&["port", "5000"]]));
         assert_eq!(start(&["warden"]).config, None);
         assert_eq!(start(&["redis-sentinel", "-"]).config, None);
+    }
+
+    #[test]
+    fn demo_subcommand_keeps_its_arguments() {
+        assert_eq!(run(&["warden", "demo"]), Command::Demo(vec![]));
+        assert_eq!(
+            run(&["warden", "demo", "--keep"]),
+            Command::Demo(vec!["--keep".into()])
+        );
+        assert_eq!(
+            run(&["warden", "demo", "--help"]),
+            Command::Demo(vec!["--help".into()])
+        );
+        // Only Warden's personality has subcommands.
+        assert!(matches!(
+            run(&["redis-sentinel", "demo"]),
+            Command::Start(_)
+        ));
     }
 
     #[test]

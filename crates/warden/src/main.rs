@@ -9,6 +9,7 @@
 mod app;
 mod cli;
 mod conffile;
+mod demo;
 mod driver;
 mod links;
 mod logging;
@@ -24,6 +25,7 @@ use logging::LogTarget;
 use process::{PidFile, Signals, Supervisor};
 use server::{PubSubHub, Server, ServerSettings, Shutdown};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 use tracing_subscriber::filter::LevelFilter;
 use warden_core::config::{SentinelConfig, ServerConfig};
@@ -34,19 +36,19 @@ const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
 /// How long client connections get to close once shutdown starts.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
-fn main() {
-    let code = match cli::parse(std::env::args_os().collect()) {
+fn main() -> ExitCode {
+    match cli::parse(std::env::args_os().collect()) {
         Ok(Command::Print(text)) => {
             print!("{text}");
-            0
+            ExitCode::SUCCESS
         }
-        Ok(Command::Start(args)) => start(args),
+        Ok(Command::Demo(args)) => demo::run(&args),
+        Ok(Command::Start(args)) => ExitCode::from(u8::try_from(start(args)).unwrap_or(1)),
         Err(usage) => {
             eprint!("{usage}");
-            1
+            ExitCode::FAILURE
         }
-    };
-    std::process::exit(code);
+    }
 }
 
 /// Everything before the async part; returns the exit code.
@@ -207,10 +209,11 @@ impl Run {
             }
             signal = signals.recv() => {
                 tracing::warn!("Received {} scheduling shutdown...", signal.name());
+                tracing::warn!("User requested shutdown...");
             }
+            // SHUTDOWN logged its own "User requested shutdown...".
             () = shutdown.wait() => {}
         }
-        tracing::warn!("User requested shutdown...");
         shutdown.trigger();
         self.supervisor.stopping();
         if let Some(pidfile) = pidfile {
