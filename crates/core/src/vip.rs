@@ -31,9 +31,11 @@
 //! # How the sentinel state machine calls it
 //!
 //! * For every master with a `sentinel vip` line: [`VipDecider::configure`] at start-up and on
-//!   `SENTINEL SET ... vip*` / `SENTINEL REMOVE` (returns a release if a held VIP's address
-//!   changes or disappears). Also [`VipDecider::set_peer_count`] whenever the number of known
-//!   sentinels of that master changes, and [`VipDecider::forget_peer`] on `SENTINEL RESET`.
+//!   `SENTINEL SET ... vip*` (returns a release if a held VIP's address changes or the VIP is
+//!   unset); [`VipDecider::remove_master`] on `SENTINEL REMOVE`. Observations may come before
+//!   or after `configure` (they are kept per master name), so the calls below can be made for
+//!   every monitored master. [`VipDecider::set_peer_count`] whenever the number of known
+//!   sentinels of a master changes, [`VipDecider::forget_peer`] on `SENTINEL RESET`.
 //! * [`VipDecider::observe_master`] at start-up with the configured address and config epoch,
 //!   and whenever they change (`+switch-master`, `+config-update-from`).
 //! * [`VipDecider::observe_promotion`] when this sentinel, as failover leader, sees the
@@ -81,9 +83,10 @@ struct Contact {
     at: Millis,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct MasterVip {
-    config: VipConfig,
+    /// The VIP, if this master has one (observations are kept either way).
+    config: Option<VipConfig>,
     master: Option<Target>,
     promoted: Option<Target>,
     /// The effective target at the last bookkeeping step (to notice moves).
@@ -155,44 +158,36 @@ impl VipDecider {
         VipDecider::default()
     }
 
-    /// Sets, changes or (with `None`) removes the VIP of `master`. Returns a release when a
-    /// held VIP is removed or its address/prefix/interface changes (it is claimed again, with
-    /// the new address, by a later [`VipDecider::poll`]).
+    fn entry(&mut self, master: &str) -> &mut MasterVip {
+        self.masters.entry(master.to_string()).or_default()
+    }
+
+    /// Sets, changes or (with `None`) removes the VIP of `master`; what was observed about the
+    /// master is kept either way. Returns a release when a held VIP is removed or its
+    /// address/prefix/interface changes (it is claimed again, with the new address, by a later
+    /// [`VipDecider::poll`]).
     pub fn configure(&mut self, master: &str, vip: Option<&VipConfig>) -> Vec<Action> {
         let mut actions = Vec::new();
-        let moved = match (self.masters.get(master), vip) {
-            (Some(m), Some(new)) => {
-                (m.config.addr, m.config.prefix, &m.config.interface)
-                    != (new.addr, new.prefix, &new.interface)
+        let m = self.entry(master);
+        let moved = match (&m.config, vip) {
+            (Some(old), Some(new)) => {
+                (old.addr, old.prefix, &old.interface) != (new.addr, new.prefix, &new.interface)
             }
             (Some(_), None) => true,
             (None, _) => false,
         };
         if moved {
-            if let Some(m) = self.masters.get_mut(master) {
-                release(master, m, false, &mut actions);
-            }
+            release(master, m, false, &mut actions);
         }
-        match vip {
-            None => {
-                self.masters.remove(master);
-            }
-            Some(config) => {
-                self.masters
-                    .entry(master.to_string())
-                    .and_modify(|m| m.config = config.clone())
-                    .or_insert_with(|| MasterVip {
-                        config: config.clone(),
-                        master: None,
-                        promoted: None,
-                        last_target: None,
-                        peers: 0,
-                        contacts: BTreeMap::new(),
-                        outstanding: Vec::new(),
-                        held: None,
-                        fenced: false,
-                    });
-            }
+        m.config = vip.cloned();
+        actions
+    }
+
+    /// Forgets `master` entirely (`SENTINEL REMOVE`), releasing its VIP if held.
+    pub fn remove_master(&mut self, master: &str) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(mut m) = self.masters.remove(master) {
+            release(master, &mut m, false, &mut actions);
         }
         actions
     }
@@ -201,9 +196,7 @@ impl VipDecider {
     /// as new as a confirmed promotion supersedes it; an older one is ignored.
     pub fn observe_master(&mut self, master: &str, host: &str, epoch: u64, now: Millis) {
         let local = self.local.clone();
-        let Some(m) = self.masters.get_mut(master) else {
-            return;
-        };
+        let m = self.entry(master);
         if m.master.as_ref().is_some_and(|t| t.epoch > epoch) {
             return;
         }
@@ -221,9 +214,7 @@ impl VipDecider {
     /// It becomes the target while no master address of that epoch or newer is known.
     pub fn observe_promotion(&mut self, master: &str, host: &str, epoch: u64, now: Millis) {
         let local = self.local.clone();
-        let Some(m) = self.masters.get_mut(master) else {
-            return;
-        };
+        let m = self.entry(master);
         if m.master.as_ref().is_some_and(|t| t.epoch >= epoch)
             || m.promoted.as_ref().is_some_and(|p| p.epoch > epoch)
         {
@@ -243,22 +234,18 @@ impl VipDecider {
 
     /// The number of other sentinels known for `master` (self excluded).
     pub fn set_peer_count(&mut self, master: &str, peers: usize) {
-        if let Some(m) = self.masters.get_mut(master) {
-            m.peers = peers;
-        }
+        self.entry(master).peers = peers;
     }
 
     /// A hello from peer sentinel `runid` (announcing address `ip`) arrived at `now`.
     pub fn observe_contact(&mut self, master: &str, runid: &str, ip: &str, now: Millis) {
-        if let Some(m) = self.masters.get_mut(master) {
-            m.contacts.insert(
-                runid.to_string(),
-                Contact {
-                    ip: ip.to_string(),
-                    at: now,
-                },
-            );
-        }
+        self.entry(master).contacts.insert(
+            runid.to_string(),
+            Contact {
+                ip: ip.to_string(),
+                at: now,
+            },
+        );
     }
 
     /// Drops what is known about peer `runid` (after `SENTINEL RESET` or when it is removed).
@@ -277,14 +264,18 @@ impl VipDecider {
         }
     }
 
-    /// Decides, for every master, whether to claim or release; returns the actions and events.
+    /// Decides, for every master with a VIP, whether to claim or release; returns the actions
+    /// and events.
     pub fn poll(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
         let vips = self.vip_addrs();
         for (name, m) in &mut self.masters {
-            let d = decide(m, &self.local, &vips, now);
+            let Some(config) = m.config.clone() else {
+                continue;
+            };
+            let d = decide(m, &config, &self.local, &vips, now);
             m.outstanding
-                .retain(|o| takeover_deadline(m.config.lease_ms, &m.contacts, o) > now);
+                .retain(|o| takeover_deadline(config.lease_ms, &m.contacts, o) > now);
             match (m.held, d.want) {
                 (None, true) => {
                     let epoch = d.target_epoch;
@@ -294,7 +285,7 @@ impl VipDecider {
                         master: name.clone(),
                         epoch,
                     });
-                    actions.push(event("+vip-claimed", name, &m.config, epoch));
+                    actions.push(event("+vip-claimed", name, &config, epoch));
                 }
                 (Some(held), true) if d.target_epoch > held => m.held = Some(d.target_epoch),
                 (Some(_), false) => {
@@ -323,7 +314,8 @@ impl VipDecider {
     /// The decision state of `master`'s VIP, or `None` if it has none.
     pub fn status(&self, master: &str, now: Millis) -> Option<VipStatus> {
         let m = self.masters.get(master)?;
-        let d = decide(m, &self.local, &self.vip_addrs(), now);
+        let config = m.config.as_ref()?;
+        let d = decide(m, config, &self.local, &self.vip_addrs(), now);
         let state = if m.held.is_some() {
             VipState::Held
         } else if !d.target_local {
@@ -334,7 +326,7 @@ impl VipDecider {
             VipState::Waiting
         };
         Some(VipStatus {
-            config: m.config.clone(),
+            config: config.clone(),
             state,
             target: target(m).map(|t| t.host.clone()),
             epoch: m.held.unwrap_or(d.target_epoch),
@@ -351,7 +343,7 @@ impl VipDecider {
         self.masters
             .values()
             .filter_map(|m| {
-                let d = decide(m, &self.local, &vips, now);
+                let d = decide(m, m.config.as_ref()?, &self.local, &vips, now);
                 if !d.target_local {
                     return None;
                 }
@@ -366,7 +358,10 @@ impl VipDecider {
     }
 
     fn vip_addrs(&self) -> Vec<IpAddr> {
-        self.masters.values().map(|m| m.config.addr).collect()
+        self.masters
+            .values()
+            .filter_map(|m| m.config.as_ref().map(|c| c.addr))
+            .collect()
     }
 }
 
@@ -382,15 +377,21 @@ struct Decision {
     takeover_at: Option<Millis>,
 }
 
-fn decide(m: &MasterVip, local: &[IpAddr], vips: &[IpAddr], now: Millis) -> Decision {
+fn decide(
+    m: &MasterVip,
+    config: &VipConfig,
+    local: &[IpAddr],
+    vips: &[IpAddr],
+    now: Millis,
+) -> Decision {
     let target = target(m);
     let target_local = target.is_some_and(|t| is_local(&t.host, local, vips));
-    let lease_until = lease_until(m);
+    let lease_until = lease_until(m, config.lease_ms);
     let lease_fresh = lease_until.is_none_or(|t| now < t);
     let takeover_at = m
         .outstanding
         .iter()
-        .map(|o| takeover_deadline(m.config.lease_ms, &m.contacts, o))
+        .map(|o| takeover_deadline(config.lease_ms, &m.contacts, o))
         .max();
     let waiting = takeover_at.is_some_and(|t| t > now);
     Decision {
@@ -446,18 +447,14 @@ fn takeover_deadline(lease: u64, contacts: &BTreeMap<String, Contact>, o: &Outst
 }
 
 /// When the majority-contact lease runs out; `None` when no peer contact is needed.
-fn lease_until(m: &MasterVip) -> Option<Millis> {
+fn lease_until(m: &MasterVip, lease: u64) -> Option<Millis> {
     let needed = majority(m.peers + 1) - 1;
     if needed == 0 {
         return None;
     }
     let mut times: Vec<Millis> = m.contacts.values().map(|c| c.at).collect();
     times.sort_unstable_by(|a, b| b.cmp(a));
-    Some(
-        times
-            .get(needed - 1)
-            .map_or(0, |t| t.saturating_add(m.config.lease_ms)),
-    )
+    Some(times.get(needed - 1).map_or(0, |t| t.saturating_add(lease)))
 }
 
 fn is_local(host: &str, local: &[IpAddr], vips: &[IpAddr]) -> bool {
@@ -474,14 +471,16 @@ fn same_host(a: &str, b: &str) -> bool {
 }
 
 fn release(name: &str, m: &mut MasterVip, fence: bool, actions: &mut Vec<Action>) {
-    if let Some(epoch) = m.held.take() {
-        m.fenced = fence;
-        actions.push(Action::VipRelease {
-            master: name.to_string(),
-            epoch,
-            fence,
-        });
-        actions.push(event("-vip-released", name, &m.config, epoch));
+    let Some(epoch) = m.held.take() else { return };
+    m.fenced = fence;
+    actions.push(Action::VipRelease {
+        master: name.to_string(),
+        epoch,
+        fence,
+    });
+    // A VIP is only held while configured (configure() releases before clearing it).
+    if let Some(config) = &m.config {
+        actions.push(event("-vip-released", name, config, epoch));
     }
 }
 
@@ -828,6 +827,29 @@ mod tests {
         );
         assert!(d.status(M, 10).is_none());
         assert!(d.poll(20).is_empty());
+    }
+
+    #[test]
+    fn observations_before_the_vip_is_configured_count() {
+        let mut d = VipDecider::new();
+        d.set_local_addrs(&[ME.parse().unwrap()]);
+        d.set_peer_count(M, 2);
+        d.observe_master(M, ME, 4, 0);
+        d.observe_contact(M, "peer-b", B, 0);
+        assert!(d.poll(0).is_empty(), "no VIP configured yet");
+        assert!(d.status(M, 0).is_none());
+        assert!(d.configure(M, Some(&config())).is_empty());
+        assert_eq!(d.poll(10), claim(4));
+    }
+
+    #[test]
+    fn removing_the_master_releases_and_forgets() {
+        let mut d = decider(0, ME, 1);
+        assert_eq!(d.poll(0), claim(1));
+        assert_eq!(d.remove_master(M), release(1, false));
+        assert!(d.remove_master(M).is_empty());
+        assert!(d.configure(M, Some(&config())).is_empty());
+        assert!(d.poll(10).is_empty(), "no master address known any more");
     }
 
     #[test]
