@@ -900,6 +900,72 @@ mod tests {
         assert!(d.status(M, 0).is_some());
     }
 
+    /// Three nodes A (master), B, C, each a sentinel + Redis at its own address; hellos every
+    /// 100 ms between connected nodes. A is cut off at t=10 s; B and C promote B (epoch 2) at
+    /// `promote_at`. Checks, millisecond by millisecond, that A and B never hold the VIP at the
+    /// same time, and returns (A's release time, B's claim time).
+    fn partition_run(lease: u64, promote_at: Millis) -> (Millis, Millis) {
+        let hosts = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
+        let mut nodes: Vec<VipDecider> = hosts
+            .iter()
+            .map(|h| {
+                let mut d = VipDecider::new();
+                let mut c = config();
+                c.lease_ms = lease;
+                d.configure(M, Some(&c));
+                d.set_local_addrs(&[h.parse().unwrap()]);
+                d.set_peer_count(M, 2);
+                d.observe_master(M, hosts[0], 1, 0);
+                d
+            })
+            .collect();
+        let cut_at = 10_000;
+        let (mut released, mut claimed) = (None, None);
+        for now in 0..promote_at + 3 * lease {
+            if now % 100 == 0 {
+                for from in 0..3 {
+                    for to in 0..3 {
+                        let cut = now >= cut_at && (from == 0) != (to == 0);
+                        if from != to && !cut {
+                            nodes[to].observe_contact(M, &format!("s{from}"), hosts[from], now);
+                        }
+                    }
+                }
+            }
+            if now == promote_at {
+                nodes[1].observe_promotion(M, hosts[1], 2, now);
+                nodes[2].observe_master(M, hosts[1], 2, now);
+            }
+            for (i, node) in nodes.iter_mut().enumerate() {
+                for action in node.poll(now) {
+                    match action {
+                        Action::VipRelease { fence, .. } if i == 0 => {
+                            assert!(fence, "A loses the VIP by fencing");
+                            released.get_or_insert(now);
+                        }
+                        Action::VipClaim { epoch, .. } if i == 1 => {
+                            assert_eq!(epoch, 2);
+                            claimed.get_or_insert(now);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let holders = nodes.iter().filter(|n| n.holds(M)).count();
+            assert!(holders <= 1, "two holders at t={now}");
+        }
+        (released.expect("A released"), claimed.expect("B claimed"))
+    }
+
+    #[test]
+    fn a_partitioned_holder_and_its_successor_never_overlap() {
+        // The last hello across the cut is at 9.9 s. Lease shorter than detection + failover:
+        // A fences itself before B is promoted, B claims at promotion.
+        assert_eq!(partition_run(3000, 16_000), (12_900, 16_000));
+        // Lease longer: B waits out A's lease from the last hello it got from A.
+        assert_eq!(partition_run(10_000, 16_000), (19_900, 19_900));
+    }
+
     #[test]
     fn state_names() {
         let names: Vec<&str> = [
