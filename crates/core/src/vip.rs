@@ -923,11 +923,11 @@ mod tests {
         let (mut released, mut claimed) = (None, None);
         for now in 0..promote_at + 3 * lease {
             if now % 100 == 0 {
-                for from in 0..3 {
-                    for to in 0..3 {
+                for (from, host) in hosts.iter().enumerate() {
+                    for (to, node) in nodes.iter_mut().enumerate() {
                         let cut = now >= cut_at && (from == 0) != (to == 0);
                         if from != to && !cut {
-                            nodes[to].observe_contact(M, &format!("s{from}"), hosts[from], now);
+                            node.observe_contact(M, &format!("s{from}"), host, now);
                         }
                     }
                 }
