@@ -2,7 +2,7 @@
 //! persist, as each event happens. Everything here is black-box: no core internals.
 
 use crate::scenario::Time;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// One broken invariant.
@@ -56,6 +56,10 @@ pub struct Checker {
     votes: BTreeMap<(u64, usize), String>,
     /// epoch → elected node.
     leaders: BTreeMap<u64, usize>,
+    /// config epoch → (master address, first sentinel that advertised it).
+    configs: BTreeMap<u64, (String, usize)>,
+    /// (epoch, address) conflicts already reported.
+    config_conflicts: BTreeSet<(u64, String)>,
     /// epoch → node that claimed the VIP.
     vip_claims: BTreeMap<u64, usize>,
     /// Everything found so far.
@@ -77,6 +81,8 @@ impl Checker {
             ids,
             votes: BTreeMap::new(),
             leaders: BTreeMap::new(),
+            configs: BTreeMap::new(),
+            config_conflicts: BTreeSet::new(),
             vip_claims: BTreeMap::new(),
             violations: Vec::new(),
         }
@@ -240,6 +246,26 @@ impl Checker {
         }
     }
 
+    /// `node` sent a hello advertising master `addr` with config epoch `epoch`. One epoch must
+    /// name one master everywhere: that is what makes "the newest epoch wins" converge.
+    pub fn advertised(&mut self, time: Time, node: usize, addr: &str, epoch: u64) {
+        match self.configs.get(&epoch) {
+            Some((known, first)) if known != addr => {
+                if !self.config_conflicts.insert((epoch, addr.to_string())) {
+                    return;
+                }
+                let detail = format!(
+                    "advertises {addr} for config epoch {epoch}, s{first} advertised {known}"
+                );
+                self.report(time, Some(node), "two-configs-one-epoch", detail);
+            }
+            Some(_) => {}
+            None => {
+                self.configs.insert(epoch, (addr.to_string(), node));
+            }
+        }
+    }
+
     /// `node` claimed the VIP for `epoch`.
     pub fn vip_claim(&mut self, time: Time, node: usize, epoch: u64) {
         match self.vip_claims.get(&epoch) {
@@ -319,6 +345,18 @@ mod tests {
         c.event(3, 1, "+vote-for-leader", "b 1", 1);
         c.event(4, 1, "+elected-leader", "master m 10.0.0.1 6379", 1);
         assert_eq!(rules(&c), ["two-leaders", "elected-without-majority"]);
+    }
+
+    #[test]
+    fn one_epoch_names_one_master() {
+        let mut c = checker();
+        c.advertised(1, 0, "10.0.0.1:6379", 0);
+        c.advertised(2, 1, "10.0.0.1:6379", 0);
+        c.advertised(3, 1, "10.0.0.2:6379", 1);
+        assert!(c.violations.is_empty());
+        c.advertised(4, 2, "10.0.0.3:6379", 1);
+        c.advertised(5, 2, "10.0.0.3:6379", 1);
+        assert_eq!(rules(&c), ["two-configs-one-epoch"]);
     }
 
     #[test]

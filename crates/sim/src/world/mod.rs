@@ -176,6 +176,7 @@ pub struct World {
     trace: Trace,
     stats: Stats,
     stop: bool,
+    traced_violations: usize,
 }
 
 /// Run the scenario of `seed` to its end and check every invariant.
@@ -278,6 +279,7 @@ impl World {
             trace: Trace::new(opts.trace),
             stats: Stats::default(),
             stop: false,
+            traced_violations: 0,
         };
         for node in 0..world.sc.sentinels {
             let at = world.rng.gen_range(0..500);
@@ -322,22 +324,29 @@ impl World {
                 continue;
             }
             self.dispatch(ev);
+            self.trace_new_violations();
         }
         self.now = self.now.max(self.sc.end_at);
         if !self.stop {
             self.check_convergence();
         }
+        self.trace_new_violations();
     }
 
-    fn finish(mut self) -> Outcome {
-        self.stats.sim_ms = self.now;
-        self.stats.elections = self.checker.elections();
-        for v in &self.checker.violations {
+    /// Put violations found since the last call into the trace, where they happened.
+    fn trace_new_violations(&mut self) {
+        for v in &self.checker.violations[self.traced_violations..] {
             let line = v.to_string();
             self.trace.log(Detail::Events, v.time, "CHECK", || {
                 format!("VIOLATION {line}")
             });
         }
+        self.traced_violations = self.checker.violations.len();
+    }
+
+    fn finish(mut self) -> Outcome {
+        self.stats.sim_ms = self.now;
+        self.stats.elections = self.checker.elections();
         Outcome {
             seed: self.sc.seed,
             violations: std::mem::take(&mut self.checker.violations),

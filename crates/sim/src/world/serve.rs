@@ -22,6 +22,7 @@ impl World {
             self.server_close(key, "Connection reset by peer");
             return;
         }
+        let client = link.node;
         let mut subscribed = link.subscribed;
         let mut multi = link.multi.take();
         let mut replies = Vec::with_capacity(commands.len());
@@ -35,6 +36,7 @@ impl World {
             for effect in effects {
                 match effect {
                     Effect::Publish { channel, payload } => {
+                        self.observe_hello(client, &channel, &payload);
                         let count = self.publish(r, channel, payload);
                         if reply == Reply::Int(0) {
                             reply = Reply::Int(count);
@@ -128,7 +130,7 @@ impl World {
         self.contact(t, client);
         let mut replies = Vec::with_capacity(commands.len());
         for cmd in &commands {
-            replies.push(self.sentinel_exec(t, cmd));
+            replies.push(self.sentinel_exec(t, client, cmd));
             if self.stop || self.nodes[t].core.is_none() {
                 return;
             }
@@ -136,7 +138,7 @@ impl World {
         self.transmit(key, Dir::ToClient, Segment::Replies(replies));
     }
 
-    fn sentinel_exec(&mut self, t: usize, cmd: &[Bytes]) -> Reply {
+    fn sentinel_exec(&mut self, t: usize, client: usize, cmd: &[Bytes]) -> Reply {
         let Some(name) = cmd.first().map(|w| upper(w)) else {
             return Reply::err("ERR empty command");
         };
@@ -151,6 +153,7 @@ impl World {
                 if cmd[1].as_ref() != HELLO_CHANNEL {
                     return Reply::Int(0);
                 }
+                self.observe_hello(client, &cmd[1], &cmd[2]);
                 let payload = cmd[2].clone();
                 self.step(t, |c, now| c.receive_hello(&payload, now));
                 Reply::Int(1)
@@ -171,6 +174,33 @@ impl World {
                 "ERR unknown command '{}'",
                 String::from_utf8_lossy(&cmd[0])
             )),
+        }
+    }
+
+    /// Hand the master configuration a sentinel advertises in a hello it sends to the checker.
+    fn observe_hello(&mut self, sender: usize, channel: &[u8], payload: &[u8]) {
+        if channel != HELLO_CHANNEL {
+            return;
+        }
+        let text = String::from_utf8_lossy(payload);
+        let fields: Vec<&str> = text.split(',').collect();
+        let parsed = match fields.as_slice() {
+            [_, _, _, _, _, ip, port, epoch] => port
+                .parse::<u16>()
+                .ok()
+                .zip(epoch.parse::<u64>().ok())
+                .map(|(p, e)| (*ip, p, e)),
+            _ => None,
+        };
+        match parsed {
+            Some((ip, port, epoch)) => {
+                self.checker
+                    .advertised(self.now, sender, &format!("{ip}:{port}"), epoch)
+            }
+            None => {
+                self.checker
+                    .report(self.now, Some(sender), "malformed-hello", text.into_owned())
+            }
         }
     }
 
