@@ -1,0 +1,294 @@
+//! One task per client connection: read, split into commands, execute, and write all replies of a
+//! read batch with a single write; pub/sub messages are interleaved between batches.
+
+use super::acl::User;
+use super::clients::ClientInfo;
+use super::dispatch::{self, Ctx};
+use super::pubsub::{Delivery, Subscriber, SUBSCRIBER_QUEUE};
+use super::request::{self, Parsed, QUERY_BUFFER_MAX};
+use super::resp::{self, Protocol};
+use super::stats::Stats;
+use super::Shared;
+use bytes::{Bytes, BytesMut};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use warden_core::Reply;
+
+/// Initial size of the read and write buffers.
+const BUFFER: usize = 16 * 1024;
+/// Pub/sub messages written per flush at most.
+const DELIVERY_BATCH: usize = 256;
+
+/// What `CLIENT REPLY` asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplyMode {
+    /// `CLIENT REPLY OFF`.
+    pub off: bool,
+    /// `CLIENT REPLY SKIP` was the previous command: suppress this command's reply.
+    pub skip: bool,
+    /// `CLIENT REPLY SKIP` is running: suppress the next command's reply.
+    pub skip_next: bool,
+}
+
+/// Per-connection protocol state.
+pub struct Session {
+    /// The registry entry.
+    pub info: Arc<ClientInfo>,
+    /// RESP2 or RESP3.
+    pub proto: Protocol,
+    /// Passed authentication (or the default user needs none).
+    pub authenticated: bool,
+    /// Current user (refreshed when the ACL changes).
+    pub user: Arc<User>,
+    /// ACL change counter `user` was read at.
+    pub acl_epoch: u64,
+    /// `CLIENT REPLY` state.
+    pub reply: ReplyMode,
+    /// Subscribed channels.
+    pub channels: HashSet<Bytes>,
+    /// Subscribed patterns.
+    pub patterns: HashSet<Bytes>,
+    /// This connection as a pub/sub subscriber.
+    pub subscriber: Subscriber,
+    /// Close once the pending output is written.
+    pub close: bool,
+}
+
+impl Session {
+    /// Whether the connection is in subscribed mode.
+    pub fn subscribed(&self) -> bool {
+        !self.channels.is_empty() || !self.patterns.is_empty()
+    }
+
+    /// Whether replies are currently written.
+    pub fn replies_on(&self) -> bool {
+        !self.reply.off && !self.reply.skip
+    }
+
+    /// Publish the subscription counts to the registry.
+    pub fn sync_sub_counts(&self) {
+        let mut state = self.info.state();
+        state.sub = self.channels.len();
+        state.psub = self.patterns.len();
+    }
+}
+
+/// Serve one client until it disconnects, is killed, or the server stops.
+pub async fn run(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
+    let laddr = stream.local_addr().unwrap_or(addr);
+    // Replies are small and latency matters (Redis sets TCP_NODELAY too).
+    let _ = stream.set_nodelay(true);
+    let (user, authenticated) = {
+        let acl = shared.acl.read();
+        let default = acl
+            .user("default")
+            .cloned()
+            .unwrap_or_else(|| Arc::new(User::default_user()));
+        (default, acl.default_user_open())
+    };
+    let info = shared
+        .clients
+        .register(addr, laddr, stream.as_raw_fd(), &user.name);
+    let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
+    let mut session = Session {
+        subscriber: Subscriber {
+            tx,
+            client: info.clone(),
+            pending: Default::default(),
+        },
+        info: info.clone(),
+        proto: Protocol::Resp2,
+        authenticated,
+        acl_epoch: shared.acl.epoch(),
+        user,
+        reply: ReplyMode::default(),
+        channels: HashSet::new(),
+        patterns: HashSet::new(),
+        close: false,
+    };
+    serve_client(stream, &shared, &mut session, rx).await;
+    for channel in std::mem::take(&mut session.channels) {
+        shared.hub.unsubscribe(&channel, info.id);
+    }
+    for pattern in std::mem::take(&mut session.patterns) {
+        shared.hub.punsubscribe(&pattern, info.id);
+    }
+    shared.clients.unregister(info.id);
+}
+
+async fn serve_client(
+    mut stream: TcpStream,
+    shared: &Shared,
+    session: &mut Session,
+    mut deliveries: mpsc::Receiver<Delivery>,
+) {
+    let mut input = BytesMut::with_capacity(BUFFER);
+    let mut out = BytesMut::with_capacity(BUFFER);
+    let info = session.info.clone();
+    let shutdown = shared.shutdown.clone();
+    loop {
+        if input.capacity() - input.len() < BUFFER / 4 {
+            input.reserve(BUFFER);
+        }
+        tokio::select! {
+            biased;
+            _ = info.kill.wait() => return,
+            _ = shutdown.wait() => return,
+            read = stream.read_buf(&mut input) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    Stats::add(&shared.stats.net_input_bytes, n as u64);
+                    Stats::add(&shared.stats.reads_processed, 1);
+                    if !process_input(&mut stream, shared, session, &mut input, &mut out).await {
+                        return;
+                    }
+                }
+            },
+            Some(delivery) = deliveries.recv() => {
+                write_delivery(session, &mut out, &delivery);
+                // Bounded, so one flush never holds an unbounded backlog.
+                for _ in 0..DELIVERY_BATCH {
+                    let Ok(more) = deliveries.try_recv() else { break };
+                    write_delivery(session, &mut out, &more);
+                }
+            }
+        }
+        if !flush(&mut stream, shared, &info, &mut out).await || session.close {
+            return;
+        }
+    }
+}
+
+/// Execute every complete command in `input`. Returns false when the connection must close
+/// without further processing (the output holds the final error, already flushed).
+async fn process_input(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    session: &mut Session,
+    input: &mut BytesMut,
+    out: &mut BytesMut,
+) -> bool {
+    let now = Instant::now();
+    let mut executed = 0u64;
+    let mut errors = 0u64;
+    let result = loop {
+        if session.close {
+            break true;
+        }
+        match request::parse(input, session.authenticated) {
+            Ok(Parsed::Command(args)) if args.is_empty() => continue,
+            Ok(Parsed::Command(args)) => {
+                let mut ctx = Ctx {
+                    shared,
+                    session: &mut *session,
+                    out: &mut *out,
+                    errors: 0,
+                };
+                match dispatch::prepare(&mut ctx, &args) {
+                    Ok(spec) => {
+                        if shared.pause.blocks(spec) {
+                            if !flush(stream, shared, &ctx.session.info, ctx.out).await {
+                                return false;
+                            }
+                            tokio::select! {
+                                _ = shared.pause.wait() => {}
+                                _ = ctx.session.info.kill.wait() => return false,
+                                _ = shared.shutdown.wait() => return false,
+                            }
+                        }
+                        ctx.session.info.touch(now, spec.id);
+                        dispatch::execute(&mut ctx, spec, &args);
+                        executed += 1;
+                    }
+                    Err(reply) => ctx.reply(&reply),
+                }
+                dispatch::finish_command(ctx.session);
+                errors += ctx.errors;
+            }
+            Ok(Parsed::Incomplete { hint }) => {
+                if hint > input.capacity() {
+                    input.reserve(hint - input.len());
+                }
+                if input.len() > QUERY_BUFFER_MAX {
+                    tracing::warn!(
+                        "Closing client that reached max query buffer length: id={} addr={}",
+                        session.info.id,
+                        session.info.addr
+                    );
+                    break false;
+                }
+                break true;
+            }
+            Err(e) => {
+                tracing::debug!(
+                    "Protocol error ({}) from client: id={} addr={}",
+                    e.0,
+                    session.info.id,
+                    session.info.addr
+                );
+                resp::encode(out, session.proto, &Reply::err(e.reply_text()));
+                errors += 1;
+                session.close = true;
+                break true;
+            }
+        }
+    };
+    Stats::add(&shared.stats.commands_processed, executed);
+    Stats::add(&shared.stats.error_replies, errors);
+    result
+}
+
+/// Write a pub/sub message (`message`/`pmessage`; a push frame in RESP3).
+fn write_delivery(session: &Session, out: &mut BytesMut, delivery: &Delivery) {
+    session
+        .subscriber
+        .pending
+        .fetch_sub(delivery.size(), std::sync::atomic::Ordering::Relaxed);
+    if session.reply.off {
+        return;
+    }
+    match &delivery.pattern {
+        Some(pattern) => {
+            resp::put_array_header(out, session.proto, 4, true);
+            resp::put_bulk(out, b"pmessage");
+            resp::put_bulk(out, pattern);
+        }
+        None => {
+            resp::put_array_header(out, session.proto, 3, true);
+            resp::put_bulk(out, b"message");
+        }
+    }
+    resp::put_bulk(out, &delivery.channel);
+    resp::put_bulk(out, &delivery.payload);
+}
+
+/// Write `out` completely (abandoned if the client is killed meanwhile). False on failure.
+async fn flush(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    info: &ClientInfo,
+    out: &mut BytesMut,
+) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let written = tokio::select! {
+        biased;
+        _ = info.kill.wait() => false,
+        result = stream.write_all(out) => result.is_ok(),
+    };
+    Stats::add(&shared.stats.net_output_bytes, out.len() as u64);
+    Stats::add(&shared.stats.writes_processed, 1);
+    out.clear();
+    if out.capacity() > 4 * 1024 * 1024 {
+        // Don't keep a huge buffer around after one big reply.
+        *out = BytesMut::with_capacity(BUFFER);
+    }
+    written
+}

@@ -1,0 +1,178 @@
+//! From arguments to execution: command lookup and arity, authentication, ACL permissions and
+//! the subscribed-mode restriction (in Redis' order), then routing to the command family.
+
+use super::acl::Denial;
+use super::conn::Session;
+use super::resp::{self, Protocol};
+use super::table::{self, Spec};
+use super::{
+    acl_cmd, auth, client, command, hello, info, role, sentinel, shutdown, subscribe, Shared,
+};
+use bytes::{Bytes, BytesMut};
+use std::sync::Arc;
+use warden_core::Reply;
+
+/// What a command handler works with.
+pub struct Ctx<'a> {
+    /// Server-wide state.
+    pub shared: &'a Shared,
+    /// The connection's state.
+    pub session: &'a mut Session,
+    /// Output buffer.
+    pub out: &'a mut BytesMut,
+    /// Error replies produced (INFO `total_error_replies`).
+    pub errors: u64,
+}
+
+impl Ctx<'_> {
+    /// Encode a reply unless `CLIENT REPLY` suppresses it.
+    pub fn reply(&mut self, reply: &Reply) {
+        if matches!(reply, Reply::Error(_)) {
+            self.errors += 1;
+        }
+        if self.session.replies_on() {
+            resp::encode(self.out, self.session.proto, reply);
+        }
+    }
+
+    /// Record an ACL denial for this client.
+    pub fn log_denial(&self, reason: Denial, object: &str, username: &str) {
+        let line = client::describe(&self.session.info);
+        self.shared
+            .acl
+            .modify(|acl| acl.log(reason, object, username, line));
+    }
+}
+
+/// Checks before execution. Returns the command to run, or the error reply to send.
+pub fn prepare(ctx: &mut Ctx, args: &[Bytes]) -> Result<&'static Spec, Reply> {
+    let spec = table::resolve(args)?;
+    if !ctx.session.authenticated && !spec.has_flag("no_auth") {
+        return Err(Reply::err("NOAUTH Authentication required."));
+    }
+    refresh_user(ctx);
+    if !ctx.session.user.allows(spec) {
+        let user = ctx.session.user.name.clone();
+        ctx.log_denial(Denial::Command, spec.name, &user);
+        return Err(Reply::err(format!(
+            "NOPERM this user has no permissions to run the '{}' command",
+            spec.name
+        )));
+    }
+    if let Some(channel) = denied_channel(&ctx.session.user, spec, args) {
+        let user = ctx.session.user.name.clone();
+        ctx.log_denial(Denial::Channel, &String::from_utf8_lossy(channel), &user);
+        return Err(Reply::err(
+            "NOPERM this user has no permissions to access one of the channels used as arguments",
+        ));
+    }
+    if ctx.session.subscribed()
+        && ctx.session.proto == Protocol::Resp2
+        && !matches!(
+            spec.name,
+            "ping" | "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe"
+        )
+    {
+        return Err(Reply::err(format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        )));
+    }
+    Ok(spec)
+}
+
+/// The first channel argument the user may not use, for the commands that take channels.
+pub fn denied_channel<'a>(
+    user: &super::acl::User,
+    spec: &Spec,
+    args: &'a [Bytes],
+) -> Option<&'a Bytes> {
+    let (channels, literal) = match spec.name {
+        "publish" => (&args[1..2], false),
+        "subscribe" => (&args[1..], false),
+        "psubscribe" => (&args[1..], true),
+        _ => return None,
+    };
+    channels.iter().find(|c| !user.allows_channel(c, literal))
+}
+
+/// Pick up ACL changes made since the user was last read.
+fn refresh_user(ctx: &mut Ctx) {
+    let epoch = ctx.shared.acl.epoch();
+    if epoch == ctx.session.acl_epoch {
+        return;
+    }
+    let acl = ctx.shared.acl.read();
+    if let Some(user) = acl.user(&ctx.session.user.name) {
+        ctx.session.user = Arc::clone(user);
+    } else {
+        // Deleted while connected: the connection is being killed; deny everything meanwhile.
+        let mut gone = super::acl::User::new(&ctx.session.user.name);
+        gone.enabled = false;
+        ctx.session.user = Arc::new(gone);
+    }
+    ctx.session.acl_epoch = epoch;
+}
+
+/// Run a prepared command.
+pub fn execute(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) {
+    let family = spec.name.split('|').next().unwrap_or(spec.name);
+    let reply = match family {
+        "ping" => ping(ctx, args),
+        "publish" => publish(ctx, args),
+        "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
+            subscribe::run(ctx, spec, args);
+            return;
+        }
+        "auth" => auth::auth(ctx, args),
+        "hello" => hello::run(ctx, args),
+        "acl" => acl_cmd::run(ctx, spec, args),
+        "client" => match client::run(ctx, spec, args) {
+            Some(reply) => reply,
+            None => return,
+        },
+        "command" => command::run(spec, args),
+        "info" => Reply::Bulk(info::render(ctx.shared, &args[1..]).into()),
+        "role" => role::run(ctx.shared),
+        "sentinel" => sentinel::run(ctx.shared, &args[1..]),
+        "shutdown" => match shutdown::command(&ctx.shared.shutdown, args) {
+            Some(reply) => reply,
+            None => {
+                ctx.session.close = true;
+                return;
+            }
+        },
+        _ => table::unknown_command(args),
+    };
+    ctx.reply(&reply);
+}
+
+/// After every command: advance the `CLIENT REPLY SKIP` state.
+pub fn finish_command(session: &mut Session) {
+    session.reply.skip = session.reply.skip_next;
+    session.reply.skip_next = false;
+}
+
+/// `PING [message]`; in RESP2 subscribed mode the reply is `[pong, message]`.
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    if args.len() > 2 {
+        return table::wrong_arity("ping");
+    }
+    if ctx.session.subscribed() && ctx.session.proto == Protocol::Resp2 {
+        let message = args.get(1).cloned().unwrap_or_default();
+        return Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(message)]);
+    }
+    match args.get(1) {
+        Some(message) => Reply::Bulk(message.clone()),
+        None => Reply::Status("PONG".into()),
+    }
+}
+
+/// `PUBLISH`: only hello messages are accepted, and they are not re-published locally.
+fn publish(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+    if &args[1][..] != b"__sentinel__:hello" {
+        return Reply::err("ERR Only HELLO messages are accepted by Sentinel instances.");
+    }
+    ctx.shared.app.receive_hello(&args[2]);
+    Reply::Int(1)
+}

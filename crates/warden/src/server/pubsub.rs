@@ -1,0 +1,297 @@
+//! Pub/sub fan-out of Sentinel events to subscribed clients.
+//!
+//! Each subscribed connection owns a bounded queue. Publishing never blocks and never grows
+//! memory without bound: a subscriber whose queue is full is disconnected, like Redis closes a
+//! pub/sub client that exceeds its output buffer limit.
+
+use super::clients::ClientInfo;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+
+/// Messages a subscriber may have queued before it is disconnected.
+pub const SUBSCRIBER_QUEUE: usize = 4096;
+/// Bytes a subscriber may have queued before it is disconnected (Redis' pub/sub hard
+/// output-buffer limit, 32 MB).
+pub const SUBSCRIBER_BYTES: usize = 32 * 1024 * 1024;
+
+/// One message on its way to a subscriber.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The pattern that matched, for `pmessage`; `None` for a channel subscription.
+    pub pattern: Option<Bytes>,
+    /// Channel published on.
+    pub channel: Bytes,
+    /// Payload.
+    pub payload: Bytes,
+}
+
+/// A subscribed connection: where its messages go, and how to disconnect it.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    /// The connection's queue.
+    pub tx: mpsc::Sender<Delivery>,
+    /// The connection, killed on overflow.
+    pub client: Arc<ClientInfo>,
+    /// Bytes queued and not yet taken by the connection.
+    pub pending: Arc<AtomicUsize>,
+}
+
+impl Delivery {
+    /// Bytes accounted against the subscriber's limit.
+    pub fn size(&self) -> usize {
+        self.channel.len() + self.payload.len() + self.pattern.as_ref().map_or(0, Bytes::len)
+    }
+}
+
+#[derive(Default)]
+struct Subscriptions {
+    channels: HashMap<Bytes, HashMap<u64, Subscriber>>,
+    patterns: HashMap<Bytes, HashMap<u64, Subscriber>>,
+}
+
+/// The channel and pattern subscription tables.
+#[derive(Default)]
+pub struct PubSubHub {
+    subs: Mutex<Subscriptions>,
+}
+
+impl PubSubHub {
+    /// An empty hub.
+    pub fn new() -> Arc<PubSubHub> {
+        Arc::new(PubSubHub::default())
+    }
+
+    fn subs(&self) -> MutexGuard<'_, Subscriptions> {
+        self.subs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Deliver `payload` to subscribers of `channel` and of matching patterns; returns how many
+    /// deliveries were queued. Called by the driver for every published Sentinel event.
+    pub fn publish(&self, channel: &str, payload: &str) -> usize {
+        let channel = Bytes::copy_from_slice(channel.as_bytes());
+        let payload = Bytes::copy_from_slice(payload.as_bytes());
+        let subs = self.subs();
+        let mut delivered = 0;
+        let mut send = |sub: &Subscriber, pattern: Option<&Bytes>| {
+            let delivery = Delivery {
+                pattern: pattern.cloned(),
+                channel: channel.clone(),
+                payload: payload.clone(),
+            };
+            let size = delivery.size();
+            if sub.pending.load(Ordering::Relaxed) + size > SUBSCRIBER_BYTES {
+                overflow(sub);
+                return;
+            }
+            match sub.tx.try_send(delivery) {
+                Ok(()) => {
+                    sub.pending.fetch_add(size, Ordering::Relaxed);
+                    delivered += 1;
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => overflow(sub),
+                // The connection is closing and will unsubscribe itself.
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        };
+        if let Some(subscribers) = subs.channels.get(&channel) {
+            subscribers.values().for_each(|sub| send(sub, None));
+        }
+        for (pattern, subscribers) in &subs.patterns {
+            if glob_match(pattern, &channel, false) {
+                subscribers
+                    .values()
+                    .for_each(|sub| send(sub, Some(pattern)));
+            }
+        }
+        delivered
+    }
+
+    /// Subscribe to a channel; false if already subscribed.
+    pub fn subscribe(&self, channel: &Bytes, sub: &Subscriber) -> bool {
+        self.subs()
+            .channels
+            .entry(channel.clone())
+            .or_default()
+            .insert(sub.client.id, sub.clone())
+            .is_none()
+    }
+
+    /// Subscribe to a pattern; false if already subscribed.
+    pub fn psubscribe(&self, pattern: &Bytes, sub: &Subscriber) -> bool {
+        self.subs()
+            .patterns
+            .entry(pattern.clone())
+            .or_default()
+            .insert(sub.client.id, sub.clone())
+            .is_none()
+    }
+
+    /// Unsubscribe `client` from a channel; false if it was not subscribed.
+    pub fn unsubscribe(&self, channel: &Bytes, client: u64) -> bool {
+        remove(&mut self.subs().channels, channel, client)
+    }
+
+    /// Unsubscribe `client` from a pattern; false if it was not subscribed.
+    pub fn punsubscribe(&self, pattern: &Bytes, client: u64) -> bool {
+        remove(&mut self.subs().patterns, pattern, client)
+    }
+
+    /// Number of channels and of patterns with at least one subscriber (INFO).
+    pub fn counts(&self) -> (usize, usize) {
+        let subs = self.subs();
+        (subs.channels.len(), subs.patterns.len())
+    }
+}
+
+/// Disconnect a subscriber that cannot keep up.
+fn overflow(sub: &Subscriber) {
+    if !sub.client.kill.is_killed() {
+        tracing::warn!(
+            "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            sub.client.id,
+            sub.client.addr
+        );
+    }
+    sub.client.kill.kill();
+}
+
+fn remove(table: &mut HashMap<Bytes, HashMap<u64, Subscriber>>, key: &Bytes, client: u64) -> bool {
+    let Some(subscribers) = table.get_mut(key) else {
+        return false;
+    };
+    let removed = subscribers.remove(&client).is_some();
+    if subscribers.is_empty() {
+        table.remove(key);
+    }
+    removed
+}
+
+/// Redis' `stringmatchlen`: `*`, `?`, `[...]` (with `^` negation and ranges), `\` escapes.
+pub fn glob_match(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut p, mut t) = (0, 0);
+    // Position to resume from after the last `*`: (pattern index after it, text index).
+    let mut star: Option<(usize, usize)> = None;
+    loop {
+        if p < pattern.len() {
+            match pattern[p] {
+                b'*' => {
+                    while p < pattern.len() && pattern[p] == b'*' {
+                        p += 1;
+                    }
+                    if p == pattern.len() {
+                        return true;
+                    }
+                    star = Some((p, t));
+                    continue;
+                }
+                b'?' if t < text.len() => {
+                    p += 1;
+                    t += 1;
+                    continue;
+                }
+                b'[' if t < text.len() && class_matches(pattern, p, text[t], nocase).0 => {
+                    p = class_matches(pattern, p, text[t], nocase).1;
+                    t += 1;
+                    continue;
+                }
+                b'\\' if p + 1 < pattern.len() && t < text.len() && eq(pattern[p + 1], text[t]) => {
+                    p += 2;
+                    t += 1;
+                    continue;
+                }
+                // A literal byte (a `\` is literal only as the pattern's last byte).
+                c if t < text.len()
+                    && !matches!(c, b'?' | b'[')
+                    && !(c == b'\\' && p + 1 < pattern.len())
+                    && eq(c, text[t]) =>
+                {
+                    p += 1;
+                    t += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        } else if t == text.len() {
+            return true;
+        }
+        // Mismatch: let the last `*` swallow one more byte.
+        match star {
+            Some((sp, st)) if st < text.len() => {
+                star = Some((sp, st + 1));
+                p = sp;
+                t = st + 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Match `c` against the class starting at `pattern[open] == '['`; returns (matched, index
+/// after the class). An unterminated class extends to the end of the pattern, as in Redis.
+fn class_matches(pattern: &[u8], open: usize, c: u8, nocase: bool) -> (bool, usize) {
+    let fold = |b: u8| if nocase { b.to_ascii_lowercase() } else { b };
+    let c = fold(c);
+    let mut i = open + 1;
+    let negate = pattern.get(i) == Some(&b'^');
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    while i < pattern.len() && pattern[i] != b']' {
+        if pattern[i] == b'\\' && i + 1 < pattern.len() {
+            matched |= fold(pattern[i + 1]) == c;
+            i += 2;
+        } else if i + 2 < pattern.len() && pattern[i + 1] == b'-' && pattern[i + 2] != b']' {
+            let (mut lo, mut hi) = (fold(pattern[i]), fold(pattern[i + 2]));
+            if lo > hi {
+                std::mem::swap(&mut lo, &mut hi);
+            }
+            matched |= (lo..=hi).contains(&c);
+            i += 3;
+        } else {
+            matched |= fold(pattern[i]) == c;
+            i += 1;
+        }
+    }
+    let next = if i < pattern.len() { i + 1 } else { i };
+    (matched != negate, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_rules() {
+        let m = |p: &str, t: &str| glob_match(p.as_bytes(), t.as_bytes(), false);
+        assert!(m("*", ""));
+        assert!(m("+*", "+switch-master"));
+        assert!(m("*master", "+switch-master"));
+        assert!(!m("*master", "+switch-masters"));
+        assert!(m("h?llo", "hello"));
+        assert!(!m("h?llo", "hllo"));
+        assert!(m("h[ae]llo", "hallo"));
+        assert!(!m("h[^e]llo", "hello"));
+        assert!(m("h[a-c]llo", "hbllo"));
+        assert!(m("h[c-a]llo", "hbllo"));
+        assert!(m("a\\*b", "a*b"));
+        assert!(!m("a\\*b", "axb"));
+        assert!(m("*a*b*c*", "xxaxxbxxcxx"));
+        assert!(!m("*a*b*c*", "xxaxxcxxbxx"));
+        assert!(m("my*", "mymaster"));
+        assert!(!m("My*", "mymaster"));
+        assert!(glob_match(b"My*", b"mymaster", true));
+        assert!(!m("\\a", "\\a"));
+        assert!(m("a\\", "a\\"));
+    }
+}

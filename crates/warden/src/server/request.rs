@@ -1,0 +1,395 @@
+//! Splitting a client's query buffer into commands, the way Redis does it.
+//!
+//! A buffer starting with `*` is a multibulk request (`*<n>\r\n` then `n` times `$<len>\r\n<data>\r\n`);
+//! anything else is an inline command (one line, words split like `sdssplitargs`: spaces, double
+//! quotes with `\n \r \t \b \a \xHH` escapes, single quotes with `\'`). Every malformed input becomes
+//! a [`ProtocolError`] carrying Redis's exact text; the connection answers it and closes. Limits
+//! are Redis 7.0's defaults, and sizes are checked on the header, before any data is buffered.
+//!
+//! This parser is hand-written rather than built on `redis-protocol`'s decoder because requests
+//! are a strict subset of RESP (arrays of bulk strings) with their own error texts, and because
+//! that decoder recurses on nested arrays without a depth bound (hostile input could exhaust the
+//! stack).
+
+use bytes::{Bytes, BytesMut};
+
+/// Longest inline request or `*`/`$` header line awaiting its newline (`PROTO_INLINE_MAX_SIZE`).
+pub const INLINE_MAX: usize = 64 * 1024;
+/// Largest bulk argument (`proto-max-bulk-len`, 512 MB).
+pub const MAX_BULK: usize = 512 * 1024 * 1024;
+/// Largest argument count accepted in a multibulk header (Redis: `INT_MAX`).
+pub const MAX_MULTIBULK: usize = i32::MAX as usize;
+/// Unparsed bytes a client may accumulate (`client-query-buffer-limit`, 1 GB).
+pub const QUERY_BUFFER_MAX: usize = 1024 * 1024 * 1024;
+/// Before authentication: at most this many arguments (Redis 7.0.15 guard against
+/// unauthenticated memory abuse)...
+pub const UNAUTH_MAX_MULTIBULK: usize = 10;
+/// ...and bulk arguments no longer than this.
+pub const UNAUTH_MAX_BULK: usize = 16384;
+
+/// A request the client must be told about before the connection is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl ProtocolError {
+    /// The error reply text, e.g. `ERR Protocol error: invalid bulk length`.
+    pub fn reply_text(&self) -> String {
+        format!("ERR Protocol error: {}", self.0)
+    }
+}
+
+/// Outcome of one parse attempt.
+#[derive(Debug, PartialEq)]
+pub enum Parsed {
+    /// A complete command (possibly empty: an empty inline line or `*0`, which Redis skips).
+    Command(Vec<Bytes>),
+    /// More bytes are needed; `hint` is how many in total the buffer should hold to make progress
+    /// (used to reserve space for large bulks at once).
+    Incomplete { hint: usize },
+}
+
+/// Parse one command from the front of `buf`, removing its bytes when complete.
+/// `authenticated` selects the tighter pre-authentication limits.
+pub fn parse(buf: &mut BytesMut, authenticated: bool) -> Result<Parsed, ProtocolError> {
+    if buf.first() == Some(&b'*') {
+        parse_multibulk(buf, authenticated)
+    } else {
+        parse_inline(buf)
+    }
+}
+
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let rest = buf.get(from..)?;
+    let mut start = 0;
+    while let Some(pos) = rest[start..].iter().position(|&b| b == b'\r') {
+        let at = start + pos;
+        match rest.get(at + 1) {
+            Some(b'\n') => return Some(from + at),
+            Some(_) => start = at + 1,
+            None => return None,
+        }
+    }
+    None
+}
+
+/// A decimal as Redis' `string2ll` accepts it (no `+`, no leading zeros, no spaces).
+fn parse_int(digits: &[u8]) -> Option<i64> {
+    let (neg, body) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, digits),
+    };
+    if body.is_empty() || body.len() > 19 || (body[0] == b'0' && (body.len() > 1 || neg)) {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &d in body {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
+    }
+    Some(if neg { -value } else { value })
+}
+
+fn parse_multibulk(buf: &mut BytesMut, authenticated: bool) -> Result<Parsed, ProtocolError> {
+    let Some(end) = find_crlf(buf, 0) else {
+        if buf.len() > INLINE_MAX {
+            return Err(ProtocolError("too big mbulk count string".into()));
+        }
+        return Ok(Parsed::Incomplete { hint: 0 });
+    };
+    let count = match parse_int(&buf[1..end]) {
+        Some(n) if n <= MAX_MULTIBULK as i64 => n,
+        _ => return Err(ProtocolError("invalid multibulk length".into())),
+    };
+    if count > UNAUTH_MAX_MULTIBULK as i64 && !authenticated {
+        return Err(ProtocolError("unauthenticated multibulk length".into()));
+    }
+    if count <= 0 {
+        let _ = buf.split_to(end + 2);
+        return Ok(Parsed::Command(Vec::new()));
+    }
+    let count = count as usize;
+    let mut pos = end + 2;
+    let mut ranges = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        if pos >= buf.len() {
+            return Ok(Parsed::Incomplete { hint: 0 });
+        }
+        let Some(end) = find_crlf(buf, pos) else {
+            if buf.len() - pos > INLINE_MAX {
+                return Err(ProtocolError("too big bulk count string".into()));
+            }
+            return Ok(Parsed::Incomplete { hint: 0 });
+        };
+        if buf[pos] != b'$' {
+            return Err(ProtocolError(format!(
+                "expected '$', got '{}'",
+                char::from(buf[pos])
+            )));
+        }
+        let len = match parse_int(&buf[pos + 1..end]) {
+            Some(n) if (0..=MAX_BULK as i64).contains(&n) => n as usize,
+            _ => return Err(ProtocolError("invalid bulk length".into())),
+        };
+        if len > UNAUTH_MAX_BULK && !authenticated {
+            return Err(ProtocolError("unauthenticated bulk length".into()));
+        }
+        let start = end + 2;
+        if buf.len() < start + len + 2 {
+            return Ok(Parsed::Incomplete {
+                hint: start + len + 2,
+            });
+        }
+        ranges.push((start, start + len));
+        pos = start + len + 2;
+    }
+    let frame = buf.split_to(pos).freeze();
+    Ok(Parsed::Command(
+        ranges.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
+    ))
+}
+
+fn parse_inline(buf: &mut BytesMut) -> Result<Parsed, ProtocolError> {
+    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        if buf.len() > INLINE_MAX {
+            return Err(ProtocolError("too big inline request".into()));
+        }
+        return Ok(Parsed::Incomplete { hint: 0 });
+    };
+    let line = buf.split_to(nl + 1);
+    let mut text = &line[..nl];
+    if text.last() == Some(&b'\r') {
+        text = &text[..text.len() - 1];
+    }
+    split_args(text)
+        .map(Parsed::Command)
+        .ok_or(ProtocolError("unbalanced quotes in request".into()))
+}
+
+/// The byte written as two hex digits at `at`, if there are two.
+fn hex_pair(line: &[u8], at: usize) -> Option<u8> {
+    let digit = |i: usize| line.get(i).and_then(|&c| (c as char).to_digit(16));
+    Some((digit(at)? * 16 + digit(at + 1)?) as u8)
+}
+
+/// Split a line into words like Redis' `sdssplitargs`; `None` on unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+    let mut args = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            return Some(args);
+        }
+        let mut word = Vec::new();
+        let mut in_double = false;
+        let mut in_single = false;
+        loop {
+            let c = line.get(i).copied();
+            if in_double {
+                match c {
+                    None => return None,
+                    Some(b'\\')
+                        if line.get(i + 1) == Some(&b'x') && hex_pair(line, i + 2).is_some() =>
+                    {
+                        word.extend(hex_pair(line, i + 2));
+                        i += 3;
+                    }
+                    Some(b'\\') if i + 1 < line.len() => {
+                        i += 1;
+                        word.push(match line[i] {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 0x08,
+                            b'a' => 0x07,
+                            other => other,
+                        });
+                    }
+                    Some(b'"') => {
+                        // The closing quote must be followed by a space or the end.
+                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        in_double = false;
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => word.push(other),
+                }
+            } else if in_single {
+                match c {
+                    None => return None,
+                    Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
+                        i += 1;
+                        word.push(b'\'');
+                    }
+                    Some(b'\'') => {
+                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+                            return None;
+                        }
+                        in_single = false;
+                        i += 1;
+                        break;
+                    }
+                    Some(other) => word.push(other),
+                }
+            } else {
+                match c {
+                    None => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    Some(b'"') => in_double = true,
+                    Some(b'\'') => in_single = true,
+                    Some(other) => word.push(other),
+                }
+            }
+            i += 1;
+        }
+        debug_assert!(!in_double && !in_single);
+        args.push(Bytes::from(word));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(input: &[u8], authenticated: bool) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
+        let mut buf = BytesMut::from(input);
+        let mut out = Vec::new();
+        loop {
+            match parse(&mut buf, authenticated)? {
+                Parsed::Command(args) => out.push(args),
+                Parsed::Incomplete { .. } => return Ok(out),
+            }
+            if buf.is_empty() {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn words(cmd: &[&str]) -> Vec<Bytes> {
+        cmd.iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn multibulk_pipelined() {
+        let got = parse_all(b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\necho\r\n$0\r\n\r\n", true).unwrap();
+        assert_eq!(got, vec![words(&["PING"]), words(&["echo", ""])]);
+    }
+
+    #[test]
+    fn multibulk_incomplete_keeps_bytes() {
+        let mut buf = BytesMut::from(&b"*2\r\n$4\r\nPING\r\n$3\r\nab"[..]);
+        assert_eq!(
+            parse(&mut buf, true).unwrap(),
+            Parsed::Incomplete { hint: 23 }
+        );
+        assert_eq!(buf.len(), 20);
+        buf.extend_from_slice(b"c\r\n");
+        assert_eq!(
+            parse(&mut buf, true).unwrap(),
+            Parsed::Command(words(&["PING", "abc"]))
+        );
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn multibulk_errors_use_redis_text() {
+        let err = |input: &[u8]| parse_all(input, true).unwrap_err().reply_text();
+        assert_eq!(
+            err(b"*x\r\n"),
+            "ERR Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            err(b"*1\r\n:1\r\n"),
+            "ERR Protocol error: expected '$', got ':'"
+        );
+        assert_eq!(
+            err(b"*1\r\n$-5\r\n"),
+            "ERR Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            err(b"*1\r\n$536870913\r\n"),
+            "ERR Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            err(b"*1\r\nx\r\n"),
+            "ERR Protocol error: expected '$', got 'x'"
+        );
+        let mut long = b"*1".to_vec();
+        long.extend(vec![b'1'; INLINE_MAX + 1]);
+        assert_eq!(err(&long), "ERR Protocol error: too big mbulk count string");
+    }
+
+    #[test]
+    fn unauthenticated_limits() {
+        let err = parse_all(b"*11\r\n", false).unwrap_err();
+        assert_eq!(err.0, "unauthenticated multibulk length");
+        let err = parse_all(b"*1\r\n$16385\r\n", false).unwrap_err();
+        assert_eq!(err.0, "unauthenticated bulk length");
+        assert!(parse_all(b"*1\r\n$16385\r\n", true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn huge_bulk_header_reserves_without_buffering() {
+        let mut buf = BytesMut::from(&b"*1\r\n$536870912\r\n"[..]);
+        assert_eq!(
+            parse(&mut buf, true).unwrap(),
+            Parsed::Incomplete {
+                hint: 16 + 536870912 + 2
+            }
+        );
+    }
+
+    #[test]
+    fn empty_requests_are_skipped() {
+        let empty: Vec<Vec<Bytes>> = vec![vec![], vec![], vec![]];
+        assert_eq!(parse_all(b"*0\r\n\r\n*-1\r\n", true).unwrap(), empty);
+    }
+
+    #[test]
+    fn inline_commands_split_like_redis() {
+        let got = parse_all(
+            b"sentinel  get-master-addr-by-name \"my master\"\r\nping 'it''s'\n",
+            true,
+        );
+        assert_eq!(got.unwrap_err().0, "unbalanced quotes in request");
+        let got = parse_all(b"set k \"a\\x41\\n\" 'it\\'s'\r\nPING\n", true).unwrap();
+        assert_eq!(
+            got,
+            vec![words(&["set", "k", "aA\n", "it's"]), words(&["PING"])]
+        );
+        assert_eq!(
+            parse_all(b"\"unterminated\r\n", true).unwrap_err().0,
+            "unbalanced quotes in request"
+        );
+        let mut long = vec![b'a'; INLINE_MAX + 1];
+        long.push(b' ');
+        assert_eq!(
+            parse_all(&long, true).unwrap_err().0,
+            "too big inline request"
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let len = (seed % 40) as usize;
+            let mut input = Vec::with_capacity(len);
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                input.push(b"*$\r\n0123:-'\"\\x a"[(seed % 16) as usize]);
+            }
+            let _ = parse_all(&input, seed & 1 == 0);
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! The command table and command lookup: which commands exist in sentinel mode, their arity,
+//! flags and ACL categories, and the errors for unknown commands and wrong arity.
+
+use bytes::Bytes;
+use warden_core::Reply;
+
+/// ACL categories as bits, in the order `ACL CAT` lists them.
+pub mod cat {
+    /// `ACL CAT` names; bit `i` of a category mask is `NAMES[i]`.
+    pub const NAMES: [&str; 21] = [
+        "keyspace",
+        "read",
+        "write",
+        "set",
+        "sortedset",
+        "list",
+        "hash",
+        "string",
+        "bitmap",
+        "hyperloglog",
+        "geo",
+        "stream",
+        "pubsub",
+        "admin",
+        "fast",
+        "slow",
+        "blocking",
+        "dangerous",
+        "connection",
+        "transaction",
+        "scripting",
+    ];
+    /// `@pubsub`.
+    pub const PUBSUB: u32 = 1 << 12;
+    /// `@admin`.
+    pub const ADMIN: u32 = 1 << 13;
+    /// `@fast`.
+    pub const FAST: u32 = 1 << 14;
+    /// `@slow`.
+    pub const SLOW: u32 = 1 << 15;
+    /// `@dangerous`.
+    pub const DANGEROUS: u32 = 1 << 17;
+    /// `@connection`.
+    pub const CONNECTION: u32 = 1 << 18;
+
+    /// The bit of a category name (case-insensitive).
+    pub fn by_name(name: &str) -> Option<u32> {
+        NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .map(|i| 1 << i)
+    }
+
+    /// Names of the categories in `mask`, `@`-prefixed, in table order.
+    pub fn names(mask: u32) -> impl Iterator<Item = String> {
+        NAMES
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| mask & (1 << i) != 0)
+            .map(|(_, n)| format!("@{n}"))
+    }
+}
+
+/// One command or subcommand.
+#[derive(Debug)]
+pub struct Spec {
+    /// Dense index over all 72 entries (ACL permission bits).
+    pub id: usize,
+    /// Full name: `ping`, or `parent|sub` for a subcommand.
+    pub name: &'static str,
+    /// Redis arity: exact argument count if positive, minimum if negative (command name included).
+    pub arity: i32,
+    /// Command flags as `COMMAND INFO` shows them.
+    pub flags: &'static [&'static str],
+    /// ACL category mask (see [`cat`]).
+    pub categories: u32,
+    /// Command tips.
+    pub tips: &'static [&'static str],
+    /// Subcommands (empty for plain commands).
+    pub subcommands: &'static [Spec],
+}
+
+impl Spec {
+    /// Whether the command carries `flag` (e.g. `no_auth`).
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.contains(&flag)
+    }
+
+    /// The subcommand part of the name (`set` for `sentinel|set`), or the whole name.
+    pub fn short_name(&self) -> &'static str {
+        self.name.rsplit('|').next().unwrap_or(self.name)
+    }
+
+    /// Whether `argc` arguments (including the name) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = i64::from(self.arity);
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    /// `COMMAND INFO` entry.
+    pub fn info_reply(&self) -> Reply {
+        let statuses = |items: &mut dyn Iterator<Item = String>| {
+            Reply::Array(items.map(Reply::Status).collect())
+        };
+        Reply::Array(vec![
+            Reply::bulk(self.name),
+            Reply::Int(i64::from(self.arity)),
+            statuses(&mut self.flags.iter().map(|f| f.to_string())),
+            Reply::Int(0),
+            Reply::Int(0),
+            Reply::Int(0),
+            statuses(&mut cat::names(self.categories)),
+            Reply::Array(self.tips.iter().map(Reply::bulk).collect()),
+            Reply::Array(Vec::new()),
+            Reply::Array(self.subcommands.iter().map(Spec::info_reply).collect()),
+        ])
+    }
+}
+
+/// A node of the `COMMAND DOCS` data.
+#[derive(Debug)]
+pub enum Doc {
+    /// Bulk string.
+    S(&'static str),
+    /// Status string (argument and doc flags).
+    T(&'static str),
+    /// Array.
+    L(&'static [Doc]),
+    /// Map.
+    M(&'static [(&'static str, Doc)]),
+}
+
+impl Doc {
+    /// The reply for this node.
+    pub fn reply(&self) -> Reply {
+        match self {
+            Doc::S(s) => Reply::bulk(s),
+            Doc::T(s) => Reply::Status(s.to_string()),
+            Doc::L(items) => Reply::Array(items.iter().map(Doc::reply).collect()),
+            Doc::M(pairs) => Reply::Map(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (Reply::bulk(k), v.reply()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// All top-level commands, in `COMMAND` order.
+pub fn commands() -> &'static [Spec] {
+    &super::table_data::COMMANDS
+}
+
+/// The `COMMAND DOCS` entries of the top-level commands.
+pub fn docs() -> &'static [(&'static str, Doc)] {
+    &super::docs_data::DOCS
+}
+
+/// Every entry, top-level commands followed by their subcommands.
+pub fn all() -> impl Iterator<Item = &'static Spec> {
+    commands()
+        .iter()
+        .flat_map(|c| std::iter::once(c).chain(c.subcommands.iter()))
+}
+
+/// An entry by its id.
+pub fn by_id(id: usize) -> Option<&'static Spec> {
+    all().find(|s| s.id == id)
+}
+
+/// Number of entries (ACL bitmaps cover this many ids).
+pub const ENTRIES: usize = 72;
+
+fn find(list: &'static [Spec], name: &[u8], prefix: usize) -> Option<&'static Spec> {
+    list.iter()
+        .find(|s| s.name.as_bytes()[prefix..].eq_ignore_ascii_case(name))
+}
+
+/// A top-level command by name.
+pub fn lookup_top(name: &[u8]) -> Option<&'static Spec> {
+    find(commands(), name, 0)
+}
+
+/// An entry by full name (`ping`, `client|list`), case-insensitive.
+pub fn lookup_full(name: &[u8]) -> Option<&'static Spec> {
+    match name.iter().position(|&b| b == b'|') {
+        None => lookup_top(name),
+        Some(bar) => {
+            let parent = lookup_top(&name[..bar])?;
+            find(parent.subcommands, &name[bar + 1..], parent.name.len() + 1)
+        }
+    }
+}
+
+/// Resolve the command a request names, like Redis' `processCommand`: the subcommand of a
+/// container when one is given, with unknown-command, unknown-subcommand and arity errors.
+pub fn resolve(args: &[Bytes]) -> Result<&'static Spec, Reply> {
+    let name = &args[0];
+    let Some(top) = lookup_top(name) else {
+        return Err(unknown_command(args));
+    };
+    let spec = match (top.subcommands.is_empty(), args.get(1)) {
+        (false, Some(sub)) => match find(top.subcommands, sub, top.name.len() + 1) {
+            Some(spec) => spec,
+            None => {
+                return Err(Reply::err(format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    truncate(sub, 128),
+                    String::from_utf8_lossy(name).to_uppercase()
+                )))
+            }
+        },
+        _ => top,
+    };
+    if !spec.arity_ok(args.len()) {
+        return Err(wrong_arity(spec.name));
+    }
+    Ok(spec)
+}
+
+/// `-ERR wrong number of arguments for '<name>' command`.
+pub fn wrong_arity(name: &str) -> Reply {
+    Reply::err(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+fn truncate(text: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&text[..text.len().min(max)]).into_owned()
+}
+
+/// `-ERR unknown command '<cmd>', with args beginning with: '<a>' '<b>' ` (at most ~128
+/// characters of arguments, as Redis).
+pub fn unknown_command(args: &[Bytes]) -> Reply {
+    let mut shown = String::new();
+    for arg in &args[1..] {
+        if shown.len() >= 128 {
+            break;
+        }
+        let room = 128 - shown.len();
+        shown.push('\'');
+        shown.push_str(&truncate(arg, room));
+        shown.push_str("' ");
+    }
+    Reply::err(format!(
+        "ERR unknown command '{}', with args beginning with: {shown}",
+        truncate(&args[0], 128)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn table_matches_reference_counts() {
+        assert_eq!(commands().len(), 15);
+        assert_eq!(all().count(), ENTRIES);
+        let mut ids: Vec<usize> = all().map(|s| s.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, (0..ENTRIES).collect::<Vec<_>>());
+        assert_eq!(
+            by_id(lookup_full(b"client|kill").unwrap().id).unwrap().name,
+            "client|kill"
+        );
+        let sentinel = lookup_top(b"SENTINEL").unwrap();
+        assert_eq!(sentinel.subcommands.len(), 21);
+        assert_eq!(docs().len(), 15);
+    }
+
+    #[test]
+    fn resolve_errors() {
+        let err = |w: &[&str]| match resolve(&args(w)) {
+            Err(Reply::Error(e)) => e,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            err(&["get", "a", "b"]),
+            "ERR unknown command 'get', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(
+            err(&["quit"]),
+            "ERR unknown command 'quit', with args beginning with: "
+        );
+        assert_eq!(
+            err(&["Sentinel", "foo"]),
+            "ERR unknown subcommand 'foo'. Try SENTINEL HELP."
+        );
+        assert_eq!(
+            err(&["sentinel", "SET", "m"]),
+            "ERR wrong number of arguments for 'sentinel|set' command"
+        );
+        assert_eq!(
+            err(&["client"]),
+            "ERR wrong number of arguments for 'client' command"
+        );
+        assert_eq!(
+            err(&["role", "x"]),
+            "ERR wrong number of arguments for 'role' command"
+        );
+        assert_eq!(
+            resolve(&args(&["CLIENT", "List"])).unwrap().name,
+            "client|list"
+        );
+        assert_eq!(resolve(&args(&["ping", "x"])).unwrap().name, "ping");
+    }
+
+    #[test]
+    fn unknown_command_args_are_bounded() {
+        let long = "x".repeat(300);
+        let Reply::Error(e) = unknown_command(&args(&["foo", &long, "b"])) else {
+            panic!()
+        };
+        assert_eq!(
+            e,
+            format!(
+                "ERR unknown command 'foo', with args beginning with: '{}' ",
+                "x".repeat(128)
+            )
+        );
+    }
+
+    #[test]
+    fn full_name_lookup() {
+        assert_eq!(lookup_full(b"CLIENT|kill").unwrap().name, "client|kill");
+        assert!(lookup_full(b"client|nope").is_none());
+        assert!(lookup_full(b"ping|x").is_none());
+    }
+}
