@@ -8,7 +8,9 @@
 //!   what Linux requires to treat a reply as gratuitous; some gear only honours replies.
 //! * IPv6 unsolicited neighbour advertisement (RFC 4861 §7.2.6): Ethernet to 33:33:00:00:00:01,
 //!   IPv6 from the VIP to ff02::1 with hop limit 255, ICMPv6 type 136 with Override set and
-//!   Solicited/Router clear, option Target Link-Layer Address = interface MAC.
+//!   Solicited/Router clear, option Target Link-Layer Address = interface MAC. (Router stays
+//!   clear: a host holding a VIP is not expected to be an IPv6 router; on one that forwards,
+//!   receivers would drop it from their router lists.)
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 

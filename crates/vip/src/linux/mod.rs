@@ -297,3 +297,66 @@ impl VipBackend for LinuxBackend {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vip(addr: &str, prefix: u8, iface: &str) -> VipAddr {
+        VipAddr::new(addr.parse().unwrap(), prefix, iface).unwrap()
+    }
+
+    fn has(msg: &AddressMessage, pred: impl Fn(&AddressAttribute) -> bool) -> bool {
+        msg.attributes.iter().any(pred)
+    }
+
+    #[test]
+    fn ipv4_add_is_labelled_and_tagged() {
+        let msg = LinuxBackend::add_message(&vip("10.0.0.5", 32, "eth0"), 3, true);
+        assert_eq!(msg.header.family, AddressFamily::Inet);
+        assert_eq!((msg.header.prefix_len, msg.header.index), (32, 3));
+        assert_eq!(msg.header.scope, AddressScope::Universe);
+        assert!(has(&msg, |a| *a
+            == AddressAttribute::Local("10.0.0.5".parse().unwrap())));
+        assert!(has(&msg, |a| *a
+            == AddressAttribute::Label("eth0:warden".into())));
+        assert!(has(&msg, |a| *a
+            == AddressAttribute::Protocol(AddressProtocol::Other(
+                WARDEN_ADDR_PROTO
+            ))));
+        assert!(!has(&msg, |a| matches!(a, AddressAttribute::Flags(_))));
+        let untagged = LinuxBackend::add_message(&vip("10.0.0.5", 32, "eth0"), 3, false);
+        assert!(!has(&untagged, |a| matches!(
+            a,
+            AddressAttribute::Protocol(_)
+        )));
+    }
+
+    #[test]
+    fn ipv6_add_skips_dad_and_is_deprecated_only_for_host_routes() {
+        let msg = LinuxBackend::add_message(&vip("fd00::5", 128, "eth0"), 3, true);
+        assert_eq!(msg.header.family, AddressFamily::Inet6);
+        assert!(msg.header.flags.contains(AddressHeaderFlags::Nodad));
+        assert!(has(&msg, |a| *a == AddressAttribute::Flags(AddressFlags::Nodad)));
+        assert!(!has(&msg, |a| matches!(a, AddressAttribute::Label(_))));
+        assert!(has(&msg, |a| matches!(a, AddressAttribute::CacheInfo(c)
+            if c.ifa_preferred == 0 && c.ifa_valid == INFINITY_LIFE_TIME)));
+        let subnet = LinuxBackend::add_message(&vip("fd00::5", 64, "eth0"), 3, true);
+        assert!(!has(&subnet, |a| matches!(
+            a,
+            AddressAttribute::CacheInfo(_)
+        )));
+    }
+
+    #[test]
+    fn address_of_prefers_local() {
+        let mut msg = AddressMessage::default();
+        assert_eq!(address_of(&msg), None);
+        msg.attributes
+            .push(AddressAttribute::Address("10.0.0.9".parse().unwrap()));
+        assert_eq!(address_of(&msg), Some("10.0.0.9".parse().unwrap()));
+        msg.attributes
+            .push(AddressAttribute::Local("10.0.0.5".parse().unwrap()));
+        assert_eq!(address_of(&msg), Some("10.0.0.5".parse().unwrap()));
+    }
+}
