@@ -75,6 +75,9 @@ pub struct Neighbour {
 }
 
 /// A set of node namespaces on one bridge. See the module documentation.
+///
+/// Declare the bed before the [`Process`] guards of what runs in it, so that those are
+/// killed (dropped first) before the namespaces are deleted.
 #[derive(Debug)]
 pub struct TestBed {
     switch: String,
