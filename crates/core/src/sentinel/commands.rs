@@ -262,6 +262,8 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             s.event(Level::Warning, "-monitor", Some((mi, Which::Master)), "");
             s.reset_master(mi, true, now);
             let m = s.masters.remove(mi);
+            let releases = s.vip.remove_master(&m.cfg.name);
+            s.actions.extend(releases);
             s.release_link(m.inst.link);
             flush_reply(s)
         }),
@@ -365,6 +367,7 @@ fn monitor(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
     match s.add_master(cfg, now) {
         Err(e) => Reply::err(format!("ERR {e}")),
         Ok(mi) => {
+            s.vip_sync_master(mi, now);
             let reply = flush_reply(s);
             let q = s.masters[mi].cfg.quorum;
             s.event(Level::Warning, "+monitor", Some((mi, Which::Master)), &format!("quorum {q}"));

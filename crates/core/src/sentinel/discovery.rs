@@ -56,6 +56,7 @@ impl Sentinel {
             return;
         };
         self.masters[mi].sentinels[si].last_hello_time = now;
+        self.vip_contact(mi, si, now);
     }
 
     /// A hello from a sentinel not known at that (ip, port, runid): handle address switches and
@@ -90,6 +91,7 @@ impl Sentinel {
         let Some(si) = self.masters[mi].sentinel_index(runid) else { return false };
         let s = self.masters[mi].sentinels.remove(si);
         self.release_link(s.link);
+        self.vip_peers_changed(mi);
         true
     }
 

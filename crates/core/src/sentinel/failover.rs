@@ -281,6 +281,7 @@ impl Sentinel {
                 self.event(Level::Notice, "+slave", Some((mi, Which::Replica(ri))), "");
             }
         }
+        self.vip_sync_master(mi, now);
         self.flush();
     }
 
@@ -294,8 +295,12 @@ impl Sentinel {
         if drop_sentinels {
             let sentinels = std::mem::take(&mut self.masters[mi].sentinels);
             for s in sentinels {
+                if let Some(runid) = &s.runid {
+                    self.vip.forget_peer(&self.masters[mi].cfg.name, runid);
+                }
                 self.release_link(s.link);
             }
+            self.vip_peers_changed(mi);
         }
         let key = self.masters[mi].inst.link;
         let ids: Vec<_> = self

@@ -96,6 +96,13 @@ impl Sentinel {
                 if let Some(script) = &m.cfg.client_reconfig_script {
                     b.text("client-reconfig-script", script);
                 }
+                // Warden extension, present only when a VIP is configured (so the map of a
+                // plain Sentinel configuration is field-for-field Redis Sentinel's).
+                if let Some(vip) = &m.cfg.vip {
+                    b.text("vip", format!("{} {}", vip.addr_spec(), vip.interface));
+                    let state = self.vip.status(&m.cfg.name, now).map_or("standby", |st| st.state.as_str());
+                    b.text("vip-state", state);
+                }
             }
             Kind::Replica => {
                 b.num("master-link-down-time", inst.master_link_down_time);

@@ -91,6 +91,7 @@ pub struct Sentinel {
     previous_time: Millis,
     simfailure: u8,
     scripts: scripts::ScriptQueue,
+    vip: crate::vip::VipDecider,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` flag: crash right after being elected.
@@ -128,6 +129,7 @@ impl Sentinel {
             previous_time: now,
             simfailure: 0,
             scripts: scripts::ScriptQueue::default(),
+            vip: crate::vip::VipDecider::new(),
         };
         for cfg in master_cfgs {
             sentinel.add_master(cfg, now).map_err(|e| e.to_string())?;
@@ -136,6 +138,7 @@ impl Sentinel {
             sentinel.flush_config()?;
         }
         for mi in 0..sentinel.masters.len() {
+            sentinel.vip_sync_master(mi, now);
             let quorum = sentinel.masters[mi].cfg.quorum;
             sentinel.event(Level::Warning, "+monitor", Some((mi, Which::Master)), &format!("quorum {quorum}"));
         }
@@ -153,8 +156,10 @@ impl Sentinel {
             Input::Message { link, channel, payload } => self.on_message(link, &channel, &payload, now),
             Input::ScriptStarted { id, pid } => self.scripts.started(id, pid),
             Input::ScriptExited { id, outcome } => self.script_exited(id, outcome, now),
-            Input::LocalAddrs { .. } | Input::VipObserved { .. } => {}
+            Input::LocalAddrs { addrs } => self.vip.set_local_addrs(&addrs),
+            Input::VipObserved { .. } => {}
         }
+        self.vip_poll(now);
     }
 
     /// Run periodic work: the equivalent of Redis Sentinel's `sentinelTimer`.
@@ -177,6 +182,7 @@ impl Sentinel {
             self.switch_to_promoted(mi, now);
         }
         self.run_scripts(now);
+        self.vip_poll(now);
     }
 
     /// The latest time by which [`Sentinel::tick`] must be called again. Warden ticks at a
@@ -192,12 +198,15 @@ impl Sentinel {
 
     /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`).
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
-        commands::dispatch(self, args, now)
+        let reply = commands::dispatch(self, args, now);
+        self.vip_poll(now);
+        reply
     }
 
     /// A hello payload received via `PUBLISH __sentinel__:hello <payload>` on our own port.
     pub fn receive_hello(&mut self, payload: &[u8], now: Millis) {
         self.process_hello(payload, now);
+        self.vip_poll(now);
     }
 
     /// The `# Sentinel` section of INFO (without header), lines joined with `\r\n`.
@@ -230,6 +239,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
                 m.sentinels.len() + 1
             ));
         }
+        out.push_str(&self.vip_info_lines(now));
         out.truncate(out.trim_end_matches("\r\n").len());
         out
     }
@@ -464,6 +474,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         let mut inst = Instance::new(Kind::Sentinel, addr, link, down_after, now);
         inst.runid = Some(runid.to_string());
         self.masters[mi].sentinels.push(inst);
+        self.vip_peers_changed(mi);
         Some(self.masters[mi].sentinels.len() - 1)
     }
 

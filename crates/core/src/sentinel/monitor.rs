@@ -294,6 +294,11 @@ impl Sentinel {
                 link.act_ping_time = 0;
             }
         }
+        if valid {
+            for (mi, si) in self.sentinels_on_link(key) {
+                self.vip_contact(mi, si, now);
+            }
+        }
         let busy = text.starts_with("BUSY");
         for mi in 0..self.masters.len() {
             if self.masters[mi].inst.link == key {
@@ -481,6 +486,7 @@ impl Sentinel {
         m.failover_state = FailoverState::ReconfSlaves;
         m.failover_state_change_time = now;
         self.flush();
+        self.vip_promoted(mi, ri, now);
         self.event(Level::Warning, "+promoted-slave", Some((mi, Which::Replica(ri))), "");
         if self.simfailure & SIMFAILURE_CRASH_AFTER_PROMOTION != 0 {
             self.push(Action::Exit { code: 99 });
@@ -490,6 +496,10 @@ impl Sentinel {
         let to = self.masters[mi].replicas[ri].addr.clone();
         self.client_reconfig_script(mi, "leader", &from, &to);
         self.force_hello_update(mi);
+        // Warden: tell the peers now (not on the next timer run) so observers switch at once.
+        for si in 0..self.masters[mi].sentinels.len() {
+            self.send_hello(mi, Which::Sentinel(si));
+        }
         if self.masters[mi].coordinated {
             // The old master is a replica now: make its clients reconnect and re-ask us.
             let cmds = vec![

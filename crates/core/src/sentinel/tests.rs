@@ -2,6 +2,7 @@
 //! instance and peer sentinel by answering the core's actions by hand.
 
 use super::*;
+use crate::config::VipConfig;
 use crate::io::{LinkId, LinkKind};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,6 +37,7 @@ struct Harness {
     /// Commands received per connection, not yet answered, oldest first.
     inbox: Vec<(LinkId, Vec<String>)>,
     events: Vec<(String, String)>,
+    vips: Vec<Action>,
     saved: MemPersist,
 }
 
@@ -56,7 +58,7 @@ impl Harness {
             ..Default::default()
         };
         let s = Sentinel::new(cfg, Options::new(26379, None, 7), Box::new(saved.clone()), 1_000_000).unwrap();
-        let mut h = Harness { s, now: 1_000_000, conns: HashMap::new(), inbox: Vec::new(), events: Vec::new(), saved };
+        let mut h = Harness { s, now: 1_000_000, conns: HashMap::new(), inbox: Vec::new(), events: Vec::new(), vips: Vec::new(), saved };
         h.drain();
         h
     }
@@ -79,6 +81,7 @@ impl Harness {
                     self.inbox.retain(|(l, _)| *l != link);
                 }
                 Action::Event(e) => self.events.push((e.kind, e.message)),
+                Action::VipClaim { .. } | Action::VipRelease { .. } => self.vips.push(a),
                 _ => {}
             }
         }
@@ -145,14 +148,18 @@ impl Harness {
 fn info_master(replicas: &[(u16, u64)]) -> String {
     let mut s = format!("run_id:{MASTER_RUNID}\r\nrole:master\r\n");
     for (i, (port, off)) in replicas.iter().enumerate() {
-        s.push_str(&format!("slave{i}:ip=127.0.0.1,port={port},state=online,offset={off},lag=0\r\n"));
+        // Each instance has its own loopback address (127.0.0.1 for the master), so tests can
+        // tell hosts apart for the VIP.
+        let ip = if *port == 6379 { "127.0.0.1".to_string() } else { format!("127.0.0.{}", port - 6378) };
+        s.push_str(&format!("slave{i}:ip={ip},port={port},state=online,offset={off},lag=0\r\n"));
     }
     s
 }
 
 fn info_replica(runid: &str, master_port: u16, offset: u64, link_up: bool) -> String {
+    let master_ip = if master_port == 6379 { "127.0.0.1".to_string() } else { format!("127.0.0.{}", master_port - 6378) };
     format!(
-        "run_id:{runid}\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:{master_port}\r\n\
+        "run_id:{runid}\r\nrole:slave\r\nmaster_host:{master_ip}\r\nmaster_port:{master_port}\r\n\
 master_link_status:{}\r\nslave_priority:100\r\nslave_repl_offset:{offset}\r\nreplica_announced:1\r\n",
         if link_up { "up" } else { "down" }
     )
@@ -185,8 +192,8 @@ fn startup_monitors_and_discovers_replicas() {
     assert_eq!(
         slaves,
         vec![
-            "slave 127.0.0.1:6380 127.0.0.1 6380 @ mymaster 127.0.0.1 6379",
-            "slave 127.0.0.1:6381 127.0.0.1 6381 @ mymaster 127.0.0.1 6379"
+            "slave 127.0.0.2:6380 127.0.0.2 6380 @ mymaster 127.0.0.1 6379",
+            "slave 127.0.0.3:6381 127.0.0.3 6381 @ mymaster 127.0.0.1 6379"
         ]
     );
     // Discovery was persisted.
@@ -245,6 +252,7 @@ fn full_failover_single_sentinel() {
                 if port == 6380 && words[1] == "NO" {
                     promoted = true;
                 } else if port == 6381 {
+                    assert_eq!(words[1], "127.0.0.2");
                     r2_master = words[2].parse().unwrap();
                 }
             }
@@ -288,10 +296,10 @@ fn full_failover_single_sentinel() {
         pos += found + 1;
     }
     let switch = h.events.iter().find(|(k, _)| k == "+switch-master").unwrap();
-    assert_eq!(switch.1, "mymaster 127.0.0.1 6379 127.0.0.1 6380");
+    assert_eq!(switch.1, "mymaster 127.0.0.1 6379 127.0.0.2 6380");
     assert_eq!(
         h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
-        Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6380")])
+        Reply::Array(vec![Reply::bulk("127.0.0.2"), Reply::bulk("6380")])
     );
     let cfg = h.saved.0.lock().unwrap().last().cloned().unwrap();
     assert_eq!(cfg.masters[0].port, 6380);
@@ -506,7 +514,7 @@ fn coordinated_failover_uses_failover_to() {
         h.answer(|port, kind, words| {
             if words[0] == "FAILOVER" {
                 assert_eq!(port, 6379);
-                assert_eq!(&words[1..4], &["TO".to_string(), "127.0.0.1".to_string(), "6380".to_string()]);
+                assert_eq!(&words[1..4], &["TO".to_string(), "127.0.0.2".to_string(), "6380".to_string()]);
                 handed_over = true;
             }
             if words[0] == "SLAVEOF" && words[1] == "NO" {
@@ -529,7 +537,7 @@ fn coordinated_failover_uses_failover_to() {
     assert!(h.has_event("+promoted-slave"));
     assert_eq!(
         h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
-        Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6380")])
+        Reply::Array(vec![Reply::bulk("127.0.0.2"), Reply::bulk("6380")])
     );
 }
 
@@ -553,4 +561,71 @@ fn coordinated_failover_aborts_on_handover_error() {
     assert!(h.has_event("-failover-abort-handover"));
     assert!(!h.has_event("+promoted-slave"));
     assert_eq!(h.command(&["FAILOVER", "mymaster", "bogus"]), Reply::err("ERR syntax error"));
+}
+
+fn vip_actions(h: &mut Harness) -> Vec<Action> {
+    h.drain();
+    std::mem::take(&mut h.vips)
+}
+
+/// The VIP follows the master: held at start-up by the master's host, claimed by the promoted
+/// replica's host at `+promoted-slave` (before `+switch-master`).
+#[test]
+fn vip_claimed_at_promotion_on_the_promoted_host() {
+    let mut cfg = master_cfg(1);
+    cfg.vip = Some(VipConfig::new("10.9.9.9".parse().unwrap(), 32, "eth0", 1000));
+    let mut h = Harness::new(cfg);
+    // This Warden runs on the host of replica 6380 (127.0.0.2).
+    h.s.handle(Input::LocalAddrs { addrs: vec!["127.0.0.2".parse().unwrap()] }, h.now);
+    assert!(vip_actions(&mut h).is_empty(), "not the master's host");
+    let Reply::Map(vip) = h.command(&["VIP", "mymaster"]) else { panic!() };
+    assert_eq!(vip[2], (Reply::bulk("state"), Reply::bulk("standby")));
+    h.tick(100);
+    h.answer(healthy);
+    h.kill_port(6379);
+    let mut promoted = false;
+    let mut claimed_at_promotion = None;
+    for _ in 0..60 {
+        h.tick(100);
+        let claims = vip_actions(&mut h);
+        if !claims.is_empty() {
+            claimed_at_promotion = Some(h.has_event("+promoted-slave") && !h.has_event("+switch-master"));
+            assert_eq!(claims, vec![Action::VipClaim { master: "mymaster".into(), epoch: 1 }]);
+        }
+        h.answer(|port, kind, words| {
+            if port == 6379 {
+                return None;
+            }
+            if words[0] == "SLAVEOF" && port == 6380 && words[1] == "NO" {
+                promoted = true;
+            }
+            if words[0] == "INFO" && port == 6380 && promoted {
+                return Some(Reply::bulk(format!("run_id:{R1_RUNID}\r\nrole:master\r\n")));
+            }
+            healthy(port, kind, words)
+        });
+        h.kill_port(6379);
+        if claimed_at_promotion.is_some() {
+            break;
+        }
+    }
+    assert!(h.events.iter().any(|(k, m)| k == "+vip-claimed" && m.contains("mymaster")), "{:?}", h.event_kinds());
+    assert_eq!(claimed_at_promotion, Some(true));
+}
+
+/// A Warden on the master's host holds the VIP at start-up and releases it when a newer
+/// configuration moves the master elsewhere.
+#[test]
+fn vip_released_when_master_moves_away() {
+    let mut cfg = master_cfg(1);
+    cfg.vip = Some(VipConfig::new("10.9.9.9".parse().unwrap(), 32, "eth0", 1000));
+    let mut h = Harness::new(cfg);
+    h.s.handle(Input::LocalAddrs { addrs: vec!["127.0.0.1".parse().unwrap()] }, h.now);
+    assert_eq!(vip_actions(&mut h), vec![Action::VipClaim { master: "mymaster".into(), epoch: 0 }]);
+    let newer = format!("127.0.0.9,26390,{PEER2},3,mymaster,127.0.0.2,6380,3");
+    h.s.receive_hello(newer.as_bytes(), h.now);
+    assert_eq!(
+        vip_actions(&mut h),
+        vec![Action::VipRelease { master: "mymaster".into(), epoch: 0, fence: false }]
+    );
 }

@@ -1,22 +1,158 @@
-//! The VIP surface of the sentinel: `SENTINEL SET <master> vip...` options and the
-//! `SENTINEL VIP <master>` reply.
+//! The VIP side of the sentinel: feeding [`crate::vip::VipDecider`] what the sentinel learns
+//! (master address and epoch, promotions, peer contact), `SENTINEL SET <master> vip...` options,
+//! and the `SENTINEL VIP <master>` reply.
 
 use super::Sentinel;
+use crate::config::vip::{parse_vip_addr, check_interface, VipOption, ERR_NO_VIP};
+use crate::config::VipConfig;
 use crate::reply::Reply;
 use crate::Millis;
 use bytes::Bytes;
 
 impl Sentinel {
-    /// Apply a VIP option of `SENTINEL SET` starting at `args[0]` (the option name).
-    /// `None` if `option` is not a VIP option; `Some(Ok(n))` consumed `n` values.
-    pub(super) fn set_vip_option(&mut self, mi: usize, option: &str, args: &[Bytes]) -> Option<Result<usize, Reply>> {
-        let _ = (mi, option, args);
-        None
+    /// Tell the decider everything about master `mi` (start-up, MONITOR, SET, switch).
+    pub(super) fn vip_sync_master(&mut self, mi: usize, now: Millis) {
+        let m = &self.masters[mi];
+        let name = m.cfg.name.clone();
+        let (host, epoch, peers) = (m.inst.addr.ip.clone(), m.cfg.config_epoch, m.sentinels.len());
+        let vip = m.cfg.vip.clone();
+        let releases = self.vip.configure(&name, vip.as_ref());
+        self.actions.extend(releases);
+        self.vip.observe_master(&name, &host, epoch, now);
+        self.vip.set_peer_count(&name, peers);
     }
 
-    /// `SENTINEL VIP <master>`.
+    /// The number of known sentinels of master `mi` changed.
+    pub(super) fn vip_peers_changed(&mut self, mi: usize) {
+        let m = &self.masters[mi];
+        self.vip.set_peer_count(&m.cfg.name, m.sentinels.len());
+    }
+
+    /// The leader saw replica `ri` report `role:master`: the VIP may move now.
+    pub(super) fn vip_promoted(&mut self, mi: usize, ri: usize, now: Millis) {
+        let m = &self.masters[mi];
+        let (name, host, epoch) = (m.cfg.name.clone(), m.replicas[ri].addr.ip.clone(), m.failover_epoch);
+        self.vip.observe_promotion(&name, &host, epoch, now);
+    }
+
+    /// We heard from sentinel `si` of master `mi` (hello or valid PING reply).
+    pub(super) fn vip_contact(&mut self, mi: usize, si: usize, now: Millis) {
+        let m = &self.masters[mi];
+        let s = &m.sentinels[si];
+        let runid = s.runid.clone().unwrap_or_default();
+        let (name, ip) = (m.cfg.name.clone(), s.addr.ip.clone());
+        self.vip.observe_contact(&name, &runid, &ip, now);
+    }
+
+    /// Push the decider's claims and releases (called after every input, tick and command).
+    pub(super) fn vip_poll(&mut self, now: Millis) {
+        let actions = self.vip.poll(now);
+        self.actions.extend(actions);
+    }
+
+    /// Release every held VIP (orderly shutdown).
+    pub fn release_vips(&mut self) {
+        let actions = self.vip.release_all();
+        self.actions.extend(actions);
+    }
+
+    /// Apply a VIP option of `SENTINEL SET` (`args[0]` is the option name). `None` if `option`
+    /// is not a VIP option; `Some(Ok(n))` when `n` values were consumed.
+    pub(super) fn set_vip_option(&mut self, mi: usize, option: &str, args: &[Bytes]) -> Option<Result<usize, Reply>> {
+        let text = |i: usize| args.get(i).map(|b| String::from_utf8_lossy(b).into_owned());
+        let invalid = |value: &str, reason: &str| {
+            Reply::err(format!("ERR Invalid argument '{value}' for SENTINEL SET '{option}': {reason}"))
+        };
+        let down_after = self.masters[mi].cfg.down_after_ms;
+        let result = if option == "vip" {
+            let spec = text(1)?;
+            if spec.is_empty() {
+                self.masters[mi].cfg.vip = None;
+                Ok(1)
+            } else {
+                let iface = text(2)?;
+                match (parse_vip_addr(&spec), check_interface(&iface)) {
+                    (Err(e), _) => Err(invalid(&spec, e)),
+                    (_, Err(e)) => Err(invalid(&iface, e)),
+                    (Ok((addr, prefix)), Ok(())) => {
+                        let mut vip = VipConfig::new(addr, prefix, &iface, down_after);
+                        if let Some(old) = &self.masters[mi].cfg.vip {
+                            for opt in VipOption::ALL {
+                                let keep = old.option(opt).to_string();
+                                vip.set_option(opt, &keep).expect("previously validated");
+                            }
+                        }
+                        self.masters[mi].cfg.vip = Some(vip);
+                        Ok(2)
+                    }
+                }
+            }
+        } else {
+            let opt = VipOption::from_name(option)?;
+            let value = text(1)?;
+            match self.masters[mi].cfg.vip.as_mut() {
+                None => Err(Reply::err(format!("ERR {ERR_NO_VIP}"))),
+                Some(vip) => vip.set_option(opt, &value).map(|()| 1).map_err(|e| invalid(&value, e)),
+            }
+        };
+        if result.is_ok() {
+            let name = self.masters[mi].cfg.name.clone();
+            let vip = self.masters[mi].cfg.vip.clone();
+            let releases = self.vip.configure(&name, vip.as_ref());
+            self.actions.extend(releases);
+        }
+        Some(result)
+    }
+
+    /// `SENTINEL VIP <master>`: where the VIP stands on this node.
     pub(super) fn vip_reply(&self, mi: usize, now: Millis) -> Reply {
-        let _ = (mi, now);
-        Reply::NullArray
+        let name = &self.masters[mi].cfg.name;
+        let Some(st) = self.vip.status(name, now) else {
+            return Reply::err(format!("ERR {ERR_NO_VIP}"));
+        };
+        let num = |n: i64| Reply::bulk(n.to_string());
+        Reply::map([
+            ("address", Reply::bulk(st.config.addr_spec())),
+            ("interface", Reply::bulk(&st.config.interface)),
+            ("state", Reply::bulk(st.state.as_str())),
+            ("held", num(i64::from(self.vip.holds(name)))),
+            ("target", Reply::bulk(st.target.as_deref().unwrap_or("?"))),
+            ("epoch", num(st.epoch as i64)),
+            ("lease-ms", num(st.config.lease_ms as i64)),
+            ("lease-remaining-ms", num(st.lease_remaining_ms.map_or(-1, |r| r as i64))),
+            ("takeover-in-ms", num(st.takeover_at.map_or(0, |t| t.saturating_sub(now) as i64))),
+            ("fenced", num(i64::from(st.fenced))),
+        ])
+    }
+
+    /// INFO lines describing each configured VIP.
+    pub(super) fn vip_info_lines(&self, now: Millis) -> String {
+        let mut out = String::new();
+        for (i, m) in self.masters.iter().enumerate() {
+            if let Some(st) = self.vip.status(&m.cfg.name, now) {
+                out.push_str(&format!(
+                    "vip{i}:master={},address={},interface={},state={},epoch={}\r\n",
+                    m.cfg.name,
+                    st.config.addr_spec(),
+                    st.config.interface,
+                    st.state.as_str(),
+                    st.epoch
+                ));
+            }
+        }
+        out
+    }
+
+    /// The sentinel entries (master index, sentinel index) sharing link `key`.
+    pub(super) fn sentinels_on_link(&self, key: super::instance::LinkKey) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (mi, m) in self.masters.iter().enumerate() {
+            for (si, s) in m.sentinels.iter().enumerate() {
+                if s.link == key {
+                    out.push((mi, si));
+                }
+            }
+        }
+        out
     }
 }
