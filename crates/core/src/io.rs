@@ -32,7 +32,11 @@ pub enum Input {
     /// One reply frame, in the order the commands were sent.
     Reply { link: LinkId, reply: Reply },
     /// A message published on a channel the pub/sub link subscribed to.
-    Message { link: LinkId, channel: Bytes, payload: Bytes },
+    Message {
+        link: LinkId,
+        channel: Bytes,
+        payload: Bytes,
+    },
     /// A script started by [`Action::RunScript`] is running as process `pid`.
     ScriptStarted { id: u64, pid: u32 },
     /// A script started by [`Action::RunScript`] ended.
@@ -85,9 +89,17 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Open a TCP connection to `host:port` and report it as `link`.
-    Connect { link: LinkId, kind: LinkKind, host: String, port: u16 },
+    Connect {
+        link: LinkId,
+        kind: LinkKind,
+        host: String,
+        port: u16,
+    },
     /// Write these commands, pipelined, on `link`.
-    Send { link: LinkId, commands: Vec<Vec<Bytes>> },
+    Send {
+        link: LinkId,
+        commands: Vec<Vec<Bytes>>,
+    },
     /// Close `link`; no further input is expected for it.
     Close { link: LinkId },
     /// Publish and log an event.
@@ -102,7 +114,11 @@ pub enum Action {
     VipClaim { master: String, epoch: u64 },
     /// Remove the VIP of `master` from this host; `fence` also asks to kill Redis client
     /// connections that came in through the VIP.
-    VipRelease { master: String, epoch: u64, fence: bool },
+    VipRelease {
+        master: String,
+        epoch: u64,
+        fence: bool,
+    },
     /// `SENTINEL SIMULATE-FAILURE` asked the process to crash here (exit code 99).
     Exit { code: i32 },
 }

@@ -75,7 +75,11 @@ mod tests {
             (2, 4, 1, false),
         ];
         for (votes, voters, quorum, wins) in table {
-            assert_eq!(wins_election(votes, voters, quorum), wins, "{votes}/{voters} q{quorum}");
+            assert_eq!(
+                wins_election(votes, voters, quorum),
+                wins,
+                "{votes}/{voters} q{quorum}"
+            );
         }
     }
 

@@ -50,7 +50,12 @@ impl Reply {
 
     /// A map whose keys are bulk strings.
     pub fn map<K: AsRef<[u8]>>(pairs: impl IntoIterator<Item = (K, Reply)>) -> Reply {
-        Reply::Map(pairs.into_iter().map(|(k, v)| (Reply::bulk(k), v)).collect())
+        Reply::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Reply::bulk(k), v))
+                .collect(),
+        )
     }
 
     /// The value as text if it is a status, bulk or verbatim string.

@@ -99,7 +99,13 @@ fn parse_i64(b: &Bytes) -> Option<i64> {
 
 /// Redis's `stringmatch` glob (`*`, `?`, `[...]`, `\` escapes).
 pub fn glob_match(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
-    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     let (mut p, mut t) = (0, 0);
     let (mut star_p, mut star_t) = (usize::MAX, 0);
     while t < text.len() {
@@ -166,7 +172,10 @@ fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(boo
             matched |= norm(pattern[i + 1]) == c;
             i += 2;
         } else if i + 2 < pattern.len() && pattern[i + 1] == b'-' && pattern[i + 2] != b']' {
-            let (lo, hi) = (norm(pattern[i]).min(norm(pattern[i + 2])), norm(pattern[i]).max(norm(pattern[i + 2])));
+            let (lo, hi) = (
+                norm(pattern[i]).min(norm(pattern[i + 2])),
+                norm(pattern[i]).max(norm(pattern[i + 2])),
+            );
             matched |= (lo..=hi).contains(&c);
             i += 3;
         } else {
@@ -187,15 +196,24 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
     };
     let name = text(sub).to_ascii_lowercase();
     let Some(&(_, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == name) else {
-        return Reply::err(format!("ERR unknown subcommand '{}'. Try SENTINEL HELP.", text(sub)));
+        return Reply::err(format!(
+            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
+            text(sub)
+        ));
     };
     let argc = args.len() as i32 + 1;
     if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        return Reply::err(format!("ERR wrong number of arguments for 'sentinel|{name}' command"));
+        return Reply::err(format!(
+            "ERR wrong number of arguments for 'sentinel|{name}' command"
+        ));
     }
     let a = &args[1..];
     match name.as_str() {
-        "masters" => Reply::Array((0..s.masters.len()).map(|mi| s.instance_map(mi, Which::Master, now)).collect()),
+        "masters" => Reply::Array(
+            (0..s.masters.len())
+                .map(|mi| s.instance_map(mi, Which::Master, now))
+                .collect(),
+        ),
         "master" => with_master(s, &a[0], |s, mi| s.instance_map(mi, Which::Master, now)),
         "replicas" | "slaves" => with_master(s, &a[0], |s, mi| {
             Reply::Array(
@@ -207,7 +225,9 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
         }),
         "sentinels" => with_master(s, &a[0], |s, mi| {
             Reply::Array(
-                (0..s.masters[mi].sentinels.len()).map(|si| s.instance_map(mi, Which::Sentinel(si), now)).collect(),
+                (0..s.masters[mi].sentinels.len())
+                    .map(|si| s.instance_map(mi, Which::Sentinel(si), now))
+                    .collect(),
             )
         }),
         "get-master-addr-by-name" => match s.master_index(&text(&a[0])) {
@@ -227,7 +247,12 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             for mi in 0..s.masters.len() {
                 if glob_match(&pattern, s.masters[mi].cfg.name.as_bytes(), false) {
                     s.reset_master(mi, true, now);
-                    s.event(Level::Warning, "+reset-master", Some((mi, Which::Master)), "");
+                    s.event(
+                        Level::Warning,
+                        "+reset-master",
+                        Some((mi, Which::Master)),
+                        "",
+                    );
                     count += 1;
                 }
             }
@@ -246,7 +271,10 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
                 return Reply::err("NOGOODSLAVE No suitable replica to promote");
             }
             let name = s.masters[mi].cfg.name.clone();
-            s.push(Action::Log { level: Level::Warning, message: format!("Executing user requested FAILOVER of '{name}'") });
+            s.push(Action::Log {
+                level: Level::Warning,
+                message: format!("Executing user requested FAILOVER of '{name}'"),
+            });
             if coordinated && !s.master_looks_sane(mi, now) {
                 return Reply::err("ERR master is not reachable and healthy: a coordinated failover needs it; use SENTINEL FAILOVER <name> for a forced one");
             }
@@ -275,13 +303,24 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
         "pending-scripts" => s.scripts.pending_reply(now),
         "myid" => Reply::bulk(s.myid()),
         "simulate-failure" => simulate_failure(s, a),
-        "help" => Reply::Array(HELP.iter().map(|l| Reply::Status((*l).to_string())).collect()),
+        "help" => Reply::Array(
+            HELP.iter()
+                .map(|l| Reply::Status((*l).to_string()))
+                .collect(),
+        ),
         "vip" => with_master(s, &a[0], |s, mi| s.vip_reply(mi, now)),
-        _ => Reply::err(format!("ERR unknown subcommand '{}'. Try SENTINEL HELP.", text(sub))),
+        _ => Reply::err(format!(
+            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
+            text(sub)
+        )),
     }
 }
 
-fn with_master(s: &mut Sentinel, name: &Bytes, f: impl FnOnce(&mut Sentinel, usize) -> Reply) -> Reply {
+fn with_master(
+    s: &mut Sentinel,
+    name: &Bytes,
+    f: impl FnOnce(&mut Sentinel, usize) -> Reply,
+) -> Reply {
     match s.master_index(&text(name)) {
         Some(mi) => f(s, mi),
         None => Reply::err(NO_SUCH_MASTER),
@@ -301,9 +340,11 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
     };
     let host = text(&a[0]);
     let runid = text(&a[3]);
-    let mi = u16::try_from(port)
-        .ok()
-        .and_then(|port| s.masters.iter().position(|m| m.inst.addr.matches(&host, port)));
+    let mi = u16::try_from(port).ok().and_then(|port| {
+        s.masters
+            .iter()
+            .position(|m| m.inst.addr.matches(&host, port))
+    });
     let mut down = 0;
     let mut leader = None;
     let mut leader_epoch = 0;
@@ -327,7 +368,11 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
 fn ckquorum(s: &Sentinel, mi: usize) -> Reply {
     let m = &s.masters[mi];
     let voters = m.sentinels.len() + 1;
-    let usable = 1 + m.sentinels.iter().filter(|x| !x.flags.s_down && !x.flags.o_down).count();
+    let usable = 1 + m
+        .sentinels
+        .iter()
+        .filter(|x| !x.flags.s_down && !x.flags.o_down)
+        .count();
     let no_quorum = usable < m.cfg.quorum as usize;
     let no_auth = usable < crate::quorum::majority(voters);
     if !no_quorum && !no_auth {
@@ -349,8 +394,12 @@ fn ckquorum(s: &Sentinel, mi: usize) -> Reply {
 }
 
 fn monitor(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
-    let Some(quorum) = parse_i64(&a[3]) else { return Reply::err("ERR Invalid quorum") };
-    let Some(port) = parse_i64(&a[2]) else { return Reply::err("ERR Invalid port") };
+    let Some(quorum) = parse_i64(&a[3]) else {
+        return Reply::err("ERR Invalid quorum");
+    };
+    let Some(port) = parse_i64(&a[2]) else {
+        return Reply::err("ERR Invalid port");
+    };
     if quorum <= 0 {
         return Reply::err("ERR Quorum must be 1 or greater.");
     }
@@ -360,8 +409,15 @@ fn monitor(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
     if !valid_host {
         return Reply::err("ERR Invalid IP address or hostname specified");
     }
-    let Ok(port) = u16::try_from(port) else { return Reply::err("ERR Invalid port number.") };
-    let mut cfg = MasterConfig::new(&text(&a[0]), &host, port, quorum.min(u32::MAX as i64) as u32);
+    let Ok(port) = u16::try_from(port) else {
+        return Reply::err("ERR Invalid port number.");
+    };
+    let mut cfg = MasterConfig::new(
+        &text(&a[0]),
+        &host,
+        port,
+        quorum.min(u32::MAX as i64) as u32,
+    );
     cfg.down_after_ms = s.timers.default_down_after;
     cfg.failover_timeout_ms = s.timers.default_failover_timeout;
     match s.add_master(cfg, now) {
@@ -370,7 +426,12 @@ fn monitor(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
             s.vip_sync_master(mi, now);
             let reply = flush_reply(s);
             let q = s.masters[mi].cfg.quorum;
-            s.event(Level::Warning, "+monitor", Some((mi, Which::Master)), &format!("quorum {q}"));
+            s.event(
+                Level::Warning,
+                "+monitor",
+                Some((mi, Which::Master)),
+                &format!("quorum {q}"),
+            );
             reply
         }
     }
@@ -386,12 +447,20 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
         let option = text(&a[j]).to_ascii_lowercase();
         let more = a.len() - 1 - j;
         let shown = text(&a[j]);
-        let bad = |v: &Bytes| Reply::err(format!("ERR Invalid argument '{}' for SENTINEL SET '{}'", text(v), shown));
+        let bad = |v: &Bytes| {
+            Reply::err(format!(
+                "ERR Invalid argument '{}' for SENTINEL SET '{}'",
+                text(v),
+                shown
+            ))
+        };
         let positive = |v: &Bytes| parse_i64(v).filter(|n| *n > 0);
         let start = j;
         let mut redacted = false;
         let result: Result<(), Reply> = match option.as_str() {
-            "down-after-milliseconds" | "failover-timeout" | "parallel-syncs" | "quorum" if more > 0 => {
+            "down-after-milliseconds" | "failover-timeout" | "parallel-syncs" | "quorum"
+                if more > 0 =>
+            {
                 j += 1;
                 match positive(&a[j]) {
                     None => Err(bad(&a[j])),
@@ -479,7 +548,9 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
                     j += 1;
                     Err(e)
                 }
-                None => Err(Reply::err(format!("ERR Unknown option or number of arguments for SENTINEL SET '{shown}'"))),
+                None => Err(Reply::err(format!(
+                    "ERR Unknown option or number of arguments for SENTINEL SET '{shown}'"
+                ))),
             },
         };
         if let Err(e) = result {
@@ -488,8 +559,21 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
         }
         changes += 1;
         let rest = match j - start {
-            1 => format!("{} {}", text(&a[start]), if redacted { "******".to_string() } else { text(&a[start + 1]) }),
-            2 => format!("{} {} {}", text(&a[start]), text(&a[start + 1]), text(&a[start + 2])),
+            1 => format!(
+                "{} {}",
+                text(&a[start]),
+                if redacted {
+                    "******".to_string()
+                } else {
+                    text(&a[start + 1])
+                }
+            ),
+            2 => format!(
+                "{} {} {}",
+                text(&a[start]),
+                text(&a[start + 1]),
+                text(&a[start + 2])
+            ),
             _ => text(&a[start]),
         };
         s.event(Level::Warning, "+set", Some((mi, Which::Master)), &rest);
@@ -516,7 +600,10 @@ fn config(s: &mut Sentinel, a: &[Bytes]) -> Reply {
         let c = &s.config;
         let params = [
             ("resolve-hostnames", yes_no(c.resolve_hostnames).to_string()),
-            ("announce-hostnames", yes_no(c.announce_hostnames).to_string()),
+            (
+                "announce-hostnames",
+                yes_no(c.announce_hostnames).to_string(),
+            ),
             ("announce-ip", c.announce_ip.clone().unwrap_or_default()),
             ("announce-port", c.announce_port.to_string()),
             ("sentinel-user", c.sentinel_user.clone().unwrap_or_default()),
@@ -541,7 +628,11 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 fn config_set(s: &mut Sentinel, param: &str, value: &str) -> Reply {
-    let bad = || Reply::err(format!("ERR Invalid value '{value}' to SENTINEL CONFIG SET '{param}'"));
+    let bad = || {
+        Reply::err(format!(
+            "ERR Invalid value '{value}' to SENTINEL CONFIG SET '{param}'"
+        ))
+    };
     let yes_no = match value.to_ascii_lowercase().as_str() {
         "yes" => Some(true),
         "no" => Some(false),
@@ -570,7 +661,11 @@ fn config_set(s: &mut Sentinel, param: &str, value: &str) -> Reply {
             s.config.sentinel_pass = Some(value.to_string()).filter(|v| !v.is_empty());
             drop_conns = true;
         }
-        _ => return Reply::err(format!("ERR Invalid argument '{param}' to SENTINEL CONFIG SET")),
+        _ => {
+            return Reply::err(format!(
+                "ERR Invalid argument '{param}' to SENTINEL CONFIG SET"
+            ))
+        }
     }
     let reply = flush_reply(s);
     if drop_conns {
@@ -583,19 +678,27 @@ fn debug(s: &mut Sentinel, a: &[Bytes]) -> Reply {
     if a.is_empty() {
         let values = s.timers.values();
         return Reply::map(
-            super::timers::Timers::NAMES.iter().zip(values).map(|(k, v)| (*k, Reply::bulk(v.to_string()))),
+            super::timers::Timers::NAMES
+                .iter()
+                .zip(values)
+                .map(|(k, v)| (*k, Reply::bulk(v.to_string()))),
         );
     }
     let mut j = 0;
     while j < a.len() {
         let option = text(&a[j]);
         if j + 1 >= a.len() || s.timers.get_mut(&option).is_none() {
-            return Reply::err(format!("ERR Unknown option or number of arguments for SENTINEL DEBUG '{option}'"));
+            return Reply::err(format!(
+                "ERR Unknown option or number of arguments for SENTINEL DEBUG '{option}'"
+            ));
         }
         match parse_i64(&a[j + 1]).filter(|n| *n > 0) {
             Some(n) => *s.timers.get_mut(&option).expect("checked") = n as Millis,
             None => {
-                return Reply::err(format!("ERR Invalid argument '{}' for SENTINEL DEBUG '{option}'", text(&a[j + 1])))
+                return Reply::err(format!(
+                    "ERR Invalid argument '{}' for SENTINEL DEBUG '{option}'",
+                    text(&a[j + 1])
+                ))
             }
         }
         j += 2;
@@ -607,7 +710,9 @@ fn info_cache(s: &Sentinel, a: &[Bytes], now: Millis) -> Reply {
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for name in a {
-        let Some(mi) = s.master_index(&text(name)) else { continue };
+        let Some(mi) = s.master_index(&text(name)) else {
+            continue;
+        };
         if seen.contains(&mi) {
             continue;
         }
@@ -615,12 +720,21 @@ fn info_cache(s: &Sentinel, a: &[Bytes], now: Millis) -> Reply {
         let m = &s.masters[mi];
         let entry = |inst: &super::instance::Instance| {
             Reply::Array(vec![
-                Reply::Int(if inst.info_refresh != 0 { now.saturating_sub(inst.info_refresh) as i64 } else { 0 }),
+                Reply::Int(if inst.info_refresh != 0 {
+                    now.saturating_sub(inst.info_refresh) as i64
+                } else {
+                    0
+                }),
                 inst.info.as_deref().map_or(Reply::Null, Reply::bulk),
             ])
         };
         out.push(Reply::bulk(&m.cfg.name));
-        out.push(Reply::Array(std::iter::once(&m.inst).chain(m.replicas.iter()).map(entry).collect()));
+        out.push(Reply::Array(
+            std::iter::once(&m.inst)
+                .chain(m.replicas.iter())
+                .map(entry)
+                .collect(),
+        ));
     }
     Reply::Array(out)
 }
@@ -644,7 +758,10 @@ fn simulate_failure(s: &mut Sentinel, a: &[Bytes]) -> Reply {
                 });
             }
             "help" => {
-                return Reply::Array(vec![Reply::bulk("crash-after-election"), Reply::bulk("crash-after-promotion")]);
+                return Reply::Array(vec![
+                    Reply::bulk("crash-after-election"),
+                    Reply::bulk("crash-after-promotion"),
+                ]);
             }
             _ => return Reply::err("ERR Unknown failure simulation specified"),
         }
@@ -664,14 +781,21 @@ impl Sentinel {
 
     /// Close every connection to other sentinels (after a sentinel-user/pass change).
     pub(super) fn drop_sentinel_connections(&mut self) {
-        let keys: Vec<_> = self.masters.iter().flat_map(|m| m.sentinels.iter().map(|s| s.link)).collect();
+        let keys: Vec<_> = self
+            .masters
+            .iter()
+            .flat_map(|m| m.sentinels.iter().map(|s| s.link))
+            .collect();
         self.close_links(keys);
     }
 
     fn close_links(&mut self, keys: Vec<super::instance::LinkKey>) {
         for key in keys {
-            let ids: Vec<_> =
-                self.links.get(key).map(|l| l.cmd.iter().chain(l.pubsub.iter()).map(|c| c.id).collect()).unwrap_or_default();
+            let ids: Vec<_> = self
+                .links
+                .get(key)
+                .map(|l| l.cmd.iter().chain(l.pubsub.iter()).map(|c| c.id).collect())
+                .unwrap_or_default();
             for id in ids {
                 self.close_conn(id);
             }

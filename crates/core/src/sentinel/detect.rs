@@ -25,7 +25,9 @@ impl Sentinel {
     /// SDOWN evaluation plus link recycling (Redis's `sentinelCheckSubjectivelyDown`).
     pub(super) fn check_sdown(&mut self, mi: usize, which: Which, now: Millis) {
         let inst = self.inst(mi, which);
-        let Some(link) = self.links.get(inst.link) else { return };
+        let Some(link) = self.links.get(inst.link) else {
+            return;
+        };
         let elapsed = if link.act_ping_time != 0 {
             now.saturating_sub(link.act_ping_time)
         } else if link.disconnected() {
@@ -52,8 +54,10 @@ impl Sentinel {
         let down = elapsed > inst.down_after
             || (inst.kind == Kind::Master
                 && inst.role_reported == Role::Slave
-                && now.saturating_sub(inst.role_reported_time) > inst.down_after + self.timers.info_period * 2)
-            || (inst.flags.master_reboot && now.saturating_sub(inst.master_reboot_since) > reboot_period);
+                && now.saturating_sub(inst.role_reported_time)
+                    > inst.down_after + self.timers.info_period * 2)
+            || (inst.flags.master_reboot
+                && now.saturating_sub(inst.master_reboot_since) > reboot_period);
         if down && !inst.flags.s_down {
             let inst = self.inst_mut(mi, which);
             inst.flags.s_down = true;
@@ -86,7 +90,12 @@ impl Sentinel {
             let inst = &mut self.masters[mi].inst;
             inst.flags.o_down = true;
             inst.o_down_since = now;
-            self.event(Level::Warning, "+odown", Some((mi, Which::Master)), &format!("#quorum {agreeing}/{q}"));
+            self.event(
+                Level::Warning,
+                "+odown",
+                Some((mi, Which::Master)),
+                &format!("#quorum {agreeing}/{q}"),
+            );
         } else if !odown && m.inst.flags.o_down {
             let inst = &mut self.masters[mi].inst;
             inst.flags.o_down = false;
@@ -116,11 +125,19 @@ impl Sentinel {
             }
             // Warden: until the master is ODOWN, ask every 100 ms rather than every ask period,
             // so agreement is reached as soon as the peers see the failure too.
-            let period = if m.inst.flags.o_down { self.timers.ask_period } else { self.timers.ask_period.min(100) };
+            let period = if m.inst.flags.o_down {
+                self.timers.ask_period
+            } else {
+                self.timers.ask_period.min(100)
+            };
             if !forced && (elapsed < period || now.saturating_sub(s.last_ask_time) < period) {
                 continue;
             }
-            let addr = m.inst.addr.announced(self.config.announce_hostnames).to_string();
+            let addr = m
+                .inst
+                .addr
+                .announced(self.config.announce_hostnames)
+                .to_string();
             let port = m.inst.addr.port.to_string();
             let epoch = self.config.current_epoch.to_string();
             let runid = if m.failover_state != super::instance::FailoverState::None {
@@ -128,21 +145,53 @@ impl Sentinel {
             } else {
                 "*".to_string()
             };
-            let words = self.words(mi, &["SENTINEL", "is-master-down-by-addr", &addr, &port, &epoch, &runid]);
-            let expect = Expect::MasterDown { master: m.cfg.name.clone(), runid: s.runid.clone().unwrap_or_default() };
-            if self.send(mi, Which::Sentinel(si), LinkKind::Cmd, vec![(words, expect)]) {
+            let words = self.words(
+                mi,
+                &[
+                    "SENTINEL",
+                    "is-master-down-by-addr",
+                    &addr,
+                    &port,
+                    &epoch,
+                    &runid,
+                ],
+            );
+            let expect = Expect::MasterDown {
+                master: m.cfg.name.clone(),
+                runid: s.runid.clone().unwrap_or_default(),
+            };
+            if self.send(
+                mi,
+                Which::Sentinel(si),
+                LinkKind::Cmd,
+                vec![(words, expect)],
+            ) {
                 self.masters[mi].sentinels[si].last_ask_time = now;
             }
         }
     }
 
     /// A peer answered `is-master-down-by-addr`.
-    pub(super) fn on_master_down_reply(&mut self, master: &str, runid: &str, reply: &Reply, now: Millis) {
-        let Some(mi) = self.master_index(master) else { return };
-        let Some(si) = self.masters[mi].sentinel_index(runid) else { return };
+    pub(super) fn on_master_down_reply(
+        &mut self,
+        master: &str,
+        runid: &str,
+        reply: &Reply,
+        now: Millis,
+    ) {
+        let Some(mi) = self.master_index(master) else {
+            return;
+        };
+        let Some(si) = self.masters[mi].sentinel_index(runid) else {
+            return;
+        };
         let Reply::Array(items) = reply else { return };
-        let [Reply::Int(down), leader, Reply::Int(epoch)] = items.as_slice() else { return };
-        let Some(leader) = leader.as_str().map(str::to_string) else { return };
+        let [Reply::Int(down), leader, Reply::Int(epoch)] = items.as_slice() else {
+            return;
+        };
+        let Some(leader) = leader.as_str().map(str::to_string) else {
+            return;
+        };
         let s = &mut self.masters[mi].sentinels[si];
         s.last_master_down_reply_time = now;
         s.flags.master_down = *down == 1;

@@ -11,7 +11,10 @@ impl Sentinel {
     /// `sentinelProcessHelloMessage`). Malformed or foreign hellos are ignored.
     pub(super) fn process_hello(&mut self, payload: &[u8], now: Millis) {
         let myid = self.myid().as_bytes().to_vec();
-        if payload.windows(myid.len().max(1)).any(|w| w == myid.as_slice()) {
+        if payload
+            .windows(myid.len().max(1))
+            .any(|w| w == myid.as_slice())
+        {
             return;
         }
         let Some(hello) = Hello::parse(payload) else {
@@ -23,11 +26,13 @@ impl Sentinel {
             }
             return;
         };
-        let Some(mi) = self.master_index(&hello.master_name) else { return };
-        let known = self.masters[mi]
-            .sentinels
-            .iter()
-            .position(|s| s.runid.as_deref() == Some(hello.runid.as_str()) && s.addr.matches(&hello.ip, hello.port));
+        let Some(mi) = self.master_index(&hello.master_name) else {
+            return;
+        };
+        let known = self.masters[mi].sentinels.iter().position(|s| {
+            s.runid.as_deref() == Some(hello.runid.as_str())
+                && s.addr.matches(&hello.ip, hello.port)
+        });
         let si = match known {
             Some(si) => Some(si),
             None => self.learn_sentinel(mi, &hello, now),
@@ -37,9 +42,16 @@ impl Sentinel {
             if self.masters[mi].cfg.config_epoch < hello.master_config_epoch {
                 self.masters[mi].cfg.config_epoch = hello.master_config_epoch;
                 let current = self.masters[mi].inst.addr.clone();
-                if hello.master_port != current.port || !current.matches(&hello.master_ip, hello.master_port) {
+                if hello.master_port != current.port
+                    || !current.matches(&hello.master_ip, hello.master_port)
+                {
                     if let Some(new) = self.make_addr(&hello.master_ip, hello.master_port) {
-                        self.event(Level::Warning, "+config-update-from", Some((mi, Which::Sentinel(si))), "");
+                        self.event(
+                            Level::Warning,
+                            "+config-update-from",
+                            Some((mi, Which::Sentinel(si))),
+                            "",
+                        );
                         self.announce_switch(mi, &current, &new);
                         self.reset_master_and_change_address(mi, new.clone(), now);
                         self.client_reconfig_script(mi, "observer", &current, &new);
@@ -47,8 +59,7 @@ impl Sentinel {
                 }
             }
         }
-        let Some(si) = self
-            .masters[mi]
+        let Some(si) = self.masters[mi]
             .sentinels
             .iter()
             .position(|s| s.runid.as_deref() == Some(hello.runid.as_str()))
@@ -65,11 +76,23 @@ impl Sentinel {
         let removed = self.remove_sentinel_by_runid(mi, &hello.runid);
         if removed {
             let rest = format!("ip {} port {} for {}", hello.ip, hello.port, hello.runid);
-            self.event(Level::Notice, "+sentinel-address-switch", Some((mi, Which::Master)), &rest);
-        } else if let Some(other) =
-            self.masters[mi].sentinels.iter().position(|s| s.addr.matches(&hello.ip, hello.port))
+            self.event(
+                Level::Notice,
+                "+sentinel-address-switch",
+                Some((mi, Which::Master)),
+                &rest,
+            );
+        } else if let Some(other) = self.masters[mi]
+            .sentinels
+            .iter()
+            .position(|s| s.addr.matches(&hello.ip, hello.port))
         {
-            self.event(Level::Notice, "+sentinel-invalid-addr", Some((mi, Which::Sentinel(other))), "");
+            self.event(
+                Level::Notice,
+                "+sentinel-invalid-addr",
+                Some((mi, Which::Sentinel(other))),
+                "",
+            );
             if let Some(runid) = self.masters[mi].sentinels[other].runid.clone() {
                 for m in 0..self.masters.len() {
                     self.remove_sentinel_by_runid(m, &runid);
@@ -80,7 +103,12 @@ impl Sentinel {
         if removed {
             self.update_sentinel_address_everywhere(mi, si);
         } else {
-            self.event(Level::Notice, "+sentinel", Some((mi, Which::Sentinel(si))), "");
+            self.event(
+                Level::Notice,
+                "+sentinel",
+                Some((mi, Which::Sentinel(si))),
+                "",
+            );
         }
         self.flush();
         Some(si)
@@ -88,7 +116,9 @@ impl Sentinel {
 
     /// Remove the sentinel with `runid` from master `mi`; true if one was removed.
     fn remove_sentinel_by_runid(&mut self, mi: usize, runid: &str) -> bool {
-        let Some(si) = self.masters[mi].sentinel_index(runid) else { return false };
+        let Some(si) = self.masters[mi].sentinel_index(runid) else {
+            return false;
+        };
         let s = self.masters[mi].sentinels.remove(si);
         self.release_link(s.link);
         self.vip_peers_changed(mi);
@@ -104,7 +134,13 @@ impl Sentinel {
             if m == mi {
                 continue;
             }
-            let Some(idx) = self.masters[m].sentinels.iter().position(|s| s.runid == fresh.runid) else { continue };
+            let Some(idx) = self.masters[m]
+                .sentinels
+                .iter()
+                .position(|s| s.runid == fresh.runid)
+            else {
+                continue;
+            };
             let old_link = self.masters[m].sentinels[idx].link;
             if old_link != fresh.link {
                 self.release_link(old_link);

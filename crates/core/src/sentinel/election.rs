@@ -19,8 +19,13 @@ impl Sentinel {
             if m.failover_delay_logged != m.failover_start_time {
                 let at = m.failover_start_time + m.cfg.failover_timeout_ms * 2;
                 self.masters[mi].failover_delay_logged = self.masters[mi].failover_start_time;
-                let message = format!("Next failover delay: I will not start a failover before {at} (ms clock)");
-                self.push(crate::io::Action::Log { level: Level::Warning, message });
+                let message = format!(
+                    "Next failover delay: I will not start a failover before {at} (ms clock)"
+                );
+                self.push(crate::io::Action::Log {
+                    level: Level::Warning,
+                    message,
+                });
             }
             return false;
         }
@@ -42,7 +47,12 @@ impl Sentinel {
         // Persist the epoch before announcing it.
         self.flush();
         self.emit(Level::Warning, "+new-epoch", Some(mi), epoch.to_string());
-        self.event(Level::Warning, "+try-failover", Some((mi, Which::Master)), "");
+        self.event(
+            Level::Warning,
+            "+try-failover",
+            Some((mi, Which::Master)),
+            "",
+        );
     }
 
     /// Raise the current epoch to `epoch` if it is newer (persisting first).
@@ -55,7 +65,13 @@ impl Sentinel {
     }
 
     /// Grant (or not) our vote for `req_epoch` to `req_runid`; returns our vote and its epoch.
-    pub(super) fn vote_leader(&mut self, mi: usize, req_epoch: u64, req_runid: &str, now: Millis) -> (Option<String>, u64) {
+    pub(super) fn vote_leader(
+        &mut self,
+        mi: usize,
+        req_epoch: u64,
+        req_runid: &str,
+        now: Millis,
+    ) -> (Option<String>, u64) {
         self.adopt_epoch(req_epoch, Some(mi));
         let current = self.config.current_epoch;
         if self.masters[mi].cfg.leader_epoch < req_epoch && current <= req_epoch {
@@ -64,7 +80,12 @@ impl Sentinel {
             cfg.leader_epoch = current;
             // Persist the vote before anyone can learn of it.
             self.flush();
-            self.emit(Level::Warning, "+vote-for-leader", Some(mi), format!("{req_runid} {current}"));
+            self.emit(
+                Level::Warning,
+                "+vote-for-leader",
+                Some(mi),
+                format!("{req_runid} {current}"),
+            );
             if !req_runid.eq_ignore_ascii_case(self.myid()) {
                 let desync = self.random_desync();
                 self.masters[mi].failover_start_time = now + desync;
@@ -85,12 +106,16 @@ impl Sentinel {
                 tally.add(leader);
             }
         }
-        let candidate = tally.leader().map(|(c, _)| c.to_string()).unwrap_or_else(|| self.myid().to_string());
+        let candidate = tally
+            .leader()
+            .map(|(c, _)| c.to_string())
+            .unwrap_or_else(|| self.myid().to_string());
         let (my_vote, my_epoch) = self.vote_leader(mi, epoch, &candidate, now);
         if let Some(vote) = my_vote.filter(|_| my_epoch == epoch) {
             tally.add(&vote);
         }
         let (winner, votes) = tally.leader()?;
-        quorum::wins_election(votes, voters, self.masters[mi].cfg.quorum).then(|| winner.to_string())
+        quorum::wins_election(votes, voters, self.masters[mi].cfg.quorum)
+            .then(|| winner.to_string())
     }
 }

@@ -32,47 +32,89 @@ impl Sentinel {
     fn failover_wait_start(&mut self, mi: usize, now: Millis) {
         let epoch = self.masters[mi].failover_epoch;
         let leader = self.get_leader(mi, epoch, now);
-        let is_leader = leader.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(self.myid()));
+        let is_leader = leader
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case(self.myid()));
         let m = &self.masters[mi];
         if !is_leader && !m.inst.flags.force_failover {
             let election_timeout = self.timers.election_timeout.min(m.cfg.failover_timeout_ms);
             if now.saturating_sub(m.failover_start_time) > election_timeout {
-                self.event(Level::Warning, "-failover-abort-not-elected", Some((mi, Which::Master)), "");
+                self.event(
+                    Level::Warning,
+                    "-failover-abort-not-elected",
+                    Some((mi, Which::Master)),
+                    "",
+                );
                 self.abort_failover(mi, now);
             }
             return;
         }
-        self.event(Level::Warning, "+elected-leader", Some((mi, Which::Master)), "");
+        self.event(
+            Level::Warning,
+            "+elected-leader",
+            Some((mi, Which::Master)),
+            "",
+        );
         if self.simfailure & SIMFAILURE_CRASH_AFTER_ELECTION != 0 {
             self.push(Action::Exit { code: 99 });
         }
         self.set_state(mi, FailoverState::SelectSlave, now);
-        self.event(Level::Warning, "+failover-state-select-slave", Some((mi, Which::Master)), "");
+        self.event(
+            Level::Warning,
+            "+failover-state-select-slave",
+            Some((mi, Which::Master)),
+            "",
+        );
         // Warden: go on at once instead of waiting for the next timer run.
         self.failover_select_slave(mi, now);
     }
 
     fn failover_select_slave(&mut self, mi: usize, now: Millis) {
         let Some(ri) = self.select_replica(mi, now) else {
-            self.event(Level::Warning, "-failover-abort-no-good-slave", Some((mi, Which::Master)), "");
+            self.event(
+                Level::Warning,
+                "-failover-abort-no-good-slave",
+                Some((mi, Which::Master)),
+                "",
+            );
             self.abort_failover(mi, now);
             return;
         };
-        self.event(Level::Warning, "+selected-slave", Some((mi, Which::Replica(ri))), "");
+        self.event(
+            Level::Warning,
+            "+selected-slave",
+            Some((mi, Which::Replica(ri))),
+            "",
+        );
         self.masters[mi].replicas[ri].flags.promoted = true;
         self.masters[mi].promoted = Some(ri);
         self.set_state(mi, FailoverState::SendSlaveofNoone, now);
-        self.event(Level::Notice, "+failover-state-send-slaveof-noone", Some((mi, Which::Replica(ri))), "");
+        self.event(
+            Level::Notice,
+            "+failover-state-send-slaveof-noone",
+            Some((mi, Which::Replica(ri))),
+            "",
+        );
         self.failover_send_slaveof_noone(mi, now);
     }
 
     fn failover_send_slaveof_noone(&mut self, mi: usize, now: Millis) {
-        let Some(ri) = self.masters[mi].promoted else { return };
+        let Some(ri) = self.masters[mi].promoted else {
+            return;
+        };
         let m = &self.masters[mi];
-        let disconnected = self.links.get(m.replicas[ri].link).is_none_or(|l| l.disconnected());
+        let disconnected = self
+            .links
+            .get(m.replicas[ri].link)
+            .is_none_or(|l| l.disconnected());
         if disconnected {
             if now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
-                self.event(Level::Warning, "-failover-abort-slave-timeout", Some((mi, Which::Master)), "");
+                self.event(
+                    Level::Warning,
+                    "-failover-abort-slave-timeout",
+                    Some((mi, Which::Master)),
+                    "",
+                );
                 self.abort_failover(mi, now);
             }
             return;
@@ -85,14 +127,24 @@ impl Sentinel {
         if !sent {
             return;
         }
-        self.event(Level::Notice, "+failover-state-wait-promotion", Some((mi, Which::Replica(ri))), "");
+        self.event(
+            Level::Notice,
+            "+failover-state-wait-promotion",
+            Some((mi, Which::Replica(ri))),
+            "",
+        );
         self.set_state(mi, FailoverState::WaitPromotion, now);
     }
 
     fn failover_wait_promotion(&mut self, mi: usize, now: Millis) {
         let m = &self.masters[mi];
         if now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
-            self.event(Level::Warning, "-failover-abort-slave-timeout", Some((mi, Which::Master)), "");
+            self.event(
+                Level::Warning,
+                "-failover-abort-slave-timeout",
+                Some((mi, Which::Master)),
+                "",
+            );
             self.abort_failover(mi, now);
         }
     }
@@ -104,10 +156,19 @@ impl Sentinel {
         let m = &self.masters[mi];
         let to = &m.replicas[ri].addr;
         let (host, port) = (to.ip.clone(), to.port.to_string());
-        let timeout = m.cfg.failover_timeout_ms.min(self.timers.election_timeout).to_string();
+        let timeout = m
+            .cfg
+            .failover_timeout_ms
+            .min(self.timers.election_timeout)
+            .to_string();
         let words = self.words(mi, &["FAILOVER", "TO", &host, &port, "TIMEOUT", &timeout]);
         let expect = super::links::Expect::Handover(m.cfg.name.clone());
-        let sent = self.send(mi, Which::Master, crate::io::LinkKind::Cmd, vec![(words, expect)]);
+        let sent = self.send(
+            mi,
+            Which::Master,
+            crate::io::LinkKind::Cmd,
+            vec![(words, expect)],
+        );
         if sent {
             self.send_info(mi, Which::Replica(ri));
         }
@@ -116,12 +177,26 @@ impl Sentinel {
 
     /// The old master answered `FAILOVER TO`: an error aborts the switchover (nothing was
     /// changed on the Redis side, so no write is lost).
-    pub(super) fn on_handover_reply(&mut self, master: &str, reply: &crate::reply::Reply, now: Millis) {
-        let Some(mi) = self.master_index(master) else { return };
+    pub(super) fn on_handover_reply(
+        &mut self,
+        master: &str,
+        reply: &crate::reply::Reply,
+        now: Millis,
+    ) {
+        let Some(mi) = self.master_index(master) else {
+            return;
+        };
         if let crate::reply::Reply::Error(e) = reply {
-            if self.masters[mi].coordinated && self.masters[mi].failover_state == FailoverState::WaitPromotion {
+            if self.masters[mi].coordinated
+                && self.masters[mi].failover_state == FailoverState::WaitPromotion
+            {
                 let e = e.clone();
-                self.event(Level::Warning, "-failover-abort-handover", Some((mi, Which::Master)), &e);
+                self.event(
+                    Level::Warning,
+                    "-failover-abort-handover",
+                    Some((mi, Which::Master)),
+                    &e,
+                );
                 self.abort_failover(mi, now);
             }
         }
@@ -149,12 +224,17 @@ impl Sentinel {
         if m.inst.flags.s_down {
             max_master_down += now.saturating_sub(m.inst.s_down_since);
         }
-        let info_validity =
-            if m.inst.flags.s_down { self.timers.ping_period * 5 } else { self.timers.info_period * 3 };
+        let info_validity = if m.inst.flags.s_down {
+            self.timers.ping_period * 5
+        } else {
+            self.timers.info_period * 3
+        };
         let mut candidates: Vec<usize> = (0..m.replicas.len())
             .filter(|&i| {
                 let r = &m.replicas[i];
-                let Some(link) = self.links.get(r.link) else { return false };
+                let Some(link) = self.links.get(r.link) else {
+                    return false;
+                };
                 !r.flags.s_down
                     && !r.flags.o_down
                     && !link.disconnected()
@@ -171,9 +251,15 @@ impl Sentinel {
     /// Re-point the remaining replicas, `parallel-syncs` at a time.
     fn failover_reconf_next_slave(&mut self, mi: usize, now: Millis) {
         let parallel = self.masters[mi].cfg.parallel_syncs.max(0) as usize;
-        let mut in_progress =
-            self.masters[mi].replicas.iter().filter(|r| r.flags.reconf_sent || r.flags.reconf_inprog).count();
-        let Some(promoted_addr) = self.masters[mi].promoted_replica().map(|p| p.addr.clone()) else { return };
+        let mut in_progress = self.masters[mi]
+            .replicas
+            .iter()
+            .filter(|r| r.flags.reconf_sent || r.flags.reconf_inprog)
+            .count();
+        let Some(promoted_addr) = self.masters[mi].promoted_replica().map(|p| p.addr.clone())
+        else {
+            return;
+        };
         for ri in 0..self.masters[mi].replicas.len() {
             if in_progress >= parallel {
                 break;
@@ -182,8 +268,15 @@ impl Sentinel {
             if r.flags.promoted || r.flags.reconf_done {
                 continue;
             }
-            if r.flags.reconf_sent && now.saturating_sub(r.slave_reconf_sent_time) > self.timers.slave_reconf_timeout {
-                self.event(Level::Notice, "-slave-reconf-sent-timeout", Some((mi, Which::Replica(ri))), "");
+            if r.flags.reconf_sent
+                && now.saturating_sub(r.slave_reconf_sent_time) > self.timers.slave_reconf_timeout
+            {
+                self.event(
+                    Level::Notice,
+                    "-slave-reconf-sent-timeout",
+                    Some((mi, Which::Replica(ri))),
+                    "",
+                );
                 let flags = &mut self.masters[mi].replicas[ri].flags;
                 flags.reconf_sent = false;
                 flags.reconf_done = true;
@@ -199,7 +292,12 @@ impl Sentinel {
                 let r = &mut self.masters[mi].replicas[ri];
                 r.flags.reconf_sent = true;
                 r.slave_reconf_sent_time = now;
-                self.event(Level::Notice, "+slave-reconf-sent", Some((mi, Which::Replica(ri))), "");
+                self.event(
+                    Level::Notice,
+                    "+slave-reconf-sent",
+                    Some((mi, Which::Replica(ri))),
+                    "",
+                );
                 // Warden: look at the replica's progress right away.
                 self.send_info(mi, Which::Replica(ri));
                 in_progress += 1;
@@ -210,30 +308,53 @@ impl Sentinel {
 
     fn failover_detect_end(&mut self, mi: usize, now: Millis) {
         let m = &self.masters[mi];
-        let Some(promoted) = m.promoted_replica() else { return };
+        let Some(promoted) = m.promoted_replica() else {
+            return;
+        };
         if promoted.flags.s_down {
             return;
         }
-        let mut not_reconfigured =
-            m.replicas.iter().filter(|r| !(r.flags.promoted || r.flags.reconf_done || r.flags.s_down)).count();
+        let mut not_reconfigured = m
+            .replicas
+            .iter()
+            .filter(|r| !(r.flags.promoted || r.flags.reconf_done || r.flags.s_down))
+            .count();
         let timeout = now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
         if timeout {
             not_reconfigured = 0;
-            self.event(Level::Warning, "+failover-end-for-timeout", Some((mi, Which::Master)), "");
+            self.event(
+                Level::Warning,
+                "+failover-end-for-timeout",
+                Some((mi, Which::Master)),
+                "",
+            );
         }
         if not_reconfigured == 0 {
-            self.event(Level::Warning, "+failover-end", Some((mi, Which::Master)), "");
+            self.event(
+                Level::Warning,
+                "+failover-end",
+                Some((mi, Which::Master)),
+                "",
+            );
             self.set_state(mi, FailoverState::UpdateConfig, now);
         }
         if timeout {
-            let promoted_addr = self.masters[mi].promoted_replica().map(|p| p.addr.clone()).expect("checked");
+            let promoted_addr = self.masters[mi]
+                .promoted_replica()
+                .map(|p| p.addr.clone())
+                .expect("checked");
             for ri in 0..self.masters[mi].replicas.len() {
                 let r = &self.masters[mi].replicas[ri];
                 if r.flags.promoted || r.flags.reconf_done || r.flags.reconf_sent {
                     continue;
                 }
                 if self.send_slaveof(mi, Which::Replica(ri), Some(&promoted_addr)) {
-                    self.event(Level::Notice, "+slave-reconf-sent-be", Some((mi, Which::Replica(ri))), "");
+                    self.event(
+                        Level::Notice,
+                        "+slave-reconf-sent-be",
+                        Some((mi, Which::Replica(ri))),
+                        "",
+                    );
                     self.masters[mi].replicas[ri].flags.reconf_sent = true;
                 }
             }
@@ -243,7 +364,9 @@ impl Sentinel {
     /// End of a failover at the leader: announce and adopt the promoted replica's address.
     pub(super) fn switch_to_promoted(&mut self, mi: usize, now: Millis) {
         let m = &self.masters[mi];
-        let new = m.promoted_replica().map_or_else(|| m.inst.addr.clone(), |p| p.addr.clone());
+        let new = m
+            .promoted_replica()
+            .map_or_else(|| m.inst.addr.clone(), |p| p.addr.clone());
         let old = m.inst.addr.clone();
         self.announce_switch(mi, &old, &new);
         self.reset_master_and_change_address(mi, new, now);
@@ -267,7 +390,12 @@ impl Sentinel {
     /// master; sentinels are kept; failover state is cleared; the config is flushed.
     pub(super) fn reset_master_and_change_address(&mut self, mi: usize, new: Addr, now: Millis) {
         let m = &self.masters[mi];
-        let mut replica_addrs: Vec<Addr> = m.replicas.iter().filter(|r| !r.addr.same_as(&new)).map(|r| r.addr.clone()).collect();
+        let mut replica_addrs: Vec<Addr> = m
+            .replicas
+            .iter()
+            .filter(|r| !r.addr.same_as(&new))
+            .map(|r| r.addr.clone())
+            .collect();
         if !new.same_as(&m.inst.addr) {
             replica_addrs.push(m.inst.addr.clone());
         }
@@ -335,7 +463,9 @@ impl Sentinel {
     /// Queue the client-reconfig script: `<master> <leader|observer> start <from> <to>`.
     pub(super) fn client_reconfig_script(&mut self, mi: usize, role: &str, from: &Addr, to: &Addr) {
         let m = &self.masters[mi];
-        let Some(script) = m.cfg.client_reconfig_script.clone() else { return };
+        let Some(script) = m.cfg.client_reconfig_script.clone() else {
+            return;
+        };
         let h = self.config.announce_hostnames;
         let argv = vec![
             script,

@@ -40,7 +40,9 @@ pub fn parse(text: &str) -> ParsedInfo {
     let mut info = ParsedInfo::default();
     for line in text.lines() {
         let line = line.trim_end_matches('\r');
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         match key {
             "run_id" if value.len() == 40 && value.bytes().all(|b| b.is_ascii_alphanumeric()) => {
                 info.run_id = Some(value.to_string());
@@ -104,7 +106,8 @@ fn parse_replica(value: &str) -> Option<(String, u16)> {
 mod tests {
     use super::*;
 
-    const MASTER: &str = "# Server\r\nredis_version:7.0.15\r\nrun_id:0123456789abcdef0123456789abcdef01234567\r\n\
+    const MASTER: &str =
+        "# Server\r\nredis_version:7.0.15\r\nrun_id:0123456789abcdef0123456789abcdef01234567\r\n\
 # Replication\r\nrole:master\r\nconnected_slaves:2\r\n\
 slave0:ip=127.0.0.1,port=6380,state=online,offset=100,lag=0\r\n\
 slave1:127.0.0.2,6381,online\r\nslave_x:ip=1.1.1.1,port=1\r\nmaster_repl_offset:100\r\n";
@@ -112,11 +115,17 @@ slave1:127.0.0.2,6381,online\r\nslave_x:ip=1.1.1.1,port=1\r\nmaster_repl_offset:
     #[test]
     fn master_info() {
         let info = parse(MASTER);
-        assert_eq!(info.run_id.as_deref(), Some("0123456789abcdef0123456789abcdef01234567"));
+        assert_eq!(
+            info.run_id.as_deref(),
+            Some("0123456789abcdef0123456789abcdef01234567")
+        );
         assert_eq!(info.role, Some(Role::Master));
         assert_eq!(
             info.replicas,
-            vec![("127.0.0.1".to_string(), 6380), ("127.0.0.2".to_string(), 6381)]
+            vec![
+                ("127.0.0.1".to_string(), 6380),
+                ("127.0.0.2".to_string(), 6381)
+            ]
         );
     }
 
@@ -152,7 +161,10 @@ slave_repl_offset:999999999999999999999999\r\nmaster_link_down_since_seconds:999
     fn replica_list_is_bounded() {
         let mut text = String::from("role:master\r\n");
         for i in 0..(MAX_REPLICAS_PER_INFO + 10) {
-            text.push_str(&format!("slave{i}:ip=10.0.0.1,port={},state=online\r\n", 1000 + i));
+            text.push_str(&format!(
+                "slave{i}:ip=10.0.0.1,port={},state=online\r\n",
+                1000 + i
+            ));
         }
         assert_eq!(parse(&text).replicas.len(), MAX_REPLICAS_PER_INFO);
     }

@@ -172,7 +172,11 @@ impl Instance {
             down_after,
             info_refresh: 0,
             info: None,
-            role_reported: if kind == Kind::Replica { Role::Slave } else { Role::Master },
+            role_reported: if kind == Kind::Replica {
+                Role::Slave
+            } else {
+                Role::Master
+            },
             role_reported_time: now,
             last_pub_time: now,
             last_hello_time: now,
@@ -295,11 +299,15 @@ impl Master {
 
     /// Index of the replica at `host:port`.
     pub fn replica_index(&self, host: &str, port: u16) -> Option<usize> {
-        self.replicas.iter().position(|r| r.addr.matches(host, port))
+        self.replicas
+            .iter()
+            .position(|r| r.addr.matches(host, port))
     }
 
     /// Index of the sentinel with run id `runid`.
     pub fn sentinel_index(&self, runid: &str) -> Option<usize> {
-        self.sentinels.iter().position(|s| s.runid.as_deref() == Some(runid))
+        self.sentinels
+            .iter()
+            .position(|s| s.runid.as_deref() == Some(runid))
     }
 }

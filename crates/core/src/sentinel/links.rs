@@ -123,7 +123,8 @@ impl Links {
     /// Create a new unconnected link.
     pub fn create(&mut self, wants_pubsub: bool, now: Millis) -> LinkKey {
         self.next_key += 1;
-        self.links.insert(self.next_key, Link::new(wants_pubsub, now));
+        self.links
+            .insert(self.next_key, Link::new(wants_pubsub, now));
         self.next_key
     }
 
@@ -136,13 +137,20 @@ impl Links {
 
     /// Drop one reference; returns the connection ids to close if it was the last one.
     pub fn release(&mut self, key: LinkKey) -> Vec<LinkId> {
-        let Some(link) = self.links.get_mut(&key) else { return Vec::new() };
+        let Some(link) = self.links.get_mut(&key) else {
+            return Vec::new();
+        };
         link.refcount = link.refcount.saturating_sub(1);
         if link.refcount > 0 {
             return Vec::new();
         }
         let link = self.links.remove(&key).expect("present");
-        let ids: Vec<LinkId> = link.cmd.iter().chain(link.pubsub.iter()).map(|c| c.id).collect();
+        let ids: Vec<LinkId> = link
+            .cmd
+            .iter()
+            .chain(link.pubsub.iter())
+            .map(|c| c.id)
+            .collect();
         for id in &ids {
             self.conns.remove(id);
         }
@@ -163,7 +171,10 @@ impl Links {
     pub fn open(&mut self, key: LinkKey, kind: LinkKind, now: Millis) -> LinkId {
         self.next_conn += 1;
         let id = self.next_conn;
-        let conn = Conn { id, expect: VecDeque::new() };
+        let conn = Conn {
+            id,
+            expect: VecDeque::new(),
+        };
         if let Some(link) = self.links.get_mut(&key) {
             match kind {
                 LinkKind::Cmd => {
@@ -184,7 +195,9 @@ impl Links {
 
     /// Forget connection `id` (closed by us or by the peer); returns whether it was known.
     pub fn drop_conn(&mut self, id: LinkId) -> bool {
-        let Some((key, kind)) = self.conns.remove(&id) else { return false };
+        let Some((key, kind)) = self.conns.remove(&id) else {
+            return false;
+        };
         if let Some(link) = self.links.get_mut(&key) {
             match kind {
                 LinkKind::Cmd => {
@@ -201,5 +214,4 @@ impl Links {
     pub fn route(&self, id: LinkId) -> Option<(LinkKey, LinkKind)> {
         self.conns.get(&id).copied()
     }
-
 }

@@ -55,21 +55,37 @@ impl Sentinel {
         let hostnames = self.config.announce_hostnames;
         let link = self.links.get(inst.link);
         let mut b = MapBuilder(Vec::with_capacity(32));
-        let name = if which == Which::Master { m.cfg.name.clone() } else { inst.name(hostnames) };
+        let name = if which == Which::Master {
+            m.cfg.name.clone()
+        } else {
+            inst.name(hostnames)
+        };
         b.text("name", name);
         b.text("ip", inst.addr.announced(hostnames));
         b.num("port", inst.addr.port);
         b.text("runid", inst.runid.as_deref().unwrap_or(""));
-        b.text("flags", flags_string(inst, link.is_none_or(|l| l.disconnected())));
-        b.num("link-pending-commands", link.map_or(0, |l| l.pending_commands));
+        b.text(
+            "flags",
+            flags_string(inst, link.is_none_or(|l| l.disconnected())),
+        );
+        b.num(
+            "link-pending-commands",
+            link.map_or(0, |l| l.pending_commands),
+        );
         b.num("link-refcount", link.map_or(0, |l| l.refcount));
         if inst.flags.failover_in_progress {
             b.text("failover-state", m.failover_state.name());
         }
         let act = link.map_or(0, |l| l.act_ping_time);
         b.num("last-ping-sent", if act != 0 { since(now, act) } else { 0 });
-        b.num("last-ok-ping-reply", since(now, link.map_or(now, |l| l.last_avail_time)));
-        b.num("last-ping-reply", since(now, link.map_or(now, |l| l.last_pong_time)));
+        b.num(
+            "last-ok-ping-reply",
+            since(now, link.map_or(now, |l| l.last_avail_time)),
+        );
+        b.num(
+            "last-ping-reply",
+            since(now, link.map_or(now, |l| l.last_pong_time)),
+        );
         if inst.flags.s_down {
             b.num("s-down-time", since(now, inst.s_down_since));
         }
@@ -78,8 +94,22 @@ impl Sentinel {
         }
         b.num("down-after-milliseconds", inst.down_after);
         if inst.kind != Kind::Sentinel {
-            b.num("info-refresh", if inst.info_refresh != 0 { since(now, inst.info_refresh) } else { 0 });
-            b.text("role-reported", if inst.role_reported == Role::Master { "master" } else { "slave" });
+            b.num(
+                "info-refresh",
+                if inst.info_refresh != 0 {
+                    since(now, inst.info_refresh)
+                } else {
+                    0
+                },
+            );
+            b.text(
+                "role-reported",
+                if inst.role_reported == Role::Master {
+                    "master"
+                } else {
+                    "slave"
+                },
+            );
             b.num("role-reported-time", since(now, inst.role_reported_time));
         }
         match inst.kind {
@@ -100,14 +130,27 @@ impl Sentinel {
                 // plain Sentinel configuration is field-for-field Redis Sentinel's).
                 if let Some(vip) = &m.cfg.vip {
                     b.text("vip", format!("{} {}", vip.addr_spec(), vip.interface));
-                    let state = self.vip.status(&m.cfg.name, now).map_or("standby", |st| st.state.as_str());
+                    let state = self
+                        .vip
+                        .status(&m.cfg.name, now)
+                        .map_or("standby", |st| st.state.as_str());
                     b.text("vip-state", state);
                 }
             }
             Kind::Replica => {
                 b.num("master-link-down-time", inst.master_link_down_time);
-                b.text("master-link-status", if inst.slave_master_link_up { "ok" } else { "err" });
-                b.text("master-host", inst.slave_master_host.as_deref().unwrap_or("?"));
+                b.text(
+                    "master-link-status",
+                    if inst.slave_master_link_up {
+                        "ok"
+                    } else {
+                        "err"
+                    },
+                );
+                b.text(
+                    "master-host",
+                    inst.slave_master_host.as_deref().unwrap_or("?"),
+                );
                 b.num("master-port", inst.slave_master_port);
                 b.num("slave-priority", inst.slave_priority);
                 b.num("slave-repl-offset", inst.slave_repl_offset);

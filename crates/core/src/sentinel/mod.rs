@@ -38,7 +38,9 @@ pub type Resolver = fn(&str) -> Option<String>;
 
 /// A resolver that accepts IP literals only.
 pub fn resolve_ip_literal(host: &str) -> Option<String> {
-    host.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+    host.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
 }
 
 /// Process-level facts the core needs but does not own.
@@ -60,7 +62,13 @@ impl Options {
     /// Options with the IP-literal resolver and no script accepted as executable (the core
     /// has no filesystem; the binary supplies real checks).
     pub fn new(port: u16, requirepass: Option<String>, seed: u64) -> Options {
-        Options { port, requirepass, seed, resolver: resolve_ip_literal, is_executable: |_| false }
+        Options {
+            port,
+            requirepass,
+            seed,
+            resolver: resolve_ip_literal,
+            is_executable: |_| false,
+        }
     }
 }
 
@@ -111,7 +119,9 @@ impl Sentinel {
         let mut rng = SmallRng::seed_from_u64(options.seed);
         let generated = config.myid.is_none();
         if generated {
-            let id: String = (0..40).map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)])).collect();
+            let id: String = (0..40)
+                .map(|_| char::from(b"0123456789abcdef"[rng.gen_range(0..16)]))
+                .collect();
             config.myid = Some(id);
         }
         let master_cfgs = std::mem::take(&mut config.masters);
@@ -140,7 +150,12 @@ impl Sentinel {
         for mi in 0..sentinel.masters.len() {
             sentinel.vip_sync_master(mi, now);
             let quorum = sentinel.masters[mi].cfg.quorum;
-            sentinel.event(Level::Warning, "+monitor", Some((mi, Which::Master)), &format!("quorum {quorum}"));
+            sentinel.event(
+                Level::Warning,
+                "+monitor",
+                Some((mi, Which::Master)),
+                &format!("quorum {quorum}"),
+            );
         }
         Ok(sentinel)
     }
@@ -153,7 +168,11 @@ impl Sentinel {
                 self.links.drop_conn(link);
             }
             Input::Reply { link, reply } => self.on_reply(link, reply, now),
-            Input::Message { link, channel, payload } => self.on_message(link, &channel, &payload, now),
+            Input::Message {
+                link,
+                channel,
+                payload,
+            } => self.on_message(link, &channel, &payload, now),
             Input::ScriptStarted { id, pid } => self.scripts.started(id, pid),
             Input::ScriptExited { id, outcome } => self.script_exited(id, outcome, now),
             Input::LocalAddrs { addrs } => self.vip.set_local_addrs(&addrs),
@@ -262,7 +281,11 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     /// Snapshot of the persistent state, as it would be written to the config file.
     pub fn config(&self) -> SentinelConfig {
         let mut cfg = self.config.clone();
-        cfg.masters = self.masters.iter().map(|m| self.master_snapshot(m)).collect();
+        cfg.masters = self
+            .masters
+            .iter()
+            .map(|m| self.master_snapshot(m))
+            .collect();
         cfg
     }
 
@@ -278,7 +301,11 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             .enumerate()
             .map(|(i, r)| {
                 // Mid-failover the promoted replica is written as the old master's address.
-                let addr = if switched && m.promoted == Some(i) { &m.inst.addr } else { &r.addr };
+                let addr = if switched && m.promoted == Some(i) {
+                    &m.inst.addr
+                } else {
+                    &r.addr
+                };
                 (addr.hostname.clone(), addr.port)
             })
             .collect();
@@ -318,7 +345,11 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
                 None
             }
         })?;
-        Some(Addr { hostname: host.to_string(), ip, port })
+        Some(Addr {
+            hostname: host.to_string(),
+            ip,
+            port,
+        })
     }
 
     fn master_index(&self, name: &str) -> Option<usize> {
@@ -347,8 +378,15 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         let m = &self.masters[mi];
         match which {
             Which::Master => Target::Master(m.cfg.name.clone()),
-            Which::Replica(i) => Target::Replica(m.cfg.name.clone(), m.replicas[i].addr.ip.clone(), m.replicas[i].addr.port),
-            Which::Sentinel(i) => Target::Sentinel(m.cfg.name.clone(), m.sentinels[i].runid.clone().unwrap_or_default()),
+            Which::Replica(i) => Target::Replica(
+                m.cfg.name.clone(),
+                m.replicas[i].addr.ip.clone(),
+                m.replicas[i].addr.port,
+            ),
+            Which::Sentinel(i) => Target::Sentinel(
+                m.cfg.name.clone(),
+                m.sentinels[i].runid.clone().unwrap_or_default(),
+            ),
         }
     }
 
@@ -357,7 +395,10 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             Target::Master(name) => Some((self.master_index(name)?, Which::Master)),
             Target::Replica(name, ip, port) => {
                 let mi = self.master_index(name)?;
-                Some((mi, Which::Replica(self.masters[mi].replica_index(ip, *port)?)))
+                Some((
+                    mi,
+                    Which::Replica(self.masters[mi].replica_index(ip, *port)?),
+                ))
             }
             Target::Sentinel(name, runid) => {
                 let mi = self.master_index(name)?;
@@ -375,9 +416,20 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             Which::Master => m.cfg.name.clone(),
             _ => inst.name(hostnames),
         };
-        let mut out = format!("{} {} {} {}", inst.kind.word(), name, inst.addr.announced(hostnames), inst.addr.port);
+        let mut out = format!(
+            "{} {} {} {}",
+            inst.kind.word(),
+            name,
+            inst.addr.announced(hostnames),
+            inst.addr.port
+        );
         if which != Which::Master {
-            out.push_str(&format!(" @ {} {} {}", m.cfg.name, m.inst.addr.announced(hostnames), m.inst.addr.port));
+            out.push_str(&format!(
+                " @ {} {} {}",
+                m.cfg.name,
+                m.inst.addr.announced(hostnames),
+                m.inst.addr.port
+            ));
         }
         out
     }
@@ -397,11 +449,18 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     /// runs for warnings.
     fn emit(&mut self, level: Level, kind: &str, master: Option<usize>, message: String) {
         if level == Level::Warning {
-            if let Some(script) = master.and_then(|mi| self.masters[mi].cfg.notification_script.clone()) {
-                self.scripts.schedule(vec![script, kind.to_string(), message.clone()]);
+            if let Some(script) =
+                master.and_then(|mi| self.masters[mi].cfg.notification_script.clone())
+            {
+                self.scripts
+                    .schedule(vec![script, kind.to_string(), message.clone()]);
             }
         }
-        self.push(Action::Event(Event { level, kind: kind.to_string(), message }));
+        self.push(Action::Event(Event {
+            level,
+            kind: kind.to_string(),
+            message,
+        }));
     }
 
     /// Start monitoring a master (config load or `SENTINEL MONITOR`).
@@ -409,7 +468,9 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         if self.master_index(&cfg.name).is_some() {
             return Err("Duplicate master name.");
         }
-        let addr = self.make_addr(&cfg.host, cfg.port).ok_or("Can't resolve instance hostname.")?;
+        let addr = self
+            .make_addr(&cfg.host, cfg.port)
+            .ok_or("Can't resolve instance hostname.")?;
         let link = self.links.create(true, now);
         let mut inst = Instance::new(Kind::Master, addr, link, cfg.down_after_ms, now);
         inst.flags = Flags::default();
@@ -447,14 +508,27 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         }
         let down_after = m.cfg.down_after_ms;
         let link = self.links.create(true, now);
-        self.masters[mi].replicas.push(Instance::new(Kind::Replica, addr, link, down_after, now));
+        self.masters[mi]
+            .replicas
+            .push(Instance::new(Kind::Replica, addr, link, down_after, now));
         Some(self.masters[mi].replicas.len() - 1)
     }
 
     /// Add a sentinel entry (sharing an existing link to the same run id); returns its index.
-    fn add_sentinel(&mut self, mi: usize, host: &str, port: u16, runid: &str, now: Millis) -> Option<usize> {
+    fn add_sentinel(
+        &mut self,
+        mi: usize,
+        host: &str,
+        port: u16,
+        runid: &str,
+        now: Millis,
+    ) -> Option<usize> {
         let addr = self.make_addr(host, port)?;
-        if self.masters[mi].sentinels.iter().any(|s| s.addr.same_as(&addr) || s.runid.as_deref() == Some(runid)) {
+        if self.masters[mi]
+            .sentinels
+            .iter()
+            .any(|s| s.addr.same_as(&addr) || s.runid.as_deref() == Some(runid))
+        {
             return None;
         }
         let shared = self

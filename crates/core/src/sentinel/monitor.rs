@@ -4,7 +4,9 @@
 use super::info::{self, ParsedInfo};
 use super::instance::{FailoverState, Kind, Role};
 use super::links::Expect;
-use super::timers::{FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, MAX_PING_PERIOD, PROMOTION_INFO_PERIOD};
+use super::timers::{
+    FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, MAX_PING_PERIOD, PROMOTION_INFO_PERIOD,
+};
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_PROMOTION};
 use crate::io::{Action, Level, LinkId, LinkKind};
 use crate::reply::Reply;
@@ -45,7 +47,10 @@ impl Sentinel {
             .enumerate()
             .map(|(i, w)| {
                 let word = if i == 0 {
-                    renamed.iter().find(|(from, _)| from.eq_ignore_ascii_case(w)).map_or(*w, |(_, to)| to.as_str())
+                    renamed
+                        .iter()
+                        .find(|(from, _)| from.eq_ignore_ascii_case(w))
+                        .map_or(*w, |(_, to)| to.as_str())
                 } else {
                     w
                 };
@@ -55,9 +60,17 @@ impl Sentinel {
     }
 
     /// Queue commands on an instance's connection; false if that connection is missing.
-    pub(super) fn send(&mut self, mi: usize, which: Which, kind: LinkKind, cmds: Vec<(Vec<Bytes>, Expect)>) -> bool {
+    pub(super) fn send(
+        &mut self,
+        mi: usize,
+        which: Which,
+        kind: LinkKind,
+        cmds: Vec<(Vec<Bytes>, Expect)>,
+    ) -> bool {
         let key = self.inst(mi, which).link;
-        let Some(link) = self.links.get_mut(key) else { return false };
+        let Some(link) = self.links.get_mut(key) else {
+            return false;
+        };
         let conn = match kind {
             LinkKind::Cmd => link.cmd.as_mut(),
             LinkKind::PubSub => link.pubsub.as_mut(),
@@ -99,8 +112,14 @@ impl Sentinel {
         if let Some(auth) = self.auth_words(mi, which) {
             cmds.push((auth, Expect::Ignore));
         }
-        let name = format!("sentinel-{}-{suffix}", &self.myid()[..8.min(self.myid().len())]);
-        cmds.push((self.words(mi, &["CLIENT", "SETNAME", &name]), Expect::Ignore));
+        let name = format!(
+            "sentinel-{}-{suffix}",
+            &self.myid()[..8.min(self.myid().len())]
+        );
+        cmds.push((
+            self.words(mi, &["CLIENT", "SETNAME", &name]),
+            Expect::Ignore,
+        ));
         cmds
     }
 
@@ -109,7 +128,9 @@ impl Sentinel {
         let inst = self.inst(mi, which);
         let key = inst.link;
         let (host, port) = (inst.addr.ip.clone(), inst.addr.port);
-        let Some(link) = self.links.get_mut(key) else { return };
+        let Some(link) = self.links.get_mut(key) else {
+            return;
+        };
         if !link.disconnected() || port == 0 {
             return;
         }
@@ -121,16 +142,29 @@ impl Sentinel {
         let need_pubsub = link.wants_pubsub && link.pubsub.is_none();
         if need_cmd {
             let id = self.links.open(key, LinkKind::Cmd, now);
-            self.push(Action::Connect { link: id, kind: LinkKind::Cmd, host: host.clone(), port });
+            self.push(Action::Connect {
+                link: id,
+                kind: LinkKind::Cmd,
+                host: host.clone(),
+                port,
+            });
             let cmds = self.handshake(mi, which, "cmd");
             self.send(mi, which, LinkKind::Cmd, cmds);
             self.send_ping(mi, which, now);
         }
         if need_pubsub {
             let id = self.links.open(key, LinkKind::PubSub, now);
-            self.push(Action::Connect { link: id, kind: LinkKind::PubSub, host, port });
+            self.push(Action::Connect {
+                link: id,
+                kind: LinkKind::PubSub,
+                host,
+                port,
+            });
             let mut cmds = self.handshake(mi, which, "pubsub");
-            cmds.push((self.words(mi, &["SUBSCRIBE", HELLO_CHANNEL]), Expect::Ignore));
+            cmds.push((
+                self.words(mi, &["SUBSCRIBE", HELLO_CHANNEL]),
+                Expect::Ignore,
+            ));
             self.send(mi, which, LinkKind::PubSub, cmds);
         }
     }
@@ -158,27 +192,37 @@ impl Sentinel {
     /// PING, INFO and hello on their periods (Redis's `sentinelSendPeriodicCommands`).
     fn send_periodic(&mut self, mi: usize, which: Which, now: Millis) {
         let inst = self.inst(mi, which);
-        let Some(link) = self.links.get(inst.link) else { return };
+        let Some(link) = self.links.get(inst.link) else {
+            return;
+        };
         if link.disconnected() {
             return;
         }
-        if inst.kind != Kind::Sentinel && link.pending_commands >= MAX_PENDING_COMMANDS * link.refcount {
+        if inst.kind != Kind::Sentinel
+            && link.pending_commands >= MAX_PENDING_COMMANDS * link.refcount
+        {
             return;
         }
         let master = &self.masters[mi];
-        let info_period = if inst.flags.promoted && master.failover_state == FailoverState::WaitPromotion {
-            // Warden: confirm the promotion within 100 ms rather than on the next 1 s poll.
-            PROMOTION_INFO_PERIOD
-        } else if inst.kind == Kind::Replica
-            && (master.inst.flags.o_down || master.inst.flags.failover_in_progress || inst.master_link_down_time != 0)
-        {
-            FAST_INFO_PERIOD
-        } else {
-            self.timers.info_period
-        };
-        let ping_period = inst.down_after.min(self.timers.ping_period).min(MAX_PING_PERIOD);
-        let want_info =
-            inst.kind != Kind::Sentinel && (inst.info_refresh == 0 || now.saturating_sub(inst.info_refresh) > info_period);
+        let info_period =
+            if inst.flags.promoted && master.failover_state == FailoverState::WaitPromotion {
+                // Warden: confirm the promotion within 100 ms rather than on the next 1 s poll.
+                PROMOTION_INFO_PERIOD
+            } else if inst.kind == Kind::Replica
+                && (master.inst.flags.o_down
+                    || master.inst.flags.failover_in_progress
+                    || inst.master_link_down_time != 0)
+            {
+                FAST_INFO_PERIOD
+            } else {
+                self.timers.info_period
+            };
+        let ping_period = inst
+            .down_after
+            .min(self.timers.ping_period)
+            .min(MAX_PING_PERIOD);
+        let want_info = inst.kind != Kind::Sentinel
+            && (inst.info_refresh == 0 || now.saturating_sub(inst.info_refresh) > info_period);
         let want_ping = now.saturating_sub(link.last_pong_time) > ping_period
             && now.saturating_sub(link.last_ping_time) > ping_period / 2;
         let want_hello = now.saturating_sub(inst.last_pub_time) > self.timers.publish_period;
@@ -196,7 +240,9 @@ impl Sentinel {
     /// Publish our hello to an instance (to its channel, or directly to a peer sentinel).
     pub(super) fn send_hello(&mut self, mi: usize, which: Which) -> bool {
         let inst = self.inst(mi, which);
-        let Some(link) = self.links.get(inst.link) else { return false };
+        let Some(link) = self.links.get(inst.link) else {
+            return false;
+        };
         if link.disconnected() {
             return false;
         }
@@ -205,7 +251,11 @@ impl Sentinel {
             (_, Some(local)) => local.clone(),
             _ => return false,
         };
-        let port = if self.config.announce_port != 0 { self.config.announce_port } else { self.options.port };
+        let port = if self.config.announce_port != 0 {
+            self.config.announce_port
+        } else {
+            self.options.port
+        };
         let m = &self.masters[mi];
         let addr = m.current_addr();
         let payload = super::hello::Hello {
@@ -221,7 +271,12 @@ impl Sentinel {
         .format();
         let words = self.words(mi, &["PUBLISH", HELLO_CHANNEL, &payload]);
         let target = self.target(mi, which);
-        self.send(mi, which, LinkKind::Cmd, vec![(words, Expect::Publish(target))])
+        self.send(
+            mi,
+            which,
+            LinkKind::Cmd,
+            vec![(words, Expect::Publish(target))],
+        )
     }
 
     pub(super) fn on_link_up(&mut self, id: LinkId, local_ip: String) {
@@ -233,8 +288,12 @@ impl Sentinel {
     }
 
     pub(super) fn on_reply(&mut self, id: LinkId, reply: Reply, now: Millis) {
-        let Some((key, kind)) = self.links.route(id) else { return };
-        let Some(link) = self.links.get_mut(key) else { return };
+        let Some((key, kind)) = self.links.route(id) else {
+            return;
+        };
+        let Some(link) = self.links.get_mut(key) else {
+            return;
+        };
         if kind == LinkKind::PubSub {
             link.pc_last_activity = now;
             if let Some(conn) = link.pubsub.as_mut() {
@@ -242,7 +301,9 @@ impl Sentinel {
             }
             return;
         }
-        let Some(conn) = link.cmd.as_mut() else { return };
+        let Some(conn) = link.cmd.as_mut() else {
+            return;
+        };
         let Some(expect) = conn.expect.pop_front() else {
             // A reply nobody asked for: a confused or hostile peer. Drop the connection.
             self.close_conn(id);
@@ -265,13 +326,17 @@ impl Sentinel {
                     }
                 }
             }
-            Expect::MasterDown { master, runid } => self.on_master_down_reply(&master, &runid, &reply, now),
+            Expect::MasterDown { master, runid } => {
+                self.on_master_down_reply(&master, &runid, &reply, now)
+            }
             Expect::Handover(master) => self.on_handover_reply(&master, &reply, now),
         }
     }
 
     pub(super) fn on_message(&mut self, id: LinkId, channel: &[u8], payload: &[u8], now: Millis) {
-        let Some((key, LinkKind::PubSub)) = self.links.route(id) else { return };
+        let Some((key, LinkKind::PubSub)) = self.links.route(id) else {
+            return;
+        };
         if let Some(link) = self.links.get_mut(key) {
             link.pc_last_activity = now;
         }
@@ -286,7 +351,9 @@ impl Sentinel {
             Reply::Status(s) | Reply::Error(s) => s.as_str(),
             _ => "",
         };
-        let valid = ["PONG", "LOADING", "MASTERDOWN"].iter().any(|p| text.starts_with(p));
+        let valid = ["PONG", "LOADING", "MASTERDOWN"]
+            .iter()
+            .any(|p| text.starts_with(p));
         if let Some(link) = self.links.get_mut(key) {
             link.last_pong_time = now;
             if valid {
@@ -309,7 +376,12 @@ impl Sentinel {
                 if busy && flags.s_down && !flags.script_kill_sent {
                     flags.script_kill_sent = true;
                     let words = self.words(mi, &["SCRIPT", "KILL"]);
-                    self.send(mi, Which::Master, LinkKind::Cmd, vec![(words, Expect::Ignore)]);
+                    self.send(
+                        mi,
+                        Which::Master,
+                        LinkKind::Cmd,
+                        vec![(words, Expect::Ignore)],
+                    );
                 }
             }
         }
@@ -362,10 +434,26 @@ impl Sentinel {
             if role == Role::Slave {
                 inst.slave_conf_change_time = now;
             }
-            let coherent = matches!((inst.kind, role), (Kind::Master, Role::Master) | (Kind::Replica, Role::Slave));
-            let word = if role == Role::Master { "master" } else { "slave" };
-            let kind = if coherent { "+role-change" } else { "-role-change" };
-            self.event(Level::Verbose, kind, Some((mi, which)), &format!("new reported role is {word}"));
+            let coherent = matches!(
+                (inst.kind, role),
+                (Kind::Master, Role::Master) | (Kind::Replica, Role::Slave)
+            );
+            let word = if role == Role::Master {
+                "master"
+            } else {
+                "slave"
+            };
+            let kind = if coherent {
+                "+role-change"
+            } else {
+                "-role-change"
+            };
+            self.event(
+                Level::Verbose,
+                kind,
+                Some((mi, which)),
+                &format!("new reported role is {word}"),
+            );
         }
         if self.tilt {
             return;
@@ -387,7 +475,13 @@ impl Sentinel {
         }
     }
 
-    fn apply_replication_fields(&mut self, mi: usize, which: Which, parsed: &ParsedInfo, now: Millis) {
+    fn apply_replication_fields(
+        &mut self,
+        mi: usize,
+        which: Which,
+        parsed: &ParsedInfo,
+        now: Millis,
+    ) {
         if parsed.role != Some(Role::Slave) {
             return;
         }
@@ -424,7 +518,10 @@ impl Sentinel {
         let m = &self.masters[mi];
         let r = &m.replicas[ri];
         if role == Role::Master {
-            if r.flags.promoted && m.inst.flags.failover_in_progress && m.failover_state == FailoverState::WaitPromotion {
+            if r.flags.promoted
+                && m.inst.flags.failover_in_progress
+                && m.failover_state == FailoverState::WaitPromotion
+            {
                 self.promotion_confirmed(mi, ri, now);
             } else {
                 let wait = self.timers.publish_period * 4;
@@ -435,7 +532,12 @@ impl Sentinel {
                 {
                     let master_addr = m.inst.addr.clone();
                     if self.send_slaveof(mi, Which::Replica(ri), Some(&master_addr)) {
-                        self.event(Level::Notice, "+convert-to-slave", Some((mi, Which::Replica(ri))), "");
+                        self.event(
+                            Level::Notice,
+                            "+convert-to-slave",
+                            Some((mi, Which::Replica(ri))),
+                            "",
+                        );
                     }
                 }
             }
@@ -444,7 +546,10 @@ impl Sentinel {
         // role == slave
         let master_addr = m.inst.addr.clone();
         let points_elsewhere = r.slave_master_port != master_addr.port
-            || !r.slave_master_host.as_deref().is_some_and(|h| master_addr.matches(h, master_addr.port));
+            || !r
+                .slave_master_host
+                .as_deref()
+                .is_some_and(|h| master_addr.matches(h, master_addr.port));
         if points_elsewhere {
             let wait = m.cfg.failover_timeout_ms;
             if self.master_looks_sane(mi, now)
@@ -452,7 +557,12 @@ impl Sentinel {
                 && now.saturating_sub(r.slave_conf_change_time) > wait
                 && self.send_slaveof(mi, Which::Replica(ri), Some(&master_addr))
             {
-                self.event(Level::Notice, "+fix-slave-config", Some((mi, Which::Replica(ri))), "");
+                self.event(
+                    Level::Notice,
+                    "+fix-slave-config",
+                    Some((mi, Which::Replica(ri))),
+                    "",
+                );
             }
         }
         let m = &self.masters[mi];
@@ -465,7 +575,12 @@ impl Sentinel {
                         let flags = &mut self.masters[mi].replicas[ri].flags;
                         flags.reconf_sent = false;
                         flags.reconf_inprog = true;
-                        self.event(Level::Notice, "+slave-reconf-inprog", Some((mi, Which::Replica(ri))), "");
+                        self.event(
+                            Level::Notice,
+                            "+slave-reconf-inprog",
+                            Some((mi, Which::Replica(ri))),
+                            "",
+                        );
                     }
                 }
             }
@@ -474,7 +589,12 @@ impl Sentinel {
                 let flags = &mut self.masters[mi].replicas[ri].flags;
                 flags.reconf_inprog = false;
                 flags.reconf_done = true;
-                self.event(Level::Notice, "+slave-reconf-done", Some((mi, Which::Replica(ri))), "");
+                self.event(
+                    Level::Notice,
+                    "+slave-reconf-done",
+                    Some((mi, Which::Replica(ri))),
+                    "",
+                );
             }
         }
     }
@@ -487,11 +607,21 @@ impl Sentinel {
         m.failover_state_change_time = now;
         self.flush();
         self.vip_promoted(mi, ri, now);
-        self.event(Level::Warning, "+promoted-slave", Some((mi, Which::Replica(ri))), "");
+        self.event(
+            Level::Warning,
+            "+promoted-slave",
+            Some((mi, Which::Replica(ri))),
+            "",
+        );
         if self.simfailure & SIMFAILURE_CRASH_AFTER_PROMOTION != 0 {
             self.push(Action::Exit { code: 99 });
         }
-        self.event(Level::Warning, "+failover-state-reconf-slaves", Some((mi, Which::Master)), "");
+        self.event(
+            Level::Warning,
+            "+failover-state-reconf-slaves",
+            Some((mi, Which::Master)),
+            "",
+        );
         let from = self.masters[mi].inst.addr.clone();
         let to = self.masters[mi].replicas[ri].addr.clone();
         self.client_reconfig_script(mi, "leader", &from, &to);
@@ -503,8 +633,14 @@ impl Sentinel {
         if self.masters[mi].coordinated {
             // The old master is a replica now: make its clients reconnect and re-ask us.
             let cmds = vec![
-                (self.words(mi, &["CLIENT", "KILL", "TYPE", "normal"]), Expect::Ignore),
-                (self.words(mi, &["CLIENT", "KILL", "TYPE", "pubsub"]), Expect::Ignore),
+                (
+                    self.words(mi, &["CLIENT", "KILL", "TYPE", "normal"]),
+                    Expect::Ignore,
+                ),
+                (
+                    self.words(mi, &["CLIENT", "KILL", "TYPE", "pubsub"]),
+                    Expect::Ignore,
+                ),
             ];
             self.send(mi, Which::Master, LinkKind::Cmd, cmds);
         }
@@ -520,7 +656,10 @@ impl Sentinel {
     pub(super) fn force_hello_update(&mut self, mi: usize) {
         let back = self.timers.publish_period + 1;
         let m = &mut self.masters[mi];
-        for inst in std::iter::once(&mut m.inst).chain(m.replicas.iter_mut()).chain(m.sentinels.iter_mut()) {
+        for inst in std::iter::once(&mut m.inst)
+            .chain(m.replicas.iter_mut())
+            .chain(m.sentinels.iter_mut())
+        {
             inst.last_pub_time = inst.last_pub_time.saturating_sub(back);
         }
     }
@@ -536,21 +675,35 @@ impl Sentinel {
 
     /// Send the reconfiguration transaction (SLAVEOF, CONFIG REWRITE, CLIENT KILL ×2 in
     /// MULTI/EXEC); `to = None` means `SLAVEOF NO ONE`.
-    pub(super) fn send_slaveof(&mut self, mi: usize, which: Which, to: Option<&super::instance::Addr>) -> bool {
+    pub(super) fn send_slaveof(
+        &mut self,
+        mi: usize,
+        which: Which,
+        to: Option<&super::instance::Addr>,
+    ) -> bool {
         let key = self.inst(mi, which).link;
         if self.links.get(key).is_none_or(|l| l.disconnected()) {
             return false;
         }
         let (host, port) = match to {
-            Some(addr) => (addr.announced(self.config.announce_hostnames).to_string(), addr.port.to_string()),
+            Some(addr) => (
+                addr.announced(self.config.announce_hostnames).to_string(),
+                addr.port.to_string(),
+            ),
             None => ("NO".to_string(), "ONE".to_string()),
         };
         let cmds = vec![
             (self.words(mi, &["MULTI"]), Expect::Ignore),
             (self.words(mi, &["SLAVEOF", &host, &port]), Expect::Ignore),
             (self.words(mi, &["CONFIG", "REWRITE"]), Expect::Ignore),
-            (self.words(mi, &["CLIENT", "KILL", "TYPE", "normal"]), Expect::Ignore),
-            (self.words(mi, &["CLIENT", "KILL", "TYPE", "pubsub"]), Expect::Ignore),
+            (
+                self.words(mi, &["CLIENT", "KILL", "TYPE", "normal"]),
+                Expect::Ignore,
+            ),
+            (
+                self.words(mi, &["CLIENT", "KILL", "TYPE", "pubsub"]),
+                Expect::Ignore,
+            ),
             (self.words(mi, &["EXEC"]), Expect::Ignore),
         ];
         let sent = self.send(mi, which, LinkKind::Cmd, cmds);

@@ -40,7 +40,14 @@ impl ScriptQueue {
             }
         }
         self.next_id += 1;
-        self.jobs.push_back(Job { id: self.next_id, argv, running: false, pid: 0, start_time: 0, retry_num: 0 });
+        self.jobs.push_back(Job {
+            id: self.next_id,
+            argv,
+            running: false,
+            pid: 0,
+            start_time: 0,
+            retry_num: 0,
+        });
     }
 
     /// Jobs queued or running.
@@ -72,8 +79,14 @@ impl ScriptQueue {
                         ("run-delay", j.start_time.saturating_sub(now) as i64)
                     };
                     Reply::map([
-                        ("argv", Reply::Array(j.argv.iter().map(Reply::bulk).collect())),
-                        ("flags", Reply::bulk(if j.running { "running" } else { "scheduled" })),
+                        (
+                            "argv",
+                            Reply::Array(j.argv.iter().map(Reply::bulk).collect()),
+                        ),
+                        (
+                            "flags",
+                            Reply::bulk(if j.running { "running" } else { "scheduled" }),
+                        ),
                         ("pid", Reply::bulk(j.pid.to_string())),
                         (timing.0, Reply::bulk(timing.1.to_string())),
                         ("retry-num", Reply::bulk(j.retry_num.to_string())),
@@ -101,7 +114,10 @@ impl Sentinel {
             job.retry_num += 1;
             job.pid = 0;
             running += 1;
-            starts.push(Action::RunScript { id: job.id, argv: job.argv.clone() });
+            starts.push(Action::RunScript {
+                id: job.id,
+                argv: job.argv.clone(),
+            });
         }
         let max_runtime = self.timers.script_max_runtime;
         let mut kills = Vec::new();
@@ -114,14 +130,21 @@ impl Sentinel {
             self.push(action);
         }
         for (id, path, pid) in kills {
-            self.emit(Level::Warning, "-script-timeout", None, format!("{path} {pid}"));
+            self.emit(
+                Level::Warning,
+                "-script-timeout",
+                None,
+                format!("{path} {pid}"),
+            );
             self.push(Action::KillScript { id });
         }
     }
 
     /// A script ended: retry on exit 1 or a signal, report other failures.
     pub(super) fn script_exited(&mut self, id: u64, outcome: ScriptOutcome, now: Millis) {
-        let Some(pos) = self.scripts.jobs.iter().position(|j| j.id == id) else { return };
+        let Some(pos) = self.scripts.jobs.iter().position(|j| j.id == id) else {
+            return;
+        };
         let (signal, code) = match outcome {
             ScriptOutcome::Exited(code) => (0, code),
             ScriptOutcome::Signaled(sig) => (sig, 0),
@@ -141,7 +164,12 @@ impl Sentinel {
         }
         let job = self.scripts.jobs.remove(pos).expect("present");
         if signal != 0 || code != 0 {
-            self.emit(Level::Warning, "-script-error", None, format!("{} {signal} {code}", job.argv[0]));
+            self.emit(
+                Level::Warning,
+                "-script-error",
+                None,
+                format!("{} {signal} {code}", job.argv[0]),
+            );
         }
     }
 }

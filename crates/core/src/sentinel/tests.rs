@@ -57,8 +57,22 @@ impl Harness {
             masters: vec![master],
             ..Default::default()
         };
-        let s = Sentinel::new(cfg, Options::new(26379, None, 7), Box::new(saved.clone()), 1_000_000).unwrap();
-        let mut h = Harness { s, now: 1_000_000, conns: HashMap::new(), inbox: Vec::new(), events: Vec::new(), vips: Vec::new(), saved };
+        let s = Sentinel::new(
+            cfg,
+            Options::new(26379, None, 7),
+            Box::new(saved.clone()),
+            1_000_000,
+        )
+        .unwrap();
+        let mut h = Harness {
+            s,
+            now: 1_000_000,
+            conns: HashMap::new(),
+            inbox: Vec::new(),
+            events: Vec::new(),
+            vips: Vec::new(),
+            saved,
+        };
         h.drain();
         h
     }
@@ -66,13 +80,24 @@ impl Harness {
     fn drain(&mut self) {
         while let Some(a) = self.s.poll_action() {
             match a {
-                Action::Connect { link, kind, port, .. } => {
+                Action::Connect {
+                    link, kind, port, ..
+                } => {
                     self.conns.insert(link, Conn { kind, port });
-                    self.s.handle(Input::LinkUp { link, local_ip: "127.0.0.1".into() }, self.now);
+                    self.s.handle(
+                        Input::LinkUp {
+                            link,
+                            local_ip: "127.0.0.1".into(),
+                        },
+                        self.now,
+                    );
                 }
                 Action::Send { link, commands } => {
                     for c in commands {
-                        let words = c.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+                        let words = c
+                            .iter()
+                            .map(|w| String::from_utf8_lossy(w).into_owned())
+                            .collect();
                         self.inbox.push((link, words));
                     }
                 }
@@ -99,7 +124,9 @@ impl Harness {
         let mut keep = Vec::new();
         let mut blocked: Vec<LinkId> = Vec::new();
         for (link, words) in inbox {
-            let Some(conn) = self.conns.get(&link).cloned() else { continue };
+            let Some(conn) = self.conns.get(&link).cloned() else {
+                continue;
+            };
             if blocked.contains(&link) {
                 keep.push((link, words));
                 continue;
@@ -120,11 +147,22 @@ impl Harness {
     }
 
     fn kill_port(&mut self, port: u16) {
-        let ids: Vec<_> = self.conns.iter().filter(|(_, c)| c.port == port).map(|(id, _)| *id).collect();
+        let ids: Vec<_> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.port == port)
+            .map(|(id, _)| *id)
+            .collect();
         for id in ids {
             self.conns.remove(&id);
             self.inbox.retain(|(l, _)| *l != id);
-            self.s.handle(Input::LinkDown { link: id, reason: "refused".into() }, self.now);
+            self.s.handle(
+                Input::LinkDown {
+                    link: id,
+                    reason: "refused".into(),
+                },
+                self.now,
+            );
         }
         self.drain();
     }
@@ -138,7 +176,10 @@ impl Harness {
     }
 
     fn command(&mut self, words: &[&str]) -> Reply {
-        let args: Vec<Bytes> = words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
+        let args: Vec<Bytes> = words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect();
         let r = self.s.command(&args, self.now);
         self.drain();
         r
@@ -150,14 +191,24 @@ fn info_master(replicas: &[(u16, u64)]) -> String {
     for (i, (port, off)) in replicas.iter().enumerate() {
         // Each instance has its own loopback address (127.0.0.1 for the master), so tests can
         // tell hosts apart for the VIP.
-        let ip = if *port == 6379 { "127.0.0.1".to_string() } else { format!("127.0.0.{}", port - 6378) };
-        s.push_str(&format!("slave{i}:ip={ip},port={port},state=online,offset={off},lag=0\r\n"));
+        let ip = if *port == 6379 {
+            "127.0.0.1".to_string()
+        } else {
+            format!("127.0.0.{}", port - 6378)
+        };
+        s.push_str(&format!(
+            "slave{i}:ip={ip},port={port},state=online,offset={off},lag=0\r\n"
+        ));
     }
     s
 }
 
 fn info_replica(runid: &str, master_port: u16, offset: u64, link_up: bool) -> String {
-    let master_ip = if master_port == 6379 { "127.0.0.1".to_string() } else { format!("127.0.0.{}", master_port - 6378) };
+    let master_ip = if master_port == 6379 {
+        "127.0.0.1".to_string()
+    } else {
+        format!("127.0.0.{}", master_port - 6378)
+    };
     format!(
         "run_id:{runid}\r\nrole:slave\r\nmaster_host:{master_ip}\r\nmaster_port:{master_port}\r\n\
 master_link_status:{}\r\nslave_priority:100\r\nslave_repl_offset:{offset}\r\nreplica_announced:1\r\n",
@@ -181,14 +232,31 @@ fn healthy(port: u16, _kind: LinkKind, words: &[String]) -> Option<Reply> {
 #[test]
 fn startup_monitors_and_discovers_replicas() {
     let mut h = Harness::new(master_cfg(2));
-    assert_eq!(h.events[0], ("+monitor".to_string(), "master mymaster 127.0.0.1 6379 quorum 2".to_string()));
+    assert_eq!(
+        h.events[0],
+        (
+            "+monitor".to_string(),
+            "master mymaster 127.0.0.1 6379 quorum 2".to_string()
+        )
+    );
     h.tick(100);
     // Cmd + pubsub to the master, with the handshake and an immediate PING and INFO.
     assert_eq!(h.conns.values().filter(|c| c.port == 6379).count(), 2);
-    assert!(h.inbox.iter().any(|(_, w)| w[0] == "CLIENT" && w[2] == "sentinel-ffffffff-cmd"));
-    assert!(h.inbox.iter().any(|(_, w)| w[0] == "SUBSCRIBE" && w[1] == "__sentinel__:hello"));
+    assert!(h
+        .inbox
+        .iter()
+        .any(|(_, w)| w[0] == "CLIENT" && w[2] == "sentinel-ffffffff-cmd"));
+    assert!(h
+        .inbox
+        .iter()
+        .any(|(_, w)| w[0] == "SUBSCRIBE" && w[1] == "__sentinel__:hello"));
     h.answer(healthy);
-    let slaves: Vec<_> = h.events.iter().filter(|(k, _)| k == "+slave").map(|(_, m)| m.clone()).collect();
+    let slaves: Vec<_> = h
+        .events
+        .iter()
+        .filter(|(k, _)| k == "+slave")
+        .map(|(_, m)| m.clone())
+        .collect();
     assert_eq!(
         slaves,
         vec![
@@ -201,9 +269,13 @@ fn startup_monitors_and_discovers_replicas() {
     assert_eq!(last.masters[0].known_replicas.len(), 2);
     h.tick(100);
     h.answer(healthy);
-    let Reply::Array(replicas) = h.command(&["REPLICAS", "mymaster"]) else { panic!() };
+    let Reply::Array(replicas) = h.command(&["REPLICAS", "mymaster"]) else {
+        panic!()
+    };
     assert_eq!(replicas.len(), 2);
-    let Reply::Map(fields) = h.command(&["MASTER", "mymaster"]) else { panic!() };
+    let Reply::Map(fields) = h.command(&["MASTER", "mymaster"]) else {
+        panic!()
+    };
     assert_eq!(fields.len(), 20);
     assert_eq!(fields[4].1, Reply::bulk("master"));
     assert_eq!(fields[16].0, Reply::bulk("num-other-sentinels"));
@@ -292,10 +364,17 @@ fn full_failover_single_sentinel() {
     ];
     let mut pos = 0;
     for e in expected {
-        let found = kinds[pos..].iter().position(|k| *k == e).unwrap_or_else(|| panic!("{e} missing after {pos}: {kinds:?}"));
+        let found = kinds[pos..]
+            .iter()
+            .position(|k| *k == e)
+            .unwrap_or_else(|| panic!("{e} missing after {pos}: {kinds:?}"));
         pos += found + 1;
     }
-    let switch = h.events.iter().find(|(k, _)| k == "+switch-master").unwrap();
+    let switch = h
+        .events
+        .iter()
+        .find(|(k, _)| k == "+switch-master")
+        .unwrap();
     assert_eq!(switch.1, "mymaster 127.0.0.1 6379 127.0.0.2 6380");
     assert_eq!(
         h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
@@ -316,17 +395,29 @@ fn failover_aborts_without_good_replica() {
     h.tick(100);
     h.answer(|p, k, w| {
         if w[0] == "INFO" && p != 6379 {
-            return Some(Reply::bulk(info_replica(R1_RUNID, 6379, 1, true).replace("slave_priority:100", "slave_priority:0")));
+            return Some(Reply::bulk(
+                info_replica(R1_RUNID, 6379, 1, true)
+                    .replace("slave_priority:100", "slave_priority:0"),
+            ));
         }
         healthy(p, k, w)
     });
     h.kill_port(6379);
     for _ in 0..30 {
         h.tick(100);
-        h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w).map(|r| match (w[0].as_str(), r) {
-            ("INFO", _) => Reply::bulk(info_replica(R1_RUNID, 6379, 1, true).replace("slave_priority:100", "slave_priority:0")),
-            (_, r) => r,
-        }) });
+        h.answer(|p, k, w| {
+            if p == 6379 {
+                None
+            } else {
+                healthy(p, k, w).map(|r| match (w[0].as_str(), r) {
+                    ("INFO", _) => Reply::bulk(
+                        info_replica(R1_RUNID, 6379, 1, true)
+                            .replace("slave_priority:100", "slave_priority:0"),
+                    ),
+                    (_, r) => r,
+                })
+            }
+        });
         h.kill_port(6379);
     }
     assert!(h.has_event("-failover-abort-no-good-slave"));
@@ -339,7 +430,10 @@ fn failover_aborts_without_good_replica() {
 #[test]
 fn election_needs_majority_and_times_out() {
     let mut cfg = master_cfg(1);
-    cfg.known_sentinels = vec![("127.0.0.1".into(), 26380, PEER1.into()), ("127.0.0.1".into(), 26381, PEER2.into())];
+    cfg.known_sentinels = vec![
+        ("127.0.0.1".into(), 26380, PEER1.into()),
+        ("127.0.0.1".into(), 26381, PEER2.into()),
+    ];
     let mut h = Harness::new(cfg);
     h.tick(100);
     h.answer(healthy);
@@ -348,7 +442,11 @@ fn election_needs_majority_and_times_out() {
         h.tick(100);
         h.answer(|p, k, w| match p {
             6379 => None,
-            26380 | 26381 if w[0] == "SENTINEL" => Some(Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])),
+            26380 | 26381 if w[0] == "SENTINEL" => Some(Reply::Array(vec![
+                Reply::Int(0),
+                Reply::bulk("*"),
+                Reply::Int(0),
+            ])),
             _ => healthy(p, k, w),
         });
         h.kill_port(6379);
@@ -356,7 +454,13 @@ fn election_needs_majority_and_times_out() {
     assert!(h.has_event("+try-failover"));
     assert!(h.has_event("-failover-abort-not-elected"));
     assert!(!h.has_event("+elected-leader"));
-    assert_eq!(h.events.iter().filter(|(k, _)| k == "+try-failover").count(), 1);
+    assert_eq!(
+        h.events
+            .iter()
+            .filter(|(k, _)| k == "+try-failover")
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -365,7 +469,9 @@ fn votes_once_per_epoch_and_adopts_newer_epochs() {
     let ask = |h: &mut Harness, epoch: &str, runid: &str| {
         h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "6379", epoch, runid])
     };
-    let vote = |leader: &str, epoch: i64| Reply::Array(vec![Reply::Int(0), Reply::bulk(leader), Reply::Int(epoch)]);
+    let vote = |leader: &str, epoch: i64| {
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(leader), Reply::Int(epoch)])
+    };
     assert_eq!(ask(&mut h, "0", "*"), vote("*", 0));
     assert_eq!(ask(&mut h, "5", PEER1), vote(PEER1, 5));
     // Second request in the same epoch: the first vote stands.
@@ -373,12 +479,21 @@ fn votes_once_per_epoch_and_adopts_newer_epochs() {
     // An older epoch gets the existing vote.
     assert_eq!(ask(&mut h, "4", PEER2), vote(PEER1, 5));
     assert_eq!(ask(&mut h, "6", PEER2), vote(PEER2, 6));
-    assert_eq!(h.events.iter().filter(|(k, _)| k == "+vote-for-leader").count(), 2);
+    assert_eq!(
+        h.events
+            .iter()
+            .filter(|(k, _)| k == "+vote-for-leader")
+            .count(),
+        2
+    );
     // Votes are persisted before they are announced.
     let cfg = h.saved.0.lock().unwrap().last().cloned().unwrap();
     assert_eq!((cfg.current_epoch, cfg.masters[0].leader_epoch), (6, 6));
     // Unknown master address: no vote.
-    assert_eq!(h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "1", "9", PEER1]), vote("*", 0));
+    assert_eq!(
+        h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "1", "9", PEER1]),
+        vote("*", 0)
+    );
     assert_eq!(
         h.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "x", "9", PEER1]),
         Reply::err("ERR value is not an integer or out of range")
@@ -405,14 +520,19 @@ fn hello_discovers_sentinels_and_follows_newer_config() {
     h.s.receive_hello(other.as_bytes(), h.now);
     h.drain();
     assert!(h.has_event("+sentinel-invalid-addr"));
-    let Reply::Array(sentinels) = h.command(&["SENTINELS", "mymaster"]) else { panic!() };
+    let Reply::Array(sentinels) = h.command(&["SENTINELS", "mymaster"]) else {
+        panic!()
+    };
     assert_eq!(sentinels.len(), 1);
     // A newer config epoch with another address switches the master.
     let newer = format!("127.0.0.1,26390,{PEER2},3,mymaster,127.0.0.1,6380,3");
     h.s.receive_hello(newer.as_bytes(), h.now);
     h.drain();
     let kinds = h.event_kinds();
-    let cu = kinds.iter().position(|k| *k == "+config-update-from").expect("config update");
+    let cu = kinds
+        .iter()
+        .position(|k| *k == "+config-update-from")
+        .expect("config update");
     assert_eq!(kinds[cu + 1], "+switch-master");
     assert_eq!(
         h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
@@ -420,7 +540,14 @@ fn hello_discovers_sentinels_and_follows_newer_config() {
     );
     // Our own hellos and garbage are ignored.
     let before = h.events.len();
-    h.s.receive_hello(format!("127.0.0.1,26379,{},9,mymaster,127.0.0.1,1,9", "f".repeat(40)).as_bytes(), h.now);
+    h.s.receive_hello(
+        format!(
+            "127.0.0.1,26379,{},9,mymaster,127.0.0.1,1,9",
+            "f".repeat(40)
+        )
+        .as_bytes(),
+        h.now,
+    );
     h.s.receive_hello(b"\x00\xffgarbage,,,", h.now);
     h.drain();
     assert_eq!(h.events.len(), before);
@@ -452,7 +579,17 @@ fn clock_jump_enters_tilt_and_suspends_detection() {
 #[test]
 fn sentinel_set_and_errors() {
     let mut h = Harness::new(master_cfg(2));
-    assert_eq!(h.command(&["SET", "mymaster", "quorum", "3", "down-after-milliseconds", "5000"]), Reply::ok());
+    assert_eq!(
+        h.command(&[
+            "SET",
+            "mymaster",
+            "quorum",
+            "3",
+            "down-after-milliseconds",
+            "5000"
+        ]),
+        Reply::ok()
+    );
     assert_eq!(h.events.iter().filter(|(k, _)| k == "+set").count(), 2);
     assert_eq!(
         h.command(&["SET", "mymaster", "quorum", "0"]),
@@ -462,18 +599,47 @@ fn sentinel_set_and_errors() {
         h.command(&["SET", "mymaster", "foo", "1"]),
         Reply::err("ERR Unknown option or number of arguments for SENTINEL SET 'foo'")
     );
-    assert_eq!(h.command(&["SET", "nope", "quorum", "1"]), Reply::err("ERR No such master with that name"));
-    assert_eq!(h.command(&["SET", "mymaster", "quorum"]), Reply::err("ERR wrong number of arguments for 'sentinel|set' command"));
-    assert_eq!(h.command(&["BOGUS"]), Reply::err("ERR unknown subcommand 'BOGUS'. Try SENTINEL HELP."));
+    assert_eq!(
+        h.command(&["SET", "nope", "quorum", "1"]),
+        Reply::err("ERR No such master with that name")
+    );
+    assert_eq!(
+        h.command(&["SET", "mymaster", "quorum"]),
+        Reply::err("ERR wrong number of arguments for 'sentinel|set' command")
+    );
+    assert_eq!(
+        h.command(&["BOGUS"]),
+        Reply::err("ERR unknown subcommand 'BOGUS'. Try SENTINEL HELP.")
+    );
     h.command(&["SET", "mymaster", "auth-pass", "secret"]);
-    assert_eq!(h.events.last().unwrap().1, "master mymaster 127.0.0.1 6379 auth-pass ******");
+    assert_eq!(
+        h.events.last().unwrap().1,
+        "master mymaster 127.0.0.1 6379 auth-pass ******"
+    );
     let cfg = h.s.config();
-    assert_eq!((cfg.masters[0].quorum, cfg.masters[0].down_after_ms), (3, 5000));
-    assert!(matches!(h.command(&["CKQUORUM", "mymaster"]), Reply::Error(e) if e.starts_with("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master")));
-    assert_eq!(h.command(&["MONITOR", "x", "127.0.0.1", "1", "0"]), Reply::err("ERR Quorum must be 1 or greater."));
-    assert_eq!(h.command(&["MONITOR", "x", "not-an-ip", "1", "1"]), Reply::err("ERR Invalid IP address or hostname specified"));
-    assert_eq!(h.command(&["MONITOR", "mymaster", "127.0.0.1", "1", "1"]), Reply::err("ERR Duplicate master name."));
-    assert_eq!(h.command(&["MONITOR", "x", "127.0.0.1", "70000", "1"]), Reply::err("ERR Invalid port number."));
+    assert_eq!(
+        (cfg.masters[0].quorum, cfg.masters[0].down_after_ms),
+        (3, 5000)
+    );
+    assert!(
+        matches!(h.command(&["CKQUORUM", "mymaster"]), Reply::Error(e) if e.starts_with("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master"))
+    );
+    assert_eq!(
+        h.command(&["MONITOR", "x", "127.0.0.1", "1", "0"]),
+        Reply::err("ERR Quorum must be 1 or greater.")
+    );
+    assert_eq!(
+        h.command(&["MONITOR", "x", "not-an-ip", "1", "1"]),
+        Reply::err("ERR Invalid IP address or hostname specified")
+    );
+    assert_eq!(
+        h.command(&["MONITOR", "mymaster", "127.0.0.1", "1", "1"]),
+        Reply::err("ERR Duplicate master name.")
+    );
+    assert_eq!(
+        h.command(&["MONITOR", "x", "127.0.0.1", "70000", "1"]),
+        Reply::err("ERR Invalid port number.")
+    );
     assert_eq!(h.command(&["RESET", "my*"]), Reply::Int(1));
     assert_eq!(h.command(&["REMOVE", "mymaster"]), Reply::ok());
     assert_eq!(h.command(&["MASTERS"]), Reply::Array(vec![]));
@@ -493,7 +659,11 @@ fn glob_matching() {
         ("announce-*", "announce-ip", true, true),
         ("*-ip", "resolve-hostnames", true, false),
     ] {
-        assert_eq!(glob_match(p.as_bytes(), t.as_bytes(), nocase), want, "{p} {t}");
+        assert_eq!(
+            glob_match(p.as_bytes(), t.as_bytes(), nocase),
+            want,
+            "{p} {t}"
+        );
     }
 }
 
@@ -506,7 +676,10 @@ fn coordinated_failover_uses_failover_to() {
         h.tick(100);
         h.answer(healthy);
     }
-    assert_eq!(h.command(&["FAILOVER", "mymaster", "COORDINATED"]), Reply::ok());
+    assert_eq!(
+        h.command(&["FAILOVER", "mymaster", "COORDINATED"]),
+        Reply::ok()
+    );
     let mut handed_over = false;
     let mut slaveof_no_one = false;
     for _ in 0..30 {
@@ -514,7 +687,14 @@ fn coordinated_failover_uses_failover_to() {
         h.answer(|port, kind, words| {
             if words[0] == "FAILOVER" {
                 assert_eq!(port, 6379);
-                assert_eq!(&words[1..4], &["TO".to_string(), "127.0.0.2".to_string(), "6380".to_string()]);
+                assert_eq!(
+                    &words[1..4],
+                    &[
+                        "TO".to_string(),
+                        "127.0.0.2".to_string(),
+                        "6380".to_string()
+                    ]
+                );
                 handed_over = true;
             }
             if words[0] == "SLAVEOF" && words[1] == "NO" {
@@ -548,7 +728,10 @@ fn coordinated_failover_aborts_on_handover_error() {
         h.tick(100);
         h.answer(healthy);
     }
-    assert_eq!(h.command(&["FAILOVER", "mymaster", "COORDINATED"]), Reply::ok());
+    assert_eq!(
+        h.command(&["FAILOVER", "mymaster", "COORDINATED"]),
+        Reply::ok()
+    );
     for _ in 0..5 {
         h.tick(100);
         h.answer(|port, kind, words| {
@@ -560,7 +743,10 @@ fn coordinated_failover_aborts_on_handover_error() {
     }
     assert!(h.has_event("-failover-abort-handover"));
     assert!(!h.has_event("+promoted-slave"));
-    assert_eq!(h.command(&["FAILOVER", "mymaster", "bogus"]), Reply::err("ERR syntax error"));
+    assert_eq!(
+        h.command(&["FAILOVER", "mymaster", "bogus"]),
+        Reply::err("ERR syntax error")
+    );
 }
 
 fn vip_actions(h: &mut Harness) -> Vec<Action> {
@@ -573,12 +759,24 @@ fn vip_actions(h: &mut Harness) -> Vec<Action> {
 #[test]
 fn vip_claimed_at_promotion_on_the_promoted_host() {
     let mut cfg = master_cfg(1);
-    cfg.vip = Some(VipConfig::new("10.9.9.9".parse().unwrap(), 32, "eth0", 1000));
+    cfg.vip = Some(VipConfig::new(
+        "10.9.9.9".parse().unwrap(),
+        32,
+        "eth0",
+        1000,
+    ));
     let mut h = Harness::new(cfg);
     // This Warden runs on the host of replica 6380 (127.0.0.2).
-    h.s.handle(Input::LocalAddrs { addrs: vec!["127.0.0.2".parse().unwrap()] }, h.now);
+    h.s.handle(
+        Input::LocalAddrs {
+            addrs: vec!["127.0.0.2".parse().unwrap()],
+        },
+        h.now,
+    );
     assert!(vip_actions(&mut h).is_empty(), "not the master's host");
-    let Reply::Map(vip) = h.command(&["VIP", "mymaster"]) else { panic!() };
+    let Reply::Map(vip) = h.command(&["VIP", "mymaster"]) else {
+        panic!()
+    };
     assert_eq!(vip[2], (Reply::bulk("state"), Reply::bulk("standby")));
     h.tick(100);
     h.answer(healthy);
@@ -589,8 +787,15 @@ fn vip_claimed_at_promotion_on_the_promoted_host() {
         h.tick(100);
         let claims = vip_actions(&mut h);
         if !claims.is_empty() {
-            claimed_at_promotion = Some(h.has_event("+promoted-slave") && !h.has_event("+switch-master"));
-            assert_eq!(claims, vec![Action::VipClaim { master: "mymaster".into(), epoch: 1 }]);
+            claimed_at_promotion =
+                Some(h.has_event("+promoted-slave") && !h.has_event("+switch-master"));
+            assert_eq!(
+                claims,
+                vec![Action::VipClaim {
+                    master: "mymaster".into(),
+                    epoch: 1
+                }]
+            );
         }
         h.answer(|port, kind, words| {
             if port == 6379 {
@@ -609,7 +814,13 @@ fn vip_claimed_at_promotion_on_the_promoted_host() {
             break;
         }
     }
-    assert!(h.events.iter().any(|(k, m)| k == "+vip-claimed" && m.contains("mymaster")), "{:?}", h.event_kinds());
+    assert!(
+        h.events
+            .iter()
+            .any(|(k, m)| k == "+vip-claimed" && m.contains("mymaster")),
+        "{:?}",
+        h.event_kinds()
+    );
     assert_eq!(claimed_at_promotion, Some(true));
 }
 
@@ -618,14 +829,34 @@ fn vip_claimed_at_promotion_on_the_promoted_host() {
 #[test]
 fn vip_released_when_master_moves_away() {
     let mut cfg = master_cfg(1);
-    cfg.vip = Some(VipConfig::new("10.9.9.9".parse().unwrap(), 32, "eth0", 1000));
+    cfg.vip = Some(VipConfig::new(
+        "10.9.9.9".parse().unwrap(),
+        32,
+        "eth0",
+        1000,
+    ));
     let mut h = Harness::new(cfg);
-    h.s.handle(Input::LocalAddrs { addrs: vec!["127.0.0.1".parse().unwrap()] }, h.now);
-    assert_eq!(vip_actions(&mut h), vec![Action::VipClaim { master: "mymaster".into(), epoch: 0 }]);
+    h.s.handle(
+        Input::LocalAddrs {
+            addrs: vec!["127.0.0.1".parse().unwrap()],
+        },
+        h.now,
+    );
+    assert_eq!(
+        vip_actions(&mut h),
+        vec![Action::VipClaim {
+            master: "mymaster".into(),
+            epoch: 0
+        }]
+    );
     let newer = format!("127.0.0.9,26390,{PEER2},3,mymaster,127.0.0.2,6380,3");
     h.s.receive_hello(newer.as_bytes(), h.now);
     assert_eq!(
         vip_actions(&mut h),
-        vec![Action::VipRelease { master: "mymaster".into(), epoch: 0, fence: false }]
+        vec![Action::VipRelease {
+            master: "mymaster".into(),
+            epoch: 0,
+            fence: false
+        }]
     );
 }

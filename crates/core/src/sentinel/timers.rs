@@ -74,7 +74,9 @@ impl Timers {
 
     /// The tunable called `name` (case-insensitive).
     pub fn get_mut(&mut self, name: &str) -> Option<&mut Millis> {
-        let idx = Self::NAMES.iter().position(|n| n.eq_ignore_ascii_case(name))?;
+        let idx = Self::NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))?;
         Some(self.fields_mut()[idx])
     }
 

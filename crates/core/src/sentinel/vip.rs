@@ -3,7 +3,7 @@
 //! and the `SENTINEL VIP <master>` reply.
 
 use super::Sentinel;
-use crate::config::vip::{parse_vip_addr, check_interface, VipOption, ERR_NO_VIP};
+use crate::config::vip::{check_interface, parse_vip_addr, VipOption, ERR_NO_VIP};
 use crate::config::VipConfig;
 use crate::reply::Reply;
 use crate::Millis;
@@ -14,7 +14,11 @@ impl Sentinel {
     pub(super) fn vip_sync_master(&mut self, mi: usize, now: Millis) {
         let m = &self.masters[mi];
         let name = m.cfg.name.clone();
-        let (host, epoch, peers) = (m.inst.addr.ip.clone(), m.cfg.config_epoch, m.sentinels.len());
+        let (host, epoch, peers) = (
+            m.inst.addr.ip.clone(),
+            m.cfg.config_epoch,
+            m.sentinels.len(),
+        );
         let vip = m.cfg.vip.clone();
         let releases = self.vip.configure(&name, vip.as_ref());
         self.actions.extend(releases);
@@ -31,7 +35,11 @@ impl Sentinel {
     /// The leader saw replica `ri` report `role:master`: the VIP may move now.
     pub(super) fn vip_promoted(&mut self, mi: usize, ri: usize, now: Millis) {
         let m = &self.masters[mi];
-        let (name, host, epoch) = (m.cfg.name.clone(), m.replicas[ri].addr.ip.clone(), m.failover_epoch);
+        let (name, host, epoch) = (
+            m.cfg.name.clone(),
+            m.replicas[ri].addr.ip.clone(),
+            m.failover_epoch,
+        );
         self.vip.observe_promotion(&name, &host, epoch, now);
     }
 
@@ -58,10 +66,17 @@ impl Sentinel {
 
     /// Apply a VIP option of `SENTINEL SET` (`args[0]` is the option name). `None` if `option`
     /// is not a VIP option; `Some(Ok(n))` when `n` values were consumed.
-    pub(super) fn set_vip_option(&mut self, mi: usize, option: &str, args: &[Bytes]) -> Option<Result<usize, Reply>> {
+    pub(super) fn set_vip_option(
+        &mut self,
+        mi: usize,
+        option: &str,
+        args: &[Bytes],
+    ) -> Option<Result<usize, Reply>> {
         let text = |i: usize| args.get(i).map(|b| String::from_utf8_lossy(b).into_owned());
         let invalid = |value: &str, reason: &str| {
-            Reply::err(format!("ERR Invalid argument '{value}' for SENTINEL SET '{option}': {reason}"))
+            Reply::err(format!(
+                "ERR Invalid argument '{value}' for SENTINEL SET '{option}': {reason}"
+            ))
         };
         let down_after = self.masters[mi].cfg.down_after_ms;
         let result = if option == "vip" {
@@ -92,7 +107,10 @@ impl Sentinel {
             let value = text(1)?;
             match self.masters[mi].cfg.vip.as_mut() {
                 None => Err(Reply::err(format!("ERR {ERR_NO_VIP}"))),
-                Some(vip) => vip.set_option(opt, &value).map(|()| 1).map_err(|e| invalid(&value, e)),
+                Some(vip) => vip
+                    .set_option(opt, &value)
+                    .map(|()| 1)
+                    .map_err(|e| invalid(&value, e)),
             }
         };
         if result.is_ok() {
@@ -119,8 +137,14 @@ impl Sentinel {
             ("target", Reply::bulk(st.target.as_deref().unwrap_or("?"))),
             ("epoch", num(st.epoch as i64)),
             ("lease-ms", num(st.config.lease_ms as i64)),
-            ("lease-remaining-ms", num(st.lease_remaining_ms.map_or(-1, |r| r as i64))),
-            ("takeover-in-ms", num(st.takeover_at.map_or(0, |t| t.saturating_sub(now) as i64))),
+            (
+                "lease-remaining-ms",
+                num(st.lease_remaining_ms.map_or(-1, |r| r as i64)),
+            ),
+            (
+                "takeover-in-ms",
+                num(st.takeover_at.map_or(0, |t| t.saturating_sub(now) as i64)),
+            ),
             ("fenced", num(i64::from(st.fenced))),
         ])
     }
