@@ -1,6 +1,14 @@
 //! Shared helpers for the benchmarks: running `redis-benchmark`, reading a process's memory, describing
 //! the machine, and writing results as JSON. The servers themselves come from `warden-integration`.
+//! For the failover benches: a monitored group ([`group`]), timestamped sentinel events
+//! ([`events`]), a Sentinel-aware writing client ([`writer`]) over a fail-fast connection
+//! ([`conn`]), and medians with ranges ([`stats`]).
 
+pub mod conn;
+pub mod events;
+pub mod group;
 pub mod json;
 pub mod machine;
 pub mod redis_benchmark;
+pub mod stats;
+pub mod writer;
