@@ -20,6 +20,7 @@ pub mod scenario;
 pub mod trace;
 pub mod world;
 
+pub use node::BrokenVoter;
 pub use scenario::Profile;
 pub use world::{run, Outcome, RunOptions, Stats};
 
@@ -64,9 +65,11 @@ impl Summary {
 /// Rules the self-check's broken voter must trip (any of them).
 pub const VOTE_RULES: [&str; 3] = ["double-vote", "two-leaders", "elected-without-majority"];
 
-/// Run seeds `start..start + max_seeds` with a sentinel that votes for everyone; returns the
-/// first seed and violation that an election invariant caught.
+/// Run seeds `start..start + max_seeds` with sentinel 0 voting for every candidate (`broken`
+/// says whether it logs those votes); returns the first seed and violation that an election
+/// invariant caught.
 pub fn self_check(
+    broken: BrokenVoter,
     start: u64,
     max_seeds: u64,
     profile: Profile,
@@ -74,7 +77,7 @@ pub fn self_check(
     let opts = RunOptions {
         profile,
         trace: trace::Detail::Off,
-        broken_voter: true,
+        broken_voter: broken,
     };
     (start..start + max_seeds).find_map(|seed| {
         run(seed, opts)

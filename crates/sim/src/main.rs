@@ -2,16 +2,18 @@
 //!
 //! ```text
 //! warden-sim --seeds N [--start S] [--fast]     run N scenarios, summary ends "seeds: N, violations: V"
-//! warden-sim --replay SEED [--fast] [--links]   print the event trace of one scenario
+//! warden-sim --replay SEED [--fast] [--links] [--broken-voter logged|silent]
+//!                                               print the event trace of one scenario
 //! warden-sim --self-check                       a sentinel that double-votes must be caught
 //! ```
 
 use std::process::ExitCode;
 use std::time::Instant;
 use warden_sim::trace::Detail;
-use warden_sim::{run, self_check, Profile, RunOptions, Summary};
+use warden_sim::{run, self_check, BrokenVoter, Profile, RunOptions, Summary};
 
-const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast] | --replay SEED [--fast] [--links] | --self-check";
+const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast] \
+                     | --replay SEED [--fast] [--links] [--broken-voter logged|silent] | --self-check";
 
 enum Mode {
     Seeds { count: u64, start: u64 },
@@ -23,6 +25,7 @@ struct Args {
     mode: Mode,
     profile: Profile,
     links: bool,
+    broken: BrokenVoter,
 }
 
 fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, String> {
@@ -36,7 +39,7 @@ fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, St
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut count, mut start, mut replay, mut self_check) = (None, 0, None, false);
-    let (mut profile, mut links) = (Profile::Full, false);
+    let (mut profile, mut links, mut broken) = (Profile::Full, false, BrokenVoter::No);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seeds" => count = Some(number(&mut args, "--seeds")?),
@@ -45,6 +48,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--self-check" => self_check = true,
             "--fast" => profile = Profile::Fast,
             "--links" => links = true,
+            "--broken-voter" => {
+                broken = match args.next().as_deref() {
+                    Some("logged") => BrokenVoter::Logged,
+                    Some("silent") => BrokenVoter::Silent,
+                    _ => return Err("--broken-voter needs logged|silent".into()),
+                }
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -59,6 +69,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         mode,
         profile,
         links,
+        broken,
     })
 }
 
@@ -73,7 +84,7 @@ fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
     let opts = RunOptions {
         profile,
         trace: Detail::Off,
-        broken_voter: false,
+        broken_voter: BrokenVoter::No,
     };
     let began = Instant::now();
     let mut summary = Summary::default();
@@ -122,14 +133,14 @@ fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
     }
 }
 
-fn replay(seed: u64, profile: Profile, links: bool) -> ExitCode {
+fn replay(seed: u64, profile: Profile, links: bool, broken: BrokenVoter) -> ExitCode {
     let trace = if links { Detail::Links } else { Detail::Events };
     let outcome = run(
         seed,
         RunOptions {
             profile,
             trace,
-            broken_voter: false,
+            broken_voter: broken,
         },
     );
     println!("{:#?}", outcome.scenario);
@@ -147,16 +158,28 @@ fn replay(seed: u64, profile: Profile, links: bool) -> ExitCode {
 
 fn check_self() -> ExitCode {
     const MAX_SEEDS: u64 = 500;
-    match self_check(0, MAX_SEEDS, Profile::Fast) {
-        Some((seed, v)) => {
-            println!("self-check: the broken voter was caught at seed {seed}: {v}");
-            println!("(replay the healthy run with: warden-sim --replay {seed} --fast)");
-            ExitCode::SUCCESS
+    let mut ok = true;
+    for (broken, flag) in [
+        (BrokenVoter::Logged, "logged"),
+        (BrokenVoter::Silent, "silent"),
+    ] {
+        match self_check(broken, 0, MAX_SEEDS, Profile::Fast) {
+            Some((seed, v)) => {
+                println!("self-check ({flag} double votes): caught at seed {seed}: {v}");
+                println!("  replay: warden-sim --replay {seed} --fast --broken-voter {flag}");
+            }
+            None => {
+                println!(
+                    "self-check ({flag} double votes) FAILED: not caught in {MAX_SEEDS} seeds"
+                );
+                ok = false;
+            }
         }
-        None => {
-            println!("self-check FAILED: no invariant caught a sentinel voting twice per epoch in {MAX_SEEDS} seeds");
-            ExitCode::FAILURE
-        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -170,7 +193,7 @@ fn main() -> ExitCode {
     };
     match args.mode {
         Mode::Seeds { count, start } => seeds(count, start, args.profile),
-        Mode::Replay(seed) => replay(seed, args.profile, args.links),
+        Mode::Replay(seed) => replay(seed, args.profile, args.links, args.broken),
         Mode::SelfCheck => check_self(),
     }
 }

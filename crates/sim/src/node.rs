@@ -77,6 +77,18 @@ impl Persist for DiskPersist {
     }
 }
 
+/// The self-check's deliberately broken participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokenVoter {
+    /// A correct sentinel.
+    No,
+    /// Answers every vote request with a vote for the requester and logs `+vote-for-leader`
+    /// for each, as a sentinel with a broken one-vote-per-epoch rule would.
+    Logged,
+    /// The same, without logging: only the election outcome can give it away.
+    Silent,
+}
+
 /// One sentinel node (host + process).
 pub struct Node {
     /// Host index (also the node index).
@@ -107,8 +119,8 @@ pub struct Node {
     pub contact: Vec<Option<i64>>,
     /// Whether the lease violation was already reported for the current hold.
     pub lease_reported: bool,
-    /// Self-check: answer every vote request with a vote for the requester.
-    pub votes_for_everyone: bool,
+    /// Self-check: whether (and how) this node is the broken voter.
+    pub broken: BrokenVoter,
 }
 
 impl Node {
@@ -135,7 +147,7 @@ impl Node {
             vip_held_since: None,
             contact: vec![None; peers],
             lease_reported: false,
-            votes_for_everyone: false,
+            broken: BrokenVoter::No,
         }
     }
 

@@ -3,7 +3,7 @@
 //! checker can fail (a double-voting sentinel is caught) and that a seed replays exactly.
 
 use warden_sim::trace::Detail;
-use warden_sim::{run, self_check, Profile, RunOptions, Summary};
+use warden_sim::{run, self_check, BrokenVoter, Profile, RunOptions, Summary};
 
 const FAST_SEEDS: u64 = 1_000;
 
@@ -11,7 +11,7 @@ fn opts(trace: Detail) -> RunOptions {
     RunOptions {
         profile: Profile::Fast,
         trace,
-        broken_voter: false,
+        broken_voter: BrokenVoter::No,
     }
 }
 

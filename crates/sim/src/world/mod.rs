@@ -13,7 +13,7 @@ mod serve;
 use crate::invariants::{Checker, Violation};
 use crate::link::{Dir, Endpoint, Link, Segment};
 use crate::net::Net;
-use crate::node::{DiskHandle, Node};
+use crate::node::{BrokenVoter, DiskHandle, Node};
 use crate::panics;
 use crate::redis::{Redis, Role};
 use crate::scenario::{Profile, Scenario, TickMode, Time};
@@ -48,8 +48,8 @@ pub struct RunOptions {
     pub profile: Profile,
     /// Trace detail.
     pub trace: Detail,
-    /// Make sentinel 0 vote for every candidate that asks (the self-check's broken participant).
-    pub broken_voter: bool,
+    /// Make sentinel 0 the self-check's broken voter.
+    pub broken_voter: BrokenVoter,
 }
 
 /// Counters of one run.
@@ -244,7 +244,9 @@ impl World {
                     sc.tick_modes[n],
                     sc.sentinels,
                 );
-                node.votes_for_everyone = opts.broken_voter && n == 0;
+                if n == 0 {
+                    node.broken = opts.broken_voter;
+                }
                 node
             })
             .collect();

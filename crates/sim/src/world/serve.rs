@@ -4,6 +4,7 @@
 
 use super::{Ev, World};
 use crate::link::{Dir, Endpoint, Segment, State};
+use crate::node::BrokenVoter;
 use crate::redis::{self, Conn, Effect, HELLO_CHANNEL};
 use crate::trace::Detail;
 use bytes::Bytes;
@@ -205,10 +206,11 @@ impl World {
     }
 
     /// The self-check's broken participant: answers every vote request with a vote for the
-    /// requester (and logs it, as a sentinel logs `+vote-for-leader`), so it votes more than
-    /// once per epoch whenever two candidates ask.
+    /// requester (logging it or not, see [`BrokenVoter`]), so it votes more than once per epoch
+    /// whenever two candidates ask.
     fn forged_vote(&mut self, t: usize, cmd: &[Bytes]) -> Option<Reply> {
-        if !self.nodes[t].votes_for_everyone
+        let broken = self.nodes[t].broken;
+        if broken == BrokenVoter::No
             || cmd.len() != 6
             || upper(&cmd[1]) != "IS-MASTER-DOWN-BY-ADDR"
             || cmd[5].as_ref() == b"*"
@@ -222,8 +224,10 @@ impl World {
             .log(Detail::Events, self.now, &format!("s{t}"), || {
                 format!("+vote-for-leader {message} (forged)")
             });
-        self.checker
-            .event(self.now, t, "+vote-for-leader", &message, u64::MAX);
+        if broken == BrokenVoter::Logged {
+            self.checker
+                .event(self.now, t, "+vote-for-leader", &message, u64::MAX);
+        }
         Some(Reply::Array(vec![
             Reply::Int(1),
             Reply::bulk(&runid),
