@@ -79,13 +79,15 @@ fn fast_set_holds_every_invariant() {
 
 #[test]
 fn a_double_voting_sentinel_is_caught() {
-    let caught = self_check(0, 200, Profile::Fast);
-    let (seed, violation) =
-        caught.expect("no invariant caught a sentinel that votes for every candidate");
-    assert!(
-        warden_sim::VOTE_RULES.contains(&violation.rule),
-        "seed {seed}: {violation}"
-    );
+    for broken in [BrokenVoter::Logged, BrokenVoter::Silent] {
+        let caught = self_check(broken, 0, 300, Profile::Fast);
+        let (seed, violation) =
+            caught.unwrap_or_else(|| panic!("{broken:?} double votes went unnoticed"));
+        assert!(
+            warden_sim::VOTE_RULES.contains(&violation.rule),
+            "seed {seed}: {violation}"
+        );
+    }
 }
 
 #[test]
