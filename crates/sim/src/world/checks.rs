@@ -53,6 +53,37 @@ impl World {
         }
     }
 
+    /// At most one running, unpaused sentinel may have the VIP on its host at a time (beyond
+    /// the same slack as the lease). A crashed process's leftover address is not counted: it
+    /// must be dropped once the process is back, which this check then sees.
+    pub(super) fn check_vip_overlap(&mut self) {
+        let slack = LEASE_SLACK_MS as Time;
+        let holders: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| {
+                let n = &self.nodes[i];
+                n.core.is_some()
+                    && n.vip_present
+                    && !matches!(n.paused_until, Some(u) if u + slack > self.now)
+            })
+            .collect();
+        if holders.len() < 2 {
+            self.vip_overlap_since = None;
+            return;
+        }
+        let since = *self.vip_overlap_since.get_or_insert(self.now);
+        let overlap = self.now - since;
+        if overlap > slack && overlap <= slack + VIP_CHECK_MS {
+            let who: Vec<String> = holders.iter().map(|h| format!("s{h}")).collect();
+            let detail = format!(
+                "{} hold the VIP at once since {:.3}s",
+                who.join(" and "),
+                since as f64 / 1000.0
+            );
+            self.checker
+                .report(self.now, None, "vip-dual-holders", detail);
+        }
+    }
+
     /// After healing every sentinel must agree on one master address and config epoch, and
     /// that address must be a running Redis master.
     pub(super) fn check_convergence(&mut self) {

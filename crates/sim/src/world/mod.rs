@@ -177,6 +177,8 @@ pub struct World {
     stats: Stats,
     stop: bool,
     traced_violations: usize,
+    /// Since when two live processes both hold the VIP (None: at most one does).
+    vip_overlap_since: Option<Time>,
 }
 
 /// Run the scenario of `seed` to its end and check every invariant.
@@ -282,6 +284,7 @@ impl World {
             stats: Stats::default(),
             stop: false,
             traced_violations: 0,
+            vip_overlap_since: None,
         };
         for node in 0..world.sc.sentinels {
             let at = world.rng.gen_range(0..500);
@@ -422,6 +425,7 @@ impl World {
             }
             Ev::VipCheck => {
                 self.check_vip_leases();
+                self.check_vip_overlap();
                 self.schedule(self.now + checks::VIP_CHECK_MS, Ev::VipCheck);
             }
             Ev::VipObserved {
