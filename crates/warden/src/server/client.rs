@@ -418,7 +418,7 @@ fn pause(shared: &Shared, args: &[Bytes]) -> Reply {
         None => true,
         Some(mode) if mode == b"all" => true,
         Some(mode) if mode == b"write" => false,
-        Some(_) => return Reply::err("ERR syntax error"),
+        Some(_) => return Reply::err("ERR CLIENT PAUSE mode must be WRITE or ALL"),
     };
     if args.len() > 2 {
         return Reply::err("ERR syntax error");
@@ -507,7 +507,7 @@ fn tracking(shared: &Shared, info: &ClientInfo, args: &[Bytes]) -> Reply {
             return Reply::err("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
         }
         if next.optin && next.optout {
-            return Reply::err("ERR You can't use both OPTIN and OPTOUT");
+            return Reply::err("ERR You can't specify both OPTIN mode and OPTOUT mode");
         }
         if next.bcast && (next.optin || next.optout) {
             return Reply::err("ERR OPTIN and OPTOUT are not compatible with BCAST");

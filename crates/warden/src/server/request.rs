@@ -173,8 +173,10 @@ fn hex_pair(line: &[u8], at: usize) -> Option<u8> {
     Some((digit(at)? * 16 + digit(at + 1)?) as u8)
 }
 
-/// Split a line into words like Redis' `sdssplitargs`; `None` on unbalanced quotes.
+/// Split a line into words like Redis' `sdssplitargs`; `None` on unbalanced quotes. Redis reads
+/// the line as a C string, so a NUL byte ends it.
 pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut args = Vec::new();
     let mut i = 0;
     loop {
@@ -240,7 +242,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
             } else {
                 match c {
                     None => break,
-                    Some(b' ' | b'\n' | b'\r' | b'\t' | 0) => break,
+                    Some(c) if c.is_ascii_whitespace() => break,
                     Some(b'"') => in_double = true,
                     Some(b'\'') => in_single = true,
                     Some(other) => word.push(other),
@@ -354,6 +356,12 @@ mod tests {
     }
 
     #[test]
+    fn inline_nul_ends_the_line() {
+        let got = parse_all(b"ping a\0b\r\n\x00\x01\r\n", true).unwrap();
+        assert_eq!(got, vec![words(&["ping", "a"]), vec![]]);
+    }
+
+    #[test]
     fn inline_commands_split_like_redis() {
         let got = parse_all(
             b"sentinel  get-master-addr-by-name \"my master\"\r\nping 'it''s'\n",
@@ -387,7 +395,7 @@ mod tests {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                input.push(b"*$\r\n0123:-'\"\\x a"[(seed % 16) as usize]);
+                input.push(b"*$\r\n0123:-'\"\\x a\0\x0b"[(seed % 18) as usize]);
             }
             let _ = parse_all(&input, seed & 1 == 0);
         }
