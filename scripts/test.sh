@@ -29,7 +29,9 @@ finish() {
     local verdict=PASS
     [ "$failed" -eq 0 ] || verdict=FAIL
     echo
-    echo "test.sh: $verdict — $(IFS=';'; echo "${summary[*]}") — $(( $(date +%s) - START )) s"
+    local joined
+    joined=$(printf '%s; ' "${summary[@]}")
+    echo "test.sh: $verdict: ${joined%; } ($(( $(date +%s) - START )) s)"
     exit "$failed"
 }
 
@@ -37,16 +39,16 @@ section() { echo; echo "=== $* ==="; }
 
 section "dependencies"
 if ! ./scripts/install-deps.sh; then
-    summary+=(" dependencies FAILED"); failed=1; finish
+    summary+=("dependencies FAILED"); failed=1; finish
 fi
 ensure_cargo
 mkdir -p "$LOGS"
 
 section "cargo build --release --workspace"
 if ! cargo build --release --workspace; then
-    summary+=(" build FAILED"); failed=1; finish
+    summary+=("build FAILED"); failed=1; finish
 fi
-summary+=(" build ok")
+summary+=("build ok")
 export WARDEN_BIN="$TARGET/release/warden"
 
 section "cargo test --release --workspace"
@@ -54,17 +56,17 @@ if timeout "${WARDEN_TEST_TIMEOUT:-2400}" cargo test --release --workspace --no-
     | tee "$LOGS/cargo-test.log"; then
     passed_tests=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$LOGS/cargo-test.log" \
         | awk '{s += $4} END {print s + 0}')
-    summary+=(" cargo test ok ($passed_tests passed)")
+    summary+=("cargo test ok ($passed_tests passed)")
 else
     counts=$(grep -oE '[0-9]+ passed; [0-9]+ failed' "$LOGS/cargo-test.log" \
         | awk '{p += $1; f += $3} END {printf "%d passed, %d failed", p, f}')
-    summary+=(" cargo test FAILED ($counts; log $LOGS/cargo-test.log)")
+    summary+=("cargo test FAILED ($counts; log $LOGS/cargo-test.log)")
     failed=1
 fi
 
 section "upstream Sentinel suite: $UNITS"
 if [ "$UNITS" = none ]; then
-    summary+=(" upstream skipped")
+    summary+=("upstream skipped")
 else
     SHARED=${WARDEN_SHARED_DIR:-}
     if [ -z "$SHARED" ]; then
@@ -74,7 +76,7 @@ else
     fi
     RUNNER="${SHARED:-../shared}/conformance/run-upstream-sentinel-tests.sh"
     if [ ! -x "$RUNNER" ]; then
-        summary+=(" upstream FAILED (runner not found: $RUNNER; set WARDEN_SHARED_DIR)")
+        summary+=("upstream FAILED (runner not found: $RUNNER; set WARDEN_SHARED_DIR)")
         failed=1
         finish
     fi
@@ -88,10 +90,10 @@ else
     ok=$(sed -nE 's/.* ok=([0-9]+).*/\1/p' <<<"$line")
     bad=$(sed -nE 's/.* failed=([0-9]+) unit_errors=([0-9]+).*/\1 \2/p' <<<"$line")
     if [ "$rc" -eq 0 ] && [ -n "$line" ] && [ "$bad" = "0 0" ]; then
-        summary+=(" upstream [$UNITS] ok ($ok passed)")
+        summary+=("upstream [$UNITS] ok ($ok passed)")
     else
         read -r nfail nerr <<<"${bad:-? ?}"
-        summary+=(" upstream [$UNITS] FAILED (rc=$rc ok=${ok:-?} failed=$nfail unit_errors=$nerr; log $LOGS/upstream.log)")
+        summary+=("upstream [$UNITS] FAILED (rc=$rc ok=${ok:-?} failed=$nfail unit_errors=$nerr; log $LOGS/upstream.log)")
         failed=1
     fi
 fi

@@ -42,6 +42,20 @@ fn wait_ready(process: &mut Process, port: u16) -> io::Result<()> {
     )))
 }
 
+/// Runs `start` on a free port; if the server could not bind it (another process took the port between
+/// the check and the server's bind), tries again on another port, up to three times in all.
+fn on_free_port<T>(mut start: impl FnMut(u16) -> io::Result<T>) -> io::Result<T> {
+    let mut attempts = 1;
+    loop {
+        match start(free_port()) {
+            Err(e) if attempts < 3 && e.to_string().contains("Address already in use") => {
+                attempts += 1
+            }
+            result => return result,
+        }
+    }
+}
+
 /// A `redis-server` on 127.0.0.1 with no persistence and no replication sync delay, in its own
 /// scratch directory.
 pub struct RedisServer {
@@ -66,8 +80,11 @@ impl RedisServer {
 
     /// Starts a server with extra `--directive value` arguments.
     pub fn start_with(extra: &[&str]) -> io::Result<RedisServer> {
+        on_free_port(|port| RedisServer::start_on(port, extra))
+    }
+
+    fn start_on(port: u16, extra: &[&str]) -> io::Result<RedisServer> {
         let dir = TempDir::new("redis")?;
-        let port = free_port();
         let mut cmd = Command::new(binaries::redis_server());
         cmd.args([
             "--port",
@@ -190,8 +207,26 @@ pub struct SentinelServer {
 impl SentinelServer {
     /// Writes the config and starts the sentinel, waiting until it answers PING.
     pub fn start(flavor: Flavor, conf: &SentinelConf) -> io::Result<SentinelServer> {
-        let (dir, port, config_path, mut process) = SentinelServer::spawn(flavor, conf)?;
-        wait_ready(&mut process, port)?;
+        on_free_port(|port| {
+            let mut server = SentinelServer::spawn_on(flavor, conf, port)?;
+            wait_ready(&mut server.process, port)?;
+            Ok(server)
+        })
+    }
+
+    /// Writes the config and starts the sentinel without waiting for it to answer (for start-up
+    /// failure tests).
+    pub fn spawn(flavor: Flavor, conf: &SentinelConf) -> io::Result<SentinelServer> {
+        SentinelServer::spawn_on(flavor, conf, free_port())
+    }
+
+    fn spawn_on(flavor: Flavor, conf: &SentinelConf, port: u16) -> io::Result<SentinelServer> {
+        let dir = TempDir::new(&flavor.to_string())?;
+        let config_path = dir.path().join("sentinel.conf");
+        std::fs::write(&config_path, conf.render(port, dir.path()))?;
+        let mut cmd = Command::new(flavor.binary()?);
+        cmd.arg(&config_path);
+        let process = Process::spawn(&format!("{flavor}-{port}"), cmd, dir.path())?;
         Ok(SentinelServer {
             flavor,
             port,
@@ -199,21 +234,6 @@ impl SentinelServer {
             process,
             dir,
         })
-    }
-
-    /// Writes the config and starts the sentinel without waiting for it (for start-up failure tests).
-    pub fn spawn(
-        flavor: Flavor,
-        conf: &SentinelConf,
-    ) -> io::Result<(TempDir, u16, PathBuf, Process)> {
-        let dir = TempDir::new(&flavor.to_string())?;
-        let port = free_port();
-        let config_path = dir.path().join("sentinel.conf");
-        std::fs::write(&config_path, conf.render(port, dir.path()))?;
-        let mut cmd = Command::new(flavor.binary()?);
-        cmd.arg(&config_path);
-        let process = Process::spawn(&format!("{flavor}-{port}"), cmd, dir.path())?;
-        Ok((dir, port, config_path, process))
     }
 
     /// A new connection.

@@ -30,9 +30,9 @@ fn run(what: &str, mut process: Process) -> Outcome {
 }
 
 fn run_conf(what: &str, flavor: Flavor, conf: &SentinelConf) -> Outcome {
-    let (_dir, _port, _path, process) = SentinelServer::spawn(flavor, conf)
+    let server = SentinelServer::spawn(flavor, conf)
         .unwrap_or_else(|e| panic!("cannot start {flavor}: {e}"));
-    run(what, process)
+    run(what, server.process)
 }
 
 /// The FATAL CONFIG FILE ERROR block without the version in its header.
