@@ -416,6 +416,50 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_growing_past_the_limit_is_rejected_before_it_is_buffered_whole() {
+        // Two bulks of 40 MB in one array: the second header already crosses the frame limit.
+        let bulk = 40 * 1024 * 1024;
+        let mut buf = format!("*2\r\n${bulk}\r\n").into_bytes();
+        buf.resize(buf.len() + bulk, b'x');
+        buf.extend_from_slice(format!("\r\n${bulk}\r\n").as_bytes());
+        let mut scanner = FrameScanner::default();
+        let mut fed = 0;
+        let result = loop {
+            fed = (fed + 1024 * 1024).min(buf.len());
+            match scanner.scan(&buf[..fed]) {
+                Ok(None) if fed < buf.len() => continue,
+                other => break other,
+            }
+        };
+        assert!(
+            matches!(result, Err(ProtocolError::TooLarge(_))),
+            "{result:?}"
+        );
+        assert!(fed <= MAX_FRAME_BYTES);
+    }
+
+    #[test]
+    fn random_input_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let pieces: [&[u8]; 16] = [
+            b"*", b"$", b"%", b"~", b">", b"|", b"+", b"-", b":", b"_", b"#t", b"=", b"\r\n", b"2",
+            b"-1", b"abc",
+        ];
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..rng.gen_range(1..24) {
+                input.extend_from_slice(pieces[rng.gen_range(0..pieces.len())]);
+            }
+            let mut buf = BytesMut::from(&input[..]);
+            let mut scanner = FrameScanner::default();
+            while let Ok(Some(len)) = scanner.scan(&buf) {
+                let _ = decode_frame(&buf.split_to(len).freeze());
+            }
+        }
+    }
+
+    #[test]
     fn malformed_input_is_an_error_not_a_panic() {
         for input in [
             &b"?what\r\n"[..],
