@@ -8,6 +8,7 @@
 use crate::app::{now_ms, App};
 use crate::links::Links;
 use crate::scripts::Scripts;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -78,14 +79,15 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver whose links and scripts report to `sink`.
+    /// A driver whose links (leaving from `source` when set) and scripts report to `sink`.
     pub fn new(
         sink: Arc<dyn InputSink>,
         publisher: Arc<dyn EventPublisher>,
         vip: Box<dyn VipExecutor>,
+        source: Option<IpAddr>,
     ) -> Driver {
         Driver {
-            links: Links::new(sink.clone()),
+            links: Links::new(sink.clone(), source),
             scripts: Scripts::new(sink),
             publisher,
             vip,
@@ -242,7 +244,12 @@ mod tests {
     async fn events_are_published_unless_debug_and_exit_stops_the_loop() {
         let recorder = Recorder::new();
         let published = Arc::new(Published::default());
-        let driver = Driver::new(recorder.sink(), published.clone(), Box::new(VipUnsupported));
+        let driver = Driver::new(
+            recorder.sink(),
+            published.clone(),
+            Box::new(VipUnsupported),
+            None,
+        );
         let (tx, rx) = mpsc::unbounded_channel();
         for action in [
             event(Level::Warning, "+sdown"),
@@ -292,6 +299,7 @@ mod tests {
             recorder.sink(),
             Arc::new(Published::default()),
             Box::new(VipUnsupported),
+            None,
         );
         let (tx, rx) = mpsc::unbounded_channel::<Action>();
         drop(tx);

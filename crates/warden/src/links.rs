@@ -13,10 +13,12 @@ use crate::driver::InputSink;
 use bytes::{Bytes, BytesMut};
 use codec::{as_message, decode_frame, encode_commands, FrameScanner};
 use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use warden_core::{Input, LinkId, LinkKind};
@@ -32,6 +34,7 @@ type Batch = Vec<Vec<Bytes>>;
 /// The set of open links.
 pub struct Links {
     sink: Arc<dyn InputSink>,
+    source: Option<IpAddr>,
     conns: HashMap<LinkId, Conn>,
 }
 
@@ -42,10 +45,12 @@ struct Conn {
 }
 
 impl Links {
-    /// No links yet; inputs go to `sink`.
-    pub fn new(sink: Arc<dyn InputSink>) -> Links {
+    /// No links yet; inputs go to `sink`. Connections leave from `source` when set
+    /// (`bind-source-addr`), else from whatever address the kernel picks.
+    pub fn new(sink: Arc<dyn InputSink>, source: Option<IpAddr>) -> Links {
         Links {
             sink,
+            source,
             conns: HashMap::new(),
         }
     }
@@ -56,8 +61,9 @@ impl Links {
         self.conns.retain(|_, conn| !conn.task.is_finished());
         let (outgoing, queue) = mpsc::unbounded_channel();
         let sink = self.sink.clone();
+        let source = self.source;
         let task = tokio::spawn(async move {
-            if let Some(reason) = run(link, kind, &host, port, &*sink, queue).await {
+            if let Some(reason) = run(link, kind, (&host, port, source), &*sink, queue).await {
                 sink.input(Input::LinkDown { link, reason });
             }
         });
@@ -95,13 +101,11 @@ impl Drop for Links {
 async fn run(
     link: LinkId,
     kind: LinkKind,
-    host: &str,
-    port: u16,
+    (host, port, source): (&str, u16, Option<IpAddr>),
     sink: &dyn InputSink,
     mut queue: mpsc::UnboundedReceiver<Batch>,
 ) -> Option<String> {
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await
-    {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, open(host, port, source)).await {
         Err(_) => return Some("Connection timed out".into()),
         Ok(Err(e)) => return Some(strerror(&e)),
         Ok(Ok(stream)) => stream,
@@ -162,6 +166,35 @@ async fn run(
             }
         }
     }
+}
+
+/// Connect to `host:port`, from `source` if given (only addresses of its family are tried).
+async fn open(host: &str, port: u16, source: Option<IpAddr>) -> io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect((host, port)).await;
+    };
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        if addr.is_ipv4() != source.is_ipv4() {
+            continue;
+        }
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        match socket.connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("no address of {host} in the family of {source}"),
+        )
+    }))
 }
 
 /// Resolve `host` to the text of its first address (Redis's `resolve-hostnames yes` lookup);

@@ -152,6 +152,19 @@ struct Run {
 }
 
 impl Run {
+    /// `bind-source-addr`, the address outgoing links leave from (ignored with a warning when it
+    /// is not an IP address).
+    fn source_addr(&self) -> Option<std::net::IpAddr> {
+        let value = self.server_config.other.get("bind-source-addr")?.first()?;
+        match value.parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                tracing::warn!("bind-source-addr {value} is not an IP address, ignoring it");
+                None
+            }
+        }
+    }
+
     /// Serve until shutdown; returns the exit code.
     async fn run(self) -> i32 {
         let mut signals = match Signals::install() {
@@ -167,6 +180,7 @@ impl Run {
                 .ok()
         });
         let port = self.server_config.port;
+        let source = self.source_addr();
         let options = Options {
             resolver: links::resolve_host,
             is_executable: scripts::is_executable,
@@ -196,7 +210,7 @@ impl Run {
         tracing::info!("Running mode=sentinel, port={port}.");
         tracing::warn!("Sentinel ID is {}", app.myid());
 
-        let driver = Driver::new(app.clone(), hub, Box::new(VipUnsupported));
+        let driver = Driver::new(app.clone(), hub, Box::new(VipUnsupported), source);
         tokio::spawn(driver::run_timer(app));
         let server = tokio::spawn(server.run());
         self.supervisor.ready();

@@ -94,7 +94,7 @@ async fn expect_reply(recorder: &Recorder, link: LinkId) -> Reply {
 async fn talks_to_a_real_redis_server() {
     let mut server = RedisServer::start("real");
     let recorder = Recorder::new();
-    let mut links = Links::new(recorder.sink());
+    let mut links = Links::new(recorder.sink(), None);
 
     links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), server.port);
     expect_up(&recorder, 1).await;
@@ -205,7 +205,7 @@ async fn oversized_or_hostile_replies_close_the_link() {
         (3, garbage, "protocol error"),
     ] {
         let recorder = Recorder::new();
-        let mut links = Links::new(recorder.sink());
+        let mut links = Links::new(recorder.sink(), None);
         let port = hostile_server(bytes).await;
         links.connect(link, LinkKind::Cmd, "127.0.0.1".into(), port);
         expect_up(&recorder, link).await;
@@ -227,7 +227,7 @@ async fn oversized_or_hostile_replies_close_the_link() {
 #[tokio::test]
 async fn unresolvable_or_refused_hosts_report_link_down() {
     let recorder = Recorder::new();
-    let mut links = Links::new(recorder.sink());
+    let mut links = Links::new(recorder.sink(), None);
     let port = free_port();
     links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), port);
     match recorder.next(WAIT).await {
@@ -250,4 +250,26 @@ fn hostnames_resolve_to_addresses() {
         localhost == "127.0.0.1" || localhost == "::1",
         "{localhost}"
     );
+}
+
+#[tokio::test]
+async fn connections_leave_from_the_configured_source_address() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let recorder = Recorder::new();
+    let source: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let mut links = Links::new(recorder.sink(), Some(source));
+    links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), port);
+    let (_socket, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer.ip(), source);
+    match recorder.next(WAIT).await {
+        Input::LinkUp { link: 1, local_ip } => assert_eq!(local_ip, "127.0.0.2"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // No address of the source's family: the link fails instead of leaving from elsewhere.
+    links.connect(2, LinkKind::Cmd, "::1".into(), port);
+    assert!(matches!(
+        recorder.next(WAIT).await,
+        Input::LinkDown { link: 2, .. }
+    ));
 }
