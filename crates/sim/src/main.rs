@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! warden-sim --seeds N [--start S] [--fast]     run N scenarios, summary ends "seeds: N, violations: V"
-//! warden-sim --replay SEED [--fast] [--links] [--broken-voter logged|silent]
+//! warden-sim --replay SEED [--fast] [--links|--wire] [--broken-voter logged|silent]
 //!                                               print the event trace of one scenario
 //! warden-sim --self-check                       a sentinel that double-votes must be caught
 //! ```
@@ -13,7 +13,7 @@ use warden_sim::trace::Detail;
 use warden_sim::{run, self_check, BrokenVoter, Profile, RunOptions, Summary};
 
 const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast] \
-                     | --replay SEED [--fast] [--links] [--broken-voter logged|silent] | --self-check";
+                     | --replay SEED [--fast] [--links|--wire] [--broken-voter logged|silent] | --self-check";
 
 enum Mode {
     Seeds { count: u64, start: u64 },
@@ -24,7 +24,7 @@ enum Mode {
 struct Args {
     mode: Mode,
     profile: Profile,
-    links: bool,
+    detail: Detail,
     broken: BrokenVoter,
 }
 
@@ -39,7 +39,7 @@ fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, St
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut count, mut start, mut replay, mut self_check) = (None, 0, None, false);
-    let (mut profile, mut links, mut broken) = (Profile::Full, false, BrokenVoter::No);
+    let (mut profile, mut detail, mut broken) = (Profile::Full, Detail::Events, BrokenVoter::No);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seeds" => count = Some(number(&mut args, "--seeds")?),
@@ -47,7 +47,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--replay" => replay = Some(number(&mut args, "--replay")?),
             "--self-check" => self_check = true,
             "--fast" => profile = Profile::Fast,
-            "--links" => links = true,
+            "--links" => detail = Detail::Links,
+            "--wire" => detail = Detail::Wire,
             "--broken-voter" => {
                 broken = match args.next().as_deref() {
                     Some("logged") => BrokenVoter::Logged,
@@ -68,7 +69,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(Args {
         mode,
         profile,
-        links,
+        detail,
         broken,
     })
 }
@@ -133,8 +134,7 @@ fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
     }
 }
 
-fn replay(seed: u64, profile: Profile, links: bool, broken: BrokenVoter) -> ExitCode {
-    let trace = if links { Detail::Links } else { Detail::Events };
+fn replay(seed: u64, profile: Profile, trace: Detail, broken: BrokenVoter) -> ExitCode {
     let outcome = run(
         seed,
         RunOptions {
@@ -193,7 +193,7 @@ fn main() -> ExitCode {
     };
     match args.mode {
         Mode::Seeds { count, start } => seeds(count, start, args.profile),
-        Mode::Replay(seed) => replay(seed, args.profile, args.links, args.broken),
+        Mode::Replay(seed) => replay(seed, args.profile, args.detail, args.broken),
         Mode::SelfCheck => check_self(),
     }
 }

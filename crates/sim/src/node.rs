@@ -111,6 +111,8 @@ pub struct Node {
     pub crashes: u32,
     /// Paused until this simulated time.
     pub paused_until: Option<Time>,
+    /// Simulated time of the last jump of its wall clock.
+    pub clock_jumped_at: Option<Time>,
     /// Whether this host currently carries the VIP (survives a process crash, like an address).
     pub vip_present: bool,
     /// Simulated time since which it holds the VIP (per its last claim).
@@ -143,6 +145,7 @@ impl Node {
             next_tick: None,
             crashes: 0,
             paused_until: None,
+            clock_jumped_at: None,
             vip_present: false,
             vip_held_since: None,
             contact: vec![None; peers],

@@ -57,6 +57,8 @@ pub struct Redis {
     pub priority: u32,
     /// Start time of the current process.
     pub started_at: Time,
+    /// Until then the data set is still loading: `PING` answers `-LOADING`.
+    pub loading_until: Time,
 }
 
 /// Side effects of a command on the rest of the world.
@@ -111,6 +113,7 @@ impl Redis {
             sync_ready_at: None,
             priority,
             started_at: 0,
+            loading_until: 0,
         }
     }
 
@@ -129,6 +132,7 @@ impl Redis {
         self.link_down_since = None;
         self.sync_ready_at = None;
         self.started_at = now;
+        self.loading_until = now + rng.gen_range(0..500);
     }
 
     fn replicates_from(&self, ip: &str, port: u16) -> bool {
@@ -171,6 +175,9 @@ pub fn execute(
         }
     }
     match name.as_str() {
+        "PING" if now < instances[me].loading_until => {
+            Reply::err("LOADING Redis is loading the dataset in memory")
+        }
         "PING" => Reply::Status("PONG".into()),
         "AUTH" => Reply::err(
             "ERR AUTH <password> called without any password configured for the default user. \
@@ -314,10 +321,11 @@ pub fn info(instances: &[Redis], me: usize, now: Time) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n\r\n# Replication\r\n",
+        "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\n\r\n# Persistence\r\nloading:{}\r\n\r\n# Replication\r\n",
         inst.run_id,
         inst.port,
-        now.saturating_sub(inst.started_at) / 1000
+        now.saturating_sub(inst.started_at) / 1000,
+        u8::from(now < inst.loading_until)
     );
     match &inst.role {
         Role::Master => {

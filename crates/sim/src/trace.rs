@@ -9,8 +9,10 @@ pub enum Detail {
     Off,
     /// Faults, sentinel events, Redis role changes, VIP actions, violations.
     Events,
-    /// Also every link opened, closed or broken.
+    /// Also every link opened, closed or broken, and the core's log lines.
     Links,
+    /// Also every segment delivered (commands, replies, pub/sub messages).
+    Wire,
 }
 
 /// Trace lines, in order.

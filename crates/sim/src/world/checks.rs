@@ -12,21 +12,38 @@ pub(super) const VIP_CHECK_MS: Time = 100;
 const LEASE_SLACK_MS: i64 = 300;
 
 impl World {
-    /// Every live holder must have had contact with a majority (itself included) within the
-    /// lease, measured on its own clock. Contact is any evidence that a peer is alive reaching
+    /// Every live holder must have had contact with a majority of the sentinels it knows
+    /// (itself included) within the lease, measured on its own clock. Contact is any evidence that a peer is alive reaching
     /// it (a reply from the peer, a command from the peer, a hello the peer authored), so this
     /// is the most generous reading of "majority contact".
     pub(super) fn check_vip_leases(&mut self) {
         let Some(lease) = self.sc.vip_lease_ms else {
             return;
         };
-        let needed = majority(self.sc.sentinels) - 1;
         for node in 0..self.nodes.len() {
             let n = &self.nodes[node];
             let Some(held_since) = n.vip_held_since else {
                 continue;
             };
+            let Some(core) = n.core.as_ref() else {
+                continue;
+            };
+            // The majority of the sentinels this one knows (itself included), as the core
+            // counts it: a sentinel cannot be blamed for peers it never heard of (those show up
+            // as dual holders instead).
+            let known = core
+                .config()
+                .masters
+                .first()
+                .map_or(0, |m| m.known_sentinels.len());
+            let needed = majority(known + 1) - 1;
             if n.core.is_none() || n.lease_reported || n.paused_until.is_some_and(|u| u > self.now)
+            {
+                continue;
+            }
+            // A jump forward can expire the lease at once: the holder gets the slack from then.
+            if n.clock_jumped_at
+                .is_some_and(|t| self.now < t + LEASE_SLACK_MS as Time)
             {
                 continue;
             }

@@ -59,7 +59,10 @@ impl World {
                     n.paused_until = Some(n.paused_until.map_or(until, |u| u.max(until)));
                 }
             }
-            FaultKind::ClockJump { node, delta_ms } => self.nodes[node].clock_offset += delta_ms,
+            FaultKind::ClockJump { node, delta_ms } => {
+                self.nodes[node].clock_offset += delta_ms;
+                self.nodes[node].clock_jumped_at = Some(self.now);
+            }
             FaultKind::Slow { host, extra_ms } => self.net.slow(host, extra_ms, start),
         }
         if !start {

@@ -333,6 +333,19 @@ impl World {
             return;
         };
         let (node, id, target) = (link.node, link.id, link.target);
+        if self.trace.wants(Detail::Wire) {
+            let (who, what) = match dir {
+                Dir::ToServer => (
+                    format!("{target:?}"),
+                    format!("from s{node} link {id}: {}", describe(&seg)),
+                ),
+                Dir::ToClient => (
+                    format!("s{node}"),
+                    format!("link {id} from {target:?}: {}", describe(&seg)),
+                ),
+            };
+            self.trace.log(Detail::Wire, self.now, &who, || what);
+        }
         match (dir, seg) {
             (Dir::ToServer, Segment::Commands(commands)) => {
                 if link.state != State::Up {
@@ -393,5 +406,31 @@ impl World {
             let wall = self.wall(node) as i64;
             self.nodes[node].contact[peer] = Some(wall);
         }
+    }
+}
+
+/// A one-line rendering of a segment for the wire-level trace.
+fn describe(seg: &Segment) -> String {
+    let words = |cmd: &Vec<Bytes>| {
+        cmd.iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match seg {
+        Segment::Commands(cmds) => cmds.iter().map(words).collect::<Vec<_>>().join(" | "),
+        Segment::Replies(replies) => replies
+            .iter()
+            .map(|r| match r.as_str() {
+                Some(text) if text.len() > 60 => {
+                    format!("\"{}...\"", text.chars().take(60).collect::<String>())
+                }
+                Some(text) => format!("{text:?}"),
+                None => format!("{r:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" | "),
+        Segment::Message { payload, .. } => format!("message {}", String::from_utf8_lossy(payload)),
+        Segment::Close(reason) => format!("closed: {reason}"),
     }
 }
