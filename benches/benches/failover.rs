@@ -9,7 +9,7 @@
 //! `+elected-leader` on its own channel) — `+switch-master` and the first write acknowledged by
 //! the new master through that sentinel's client. Prints a Markdown table (median [min–max],
 //! Warden/redis-sentinel ratios, time beyond down-after) and writes
-//! `target/failover-bench/loopback.json`. A benchmark, not a test: nothing is asserted.
+//! `target/failover-bench/loopback.json` (with every run's event trail). A benchmark, not a test: nothing is asserted.
 //!
 //! usage: cargo build --release -p warden && cargo bench --bench failover -- [--quick]
 //!        [--runs N] [--down-after 200,1000,5000] [--systems warden,redis-sentinel]
@@ -112,6 +112,8 @@ struct Run {
     leader_switch: Option<f64>,
     first_write: Option<f64>,
     failed_writes: u64,
+    /// Every event published after the kill, as JSON (ms, sentinel, channel, payload).
+    trail: Vec<Json>,
 }
 
 impl Run {
@@ -135,6 +137,7 @@ impl Run {
             ("first_write_ms", Json::from(self.first_write)),
             ("beyond_down_after_ms", Json::from(self.beyond())),
             ("failed_writes", Json::from(self.failed_writes)),
+            ("events", Json::Arr(self.trail.clone())),
         ])
     }
 }
@@ -210,6 +213,18 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
         leader_switch: leader.and_then(|l| at(Some(l), "+switch-master", "")),
         first_write,
         failed_writes,
+        trail: events
+            .iter()
+            .filter(|e| e.at >= zero)
+            .map(|e| {
+                Json::obj([
+                    ("ms", Json::from(ms(zero, e.at).round())),
+                    ("sentinel", Json::from(e.source as u64)),
+                    ("event", Json::str(&e.channel)),
+                    ("payload", Json::str(&e.payload)),
+                ])
+            })
+            .collect(),
     })
 }
 
