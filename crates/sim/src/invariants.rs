@@ -42,6 +42,9 @@ struct Observed {
     odown: Option<(u32, u32)>,
     /// Epoch of its failover attempt in progress (from `+try-failover`).
     failover_epoch: Option<u64>,
+    /// Master address adopted by its last `+switch-master`, and whether it has tried to
+    /// connect there since.
+    switched_to: Option<(String, bool)>,
 }
 
 /// The invariant checker for one run.
@@ -149,6 +152,20 @@ impl Checker {
                 self.vote(time, node, candidate, epoch, leader_epoch_on_disk);
             }
             "+elected-leader" => self.elected(time, node),
+            "+switch-master" => {
+                if let [_, _, _, ip, port, ..] = words.as_slice() {
+                    self.nodes[node].switched_to = Some((format!("{ip}:{port}"), false));
+                }
+            }
+            "+sdown" => {
+                if let ["master", _, ip, port, ..] = words.as_slice() {
+                    let addr = format!("{ip}:{port}");
+                    if self.nodes[node].switched_to == Some((addr.clone(), false)) {
+                        let detail = format!("new master {addr} flagged down without a connection attempt since +switch-master");
+                        self.report(time, Some(node), "sdown-before-connect", detail);
+                    }
+                }
+            }
             "-failover-abort-not-elected"
             | "-failover-abort-no-good-slave"
             | "-failover-abort-slave-timeout"
@@ -266,6 +283,15 @@ impl Checker {
         }
     }
 
+    /// `node` opened a command connection to `host:port`.
+    pub fn connect_attempt(&mut self, node: usize, host: &str, port: u16) {
+        if let Some((addr, tried)) = self.nodes[node].switched_to.as_mut() {
+            if *addr == format!("{host}:{port}") {
+                *tried = true;
+            }
+        }
+    }
+
     /// `node` claimed the VIP for `epoch`.
     pub fn vip_claim(&mut self, time: Time, node: usize, epoch: u64) {
         match self.vip_claims.get(&epoch) {
@@ -345,6 +371,18 @@ mod tests {
         c.event(3, 1, "+vote-for-leader", "b 1", 1);
         c.event(4, 1, "+elected-leader", "master m 10.0.0.1 6379", 1);
         assert_eq!(rules(&c), ["two-leaders", "elected-without-majority"]);
+    }
+
+    #[test]
+    fn new_master_must_be_tried_before_it_is_down() {
+        let mut c = checker();
+        c.event(1, 0, "+switch-master", "m 10.0.0.1 6379 10.0.0.2 6379", 0);
+        c.connect_attempt(0, "10.0.0.2", 6379);
+        c.event(2, 0, "+sdown", "master m 10.0.0.2 6379", 0);
+        assert!(c.violations.is_empty());
+        c.event(3, 1, "+switch-master", "m 10.0.0.1 6379 10.0.0.2 6379", 0);
+        c.event(4, 1, "+sdown", "master m 10.0.0.2 6379", 0);
+        assert_eq!(rules(&c), ["sdown-before-connect"]);
     }
 
     #[test]

@@ -54,6 +54,9 @@ impl World {
         self.trace.log(Detail::Links, self.now, &who, || {
             format!("connect link {id} {kind:?} {host}:{port}")
         });
+        if kind == LinkKind::Cmd {
+            self.checker.connect_attempt(node, host, port);
+        }
         let resolved = self.resolve(host, port);
         let route = match resolved {
             Some((dst_host, target, target_incarnation)) => Route {
