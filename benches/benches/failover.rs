@@ -112,6 +112,8 @@ struct Run {
     leader_switch: Option<f64>,
     first_write: Option<f64>,
     failed_writes: u64,
+    /// `-failover-abort-*` events (any sentinel).
+    aborts: u64,
     /// Every event published after the kill, as JSON (ms, sentinel, channel, payload).
     trail: Vec<Json>,
 }
@@ -137,6 +139,7 @@ impl Run {
             ("first_write_ms", Json::from(self.first_write)),
             ("beyond_down_after_ms", Json::from(self.beyond())),
             ("failed_writes", Json::from(self.failed_writes)),
+            ("failover_aborts", Json::from(self.aborts)),
             ("events", Json::Arr(self.trail.clone())),
         ])
     }
@@ -181,7 +184,18 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
     let attempts: Vec<Vec<Attempt>> = writers.into_iter().map(Writer::finish).collect();
     let events = log.events();
 
-    let leader = first(events, None, "+elected-leader", "").map(|e| e.source);
+    // The leader of the failover that happened: the last one elected before the first switch
+    // (an earlier winner may have aborted, e.g. `-failover-abort-no-good-slave`).
+    let elected = events
+        .iter()
+        .take_while(|e| e.channel != "+switch-master")
+        .filter(|e| e.channel == "+elected-leader")
+        .last();
+    let leader = elected.map(|e| e.source);
+    let aborts = events
+        .iter()
+        .filter(|e| e.channel.starts_with("-failover-abort"))
+        .count() as u64;
     let observer = (0..sentinels.len()).find(|&i| Some(i) != leader);
     let at = |source: Option<usize>, channel: &str, prefix: &str| {
         first(events, source, channel, prefix).map(|e| ms(zero, e.at))
@@ -208,11 +222,12 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
         observer,
         sdown: at(None, "+sdown", "master "),
         odown: at(None, "+odown", "master "),
-        elected: at(leader, "+elected-leader", ""),
+        elected: elected.map(|e| ms(zero, e.at)),
         switch: observer.and_then(|o| at(Some(o), "+switch-master", "")),
         leader_switch: leader.and_then(|l| at(Some(l), "+switch-master", "")),
         first_write,
         failed_writes,
+        aborts,
         trail: events
             .iter()
             .filter(|e| e.at >= zero)
@@ -376,13 +391,14 @@ fn main() -> ExitCode {
                     Ok(run) => {
                         eprintln!(
                             "{system:>14} down-after {down_after:>5} run {n}/{}: sdown {} odown {} \
-                             switch {} first write {} ms (leader sentinel {}, {:.1} s)",
+                             switch {} first write {} ms (leader sentinel {}, {} aborts, {:.1} s)",
                             options.runs,
                             cell(run.sdown),
                             cell(run.odown),
                             cell(run.switch),
                             cell(run.first_write),
                             run.leader.map_or("?".into(), |l| l.to_string()),
+                            run.aborts,
                             started.elapsed().as_secs_f64()
                         );
                         runs.push(run);
