@@ -101,8 +101,9 @@ impl World {
         }
     }
 
-    /// After healing every sentinel must agree on one master address and config epoch, and
-    /// that address must be a running Redis master.
+    /// After healing every sentinel must agree on one master address and config epoch, that
+    /// address must be a running Redis master, and no other running Redis may still be a
+    /// master (writes accepted there would be lost).
     pub(super) fn check_convergence(&mut self) {
         let mut views = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
@@ -150,6 +151,19 @@ impl World {
             );
             self.checker
                 .report(self.now, None, "converged-on-non-master", detail);
+        }
+        let strays: Vec<String> = self
+            .redis
+            .iter()
+            .filter(|r| r.up && r.role == Role::Master && (r.ip != host || r.port != port))
+            .map(|r| format!("{}:{}", r.ip, r.port))
+            .collect();
+        if !strays.is_empty() {
+            let detail = format!(
+                "sentinels agree on {host}:{port} but {} also run as master",
+                strays.join(", ")
+            );
+            self.checker.report(self.now, None, "stray-master", detail);
         }
     }
 }
