@@ -296,8 +296,14 @@ impl Sentinel {
         };
         if kind == LinkKind::PubSub {
             link.pc_last_activity = now;
-            if let Some(conn) = link.pubsub.as_mut() {
+            let subscribe_failed = link.pubsub.as_mut().is_some_and(|conn| {
                 conn.expect.pop_front();
+                conn.expect.is_empty() && matches!(reply, Reply::Error(_))
+            });
+            if subscribe_failed {
+                // SUBSCRIBE was refused (e.g. NOAUTH): like Redis Sentinel (hiredis drops such a
+                // connection), close it so the link shows `disconnected` and is retried.
+                self.close_conn(id);
             }
             return;
         }
