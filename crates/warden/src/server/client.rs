@@ -8,6 +8,7 @@ use super::table::{self, Spec};
 use super::Shared;
 use bytes::Bytes;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -91,6 +92,8 @@ pub struct Tracking {
 pub struct Pause {
     /// Deadline and whether all commands (not only writes) are paused.
     state: Mutex<Option<(Instant, bool)>>,
+    /// Set while an `ALL` pause may be in effect: the per-command check is one atomic load.
+    all_active: AtomicBool,
     changed: Notify,
 }
 
@@ -103,7 +106,7 @@ impl Pause {
     /// Whether `spec` must wait. A `WRITE` pause delays write and may-replicate commands, and
     /// no sentinel-mode command is either, so only `ALL` pauses anything.
     pub fn blocks(&self, _spec: &Spec) -> bool {
-        matches!(self.current(), Some((_, true)))
+        self.all_active.load(Ordering::Acquire) && matches!(self.current(), Some((_, true)))
     }
 
     /// Wait until the pause ends (timeout or `CLIENT UNPAUSE`).
@@ -129,10 +132,14 @@ impl Pause {
             _ => (until, all),
         };
         *state = Some(merged);
+        if merged.1 {
+            self.all_active.store(true, Ordering::Release);
+        }
     }
 
     fn unpause(&self) {
         *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.all_active.store(false, Ordering::Release);
         self.changed.notify_waiters();
     }
 }

@@ -11,8 +11,10 @@ use super::stats::Stats;
 use super::Shared;
 use bytes::{Bytes, BytesMut};
 use std::collections::HashSet;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -130,22 +132,33 @@ async fn serve_client(
 ) {
     let mut input = BytesMut::with_capacity(BUFFER);
     let mut out = BytesMut::with_capacity(BUFFER);
+    let mut args = Vec::new();
     let info = session.info.clone();
-    let shutdown = shared.shutdown.clone();
+    // Created once: resolves when the client is killed or the server stops.
+    let stop = async {
+        tokio::select! {
+            _ = info.kill.wait() => {}
+            _ = shared.shutdown.wait() => {}
+        }
+    };
+    tokio::pin!(stop);
     loop {
         if input.capacity() - input.len() < BUFFER / 4 {
             input.reserve(BUFFER);
         }
         tokio::select! {
             biased;
-            _ = info.kill.wait() => return,
-            _ = shutdown.wait() => return,
+            _ = &mut stop => return,
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
                     Stats::add(&shared.stats.net_input_bytes, n as u64);
                     Stats::add(&shared.stats.reads_processed, 1);
-                    if !process_input(&mut stream, shared, session, &mut input, &mut out).await {
+                    let io = Io { stream: &mut stream, stop: stop.as_mut() };
+                    let done = process_input(io, shared, session, &mut input, &mut out, &mut args).await;
+                    // Keep the capacity, not the frames the arguments point into.
+                    args.clear();
+                    if !done {
                         return;
                     }
                 }
@@ -159,20 +172,31 @@ async fn serve_client(
                 }
             }
         }
-        if !flush(&mut stream, shared, &info, &mut out).await || session.close {
+        let io = Io {
+            stream: &mut stream,
+            stop: stop.as_mut(),
+        };
+        if !flush(io, shared, &mut out).await || session.close {
             return;
         }
     }
 }
 
+/// The socket, and the signal that abandons any wait on it.
+struct Io<'a, S: Future<Output = ()>> {
+    stream: &'a mut TcpStream,
+    stop: Pin<&'a mut S>,
+}
+
 /// Execute every complete command in `input`. Returns false when the connection must close
 /// without further processing (the output holds the final error, already flushed).
-async fn process_input(
-    stream: &mut TcpStream,
+async fn process_input<S: Future<Output = ()>>(
+    mut io: Io<'_, S>,
     shared: &Shared,
     session: &mut Session,
     input: &mut BytesMut,
     out: &mut BytesMut,
+    args: &mut Vec<Bytes>,
 ) -> bool {
     let now = Instant::now();
     let mut executed = 0u64;
@@ -181,29 +205,32 @@ async fn process_input(
         if session.close {
             break true;
         }
-        match request::parse(input, session.authenticated) {
-            Ok(Parsed::Command(args)) if args.is_empty() => continue,
-            Ok(Parsed::Command(args)) => {
+        match request::parse(input, session.authenticated, args) {
+            Ok(Parsed::Command) if args.is_empty() => continue,
+            Ok(Parsed::Command) => {
                 let mut ctx = Ctx {
                     shared,
                     session: &mut *session,
                     out: &mut *out,
                     errors: 0,
                 };
-                match dispatch::prepare(&mut ctx, &args) {
+                match dispatch::prepare(&mut ctx, args) {
                     Ok(spec) => {
                         if shared.pause.blocks(spec) {
-                            if !flush(stream, shared, &ctx.session.info, ctx.out).await {
+                            let again = Io {
+                                stream: &mut *io.stream,
+                                stop: io.stop.as_mut(),
+                            };
+                            if !flush(again, shared, ctx.out).await {
                                 return false;
                             }
                             tokio::select! {
                                 _ = shared.pause.wait() => {}
-                                _ = ctx.session.info.kill.wait() => return false,
-                                _ = shared.shutdown.wait() => return false,
+                                _ = io.stop.as_mut() => return false,
                             }
                         }
                         ctx.session.info.touch(now, spec.id);
-                        dispatch::execute(&mut ctx, spec, &args);
+                        dispatch::execute(&mut ctx, spec, args);
                         executed += 1;
                     }
                     Err(reply) => ctx.reply(&reply),
@@ -268,22 +295,24 @@ fn write_delivery(session: &Session, out: &mut BytesMut, delivery: &Delivery) {
     resp::put_bulk(out, &delivery.payload);
 }
 
-/// Write `out` completely (abandoned if the client is killed meanwhile). False on failure.
-async fn flush(
-    stream: &mut TcpStream,
+/// Write `out` completely (abandoned if the client is killed or the server stops). False on
+/// failure. The common case, a reply that fits the socket buffer, costs one `write` call.
+async fn flush<S: Future<Output = ()>>(
+    mut io: Io<'_, S>,
     shared: &Shared,
-    info: &ClientInfo,
     out: &mut BytesMut,
 ) -> bool {
     if out.is_empty() {
         return true;
     }
-    let written = tokio::select! {
-        biased;
-        _ = info.kill.wait() => false,
-        result = stream.write_all(out) => result.is_ok(),
+    let total = out.len();
+    let written = match io.stream.try_write(out) {
+        Ok(n) if n == total => true,
+        Ok(n) => write_rest(&mut io, &out[n..]).await,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => write_rest(&mut io, out).await,
+        Err(_) => false,
     };
-    Stats::add(&shared.stats.net_output_bytes, out.len() as u64);
+    Stats::add(&shared.stats.net_output_bytes, total as u64);
     Stats::add(&shared.stats.writes_processed, 1);
     out.clear();
     if out.capacity() > 4 * 1024 * 1024 {
@@ -291,4 +320,12 @@ async fn flush(
         *out = BytesMut::with_capacity(BUFFER);
     }
     written
+}
+
+async fn write_rest<S: Future<Output = ()>>(io: &mut Io<'_, S>, rest: &[u8]) -> bool {
+    tokio::select! {
+        biased;
+        _ = io.stop.as_mut() => false,
+        result = io.stream.write_all(rest) => result.is_ok(),
+    }
 }

@@ -118,7 +118,10 @@ fn refresh_user(ctx: &mut Ctx) {
 pub fn execute(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) {
     let family = spec.name.split('|').next().unwrap_or(spec.name);
     let reply = match family {
-        "ping" => ping(ctx, args),
+        "ping" => match ping(ctx, args) {
+            Some(reply) => reply,
+            None => return,
+        },
         "publish" => publish(ctx, args),
         "subscribe" | "psubscribe" | "unsubscribe" | "punsubscribe" => {
             subscribe::run(ctx, spec, args);
@@ -153,19 +156,30 @@ pub fn finish_command(session: &mut Session) {
     session.reply.skip_next = false;
 }
 
-/// `PING [message]`; in RESP2 subscribed mode the reply is `[pong, message]`.
-fn ping(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+/// `PING [message]`; in RESP2 subscribed mode the reply is `[pong, message]`. `None` when the
+/// reply was written directly.
+fn ping(ctx: &mut Ctx, args: &[Bytes]) -> Option<Reply> {
+    if args.len() == 1 && !ctx.session.subscribed() {
+        // The hot path of health checks and benchmarks: no allocation.
+        if ctx.session.replies_on() {
+            ctx.out.extend_from_slice(b"+PONG\r\n");
+        }
+        return None;
+    }
     if args.len() > 2 {
-        return table::wrong_arity("ping");
+        return Some(table::wrong_arity("ping"));
     }
     if ctx.session.subscribed() && ctx.session.proto == Protocol::Resp2 {
         let message = args.get(1).cloned().unwrap_or_default();
-        return Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(message)]);
+        return Some(Reply::Array(vec![
+            Reply::bulk("pong"),
+            Reply::Bulk(message),
+        ]));
     }
-    match args.get(1) {
+    Some(match args.get(1) {
         Some(message) => Reply::Bulk(message.clone()),
         None => Reply::Status("PONG".into()),
-    }
+    })
 }
 
 /// `PUBLISH`: only hello messages are accepted, and they are not re-published locally.

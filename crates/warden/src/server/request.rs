@@ -41,20 +41,27 @@ impl ProtocolError {
 /// Outcome of one parse attempt.
 #[derive(Debug, PartialEq)]
 pub enum Parsed {
-    /// A complete command (possibly empty: an empty inline line or `*0`, which Redis skips).
-    Command(Vec<Bytes>),
+    /// A complete command is in the argument vector (possibly empty: an empty inline line or
+    /// `*0`, which Redis skips).
+    Command,
     /// More bytes are needed; `hint` is how many in total the buffer should hold to make progress
     /// (used to reserve space for large bulks at once).
     Incomplete { hint: usize },
 }
 
-/// Parse one command from the front of `buf`, removing its bytes when complete.
-/// `authenticated` selects the tighter pre-authentication limits.
-pub fn parse(buf: &mut BytesMut, authenticated: bool) -> Result<Parsed, ProtocolError> {
+/// Parse one command from the front of `buf` into `args` (cleared first; reused across calls
+/// so a command costs no allocation), removing its bytes when complete. `authenticated`
+/// selects the tighter pre-authentication limits.
+pub fn parse(
+    buf: &mut BytesMut,
+    authenticated: bool,
+    args: &mut Vec<Bytes>,
+) -> Result<Parsed, ProtocolError> {
+    args.clear();
     if buf.first() == Some(&b'*') {
-        parse_multibulk(buf, authenticated)
+        parse_multibulk(buf, authenticated, args)
     } else {
-        parse_inline(buf)
+        parse_inline(buf, args)
     }
 }
 
@@ -91,7 +98,11 @@ fn parse_int(digits: &[u8]) -> Option<i64> {
     Some(if neg { -value } else { value })
 }
 
-fn parse_multibulk(buf: &mut BytesMut, authenticated: bool) -> Result<Parsed, ProtocolError> {
+fn parse_multibulk(
+    buf: &mut BytesMut,
+    authenticated: bool,
+    args: &mut Vec<Bytes>,
+) -> Result<Parsed, ProtocolError> {
     let Some(end) = find_crlf(buf, 0) else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError("too big mbulk count string".into()));
@@ -107,11 +118,11 @@ fn parse_multibulk(buf: &mut BytesMut, authenticated: bool) -> Result<Parsed, Pr
     }
     if count <= 0 {
         let _ = buf.split_to(end + 2);
-        return Ok(Parsed::Command(Vec::new()));
+        return Ok(Parsed::Command);
     }
     let count = count as usize;
-    let mut pos = end + 2;
-    let mut ranges = Vec::with_capacity(count.min(1024));
+    let first = end + 2;
+    let mut pos = first;
     for _ in 0..count {
         if pos >= buf.len() {
             return Ok(Parsed::Incomplete { hint: 0 });
@@ -141,16 +152,21 @@ fn parse_multibulk(buf: &mut BytesMut, authenticated: bool) -> Result<Parsed, Pr
                 hint: start + len + 2,
             });
         }
-        ranges.push((start, start + len));
         pos = start + len + 2;
     }
+    // Complete and validated: slice the arguments out of the frame in a second, cheap pass.
     let frame = buf.split_to(pos).freeze();
-    Ok(Parsed::Command(
-        ranges.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
-    ))
+    let mut at = first;
+    while at < frame.len() {
+        let end = find_crlf(&frame, at).unwrap_or(frame.len());
+        let len = parse_int(&frame[at + 1..end]).unwrap_or(0) as usize;
+        args.push(frame.slice(end + 2..end + 2 + len));
+        at = end + 2 + len + 2;
+    }
+    Ok(Parsed::Command)
 }
 
-fn parse_inline(buf: &mut BytesMut) -> Result<Parsed, ProtocolError> {
+fn parse_inline(buf: &mut BytesMut, args: &mut Vec<Bytes>) -> Result<Parsed, ProtocolError> {
     let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError("too big inline request".into()));
@@ -162,9 +178,8 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Parsed, ProtocolError> {
     if text.last() == Some(&b'\r') {
         text = &text[..text.len() - 1];
     }
-    split_args(text)
-        .map(Parsed::Command)
-        .ok_or(ProtocolError("unbalanced quotes in request".into()))
+    *args = split_args(text).ok_or(ProtocolError("unbalanced quotes in request".into()))?;
+    Ok(Parsed::Command)
 }
 
 /// The byte written as two hex digits at `at`, if there are two.
@@ -262,9 +277,10 @@ mod tests {
     fn parse_all(input: &[u8], authenticated: bool) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut buf = BytesMut::from(input);
         let mut out = Vec::new();
+        let mut args = Vec::new();
         loop {
-            match parse(&mut buf, authenticated)? {
-                Parsed::Command(args) => out.push(args),
+            match parse(&mut buf, authenticated, &mut args)? {
+                Parsed::Command => out.push(args.clone()),
                 Parsed::Incomplete { .. } => return Ok(out),
             }
             if buf.is_empty() {
@@ -288,16 +304,15 @@ mod tests {
     #[test]
     fn multibulk_incomplete_keeps_bytes() {
         let mut buf = BytesMut::from(&b"*2\r\n$4\r\nPING\r\n$3\r\nab"[..]);
+        let mut args = Vec::new();
         assert_eq!(
-            parse(&mut buf, true).unwrap(),
+            parse(&mut buf, true, &mut args).unwrap(),
             Parsed::Incomplete { hint: 23 }
         );
         assert_eq!(buf.len(), 20);
         buf.extend_from_slice(b"c\r\n");
-        assert_eq!(
-            parse(&mut buf, true).unwrap(),
-            Parsed::Command(words(&["PING", "abc"]))
-        );
+        assert_eq!(parse(&mut buf, true, &mut args).unwrap(), Parsed::Command);
+        assert_eq!(args, words(&["PING", "abc"]));
         assert!(buf.is_empty());
     }
 
@@ -342,7 +357,7 @@ mod tests {
     fn huge_bulk_header_reserves_without_buffering() {
         let mut buf = BytesMut::from(&b"*1\r\n$536870912\r\n"[..]);
         assert_eq!(
-            parse(&mut buf, true).unwrap(),
+            parse(&mut buf, true, &mut Vec::new()).unwrap(),
             Parsed::Incomplete {
                 hint: 16 + 536870912 + 2
             }
