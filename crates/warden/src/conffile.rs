@@ -177,17 +177,6 @@ impl FilePersist {
         FilePersist { path, server }
     }
 
-    /// The config file path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Replaces the generic directives written on the next save (after runtime changes such as
-    /// `ACL SETUSER` or `CONFIG SET`).
-    pub fn set_server(&mut self, server: ServerConfig) {
-        self.server = server;
-    }
-
     /// One rewrite of the file.
     fn write(&self, state: &SentinelConfig) -> io::Result<()> {
         let old = match fs::read(&self.path) {

@@ -52,24 +52,6 @@ pub trait VipExecutor: Send {
     fn release(&mut self, master: &str, epoch: u64, fence: bool);
 }
 
-/// The VIP executor of a build without VIP support: it performs nothing and says so loudly.
-pub struct VipUnsupported;
-
-impl VipExecutor for VipUnsupported {
-    fn claim(&mut self, master: &str, epoch: u64) {
-        tracing::warn!(
-            "VIP support is not compiled in: cannot claim the VIP of master {master} (epoch {epoch})"
-        );
-    }
-
-    fn release(&mut self, master: &str, epoch: u64, fence: bool) {
-        tracing::warn!(
-            "VIP support is not compiled in: cannot release the VIP of master {master} \
-             (epoch {epoch}, fence {fence})"
-        );
-    }
-}
-
 /// Executes the core's actions.
 pub struct Driver {
     links: Links,
@@ -228,6 +210,19 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
+
+    /// A VIP executor for tests that only logs.
+    struct VipUnsupported;
+
+    impl VipExecutor for VipUnsupported {
+        fn claim(&mut self, master: &str, epoch: u64) {
+            tracing::warn!("test: claim VIP of {master} (epoch {epoch})");
+        }
+
+        fn release(&mut self, master: &str, epoch: u64, fence: bool) {
+            tracing::warn!("test: release VIP of {master} (epoch {epoch}, fence {fence})");
+        }
+    }
     use super::testing::{Published, Recorder};
     use super::*;
     use warden_core::io::ScriptOutcome;

@@ -16,11 +16,12 @@ mod logging;
 mod process;
 mod scripts;
 mod server;
+mod vip;
 
 use app::App;
 use cli::{Command, StartArgs};
 use conffile::{FilePersist, LoadError};
-use driver::{Driver, VipUnsupported};
+use driver::Driver;
 use logging::LogTarget;
 use process::{PidFile, Signals, Supervisor};
 use server::{PubSubHub, Server, ServerSettings, Shutdown};
@@ -197,6 +198,15 @@ impl Run {
         let (app, actions) = App::new(core);
         let hub = PubSubHub::new();
         let shutdown = Shutdown::new();
+        // VIPs first: a stale VIP left by a crashed predecessor is removed before anything is
+        // answered; missing capabilities stop start-up with a message naming them.
+        let vip = match vip::KernelVip::start(app.clone(), hub.clone()).await {
+            Ok(vip) => vip,
+            Err(e) => {
+                tracing::warn!("Cannot manage the configured virtual IPs: {e}. Exiting...");
+                return 1;
+            }
+        };
         let settings = ServerSettings::new(&self.server_config, self.config_path);
         let server = match Server::bind(app.clone(), hub.clone(), settings, shutdown.clone()).await
         {
@@ -210,7 +220,7 @@ impl Run {
         tracing::info!("Running mode=sentinel, port={port}.");
         tracing::warn!("Sentinel ID is {}", app.myid());
 
-        let driver = Driver::new(app.clone(), hub, Box::new(VipUnsupported), source);
+        let driver = Driver::new(app.clone(), hub, Box::new(vip.clone()), source);
         tokio::spawn(driver::run_timer(app));
         let server = tokio::spawn(server.run());
         self.supervisor.ready();
@@ -230,6 +240,7 @@ impl Run {
         }
         shutdown.trigger();
         self.supervisor.stopping();
+        vip.shutdown().await;
         if let Some(pidfile) = pidfile {
             tracing::info!("Removing the pid file.");
             pidfile.remove();

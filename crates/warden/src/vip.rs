@@ -1,0 +1,346 @@
+//! The kernel side of the VIP: one [`VipManager`] per master with a configured VIP, driven by
+//! the core's `VipClaim` / `VipRelease` actions, plus the host address watcher that tells the
+//! core which master addresses are local.
+
+use crate::app::App;
+use crate::driver::{EventPublisher, VipExecutor};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+use warden_core::config::VipConfig;
+use warden_core::Input;
+use warden_vip::{LinuxBackend, VipAddr, VipBackend, VipError, VipManager, VipReport, VipSettings};
+
+/// How often the host's addresses are re-read.
+const ADDR_POLL: Duration = Duration::from_secs(1);
+/// How long start-up waits for each VIP's first reconciliation (stale copy removed).
+const RECONCILE_WAIT: Duration = Duration::from_secs(2);
+
+struct Managed {
+    config: VipConfig,
+    manager: VipManager,
+}
+
+struct Inner {
+    backend: Option<Arc<dyn VipBackend>>,
+    managers: HashMap<String, Managed>,
+}
+
+/// Shared handle: the driver executes actions through it, `main` shuts it down.
+#[derive(Clone)]
+pub struct KernelVip {
+    app: Arc<App>,
+    events: Arc<dyn EventPublisher + Send + Sync>,
+    inner: Arc<Mutex<Inner>>,
+    observed: mpsc::UnboundedSender<String>,
+}
+
+fn settings(config: &VipConfig) -> Result<VipSettings, VipError> {
+    Ok(VipSettings {
+        vip: VipAddr::new(config.addr, config.prefix, &config.interface)?,
+        garp_count: config.garp_count,
+        garp_interval: Duration::from_millis(config.garp_interval_ms),
+        garp_repeat_delay: Duration::from_millis(config.garp_repeat_delay_ms),
+        garp_refresh: Duration::from_millis(config.garp_refresh_ms),
+        reply_form: true,
+    })
+}
+
+/// The configured VIPs, by master name.
+fn configured(app: &App) -> Vec<(String, VipConfig, u16, Option<String>, Option<String>)> {
+    app.with_core(|core, _| {
+        core.config()
+            .masters
+            .into_iter()
+            .filter_map(|m| Some((m.name, m.vip?, m.port, m.auth_user, m.auth_pass)))
+            .collect()
+    })
+}
+
+impl KernelVip {
+    /// Set up VIP handling. When VIPs are configured this checks CAP_NET_ADMIN/CAP_NET_RAW and
+    /// opens the netlink/packet sockets (an error says exactly what is missing), starts a
+    /// manager per VIP and waits until each has removed any stale copy of its VIP, so nothing
+    /// is answered while a crashed predecessor's VIP is still on the interface.
+    pub async fn start(
+        app: Arc<App>,
+        events: Arc<dyn EventPublisher + Send + Sync>,
+    ) -> Result<KernelVip, VipError> {
+        let (observed, mut first_reports) = mpsc::unbounded_channel();
+        let vip = KernelVip {
+            app: app.clone(),
+            events,
+            inner: Arc::new(Mutex::new(Inner {
+                backend: None,
+                managers: HashMap::new(),
+            })),
+            observed,
+        };
+        let wanted = configured(&app);
+        if !wanted.is_empty() {
+            warden_vip::check_capabilities()?;
+            vip.backend()?;
+            for (master, config, ..) in &wanted {
+                vip.ensure_manager(master, config)?;
+            }
+            let mut pending = wanted.len();
+            let deadline = tokio::time::Instant::now() + RECONCILE_WAIT;
+            while pending > 0 {
+                match tokio::time::timeout_at(deadline, first_reports.recv()).await {
+                    Ok(Some(_)) => pending -= 1,
+                    _ => break,
+                }
+            }
+        }
+        feed_local_addrs(&app, &mut Vec::new());
+        let watcher = app.clone();
+        tokio::spawn(async move {
+            let mut last = Vec::new();
+            loop {
+                tokio::time::sleep(ADDR_POLL).await;
+                feed_local_addrs(&watcher, &mut last);
+            }
+        });
+        Ok(vip)
+    }
+
+    fn backend(&self) -> Result<Arc<dyn VipBackend>, VipError> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(backend) = &inner.backend {
+            return Ok(backend.clone());
+        }
+        let backend: Arc<dyn VipBackend> = Arc::new(LinuxBackend::new()?);
+        inner.backend = Some(backend.clone());
+        Ok(backend)
+    }
+
+    /// Make sure a manager runs for `master` with `config` (restarting it if the VIP changed).
+    fn ensure_manager(&self, master: &str, config: &VipConfig) -> Result<(), VipError> {
+        if let Some(m) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .managers
+            .get(master)
+        {
+            if &m.config == config {
+                return Ok(());
+            }
+        }
+        let backend = self.backend()?;
+        let app = self.app.clone();
+        let events = self.events.clone();
+        let name = master.to_string();
+        let first = self.observed.clone();
+        let addr = config.addr_spec();
+        let mut reported_first = false;
+        let manager = VipManager::start(backend, settings(config)?, move |report| match report {
+            VipReport::Observed { present } => {
+                if !reported_first {
+                    reported_first = true;
+                    let _ = first.send(name.clone());
+                }
+                app.input(Input::VipObserved {
+                    master: name.clone(),
+                    present,
+                });
+            }
+            VipReport::Reasserted => {
+                tracing::warn!("+vip-reasserted {name} {addr}");
+                events.publish("+vip-reasserted", &format!("{name} {addr}"));
+            }
+            VipReport::RemovedStray => {
+                tracing::warn!("Removed VIP {addr} of master {name}: this node does not hold it");
+            }
+            other => tracing::warn!("VIP {addr} of master {name}: {other:?}"),
+        })?;
+        let old = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .managers
+            .insert(
+                master.to_string(),
+                Managed {
+                    config: config.clone(),
+                    manager,
+                },
+            );
+        if let Some(old) = old {
+            tokio::spawn(old.manager.shutdown());
+        }
+        Ok(())
+    }
+
+    /// Release every VIP and wait until they are off the interfaces (shutdown).
+    pub async fn shutdown(&self) {
+        let managers: Vec<Managed> = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .managers
+            .drain()
+            .map(|(_, m)| m)
+            .collect();
+        for m in managers {
+            m.manager.shutdown().await;
+        }
+    }
+}
+
+impl VipExecutor for KernelVip {
+    fn claim(&mut self, master: &str, epoch: u64) {
+        let Some((_, config, ..)) = configured(&self.app)
+            .into_iter()
+            .find(|(n, ..)| n == master)
+        else {
+            return;
+        };
+        if let Err(e) = self.ensure_manager(master, &config) {
+            tracing::warn!("Cannot claim the VIP of master {master} (epoch {epoch}): {e}");
+            return;
+        }
+        if let Some(m) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .managers
+            .get(master)
+        {
+            m.manager.claim();
+        }
+    }
+
+    fn release(&mut self, master: &str, epoch: u64, fence: bool) {
+        if let Some(m) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .managers
+            .get(master)
+        {
+            m.manager.release();
+        }
+        if !fence {
+            return;
+        }
+        let Some((_, config, port, user, pass)) = configured(&self.app)
+            .into_iter()
+            .find(|(n, ..)| n == master)
+        else {
+            return;
+        };
+        tracing::warn!("Fencing master {master} (epoch {epoch}): killing Redis clients that came in through {}", config.addr);
+        tokio::spawn(kill_vip_clients(config.addr, port, user, pass));
+    }
+}
+
+/// Encode one command as a RESP array.
+fn resp(words: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", words.len()).into_bytes();
+    for w in words {
+        out.extend_from_slice(format!("${}\r\n{w}\r\n", w.len()).as_bytes());
+    }
+    out
+}
+
+/// `CLIENT KILL LADDR <vip>:<port>` on the local Redis (reached through the VIP's own port on
+/// loopback first, then through the VIP itself), so a fenced old master stops serving the
+/// clients that reached it through the VIP.
+async fn kill_vip_clients(vip: IpAddr, port: u16, user: Option<String>, pass: Option<String>) {
+    let laddr = match vip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    };
+    let mut payload = Vec::new();
+    match (&user, &pass) {
+        (Some(u), Some(p)) => payload.extend(resp(&["AUTH", u, p])),
+        (None, Some(p)) => payload.extend(resp(&["AUTH", p])),
+        _ => {}
+    }
+    payload.extend(resp(&["CLIENT", "KILL", "LADDR", &laddr]));
+    for target in [IpAddr::from([127, 0, 0, 1]), vip] {
+        let connect = tokio::net::TcpStream::connect((target, port));
+        if let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_millis(500), connect).await
+        {
+            if stream.write_all(&payload).await.is_ok() {
+                let mut buf = [0u8; 256];
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(500),
+                    tokio::io::AsyncReadExt::read(&mut stream, &mut buf),
+                )
+                .await;
+                return;
+            }
+        }
+    }
+    tracing::warn!(
+        "Could not reach the local Redis on port {port} to kill clients connected through {laddr}"
+    );
+}
+
+/// Send the host's addresses to the core if they changed.
+fn feed_local_addrs(app: &App, last: &mut Vec<IpAddr>) {
+    let mut addrs = host_addrs();
+    addrs.sort();
+    addrs.dedup();
+    if &addrs != last || last.is_empty() {
+        *last = addrs.clone();
+        app.input(Input::LocalAddrs { addrs });
+    }
+}
+
+/// Every address assigned to an interface of this host (getifaddrs).
+fn host_addrs() -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we only read and then free exactly once.
+    unsafe {
+        if libc::getifaddrs(&mut head) != 0 {
+            return out;
+        }
+        let mut cur = head;
+        while !cur.is_null() {
+            let addr = (*cur).ifa_addr;
+            if !addr.is_null() {
+                match i32::from((*addr).sa_family) {
+                    libc::AF_INET => {
+                        let sin = &*(addr as *const libc::sockaddr_in);
+                        out.push(IpAddr::from(
+                            u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                        ));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(addr as *const libc::sockaddr_in6);
+                        out.push(IpAddr::from(sin6.sin6_addr.s6_addr));
+                    }
+                    _ => {}
+                }
+            }
+            cur = (*cur).ifa_next;
+        }
+        libc::freeifaddrs(head);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_addrs_include_loopback() {
+        assert!(host_addrs().contains(&IpAddr::from([127, 0, 0, 1])));
+    }
+
+    #[test]
+    fn resp_encoding() {
+        assert_eq!(
+            resp(&["CLIENT", "KILL"]),
+            b"*2\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n".to_vec()
+        );
+    }
+}
