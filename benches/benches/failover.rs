@@ -4,10 +4,10 @@
 //! 2, the same config for both systems); once the sentinels agree, three clients start writing,
 //! each asking a different sentinel `SENTINEL GET-MASTER-ADDR-BY-NAME` every 5 ms and `SET`ting
 //! a key on whatever it answers; then the master is SIGKILLed. Measured from the kill, in ms:
-//! the first `+sdown` and `+odown` of the master (any sentinel), `+elected-leader`, and — at the
-//! first sentinel that is not the leader (the leader is the one that publishes
-//! `+elected-leader` on its own channel) — `+switch-master` and the first write acknowledged by
-//! the new master through that sentinel's client. Prints a Markdown table (median [min–max],
+//! the first `+sdown` and `+odown` of the master (any sentinel), the leader's `+elected-leader`,
+//! and — at the first sentinel that is not the leader (the leader is the one that publishes
+//! `+elected-leader` and then `+promoted-slave` on its own channel) — `+switch-master` and the
+//! first write acknowledged by the new master through that sentinel's client. Prints a Markdown table (median [min–max],
 //! Warden/redis-sentinel ratios, time beyond down-after) and writes
 //! `target/failover-bench/loopback.json` (with every run's event trail). A benchmark, not a test: nothing is asserted.
 //!
@@ -184,14 +184,16 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
     let attempts: Vec<Vec<Attempt>> = writers.into_iter().map(Writer::finish).collect();
     let events = log.events();
 
-    // The leader of the failover that happened: the last one elected before the first switch
-    // (an earlier winner may have aborted, e.g. `-failover-abort-no-good-slave`).
+    // The leader of the failover that happened is the one that promoted a replica (an earlier
+    // winner may have aborted, e.g. `-failover-abort-no-good-slave`); its election is its last
+    // `+elected-leader` before that (events from one sentinel arrive in order).
+    let promoted = first(events, None, "+promoted-slave", "");
     let elected = events
         .iter()
-        .take_while(|e| e.channel != "+switch-master")
         .filter(|e| e.channel == "+elected-leader")
+        .filter(|e| promoted.map_or(true, |p| p.source == e.source && e.at <= p.at))
         .last();
-    let leader = elected.map(|e| e.source);
+    let leader = promoted.or(elected).map(|e| e.source);
     let aborts = events
         .iter()
         .filter(|e| e.channel.starts_with("-failover-abort"))
