@@ -191,8 +191,7 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
     let elected = events
         .iter()
         .filter(|e| e.channel == "+elected-leader")
-        .filter(|e| promoted.map_or(true, |p| p.source == e.source && e.at <= p.at))
-        .last();
+        .rfind(|e| promoted.map_or(true, |p| p.source == e.source && e.at <= p.at));
     let leader = promoted.or(elected).map(|e| e.source);
     let aborts = events
         .iter()
