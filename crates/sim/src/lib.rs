@@ -25,6 +25,9 @@ pub use scenario::Profile;
 pub use world::{run, Outcome, RunOptions, Stats};
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 /// Aggregate of many runs.
 #[derive(Debug, Default)]
@@ -86,4 +89,36 @@ pub fn self_check(
             .find(|v| VOTE_RULES.contains(&v.rule))
             .map(|v| (seed, v))
     })
+}
+
+/// Run every seed of `seeds` on `jobs` threads (each run stays single-threaded and
+/// deterministic); `each` sees every outcome as it completes (in completion order), and the
+/// returned summary covers them all.
+pub fn run_seeds(
+    seeds: Range<u64>,
+    opts: RunOptions,
+    jobs: usize,
+    mut each: impl FnMut(&Outcome),
+) -> Summary {
+    let next = AtomicU64::new(seeds.start);
+    let (tx, rx) = mpsc::channel();
+    let mut summary = Summary::default();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            let (tx, next, end) = (tx.clone(), &next, seeds.end);
+            scope.spawn(move || loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= end || tx.send(run(seed, opts)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for outcome in rx {
+            each(&outcome);
+            summary.add(outcome);
+        }
+    });
+    summary.violations.sort_by_key(|(seed, v)| (*seed, v.time));
+    summary
 }

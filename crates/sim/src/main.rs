@@ -1,7 +1,8 @@
 //! `warden-sim`: run seeded fault scenarios against the real sentinel core.
 //!
 //! ```text
-//! warden-sim --seeds N [--start S] [--fast]     run N scenarios, summary ends "seeds: N, violations: V"
+//! warden-sim --seeds N [--start S] [--fast] [--jobs J]
+//!                                               run N scenarios, summary ends "seeds: N, violations: V"
 //! warden-sim --replay SEED [--fast] [--links|--wire] [--broken-voter logged|silent]
 //!                                               print the event trace of one scenario
 //! warden-sim --self-check                       a sentinel that double-votes must be caught
@@ -10,9 +11,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 use warden_sim::trace::Detail;
-use warden_sim::{run, self_check, BrokenVoter, Profile, RunOptions, Summary};
+use warden_sim::{run, run_seeds, self_check, BrokenVoter, Profile, RunOptions};
 
-const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast] \
+const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast] [--jobs J] \
                      | --replay SEED [--fast] [--links|--wire] [--broken-voter logged|silent] | --self-check";
 
 enum Mode {
@@ -26,6 +27,7 @@ struct Args {
     profile: Profile,
     detail: Detail,
     broken: BrokenVoter,
+    jobs: usize,
 }
 
 fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, String> {
@@ -38,12 +40,13 @@ fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, St
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut count, mut start, mut replay, mut self_check) = (None, 0, None, false);
+    let (mut count, mut start, mut replay, mut self_check, mut jobs) = (None, 0, None, false, 1);
     let (mut profile, mut detail, mut broken) = (Profile::Full, Detail::Events, BrokenVoter::No);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seeds" => count = Some(number(&mut args, "--seeds")?),
             "--start" => start = number(&mut args, "--start")?,
+            "--jobs" => jobs = number(&mut args, "--jobs")?.max(1) as usize,
             "--replay" => replay = Some(number(&mut args, "--replay")?),
             "--self-check" => self_check = true,
             "--fast" => profile = Profile::Fast,
@@ -71,6 +74,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         profile,
         detail,
         broken,
+        jobs,
     })
 }
 
@@ -81,32 +85,34 @@ fn profile_flag(profile: Profile) -> &'static str {
     }
 }
 
-fn seeds(count: u64, start: u64, profile: Profile) -> ExitCode {
+fn seeds(count: u64, start: u64, profile: Profile, jobs: usize) -> ExitCode {
     let opts = RunOptions {
         profile,
         trace: Detail::Off,
         broken_voter: BrokenVoter::No,
     };
     let began = Instant::now();
-    let mut summary = Summary::default();
-    let mut next_progress = 1000;
-    for seed in start..start + count {
-        let outcome = run(seed, opts);
+    let mut done = 0;
+    let summary = run_seeds(start..start + count, opts, jobs, |outcome| {
         for v in &outcome.violations {
             println!(
-                "seed {seed}: {v}   (replay: warden-sim --replay {seed}{})",
+                "seed {}: {v}   (replay: warden-sim --replay {}{})",
+                outcome.seed,
+                outcome.seed,
                 profile_flag(profile)
             );
         }
-        summary.add(outcome);
-        if seed - start + 1 == next_progress {
-            eprintln!("... {next_progress} seeds");
-            next_progress += 1000;
+        done += 1;
+        if done % 1000 == 0 {
+            eprintln!("... {done} seeds");
         }
-    }
+    });
     let secs = began.elapsed().as_secs_f64();
     let t = &summary.totals;
-    println!("profile: {profile:?}, seeds {start}..{}", start + count);
+    println!(
+        "profile: {profile:?}, seeds {start}..{}, {jobs} job(s)",
+        start + count
+    );
     println!(
         "wall {secs:.1} s, {:.1} seeds/s, simulated {:.0} s ({:.0}x real time), {} events, {} core steps",
         count as f64 / secs.max(1e-9),
@@ -192,7 +198,7 @@ fn main() -> ExitCode {
         }
     };
     match args.mode {
-        Mode::Seeds { count, start } => seeds(count, start, args.profile),
+        Mode::Seeds { count, start } => seeds(count, start, args.profile, args.jobs),
         Mode::Replay(seed) => replay(seed, args.profile, args.detail, args.broken),
         Mode::SelfCheck => check_self(),
     }

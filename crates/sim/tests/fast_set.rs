@@ -3,7 +3,7 @@
 //! checker can fail (a double-voting sentinel is caught) and that a seed replays exactly.
 
 use warden_sim::trace::Detail;
-use warden_sim::{run, self_check, BrokenVoter, Profile, RunOptions, Summary};
+use warden_sim::{run, run_seeds, self_check, BrokenVoter, Profile, RunOptions};
 
 const FAST_SEEDS: u64 = 1_000;
 
@@ -15,42 +15,9 @@ fn opts(trace: Detail) -> RunOptions {
     }
 }
 
-/// Run `seeds` split over two threads (the simulation itself is single-threaded per seed).
-fn run_set(seeds: std::ops::Range<u64>) -> Summary {
-    let mid = seeds.start + (seeds.end - seeds.start) / 2;
-    let halves = [seeds.start..mid, mid..seeds.end];
-    let parts: Vec<Summary> = std::thread::scope(|scope| {
-        let handles: Vec<_> = halves
-            .into_iter()
-            .map(|range| {
-                scope.spawn(move || {
-                    let mut summary = Summary::default();
-                    for seed in range {
-                        summary.add(run(seed, opts(Detail::Off)));
-                    }
-                    summary
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("simulation thread"))
-            .collect()
-    });
-    let mut total = Summary::default();
-    for part in parts {
-        total.seeds += part.seeds;
-        total.violations.extend(part.violations);
-        total.totals.elections += part.totals.elections;
-        total.totals.switches += part.totals.switches;
-        total.totals.tilts += part.totals.tilts;
-    }
-    total
-}
-
 #[test]
 fn fast_set_holds_every_invariant() {
-    let summary = run_set(0..FAST_SEEDS);
+    let summary = run_seeds(0..FAST_SEEDS, opts(Detail::Off), 2, |_| {});
     assert_eq!(summary.seeds, FAST_SEEDS);
     // The set must really exercise the protocol, or "no violation" means nothing.
     assert!(
