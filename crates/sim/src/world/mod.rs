@@ -262,7 +262,10 @@ impl World {
                         port: 6379,
                     }
                 };
-                Redis::new(r, ips[r].clone(), role, sc.priorities[r], &mut rng)
+                let mut redis = Redis::new(r, ips[r].clone(), role, sc.priorities[r], &mut rng);
+                // A deployed group: replicas were in sync before the sentinels started.
+                redis.link_up = r != 0;
+                redis
             })
             .collect();
         let mut world = World {
