@@ -94,6 +94,26 @@ fn category(name: Option<&Bytes>) -> Reply {
     }
 }
 
+/// Disconnect subscribers whose subscriptions the current rules of `users` no longer allow.
+fn kill_unpermitted_subscribers(ctx: &mut Ctx, users: &[String]) {
+    for name in users {
+        let Some(user) = ctx.shared.acl.read().user(name).cloned() else {
+            continue;
+        };
+        for client in ctx
+            .shared
+            .hub
+            .violators(name, |key, pattern| user.allows_channel(key, pattern))
+        {
+            if client.id == ctx.session.info.id {
+                ctx.session.close = true;
+            } else {
+                client.kill.kill();
+            }
+        }
+    }
+}
+
 /// Disconnect every client authenticated as one of `users`.
 fn kill_clients_of(ctx: &mut Ctx, users: &[String]) {
     for client in ctx.shared.clients.snapshot() {
@@ -207,6 +227,7 @@ fn load(ctx: &mut Ctx) -> Reply {
         Ok(users) => users,
         Err(e) => return Reply::err(format!("ERR {e}")),
     };
+    let kept: Vec<String> = users.keys().cloned().collect();
     let gone: Vec<String> = ctx.shared.acl.modify(|acl| {
         let gone = acl
             .users()
@@ -217,6 +238,7 @@ fn load(ctx: &mut Ctx) -> Reply {
         gone
     });
     kill_clients_of(ctx, &gone);
+    kill_unpermitted_subscribers(ctx, &kept);
     Reply::ok()
 }
 
@@ -268,7 +290,10 @@ fn setuser(ctx: &mut Ctx, name: &[u8], rules: &[Bytes]) -> Reply {
         .acl
         .modify(|acl| acl.update(&name, rules.iter().map(String::as_str)));
     match result {
-        Ok(()) => Reply::ok(),
+        Ok(()) => {
+            kill_unpermitted_subscribers(ctx, &[name]);
+            Reply::ok()
+        }
         Err((rule, RuleError(reason))) => Reply::err(format!(
             "ERR Error in ACL SETUSER modifier '{rule}': {reason}"
         )),

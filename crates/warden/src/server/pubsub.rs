@@ -139,6 +139,32 @@ impl PubSubHub {
         remove(&mut self.subs().patterns, pattern, client)
     }
 
+    /// Clients authenticated as `user` holding a subscription that `allowed(channel, is_pattern)`
+    /// rejects (after an ACL change, such clients are disconnected, as in Redis).
+    pub fn violators(
+        &self,
+        user: &str,
+        allowed: impl Fn(&[u8], bool) -> bool,
+    ) -> Vec<Arc<ClientInfo>> {
+        let subs = self.subs();
+        let mut found: HashMap<u64, Arc<ClientInfo>> = HashMap::new();
+        let tables = [(&subs.channels, false), (&subs.patterns, true)];
+        for (table, is_pattern) in tables {
+            for (key, subscribers) in table {
+                if allowed(key, is_pattern) {
+                    continue;
+                }
+                for sub in subscribers
+                    .values()
+                    .filter(|s| s.client.state().user == user)
+                {
+                    found.insert(sub.client.id, sub.client.clone());
+                }
+            }
+        }
+        found.into_values().collect()
+    }
+
     /// Number of channels and of patterns with at least one subscriber (INFO).
     pub fn counts(&self) -> (usize, usize) {
         let subs = self.subs();
