@@ -1,6 +1,7 @@
 //! Listening sockets and the accept loop: `bind` addresses, protected mode, `maxclients`, and
 //! a graceful stop that waits for every connection task.
 
+use super::stats::Stats;
 use super::{conn, PubSubHub, ServerSettings, Shared, Shutdown};
 use crate::app::App;
 use std::io;
@@ -84,12 +85,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
-        super::stats::Stats::add(&shared.stats.connections_received, 1);
-        if let Some(refusal) = refusal(&shared, &addr) {
-            if refusal == REFUSED_MAXCLIENTS {
-                super::stats::Stats::add(&shared.stats.rejected_connections, 1);
-            }
-            connections.spawn(refuse(stream, refusal));
+        let refused = refusal(&shared, &addr);
+        // Like Redis: connections over maxclients are "rejected", the others (including those
+        // protected mode turns away after accepting them) are "received".
+        if refused == Some(REFUSED_MAXCLIENTS) {
+            Stats::add(&shared.stats.rejected_connections, 1);
+        } else {
+            Stats::add(&shared.stats.connections_received, 1);
+        }
+        if let Some(text) = refused {
+            connections.spawn(refuse(stream, text));
             continue;
         }
         let shared = shared.clone();
@@ -207,5 +212,20 @@ fn set_v6only(socket: &TcpSocket) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_addresses() {
+        for ip in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_loopback(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["10.0.0.1", "192.168.1.1", "::ffff:10.0.0.1", "fe80::1"] {
+            assert!(!is_loopback(ip.parse().unwrap()), "{ip}");
+        }
     }
 }
