@@ -24,6 +24,8 @@ use warden_core::Reply;
 
 /// Initial size of the read and write buffers.
 const BUFFER: usize = 16 * 1024;
+/// `tcp-keepalive` default of Redis, in seconds.
+const KEEPALIVE_SECS: libc::c_int = 300;
 /// Pub/sub messages written per flush at most.
 const DELIVERY_BATCH: usize = 256;
 
@@ -86,6 +88,8 @@ pub async fn run(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
     let laddr = stream.local_addr().unwrap_or(addr);
     // Replies are small and latency matters (Redis sets TCP_NODELAY too).
     let _ = stream.set_nodelay(true);
+    // Dead peers are noticed like Redis does it (`tcp-keepalive 300`); best effort.
+    let _ = super::sockopt::keepalive(stream.as_raw_fd(), KEEPALIVE_SECS);
     let (user, authenticated) = {
         let acl = shared.acl.read();
         let default = acl

@@ -197,22 +197,7 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// IPv6 listeners accept only IPv6, so `*` and `::*` can both be bound (as Redis does).
 fn set_v6only(socket: &TcpSocket) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: a valid fd owned by `socket`, and a pointer/length pair describing `on`.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IPV6,
-            libc::IPV6_V6ONLY,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    super::sockopt::set(socket.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)
 }
 
 #[cfg(test)]

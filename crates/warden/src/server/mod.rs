@@ -26,6 +26,7 @@ mod role;
 mod sentinel;
 mod settings;
 mod shutdown;
+mod sockopt;
 mod stats;
 mod subscribe;
 mod table;
