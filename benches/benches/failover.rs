@@ -7,7 +7,8 @@
 //! the first `+sdown` and `+odown` of the master (any sentinel), the leader's `+elected-leader`,
 //! and — at the first sentinel that is not the leader (the leader is the one that publishes
 //! `+elected-leader` and then `+promoted-slave` on its own channel) — `+switch-master` and the
-//! first write acknowledged by the new master through that sentinel's client. Prints a Markdown table (median [min–max],
+//! first write acknowledged by the new master through that sentinel's client. Recording goes on
+//! for down-after + 1 s after the switch, so a second (spurious) failover shows in the results. Prints a Markdown table (median [min–max],
 //! Warden/redis-sentinel ratios, time beyond down-after) and writes
 //! `target/failover-bench/loopback.json` (with every run's event trail). A benchmark, not a test: nothing is asserted.
 //!
@@ -31,6 +32,8 @@ use warden_integration::wait::wait_for;
 
 /// `failover-timeout` of every run (a split election retries after twice this).
 const FAILOVER_TIMEOUT_MS: u64 = 10_000;
+/// How long, beyond down-after, events and writes are still recorded after every sentinel switched.
+const OBSERVE_AFTER: Duration = Duration::from_secs(1);
 /// How often the clients ask their sentinel and write.
 const WRITE_PERIOD: Duration = Duration::from_millis(5);
 /// Longest wait for the sentinels to discover the group.
@@ -114,6 +117,9 @@ struct Run {
     failed_writes: u64,
     /// `-failover-abort-*` events (any sentinel).
     aborts: u64,
+    /// Different `+switch-master` changes published (more than 1: the group failed over again,
+    /// e.g. away from the just-promoted master).
+    switches: u64,
     /// Every event published after the kill, as JSON (ms, sentinel, channel, payload).
     trail: Vec<Json>,
 }
@@ -140,6 +146,7 @@ impl Run {
             ("beyond_down_after_ms", Json::from(self.beyond())),
             ("failed_writes", Json::from(self.failed_writes)),
             ("failover_aborts", Json::from(self.aborts)),
+            ("switches", Json::from(self.switches)),
             ("events", Json::Arr(self.trail.clone())),
         ])
     }
@@ -173,13 +180,10 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
     log.wait_for(timeout, |events| {
         publishers(events, "+switch-master") == sentinels.len()
     });
-    // Each client writes to the new master within one period of its sentinel switching.
-    let before: Vec<u64> = writers.iter().map(Writer::acknowledged).collect();
-    let _ = wait_for(Duration::from_secs(2), "the clients to write again", || {
-        writers
-            .iter()
-            .zip(&before)
-            .all(|(w, b)| w.acknowledged() > *b)
+    // Keep watching (and writing) for down-after + 1 s: long enough to see a sentinel wrongly
+    // declare the new master down and fail over again.
+    log.wait_for(OBSERVE_AFTER + Duration::from_millis(down_after_ms), |_| {
+        false
     });
     let attempts: Vec<Vec<Attempt>> = writers.into_iter().map(Writer::finish).collect();
     let events = log.events();
@@ -197,6 +201,13 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
         .iter()
         .filter(|e| e.channel.starts_with("-failover-abort"))
         .count() as u64;
+    let mut switches: Vec<&str> = events
+        .iter()
+        .filter(|e| e.channel == "+switch-master")
+        .map(|e| e.payload.as_str())
+        .collect();
+    switches.sort_unstable();
+    switches.dedup();
     let observer = (0..sentinels.len()).find(|&i| Some(i) != leader);
     let at = |source: Option<usize>, channel: &str, prefix: &str| {
         first(events, source, channel, prefix).map(|e| ms(zero, e.at))
@@ -229,6 +240,7 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
         first_write,
         failed_writes,
         aborts,
+        switches: switches.len() as u64,
         trail: events
             .iter()
             .filter(|e| e.at >= zero)
@@ -276,8 +288,8 @@ fn report(options: &Options, runs: &[Run]) -> (String, Json) {
     for (_, title, _) in METRICS {
         table.push_str(&format!(" {title} |"));
     }
-    table.push_str("\n|---|---:|---:|");
-    table.push_str(&"---:|".repeat(METRICS.len()));
+    table.push_str(" runs that failed over twice |\n|---|---:|---:|");
+    table.push_str(&"---:|".repeat(METRICS.len() + 1));
     table.push('\n');
     let mut summaries = Vec::new();
     for &down_after in &options.down_after {
@@ -297,7 +309,9 @@ fn report(options: &Options, runs: &[Run]) -> (String, Json) {
                 table.push_str(&format!(" {} |", s.map_or("–".into(), |s| s.cell())));
                 fields.push((key, s.map_or(Json::Null, |s| s.json())));
             }
-            table.push('\n');
+            let twice = these.iter().filter(|r| r.switches > 1).count() as u64;
+            table.push_str(&format!(" {twice} |\n"));
+            fields.push(("runs_failing_over_twice", Json::from(twice)));
             summaries.push(Json::obj(fields));
         }
     }
@@ -392,7 +406,7 @@ fn main() -> ExitCode {
                     Ok(run) => {
                         eprintln!(
                             "{system:>14} down-after {down_after:>5} run {n}/{}: sdown {} odown {} \
-                             switch {} first write {} ms (leader sentinel {}, {} aborts, {:.1} s)",
+                             switch {} first write {} ms (leader sentinel {}, {} aborts, {} switches, {:.1} s)",
                             options.runs,
                             cell(run.sdown),
                             cell(run.odown),
@@ -400,6 +414,7 @@ fn main() -> ExitCode {
                             cell(run.first_write),
                             run.leader.map_or("?".into(), |l| l.to_string()),
                             run.aborts,
+                            run.switches,
                             started.elapsed().as_secs_f64()
                         );
                         runs.push(run);
