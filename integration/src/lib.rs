@@ -7,6 +7,8 @@
 pub mod bed;
 pub mod binaries;
 pub mod client;
+pub mod events;
+pub mod group;
 pub mod info;
 pub mod netns;
 pub mod ports;

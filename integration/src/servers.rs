@@ -83,7 +83,9 @@ impl RedisServer {
         on_free_port(|port| RedisServer::start_on(port, extra))
     }
 
-    fn start_on(port: u16, extra: &[&str]) -> io::Result<RedisServer> {
+    /// Starts a server on `port` with extra `--directive value` arguments (e.g. to bring a killed
+    /// server back at its old address).
+    pub fn start_on(port: u16, extra: &[&str]) -> io::Result<RedisServer> {
         let dir = TempDir::new("redis")?;
         let mut cmd = Command::new(binaries::redis_server());
         cmd.args([

@@ -1,0 +1,245 @@
+//! Sentinel events as they are published: one `PSUBSCRIBE *` connection per sentinel, read on its own
+//! thread, every message stamped with its arrival time and the index of the sentinel that sent it.
+
+use std::fmt::Write as _;
+use std::io::{self, BufReader};
+use std::net::{Shutdown, TcpStream};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::resp::{encode_command, read_value, Value};
+use crate::wait::Timeout;
+
+/// One published message.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// When it arrived.
+    pub at: Instant,
+    /// Index (in the list given to [`EventLog::subscribe`]) of the sentinel that published it.
+    pub source: usize,
+    /// The channel, i.e. the event name (`+sdown`, `+switch-master`, ...).
+    pub channel: String,
+    /// The message.
+    pub payload: String,
+}
+
+impl Event {
+    /// Whether this is `channel` with a payload starting with `prefix`.
+    pub fn is(&self, channel: &str, prefix: &str) -> bool {
+        self.channel == channel && self.payload.starts_with(prefix)
+    }
+}
+
+/// Everything the subscribed sentinels published since [`EventLog::subscribe`] returned.
+pub struct EventLog {
+    rx: Receiver<Event>,
+    streams: Vec<TcpStream>,
+    readers: Vec<JoinHandle<()>>,
+    events: Vec<Event>,
+}
+
+impl EventLog {
+    /// Subscribes to every event of the sentinels on 127.0.0.1 at `ports`; returns once every
+    /// subscription is confirmed, so nothing published afterwards is missed.
+    pub fn subscribe(ports: &[u16]) -> io::Result<EventLog> {
+        let (tx, rx) = mpsc::channel();
+        let mut log = EventLog {
+            rx,
+            streams: Vec::new(),
+            readers: Vec::new(),
+            events: Vec::new(),
+        };
+        for (source, &port) in ports.iter().enumerate() {
+            let stream = TcpStream::connect(("127.0.0.1", port))?;
+            let mut writer = stream.try_clone()?;
+            io::Write::write_all(&mut writer, &encode_command(&["PSUBSCRIBE", "*"]))?;
+            let mut reader = BufReader::new(stream.try_clone()?);
+            let confirmation = read_value(&mut reader)?;
+            if confirmation
+                .as_items()
+                .and_then(|i| i.first()?.as_text())
+                .as_deref()
+                != Some("psubscribe")
+            {
+                return Err(io::Error::other(format!(
+                    "PSUBSCRIBE * on port {port} answered {confirmation}"
+                )));
+            }
+            log.streams.push(stream);
+            let tx = tx.clone();
+            log.readers.push(thread::spawn(move || {
+                while let Ok(value) = read_value(&mut reader) {
+                    let Some((channel, payload)) = pmessage(&value) else {
+                        continue;
+                    };
+                    let event = Event {
+                        at: Instant::now(),
+                        source,
+                        channel,
+                        payload,
+                    };
+                    if tx.send(event).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+        Ok(log)
+    }
+
+    /// Collects events until `done` holds for those collected so far; fails after `timeout` with
+    /// every event collected in the message.
+    pub fn wait_for(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&[Event]) -> bool,
+    ) -> Result<(), Timeout> {
+        let start = Instant::now();
+        let deadline = start + timeout;
+        loop {
+            self.collect();
+            if done(&self.events) {
+                return Ok(());
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(event) => self.events.push(event),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    if done(&self.events) {
+                        return Ok(());
+                    }
+                    return Err(Timeout {
+                        what: what.to_owned(),
+                        waited: start.elapsed(),
+                        last: Some(format!("events so far:\n{}", dump(&self.events))),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Waits until every sentinel in `sources` has published `channel` with a payload starting with
+    /// `prefix`.
+    pub fn wait_all(
+        &mut self,
+        timeout: Duration,
+        sources: &[usize],
+        channel: &str,
+        prefix: &str,
+    ) -> Result<(), Timeout> {
+        let what = format!("sentinels {sources:?} to publish {channel} {prefix}");
+        self.wait_for(timeout, &what, |events| {
+            sources
+                .iter()
+                .all(|&s| from(events, s).any(|e| e.is(channel, prefix)))
+        })
+    }
+
+    /// Takes in what has arrived so far without waiting.
+    pub fn collect(&mut self) {
+        while let Ok(event) = self.rx.try_recv() {
+            self.events.push(event);
+        }
+    }
+
+    /// The events collected so far, in arrival order.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+}
+
+impl Drop for EventLog {
+    fn drop(&mut self) {
+        for stream in &self.streams {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+    }
+}
+
+/// The events of one sentinel, in the order it published them.
+pub fn from(events: &[Event], source: usize) -> impl Iterator<Item = &Event> {
+    events.iter().filter(move |e| e.source == source)
+}
+
+/// Checks that `expected` (`(channel, payload prefix)` pairs) occur in this order in `events` (other
+/// events may come in between); on failure names the first step not found after the previous ones.
+pub fn in_order<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+    expected: &[(&str, &str)],
+) -> Result<(), String> {
+    let mut events = events.into_iter();
+    for (i, (channel, prefix)) in expected.iter().enumerate() {
+        if !events.any(|e| e.is(channel, prefix)) {
+            return Err(format!(
+                "step {i} `{channel} {prefix}` not found after the steps before it"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One line per event: `+<ms since the first> [source] channel payload`.
+pub fn dump(events: &[Event]) -> String {
+    let zero = events.first().map(|e| e.at);
+    let mut out = String::new();
+    for e in events {
+        let ms = zero.map_or(0, |z| e.at.duration_since(z).as_millis());
+        let _ = writeln!(
+            out,
+            "  +{ms:>6}ms [{}] {} {}",
+            e.source, e.channel, e.payload
+        );
+    }
+    out
+}
+
+/// `(channel, payload)` of a `pmessage` push.
+fn pmessage(value: &Value) -> Option<(String, String)> {
+    match value.as_items()? {
+        [kind, _pattern, channel, payload] if kind.as_text().as_deref() == Some("pmessage") => {
+            Some((channel.as_text()?, payload.as_text()?))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(source: usize, channel: &str, payload: &str) -> Event {
+        Event {
+            at: Instant::now(),
+            source,
+            channel: channel.into(),
+            payload: payload.into(),
+        }
+    }
+
+    #[test]
+    fn finds_steps_in_order_with_others_in_between() {
+        let events = [
+            event(0, "+sdown", "master m 127.0.0.1 1"),
+            event(0, "+new-epoch", "1"),
+            event(0, "+odown", "master m 127.0.0.1 1 #quorum 2/2"),
+        ];
+        assert!(in_order(&events, &[("+sdown", "master "), ("+odown", "")]).is_ok());
+        let err = in_order(&events, &[("+odown", ""), ("+sdown", "")]).unwrap_err();
+        assert!(err.contains("step 1"), "{err}");
+        assert_eq!(from(&events, 1).count(), 0);
+    }
+
+    #[test]
+    fn reads_pmessages_only() {
+        let text = |s: &str| Value::Bulk(s.as_bytes().to_vec());
+        let message = Value::Array(vec![text("pmessage"), text("*"), text("+sdown"), text("x")]);
+        assert_eq!(pmessage(&message), Some(("+sdown".into(), "x".into())));
+        let confirmation = Value::Array(vec![text("psubscribe"), text("*"), Value::Integer(1)]);
+        assert_eq!(pmessage(&confirmation), None);
+    }
+}
