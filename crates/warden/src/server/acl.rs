@@ -777,6 +777,11 @@ impl AclStore {
         result
     }
 
+    /// Mutate only the ACL log: users are untouched, so connections need not re-read them.
+    pub fn modify_log<R>(&self, f: impl FnOnce(&mut Acl) -> R) -> R {
+        f(&mut self.state.write().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// The change counter.
     pub fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)

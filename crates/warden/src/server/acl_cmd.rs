@@ -259,7 +259,7 @@ fn log(ctx: &mut Ctx, arg: Option<&Bytes>) -> Reply {
     let count = match arg {
         None => 10,
         Some(arg) if arg.eq_ignore_ascii_case(b"reset") => {
-            ctx.shared.acl.modify(|acl| acl.reset_log());
+            ctx.shared.acl.modify_log(|acl| acl.reset_log());
             return Reply::ok();
         }
         Some(arg) => match std::str::from_utf8(arg)

@@ -40,7 +40,7 @@ impl Ctx<'_> {
         let line = client::describe(&self.session.info);
         self.shared
             .acl
-            .modify(|acl| acl.log(reason, object, username, line));
+            .modify_log(|acl| acl.log(reason, object, username, line));
     }
 }
 
@@ -106,10 +106,9 @@ fn refresh_user(ctx: &mut Ctx) {
     if let Some(user) = acl.user(&ctx.session.user.name) {
         ctx.session.user = Arc::clone(user);
     } else {
-        // Deleted while connected: the connection is being killed; deny everything meanwhile.
-        let mut gone = super::acl::User::new(&ctx.session.user.name);
-        gone.enabled = false;
-        ctx.session.user = Arc::new(gone);
+        // Deleted while connected: the connection is being killed; deny everything meanwhile
+        // (a new user has no permissions).
+        ctx.session.user = Arc::new(super::acl::User::new(&ctx.session.user.name));
     }
     ctx.session.acl_epoch = epoch;
 }
