@@ -1,6 +1,8 @@
 //! The fast simulation set run by the normal test suite: 1,000 short seeded scenarios against
-//! the real core (about 15 s in release, 3 min in debug on one core), plus the proofs that the
-//! checker can fail (a double-voting sentinel is caught) and that a seed replays exactly.
+//! the real core on two threads (about 10-20 s in release, a few minutes in debug), plus the
+//! proofs that the checker can fail (a double-voting sentinel is caught, whether or not it logs
+//! its votes) and that a seed replays exactly. A failure lists every violation with the
+//! `warden-sim --replay SEED --fast` command that shows it.
 
 use warden_sim::trace::Detail;
 use warden_sim::{run, run_seeds, self_check, BrokenVoter, Profile, RunOptions};
