@@ -52,9 +52,22 @@ fn format_int(buf: &mut [u8; 20], n: i64) -> &[u8] {
 
 /// Write `<prefix><n>\r\n`.
 pub fn put_header(out: &mut BytesMut, prefix: u8, n: i64) {
-    out.put_u8(prefix);
-    put_int(out, n);
-    out.put_slice(b"\r\n");
+    match n {
+        // Most headers are short lengths: one write, no digit loop.
+        0..=9 => out.put_slice(&[prefix, b'0' + n as u8, b'\r', b'\n']),
+        10..=99 => out.put_slice(&[
+            prefix,
+            b'0' + (n / 10) as u8,
+            b'0' + (n % 10) as u8,
+            b'\r',
+            b'\n',
+        ]),
+        _ => {
+            out.put_u8(prefix);
+            put_int(out, n);
+            out.put_slice(b"\r\n");
+        }
+    }
 }
 
 /// Write a bulk string.
@@ -159,6 +172,10 @@ mod tests {
         assert_eq!(enc(Resp2, Reply::ok()), "+OK\r\n");
         assert_eq!(enc(Resp2, Reply::err("ERR a\r\nb")), "-ERR a  b\r\n");
         assert_eq!(enc(Resp2, Reply::Int(-42)), ":-42\r\n");
+        assert_eq!(enc(Resp2, Reply::Int(7)), ":7\r\n");
+        assert_eq!(enc(Resp2, Reply::Int(10)), ":10\r\n");
+        assert_eq!(enc(Resp2, Reply::Int(99)), ":99\r\n");
+        assert_eq!(enc(Resp2, Reply::Int(100)), ":100\r\n");
         assert_eq!(
             enc(Resp2, Reply::Int(i64::MIN)),
             ":-9223372036854775808\r\n"
