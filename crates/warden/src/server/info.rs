@@ -173,6 +173,7 @@ fn cpu() -> String {
 fn stats(shared: &Shared) -> String {
     let st = &shared.stats;
     let (channels, patterns) = shared.hub.counts();
+    let (ops, input_kbps, output_kbps) = st.instantaneous();
     let n = |v: u64| v.to_string();
     let zero = || "0".to_string();
     let rate = || "0.00".to_string();
@@ -185,7 +186,7 @@ fn stats(shared: &Shared) -> String {
             "total_commands_processed",
             n(Stats::get(&st.commands_processed)),
         ),
-        ("instantaneous_ops_per_sec", zero()),
+        ("instantaneous_ops_per_sec", n(ops)),
         ("total_net_input_bytes", n(Stats::get(&st.net_input_bytes))),
         (
             "total_net_output_bytes",
@@ -193,8 +194,8 @@ fn stats(shared: &Shared) -> String {
         ),
         ("total_net_repl_input_bytes", zero()),
         ("total_net_repl_output_bytes", zero()),
-        ("instantaneous_input_kbps", rate()),
-        ("instantaneous_output_kbps", rate()),
+        ("instantaneous_input_kbps", format!("{input_kbps:.2}")),
+        ("instantaneous_output_kbps", format!("{output_kbps:.2}")),
         ("instantaneous_input_repl_kbps", rate()),
         ("instantaneous_output_repl_kbps", rate()),
         (

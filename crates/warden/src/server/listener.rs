@@ -1,7 +1,7 @@
 //! Listening sockets and the accept loop: `bind` addresses, protected mode, `maxclients`, and
 //! a graceful stop that waits for every connection task.
 
-use super::stats::Stats;
+use super::stats::{Stats, SAMPLE_PERIOD};
 use super::{conn, PubSubHub, ServerSettings, Shared, Shutdown};
 use crate::app::App;
 use std::io;
@@ -63,7 +63,18 @@ impl Server {
         for listener in self.listeners {
             accept_loops.spawn(accept_loop(listener, self.shared.clone()));
         }
+        let shared = self.shared.clone();
+        let sampler = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(SAMPLE_PERIOD);
+            loop {
+                tokio::select! {
+                    _ = shared.shutdown.wait() => return,
+                    _ = ticks.tick() => shared.stats.sample(std::time::Instant::now()),
+                }
+            }
+        });
         while accept_loops.join_next().await.is_some() {}
+        let _ = sampler.await;
     }
 }
 
