@@ -202,13 +202,15 @@ impl Holdings {
         self.nodes.iter().any(|n| n.node == i && n.present_at_end)
     }
 
-    /// The longest stretch during which two or more of `nodes` had the address at once.
-    pub fn longest_overlap(&self, nodes: &[usize]) -> Duration {
+    /// The longest stretch, from `since` on, during which two or more of `nodes` had the
+    /// address at once.
+    pub fn longest_overlap(&self, nodes: &[usize], since: Instant) -> Duration {
         // Sweep over interval edges, counting how many nodes hold at each moment.
         let mut edges: Vec<(Instant, i32)> = nodes
             .iter()
             .flat_map(|&i| self.intervals(i).iter())
-            .flat_map(|&(from, to)| [(from, 1), (to, -1)])
+            .filter(|&&(_, to)| to > since)
+            .flat_map(|&(from, to)| [(from.max(since), 1), (to, -1)])
             .collect();
         edges.sort_by_key(|&(at, delta)| (at, delta));
         let (mut holders, mut since, mut longest) = (0, None::<Instant>, Duration::ZERO);
@@ -292,8 +294,14 @@ mod tests {
             (1, vec![(80, 300)]),
             (2, vec![(550, 700)]),
         ]);
-        assert_eq!(h.longest_overlap(&[0, 1, 2]), Duration::from_millis(50));
-        assert_eq!(h.longest_overlap(&[0, 1]), Duration::from_millis(20));
-        assert_eq!(h.longest_overlap(&[1, 2]), Duration::ZERO);
+        let t0 = h.start;
+        assert_eq!(h.longest_overlap(&[0, 1, 2], t0), Duration::from_millis(50));
+        assert_eq!(h.longest_overlap(&[0, 1], t0), Duration::from_millis(20));
+        assert_eq!(h.longest_overlap(&[1, 2], t0), Duration::ZERO);
+        let later = t0 + Duration::from_millis(560);
+        assert_eq!(
+            h.longest_overlap(&[0, 1, 2], later),
+            Duration::from_millis(40)
+        );
     }
 }

@@ -125,6 +125,18 @@ fn wait_replica_of(bed: &VipBed, i: usize, master: usize) {
     .unwrap_or_else(|t| fail(bed, t));
 }
 
+/// How many clients of node `i`'s Redis came in through the VIP (`laddr=<VIP>:6379` in
+/// `CLIENT LIST`).
+fn vip_clients(bed: &VipBed, i: usize) -> usize {
+    let list = bed.redis(i, &["CLIENT", "LIST"]).unwrap();
+    let laddr = format!("laddr={}", bed.vip_redis());
+    list.as_text()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.split_whitespace().any(|w| w == laddr))
+        .count()
+}
+
 #[test]
 fn vip_starts_on_the_master_only_and_carries_client_traffic() {
     let Some(_serial) = serial() else { return };
@@ -321,6 +333,18 @@ fn a_partitioned_master_is_fenced_and_the_majority_takes_over() {
     let bed = start(&[]);
     let events = EventLog::start(bed.bed(), &[0, 1, 2], SENTINEL_PORT).unwrap();
     let watch = VipWatch::start(bed.bed(), &[0, 1, 2], bed.vip(), Duration::from_millis(20));
+    // A client connected to the old master through the VIP: fencing must disconnect it.
+    let mut through_vip =
+        NsClient::connect(bed.bed(), CLIENT, bed.vip_redis(), Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        through_vip.call(&["SET", "before-cut", "1"]).unwrap(),
+        Value::Simple("OK".into())
+    );
+    assert_eq!(
+        vip_clients(&bed, 0),
+        1,
+        "the client's connection, seen by node 0's Redis"
+    );
 
     let t0 = Instant::now();
     bed.bed().link_down(0).unwrap();
@@ -334,6 +358,16 @@ fn a_partitioned_master_is_fenced_and_the_majority_takes_over() {
     )
     .unwrap_or_else(|t| fail(&bed, t));
     let fenced_status = bed.vip_status(0);
+    wait_until(
+        Duration::from_secs(5),
+        "node 0's Redis to drop the clients that came in through the VIP",
+        || match vip_clients(&bed, 0) {
+            0 => Ok(()),
+            n => Err(format!("{n} left")),
+        },
+    )
+    .unwrap_or_else(|t| fail(&bed, t));
+    drop(through_vip);
 
     let promoted = wait_new_holder(&bed, &[1, 2], 0);
     let claimed = Instant::now();
@@ -366,15 +400,18 @@ fn a_partitioned_master_is_fenced_and_the_majority_takes_over() {
     );
     let drop_at = holdings.first_absent_after(0, t0).unwrap_or(dropped);
     let claim_at = holdings.first_held_after(promoted, t0).unwrap_or(claimed);
-    let overlap = holdings.longest_overlap(&[0, 1, 2]);
+    let overlap = holdings.longest_overlap(&[0, 1, 2], t0);
+    let overlap_healed = holdings.longest_overlap(&[0, 1, 2], healed);
     println!(
         "measured: partition -> isolated Warden dropped the VIP {} ms after the cut (lease {} ms), \
-         node {promoted} claimed it {} ms after the cut, longest time two nodes held it at once {} ms; \
+         node {promoted} claimed it {} ms after the cut, longest time two nodes held it at once {} ms \
+         ({} ms of it after the heal, both nodes connected; sampled every 20 ms); \
          healed -> old master a replica and its Warden on the new epoch {} ms after the heal",
         ms(drop_at - t0),
         ms(LEASE),
         ms(claim_at - t0),
         ms(overlap),
+        ms(overlap_healed),
         ms(settled - healed),
     );
     assert!(
