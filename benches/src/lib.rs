@@ -2,13 +2,21 @@
 //! the machine, and writing results as JSON. The servers themselves come from `warden-integration`.
 //! For the failover benches: a monitored group ([`group`]), timestamped sentinel events
 //! ([`events`]), a Sentinel-aware writing client ([`writer`]) over a fail-fast connection
-//! ([`conn`]), and medians with ranges ([`stats`]).
+//! ([`conn`]), and medians with ranges ([`stats`]). For the failover bench through a VIP in
+//! network namespaces: the bed ([`netbed`]), the systems compared ([`vipsystems`]), what is
+//! watched ([`vipprobe`]), the numbers drawn from it ([`vipmetrics`]) and SVG timelines
+//! ([`timeline`]).
 
 pub mod conn;
 pub mod events;
 pub mod group;
 pub mod json;
 pub mod machine;
+pub mod netbed;
 pub mod redis_benchmark;
 pub mod stats;
+pub mod timeline;
+pub mod vipmetrics;
+pub mod vipprobe;
+pub mod vipsystems;
 pub mod writer;

@@ -1,0 +1,361 @@
+//! What the failover bench watches, each on its own thread inside a namespace of the bed:
+//! a client writing through the VIP ([`VipWriter`]), every node's Redis role ([`RolePoller`])
+//! and whether each node's interface holds the VIP ([`VipWatch`]). Each records timestamped
+//! observations until it is finished.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use warden_integration::netns::TestBed;
+use warden_integration::resp::Value;
+
+use crate::conn::Conn;
+use crate::netbed::{CLIENT, REDIS_PORT};
+
+/// Connect, read and write timeout of each write through the VIP.
+pub const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
+/// Period of the writes.
+pub const WRITE_PERIOD: Duration = Duration::from_millis(10);
+/// Period (and timeout) of the role polls.
+pub const ROLE_PERIOD: Duration = Duration::from_millis(50);
+/// Period of the address polls.
+pub const VIP_PERIOD: Duration = Duration::from_millis(5);
+/// Prefix of the keys the writer sets.
+pub const KEY_PREFIX: &str = "fb:";
+
+/// How one write attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// `INCR` and `SET` both acknowledged.
+    Ok,
+    /// A `-READONLY` error (the VIP led to a replica).
+    ReadOnly,
+    /// Any other error: refused or reset connection, another error reply.
+    Error,
+    /// No answer within [`WRITE_TIMEOUT`].
+    Timeout,
+}
+
+impl Outcome {
+    /// Lower-case name, as in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ReadOnly => "readonly",
+            Outcome::Error => "error",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// One write attempt: `INCR` a counter, then `SET fb:<seq>` to the counter's value.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// When it started.
+    pub start: Instant,
+    /// When it ended.
+    pub end: Instant,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Its sequence number (the key is `fb:<seq>`).
+    pub seq: u64,
+}
+
+/// Runs `f` on a thread inside the client namespace and waits for its result.
+pub fn in_client<T: Send + 'static>(
+    bed: &TestBed,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<T> {
+    bed.spawn_in(CLIENT, f)
+        .join()
+        .map_err(|_| io::Error::other("client-namespace thread panicked"))?
+}
+
+/// A thread that stops when asked and hands back what it recorded.
+struct Recorder<T> {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<io::Result<T>>,
+}
+
+impl<T: Send + 'static> Recorder<T> {
+    /// Runs `body(stop)` on a thread inside namespace `ns` of `bed`.
+    fn start(
+        bed: &TestBed,
+        ns: usize,
+        body: impl FnOnce(&AtomicBool) -> T + Send + 'static,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        Recorder {
+            stop,
+            thread: bed.spawn_in(ns, move || body(&flag)),
+        }
+    }
+
+    fn finish(self) -> io::Result<T> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .map_err(|_| io::Error::other("recorder thread panicked"))?
+    }
+}
+
+/// The client in the client namespace that writes through the VIP every [`WRITE_PERIOD`].
+pub struct VipWriter {
+    ok: Arc<AtomicU64>,
+    recorder: Recorder<Vec<Attempt>>,
+}
+
+impl VipWriter {
+    /// Starts writing to `vip`:[`REDIS_PORT`]. The connection is reopened after any failure
+    /// (so each retry goes through the VIP to whoever holds it now).
+    pub fn start(bed: &TestBed, vip: Ipv4Addr) -> VipWriter {
+        let ok = Arc::new(AtomicU64::new(0));
+        let counter = ok.clone();
+        let addr = format!("{vip}:{REDIS_PORT}");
+        let recorder = Recorder::start(bed, CLIENT, move |stop| {
+            let mut conn: Option<Conn> = None;
+            let mut attempts = Vec::new();
+            let mut seq = 0;
+            while !stop.load(Ordering::Relaxed) {
+                seq += 1;
+                let start = Instant::now();
+                let outcome = write_once(&mut conn, &addr, seq);
+                if outcome == Outcome::Ok {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    conn = None;
+                }
+                attempts.push(Attempt {
+                    start,
+                    end: Instant::now(),
+                    outcome,
+                    seq,
+                });
+                thread::sleep((start + WRITE_PERIOD).saturating_duration_since(Instant::now()));
+            }
+            attempts
+        });
+        VipWriter { ok, recorder }
+    }
+
+    /// Writes acknowledged so far.
+    pub fn acknowledged(&self) -> u64 {
+        self.ok.load(Ordering::Relaxed)
+    }
+
+    /// Stops and returns every attempt in order.
+    pub fn finish(self) -> io::Result<Vec<Attempt>> {
+        self.recorder.finish()
+    }
+}
+
+/// One `INCR` + `SET` on `conn` (opened to `addr` if needed).
+fn write_once(conn: &mut Option<Conn>, addr: &str, seq: u64) -> Outcome {
+    if conn.is_none() {
+        match Conn::connect(addr, Some(WRITE_TIMEOUT)) {
+            Ok(c) => *conn = Some(c),
+            Err(e) => return classify(&e),
+        }
+    }
+    let Some(c) = conn.as_mut() else {
+        return Outcome::Error;
+    };
+    let value = match c.call(&["INCR", "fb-counter"]) {
+        Ok(Value::Integer(n)) => n,
+        Ok(_) => return Outcome::Error,
+        Err(e) => return classify(&e),
+    };
+    let key = format!("{KEY_PREFIX}{seq}");
+    match c.call(&["SET", &key, &value.to_string()]) {
+        Ok(Value::Simple(s)) if s == "OK" => Outcome::Ok,
+        Ok(_) => Outcome::Error,
+        Err(e) => classify(&e),
+    }
+}
+
+/// The outcome an I/O error or error reply stands for.
+fn classify(e: &io::Error) -> Outcome {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Outcome::Timeout,
+        _ if e.to_string().starts_with("READONLY") => Outcome::ReadOnly,
+        _ => Outcome::Error,
+    }
+}
+
+/// A node's Redis role as seen from the client namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// `ROLE` says master.
+    Master,
+    /// `ROLE` says slave.
+    Replica,
+    /// No answer within [`ROLE_PERIOD`] (dead, stopped or cut off).
+    Unreachable,
+}
+
+/// Timestamped changes of one observed value (the first entry is the initial value).
+pub type Changes<T> = Vec<(Instant, T)>;
+
+/// Appends `value` at `at` unless it equals the last recorded value.
+fn record<T: PartialEq>(changes: &mut Changes<T>, at: Instant, value: T) {
+    if changes.last().map_or(true, |(_, last)| *last != value) {
+        changes.push((at, value));
+    }
+}
+
+/// Polls `ROLE` of each node every [`ROLE_PERIOD`] from the client namespace.
+pub struct RolePoller {
+    recorders: Vec<Recorder<Changes<Role>>>,
+}
+
+impl RolePoller {
+    /// One polling thread per address in `nodes`.
+    pub fn start(bed: &TestBed, nodes: &[Ipv4Addr]) -> RolePoller {
+        let recorders = nodes
+            .iter()
+            .map(|ip| {
+                let addr = format!("{ip}:{REDIS_PORT}");
+                Recorder::start(bed, CLIENT, move |stop| {
+                    let mut conn: Option<Conn> = None;
+                    let mut changes = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let start = Instant::now();
+                        let role = poll_role(&mut conn, &addr);
+                        record(&mut changes, start, role);
+                        thread::sleep(
+                            (start + ROLE_PERIOD).saturating_duration_since(Instant::now()),
+                        );
+                    }
+                    changes
+                })
+            })
+            .collect();
+        RolePoller { recorders }
+    }
+
+    /// Stops and returns each node's role changes.
+    pub fn finish(self) -> io::Result<Vec<Changes<Role>>> {
+        self.recorders.into_iter().map(Recorder::finish).collect()
+    }
+}
+
+fn poll_role(conn: &mut Option<Conn>, addr: &str) -> Role {
+    if conn.is_none() {
+        *conn = Conn::connect(addr, Some(ROLE_PERIOD)).ok();
+    }
+    let role = conn
+        .as_mut()
+        .and_then(|c| c.call(&["ROLE"]).ok())
+        .and_then(|reply| reply.as_items().and_then(|items| items.first()?.as_text()));
+    match role.as_deref() {
+        Some("master") => Role::Master,
+        Some("slave") => Role::Replica,
+        _ => {
+            *conn = None;
+            Role::Unreachable
+        }
+    }
+}
+
+/// Watches, inside each node's namespace, whether an interface holds the VIP.
+pub struct VipWatch {
+    recorders: Vec<Recorder<Changes<bool>>>,
+}
+
+impl VipWatch {
+    /// One watching thread per node index in `nodes`, polling every [`VIP_PERIOD`].
+    pub fn start(bed: &TestBed, nodes: std::ops::Range<usize>, vip: Ipv4Addr) -> VipWatch {
+        let recorders = nodes
+            .map(|i| {
+                Recorder::start(bed, i, move |stop| {
+                    let mut changes = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let now = Instant::now();
+                        if let Ok(held) = holds(vip) {
+                            record(&mut changes, now, held);
+                        }
+                        thread::sleep(VIP_PERIOD);
+                    }
+                    changes
+                })
+            })
+            .collect();
+        VipWatch { recorders }
+    }
+
+    /// Stops and returns each node's changes (true = holds the VIP).
+    pub fn finish(self) -> io::Result<Vec<Changes<bool>>> {
+        self.recorders.into_iter().map(Recorder::finish).collect()
+    }
+}
+
+/// Whether an interface of the calling thread's network namespace has address `vip`.
+pub fn holds(vip: Ipv4Addr) -> io::Result<bool> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list we free below.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut found = false;
+    let mut entry = list;
+    while !entry.is_null() {
+        // SAFETY: `entry` is a node of the list getifaddrs returned, not yet freed; an AF_INET
+        // address is a sockaddr_in.
+        unsafe {
+            let addr = (*entry).ifa_addr;
+            if !addr.is_null() && i32::from((*addr).sa_family) == libc::AF_INET {
+                let sin = addr.cast::<libc::sockaddr_in>();
+                found |= u32::from_be((*sin).sin_addr.s_addr) == u32::from(vip);
+            }
+            entry = (*entry).ifa_next;
+        }
+    }
+    // SAFETY: `list` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(list) };
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_only_changes() {
+        let t = Instant::now();
+        let mut changes = Vec::new();
+        for v in [false, false, true, true, false] {
+            record(&mut changes, t, v);
+        }
+        let values: Vec<bool> = changes.iter().map(|(_, v)| *v).collect();
+        assert_eq!(values, [false, true, false]);
+    }
+
+    #[test]
+    fn classifies_errors() {
+        assert_eq!(
+            classify(&io::Error::other(
+                "READONLY You can't write against a read only replica."
+            )),
+            Outcome::ReadOnly
+        );
+        assert_eq!(
+            classify(&io::Error::from(io::ErrorKind::WouldBlock)),
+            Outcome::Timeout
+        );
+        assert_eq!(
+            classify(&io::Error::from(io::ErrorKind::ConnectionRefused)),
+            Outcome::Error
+        );
+    }
+
+    #[test]
+    fn loopback_is_held_in_this_namespace() {
+        assert!(holds(Ipv4Addr::LOCALHOST).unwrap());
+        assert!(!holds(Ipv4Addr::new(192, 0, 2, 1)).unwrap());
+    }
+}
