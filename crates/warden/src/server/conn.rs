@@ -228,6 +228,7 @@ async fn process_input<S: Future<Output = ()>>(
                             if !flush(again, shared, ctx.out).await {
                                 return false;
                             }
+                            let _blocked = shared.stats.blocked();
                             tokio::select! {
                                 _ = shared.pause.wait() => {}
                                 _ = io.stop.as_mut() => return false,

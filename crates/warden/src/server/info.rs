@@ -138,7 +138,10 @@ fn clients(shared: &Shared) -> String {
         ("maxclients", shared.settings.maxclients.to_string()),
         ("client_recent_max_input_buffer", "0".into()),
         ("client_recent_max_output_buffer", "0".into()),
-        ("blocked_clients", "0".into()),
+        (
+            "blocked_clients",
+            Stats::get(&shared.stats.blocked_clients).to_string(),
+        ),
         ("tracking_clients", tracking.to_string()),
         ("clients_in_timeout_table", "0".into()),
     ])

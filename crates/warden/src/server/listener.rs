@@ -31,8 +31,9 @@ pub struct Server {
 
 impl Server {
     /// Validate the ACL configuration and bind every listener (no client is served yet).
-    /// Fails if a listener cannot be bound (the message names the address) or the ACL
-    /// configuration (`user` lines, `aclfile`, `requirepass`) is invalid.
+    /// Fails with `InvalidInput` when the ACL configuration (`user` lines, `aclfile`) is
+    /// invalid, otherwise with the bind error as `<addr>:<port>: bind: <reason>` (Redis logs it
+    /// as `Could not create server TCP listening socket <that>`).
     pub async fn bind(
         app: Arc<App>,
         hub: Arc<PubSubHub>,
@@ -145,6 +146,15 @@ async fn refuse(mut stream: TcpStream, text: &'static [u8]) {
     let _ = stream.write_all(text).await;
 }
 
+/// An OS error's text without Rust's ` (os error N)` suffix, as Redis prints `strerror`.
+fn strerror(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
 /// Bind every configured address; an empty list means all IPv4 and (optionally) all IPv6.
 async fn bind_all(bind: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
     let defaults = ["*".to_string(), "-::*".to_string()];
@@ -161,7 +171,7 @@ async fn bind_all(bind: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),
-                    format!("Could not create server TCP listening socket {name}:{port}: {e}"),
+                    format!("{name}:{port}: bind: {}", strerror(&e)),
                 ))
             }
         }

@@ -14,6 +14,8 @@ const SAMPLES: usize = 16;
 pub struct Stats {
     /// Rate samples for `instantaneous_*`.
     rates: Mutex<Rates>,
+    /// Clients currently held by `CLIENT PAUSE` (INFO `blocked_clients`).
+    pub blocked_clients: AtomicU64,
     /// Connections accepted (those refused for `maxclients` count as rejected instead).
     pub connections_received: AtomicU64,
     /// Commands executed.
@@ -57,7 +59,22 @@ struct Rates {
     next: usize,
 }
 
+/// Counts a client as blocked while alive.
+pub struct Blocked<'a>(&'a AtomicU64);
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Stats {
+    /// Count the caller as a blocked client until the guard is dropped.
+    pub fn blocked(&self) -> Blocked<'_> {
+        self.blocked_clients.fetch_add(1, Ordering::Relaxed);
+        Blocked(&self.blocked_clients)
+    }
+
     fn counters(&self) -> [u64; 3] {
         [
             Stats::get(&self.commands_processed),
@@ -102,6 +119,17 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocked_guard_counts_while_alive() {
+        let stats = Stats::default();
+        let first = stats.blocked();
+        let second = stats.blocked();
+        assert_eq!(Stats::get(&stats.blocked_clients), 2);
+        drop(first);
+        drop(second);
+        assert_eq!(Stats::get(&stats.blocked_clients), 0);
+    }
 
     #[test]
     fn rates_average_recent_samples() {
