@@ -593,6 +593,123 @@ async fn client_pause_all_delays_commands_until_unpause() {
     other.send(&encode(&["PING"])).await;
     let early = tokio::time::timeout(Duration::from_millis(200), other.reply()).await;
     assert!(early.is_err(), "PING answered during CLIENT PAUSE ALL");
+    // ALL pauses even the admin's next command, as in Redis; end the pause from the server side.
+    server.shutdown.trigger();
+    server.task.await.unwrap();
+}
+
+#[tokio::test]
+async fn maxclients_and_shutdown_command() {
+    let server = start(|s| s.maxclients = 1).await;
+    let mut first = Client::connect(server.addr).await;
+    assert_eq!(first.cmd(&["PING"]).await, "+PONG\r\n");
+    let mut second = Client::connect(server.addr).await;
+    assert_eq!(
+        second.closed().await,
+        "-ERR max number of clients reached\r\n"
+    );
+    assert_eq!(
+        first.cmd(&["SHUTDOWN", "ABORT"]).await,
+        "-ERR No shutdown in progress.\r\n"
+    );
+    assert_eq!(
+        first.cmd(&["SHUTDOWN", "SAVE", "NOSAVE"]).await,
+        "-ERR syntax error\r\n"
+    );
+    first.send(&encode(&["SHUTDOWN", "NOSAVE"])).await;
+    assert_eq!(first.closed().await, "");
+    assert!(server.shutdown.is_triggered());
+    server.task.await.unwrap();
+}
+
+#[tokio::test]
+async fn acl_change_disconnects_subscribers_that_lost_their_channels() {
+    let server = start(|_| {}).await;
+    let mut admin = Client::connect(server.addr).await;
+    let ok = "+OK\r\n";
+    assert_eq!(
+        admin
+            .cmd(&["ACL", "SETUSER", "sub", "on", "nopass", "+@all", "&ev*"])
+            .await,
+        ok
+    );
+    let mut sub = Client::connect(server.addr).await;
+    assert_eq!(sub.cmd(&["AUTH", "sub", "x"]).await, ok);
+    assert_eq!(
+        sub.cmd(&["SUBSCRIBE", "other"]).await,
+        "-NOPERM this user has no permissions to access one of the channels used as arguments\r\n"
+    );
+    assert_eq!(
+        sub.cmd(&["PSUBSCRIBE", "ev1*"]).await.lines().next(),
+        Some(
+            "-NOPERM this user has no permissions to access one of the channels used as arguments"
+        )
+    );
+    assert!(sub.cmd(&["SUBSCRIBE", "ev1"]).await.starts_with("*3\r\n"));
+    // Still allowed: stays connected.
+    assert_eq!(admin.cmd(&["ACL", "SETUSER", "sub", "&x"]).await, ok);
+    assert_eq!(server.hub.publish("ev1", "hello"), 1);
+    assert!(sub.reply().await.contains("hello"));
+    assert_eq!(
+        admin.cmd(&["ACL", "SETUSER", "sub", "resetchannels"]).await,
+        ok
+    );
+    assert_eq!(sub.closed().await, "");
+    let log = admin.cmd(&["ACL", "LOG", "1"]).await;
+    assert!(
+        log.contains(&bulk("channel")) && log.contains(&bulk("ev1*")),
+        "{log}"
+    );
+    server.shutdown.trigger();
+    server.task.await.unwrap();
+}
+
+#[tokio::test]
+async fn acl_file_save_and_load() {
+    let dir = std::env::temp_dir().join(format!("warden-acl-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("users.acl");
+    std::fs::write(
+        &path,
+        "user default on nopass ~* &* +@all\nuser ops on >pw +@all -sentinel|reset\n",
+    )
+    .unwrap();
+    let file = path.clone();
+    let server = start(move |s| s.aclfile = Some(file)).await;
+    let mut c = Client::connect(server.addr).await;
+    assert_eq!(
+        c.cmd(&["ACL", "USERS"]).await,
+        format!("*2\r\n{}{}", bulk("default"), bulk("ops"))
+    );
+    assert_eq!(
+        c.cmd(&["ACL", "SETUSER", "extra", "on", ">x", "+ping"])
+            .await,
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["ACL", "SAVE"]).await, "+OK\r\n");
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.contains("user extra on #"), "{saved}");
+    assert!(saved.contains("user ops on #"), "{saved}");
+    std::fs::write(&path, "user default on nopass ~* &* +@all\nbogus line\n").unwrap();
+    let err = c.cmd(&["ACL", "LOAD"]).await;
+    assert!(err.starts_with("-ERR ") && err.contains(":2: "), "{err}");
+    std::fs::write(&path, "user default on nopass ~* &* +@all\n").unwrap();
+    assert_eq!(c.cmd(&["ACL", "LOAD"]).await, "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["ACL", "USERS"]).await,
+        format!("*1\r\n{}", bulk("default"))
+    );
+    server.shutdown.trigger();
+    server.task.await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn users_in_config_and_aclfile_are_exclusive() {
+    let mut settings = ServerSettings::new(&ServerConfig::default(), "/tmp/x.conf".into());
+    settings.users = vec![vec!["u".into(), "on".into()]];
+    settings.aclfile = Some("/tmp/users.acl".into());
+    assert!(super::acl::Acl::from_settings(&settings).is_err());
     settings.aclfile = None;
     settings.users = vec![vec!["u".into(), "+nosuch".into()]];
     let err = super::acl::Acl::from_settings(&settings).unwrap_err();
