@@ -183,6 +183,35 @@ pub fn in_order<'a>(
     Ok(())
 }
 
+/// The events in a sentinel's log (`<pid>:X <day> <month> <year> <time> <level mark> <event>
+/// <payload>`, Redis's format), in order, as if published by `source` (all stamped now: a log has
+/// no [`Instant`]s). Lines that are not events are skipped.
+pub fn logged(log: &str, source: usize) -> Vec<Event> {
+    let at = Instant::now();
+    log.lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(7, ' ');
+            let pid = fields.next()?;
+            if !pid.ends_with(":X") {
+                return None;
+            }
+            let message = fields.nth(5)?;
+            let (channel, payload) = message.split_once(' ').unwrap_or((message, ""));
+            let is_event = channel.len() > 1
+                && channel.starts_with(['+', '-'])
+                && channel[1..]
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-');
+            is_event.then(|| Event {
+                at,
+                source,
+                channel: channel.to_owned(),
+                payload: payload.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// One line per event: `+<ms since the first> [source] channel payload`.
 pub fn dump(events: &[Event]) -> String {
     let zero = events.first().map(|e| e.at);
@@ -232,6 +261,25 @@ mod tests {
         let err = in_order(&events, &[("+odown", ""), ("+sdown", "")]).unwrap_err();
         assert!(err.contains("step 1"), "{err}");
         assert_eq!(from(&events, 1).count(), 0);
+    }
+
+    #[test]
+    fn reads_events_from_a_log() {
+        let log = "7:X 26 Nov 2026 23:29:59.137 # +sdown master m 127.0.0.1 1\n\
+                   7:X 26 Nov 2026 23:29:59.140 * Sentinel new configuration saved on disk\n\
+                   7:X 26 Nov 2026 23:29:59.141 # -odown master m 127.0.0.1 1\n";
+        let events = logged(log, 2);
+        let got: Vec<(&str, &str, usize)> = events
+            .iter()
+            .map(|e| (e.channel.as_str(), e.payload.as_str(), e.source))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("+sdown", "master m 127.0.0.1 1", 2),
+                ("-odown", "master m 127.0.0.1 1", 2)
+            ]
+        );
     }
 
     #[test]

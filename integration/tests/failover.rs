@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use warden_integration::bed::MASTER_NAME;
 use warden_integration::client::Client;
-use warden_integration::events::{dump, from, in_order, Event, EventLog};
+use warden_integration::events::{dump, from, in_order, logged, Event, EventLog};
 use warden_integration::group::{role, Group, Settings};
 use warden_integration::resp::Value;
 use warden_integration::servers::{Flavor, RedisServer};
@@ -205,6 +205,16 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
     // of the master, its vote, `+odown` and `-role-change` depend on timing (Warden's leader can
     // finish before an observer's down-after has passed): the old master's `+sdown` is then
     // published for it as a replica after the switch.
+    // The log has the same trail (`-role-change` is verbose: published, not logged).
+    let logged_at_leader: Vec<(&str, &str)> = at_leader
+        .iter()
+        .copied()
+        .filter(|(channel, _)| *channel != "-role-change")
+        .collect();
+    let log_text = group.sentinels[leader].process.stdout();
+    if let Err(e) = in_order(&logged(&log_text, leader), &logged_at_leader) {
+        panic!("leader #{leader}'s log: {e}\n{log_text}");
+    }
     let leader_id = format!("sentinel {} ", ids[leader]);
     let at_observer = [
         ("+new-epoch", ""),
@@ -217,6 +227,10 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
         if let Err(e) = in_order(from(&events, observer), &at_observer) {
             panic!("observer #{observer}: {e}\n{}", dump(&events));
         }
+        let log_text = group.sentinels[observer].process.stdout();
+        if let Err(e) = in_order(&logged(&log_text, observer), &at_observer) {
+            panic!("observer #{observer}'s log: {e}\n{log_text}");
+        }
     }
     log.wait_for(
         Duration::from_secs(10),
@@ -228,7 +242,10 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("leader #{leader}, {elections} election(s)");
+    eprintln!(
+        "leader #{leader}, {elections} election(s):\n{}",
+        dump(&events)
+    );
 
     // The old master comes back empty-handed and is turned into a replica of the new one.
     group.master = RedisServer::start_on(old, &[]).unwrap();
