@@ -52,13 +52,31 @@ fn odown_needs_every_vote(flavors: &[Flavor]) {
         .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(20)));
 }
 
-/// Kills the master; every sentinel switches to the same replica, which is promoted, the other
+/// How a failover is set off.
+#[derive(Clone, Copy, Debug)]
+enum Trigger {
+    /// SIGKILL the master: the sentinels elect a leader.
+    KillMaster,
+    /// `SENTINEL FAILOVER mymaster` at this sentinel: it leads, the others follow its hellos.
+    Forced(usize),
+}
+
+/// Sets off a failover; every sentinel switches to the same replica, which is promoted, the other
 /// replica follows it, and all report it. Prints which implementation led.
-fn failover_completes(flavors: &[Flavor]) {
+fn failover_completes(flavors: &[Flavor], trigger: Trigger) {
     let mut group = discovered(flavors, &Settings::default());
     let mut log = EventLog::subscribe(&group.sentinel_ports()).unwrap();
     let old = group.master.port;
-    group.master.process.signal(libc::SIGKILL).unwrap();
+    match trigger {
+        Trigger::KillMaster => group.master.process.signal(libc::SIGKILL).unwrap(),
+        Trigger::Forced(s) => {
+            let reply = group.sentinels[s]
+                .client()
+                .and_then(|mut c| c.call(&["SENTINEL", "FAILOVER", MASTER_NAME]))
+                .unwrap();
+            assert_eq!(reply.as_text().as_deref(), Some("OK"), "{reply}");
+        }
+    }
     let all = group.all();
     log.wait_all(FAILOVER_TIMEOUT, &all, "+switch-master", MASTER_NAME)
         .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
@@ -93,6 +111,9 @@ fn failover_completes(flavors: &[Flavor]) {
         "promotions by {leaders:?}\n{}",
         dump(events)
     );
+    if let Trigger::Forced(s) = trigger {
+        assert_eq!(leaders[0], s, "{}", dump(events));
+    }
     eprintln!(
         "{flavors:?}: the failover was led by {}",
         flavors[leaders[0]]
@@ -133,10 +154,21 @@ fn one_warden_and_two_redis_sentinels_agree_on_odown() {
 
 #[test]
 fn two_wardens_and_a_redis_sentinel_fail_over() {
-    failover_completes(&TWO_WARDENS);
+    failover_completes(&TWO_WARDENS, Trigger::KillMaster);
 }
 
 #[test]
 fn one_warden_and_two_redis_sentinels_fail_over() {
-    failover_completes(&ONE_WARDEN);
+    failover_completes(&ONE_WARDEN, Trigger::KillMaster);
+}
+
+/// Each side leads once for sure: the other implementation follows its config through hellos.
+#[test]
+fn wardens_follow_a_failover_led_by_redis_sentinel() {
+    failover_completes(&TWO_WARDENS, Trigger::Forced(2));
+}
+
+#[test]
+fn redis_sentinels_follow_a_failover_led_by_warden() {
+    failover_completes(&ONE_WARDEN, Trigger::Forced(0));
 }
