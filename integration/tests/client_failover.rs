@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use redis::sentinel::{SentinelClient, SentinelServerType};
 use warden_integration::bed::MASTER_NAME;
-use warden_integration::events::EventLog;
+use warden_integration::events::{dump, EventLog};
 use warden_integration::group::{Group, Settings};
 use warden_integration::servers::Flavor;
 use warden_integration::wait::wait_for;
@@ -173,6 +173,8 @@ fn redis_rs_sentinel_client_writes_across_a_failover() {
         Settings::default().down_after_ms
     );
     print_errors(&attempts, killed);
+    log.collect();
+    eprintln!("events:\n{}", dump(log.events()));
     // The writes after the interruption went to the promoted replica.
     let new = group.reported_master(0).unwrap();
     let counter: i64 = redis::Client::open(format!("redis://127.0.0.1:{new}/"))

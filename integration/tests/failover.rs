@@ -201,10 +201,6 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
     if let Err(e) = in_order(from(&events, leader), &at_leader) {
         panic!("leader #{leader}: {e}\n{}", dump(&events));
     }
-    // At an observer: it learnt the new epoch and switched on the leader's hello. Its own `+sdown`
-    // of the master, its vote, `+odown` and `-role-change` depend on timing (Warden's leader can
-    // finish before an observer's down-after has passed): the old master's `+sdown` is then
-    // published for it as a replica after the switch.
     // The log has the same trail (`-role-change` is verbose: published, not logged).
     let logged_at_leader: Vec<(&str, &str)> = at_leader
         .iter()
@@ -215,6 +211,10 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
     if let Err(e) = in_order(&logged(&log_text, leader), &logged_at_leader) {
         panic!("leader #{leader}'s log: {e}\n{log_text}");
     }
+    // At an observer: it learnt the new epoch and switched on the leader's hello. Its own `+sdown`
+    // of the master, its vote, `+odown` and `-role-change` depend on timing (Warden's leader can
+    // finish before an observer's down-after has passed): the old master's `+sdown` is then
+    // published for it as a replica after the switch.
     let leader_id = format!("sentinel {} ", ids[leader]);
     let at_observer = [
         ("+new-epoch", ""),
