@@ -16,7 +16,7 @@ mod resp;
 mod show;
 mod timeline;
 
-use cluster::{Cluster, DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, MASTER_NAME, QUORUM};
+use cluster::{Cluster, View, DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, MASTER_NAME, QUORUM};
 use procs::Procs;
 use show::Screen;
 use std::io;
@@ -232,19 +232,18 @@ async fn wait_agreement(cluster: &Cluster<'_>, screen: &mut Screen) -> io::Resul
             v.as_ref()
                 .is_some_and(|v| v.replicas == 2 && v.sentinels == 2)
         });
-        let last = cluster
-            .wardens
-            .iter()
-            .zip(&views)
-            .map(|(warden, view)| match view {
-                Some(v) => format!(
-                    "{} {}/2 replicas {}/2 others",
-                    warden.name, v.replicas, v.sentinels
-                ),
-                None => format!("{} no answer", warden.name),
-            })
-            .collect::<Vec<_>>()
-            .join(" | ");
+        let count = |f: fn(&View) -> usize| {
+            views
+                .iter()
+                .map(|v| v.as_ref().map_or("-".to_string(), |v| f(v).to_string()))
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let last = format!(
+            "replicas {}, other Wardens {}",
+            count(|v| v.replicas),
+            count(|v| v.sentinels)
+        );
         if agreed {
             screen.line(&format!(
                 "\nThe Wardens agree after {:.1} s: each knows 2 replicas and 2 other Wardens.",
@@ -277,8 +276,8 @@ impl Goal<'_> {
     /// What the progress line says while waiting.
     fn waiting(&self) -> &'static str {
         match self {
-            Goal::Switched { .. } => "waiting for all three Wardens to switch to a new master",
-            Goal::Rejoined { .. } => "waiting for the Wardens to reconfigure redis-1 as a replica",
+            Goal::Switched { .. } => "waiting for all Wardens to switch to a new master",
+            Goal::Rejoined { .. } => "waiting for redis-1 to become a replica",
         }
     }
 
