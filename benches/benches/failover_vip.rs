@@ -4,7 +4,8 @@
 //!
 //! Per run, a fresh bed: three node namespaces (redis-server on 6379, node 0 the master, plus
 //! the system's processes) and a client namespace on one bridge. Once the group is up and the
-//! VIP is on node 0, the client writes `INCR` + `SET fb:<n>` through the VIP every 10 ms with
+//! VIP is on node 0 (nodes set `arp_ignore=1`, `arp_announce=2`, as the operations guide asks),
+//! the client writes `INCR` + `SET fb:<n>` through the VIP every 10 ms with
 //! 200 ms timeouts (reconnecting after any failure), every node's `ROLE` is polled, every
 //! node's addresses are watched and the sentinels' events are subscribed to. Then the fault:
 //! `kill` (every process of node 0 SIGKILLed), `partition` (node 0's bridge port down),
@@ -15,12 +16,14 @@
 //! acknowledged writes missing on the final master, time with two live VIP holders.
 //!
 //! Outputs in `target/failover-bench/`: `results.json`, `results.md` (also printed) and
-//! `timeline-<scenario>.svg` (first run of each system). A benchmark: nothing is asserted.
+//! `timeline-<scenario>.svg` (first run of each system), with a `-<tag>` (or `-lease<ms>`)
+//! suffix when given. A benchmark: nothing is asserted.
 //!
 //! usage: cargo build --release -p warden && sudo cargo bench --bench failover_vip -- [--quick]
 //!        [--runs N] [--scenario kill,partition,stop,switchover] [--systems warden,seed,script-vip]
-//!        [--down-after 5000,1000]
-//! (`--quick`: one `kill` run per system at down-after 1000.)
+//!        [--down-after 5000,1000] [--warden-lease MS] [--tag TAG]
+//! (`--quick`: one `kill` run per system at down-after 1000; `--warden-lease`: Warden's
+//! `vip-lease` instead of its default 3 x down-after.)
 
 use std::io;
 use std::path::Path;
@@ -102,11 +105,13 @@ struct Options {
     down_after: Vec<u64>,
     /// Warden's `vip-lease`, if not its default.
     vip_lease_ms: Option<u64>,
+    /// Distinguishes the output files (`results-<tag>.json`...).
+    tag: Option<String>,
 }
 
 const USAGE: &str = "usage: cargo bench --bench failover_vip -- [--quick] [--runs N] \
      [--scenario kill|partition|stop|switchover[,...]] [--systems warden,seed,script-vip] \
-     [--down-after 5000,1000] [--warden-lease MS]";
+     [--down-after 5000,1000] [--warden-lease MS] [--tag TAG]";
 
 /// Splits a comma-separated value and maps each item, naming the flag in errors.
 fn list<T>(flag: &str, value: &str, item: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
@@ -123,6 +128,7 @@ fn parse_options() -> Result<Options, String> {
         systems: System::ALL.to_vec(),
         down_after: vec![5000, 1000],
         vip_lease_ms: None,
+        tag: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -162,6 +168,13 @@ fn parse_options() -> Result<Options, String> {
                 options.vip_lease_ms = Some(v.parse().ok().filter(|&ms| ms > 0).ok_or(format!(
                     "--warden-lease {v}: expected positive milliseconds"
                 ))?);
+            }
+            "--tag" => {
+                let v = value()?;
+                if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                    return Err(format!("--tag {v:?}: letters, digits and '-' only"));
+                }
+                options.tag = Some(v);
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -559,11 +572,14 @@ fn report(options: &Options, runs: &[Run]) -> (String, Vec<Json>) {
     (md, summaries)
 }
 
-/// What distinguishes the result files of a run with a non-default Warden lease.
+/// What distinguishes the output files: `-<tag>`, else `-lease<ms>` with a non-default
+/// Warden lease, else nothing.
 fn suffix(options: &Options) -> String {
-    options
-        .vip_lease_ms
-        .map_or(String::new(), |ms| format!("-lease{ms}"))
+    match (&options.tag, options.vip_lease_ms) {
+        (Some(tag), _) => format!("-{tag}"),
+        (None, Some(ms)) => format!("-lease{ms}"),
+        (None, None) => String::new(),
+    }
 }
 
 /// Writes the result files; returns the directory.

@@ -30,6 +30,15 @@ pub const REDIS_PORT: u16 = 6379;
 /// Port of every sentinel.
 pub const SENTINEL_PORT: u16 = 26379;
 
+/// The ARP settings the operations guide asks for on every node that can hold a VIP (set inside
+/// each node's namespace, for every system alike): answer ARP only for the interface's own
+/// addresses, and never use the VIP as the sender of the node's own ARP requests (otherwise a
+/// node that still holds a stale VIP re-points clients at itself when it asks for their MAC).
+pub const ARP_SYSCTLS: [(&str, &str); 2] = [
+    ("net.ipv4.conf.all.arp_ignore", "1"),
+    ("net.ipv4.conf.all.arp_announce", "2"),
+];
+
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
@@ -107,18 +116,25 @@ pub struct NetBed {
 }
 
 impl NetBed {
-    /// Creates the namespaces ([`NODES`] nodes and the client) and a scratch directory with one
-    /// sub-directory per node.
+    /// Creates the namespaces ([`NODES`] nodes and the client) with [`ARP_SYSCTLS`] set in the
+    /// nodes, and a scratch directory with one sub-directory per node.
     pub fn new() -> io::Result<NetBed> {
         let dir = TempDir::new("failover-vip")?;
         for i in 0..NODES {
             std::fs::create_dir(dir.path().join(format!("n{i}")))?;
         }
-        Ok(NetBed {
+        let bed = NetBed {
             procs: (0..=NODES).map(|_| Vec::new()).collect(),
             bed: TestBed::new(NODES + 1)?,
             dir,
-        })
+        };
+        for i in 0..NODES {
+            for (key, value) in ARP_SYSCTLS {
+                bed.bed
+                    .exec(i, "sysctl", &["-q", "-w", &format!("{key}={value}")])?;
+            }
+        }
+        Ok(bed)
     }
 
     /// The underlying namespaces.
