@@ -326,7 +326,7 @@ fn vip_directives() {
         ),
         (3, 50, 0, 0)
     );
-    assert_eq!(v.lease_ms, 6000, "default lease = 3 x the final down-after");
+    assert_eq!(v.lease_ms, 2000, "default lease = the final down-after");
     let p = ok("sentinel monitor m 127.0.0.1 6379 2\nsentinel vip m fd00::5 eth1\nsentinel vip-lease m 4000");
     let v = master(&p).vip.clone().unwrap();
     assert_eq!(

@@ -225,7 +225,7 @@ fn vip_lines() {
 sentinel down-after-milliseconds m 2000
 sentinel vip m 10.0.0.5/24 eth0
 sentinel vip-garp-count m 5
-sentinel vip-lease m 6000
+sentinel vip-lease m 2000
 sentinel monitor n 127.0.0.1 6380 2
 sentinel vip n fd00::5 eth1
 sentinel vip-garp-refresh n 0
@@ -233,7 +233,7 @@ sentinel vip-lease n 1000
 ";
     let mut p = load(conf).unwrap();
     p.sentinel.myid = Some("1".repeat(40));
-    // Default-valued option lines (count 5, lease 3 x 2000) disappear; lines are reused by key.
+    // Default-valued option lines (count 5, lease 1 x 2000) disappear; lines are reused by key.
     let got = rewrite(conf, &p.server, &p.sentinel);
     let want = format!(
         "sentinel monitor m 127.0.0.1 6379 2
@@ -267,7 +267,7 @@ sentinel current-epoch 0
     assert_eq!(reloaded, changed);
     assert_eq!(
         reloaded.masters[0].vip.as_ref().map(|v| v.lease_ms),
-        Some(6000)
+        Some(2000)
     );
 }
 

@@ -23,7 +23,7 @@ pub const GARP_REPEAT_MS: u64 = 2_000;
 /// Default `vip-garp-refresh`: ms between refresh bursts while held (0 = off).
 pub const GARP_REFRESH_MS: u64 = 60_000;
 /// Default `vip-lease` = this factor × the master's `down-after-milliseconds`.
-pub const LEASE_DOWN_AFTER_FACTOR: u64 = 3;
+pub const LEASE_DOWN_AFTER_FACTOR: u64 = 1;
 /// Largest accepted `vip-garp-count`.
 pub const GARP_COUNT_MAX: u32 = 100;
 
@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn options() {
         let mut v = VipConfig::new("10.0.0.5".parse().unwrap(), 32, "eth0", 5000);
-        assert_eq!(v.lease_ms, 15_000);
+        assert_eq!(v.lease_ms, 5_000);
         assert_eq!(v.addr_spec(), "10.0.0.5");
         assert_eq!(v.set_option(VipOption::GarpCount, "0"), Err(ERR_COUNT));
         assert_eq!(v.set_option(VipOption::GarpCount, "x"), Err(ERR_VALUE));

@@ -3,6 +3,7 @@
 
 use super::instance::{Kind, Role};
 use super::links::Expect;
+use super::timers::MAX_PENDING_COMMANDS;
 use super::{Sentinel, Which};
 use crate::io::{Level, LinkKind};
 use crate::quorum;
@@ -18,6 +19,9 @@ impl Sentinel {
             self.tilt = true;
             self.tilt_start_time = now;
             self.emit(Level::Warning, "+tilt", None, "#tilt mode entered".into());
+            // The clock (or the process) cannot be trusted: a lease measured with it neither.
+            let releases = self.vip.release_all();
+            self.actions.extend(releases);
         }
         self.previous_time = now;
     }
@@ -120,7 +124,11 @@ impl Sentinel {
                 continue;
             }
             let s = &m.sentinels[si];
-            if self.links.get(s.link).is_none_or(|l| l.disconnected()) {
+            // Not to a broken link, and not beyond the pending-command cap (a peer that
+            // stopped answering must not make us queue without bound).
+            if self.links.get(s.link).is_none_or(|l| {
+                l.disconnected() || l.pending_commands >= MAX_PENDING_COMMANDS * l.refcount
+            }) {
                 continue;
             }
             // Warden: until the master is ODOWN, ask every 100 ms rather than every ask period,

@@ -41,10 +41,20 @@ impl Sentinel {
         if let Some(si) = si {
             if self.masters[mi].cfg.config_epoch < hello.master_config_epoch {
                 self.masters[mi].cfg.config_epoch = hello.master_config_epoch;
-                let current = self.masters[mi].inst.addr.clone();
-                if hello.master_port != current.port
-                    || !current.matches(&hello.master_ip, hello.master_port)
+                // Compare with the address we advertise: mid-failover (from reconf_slaves on)
+                // that is our promoted replica, not the old master. A newer configuration that
+                // names the old master while our failover has not promoted anyone ends our
+                // attempt (otherwise we would finish it later under the newer epoch: two
+                // masters with one epoch).
+                let current = self.masters[mi].current_addr().clone();
+                let same = current.matches(&hello.master_ip, hello.master_port);
+                if same
+                    && self.masters[mi].inst.flags.failover_in_progress
+                    && !self.failover_promoted(mi)
                 {
+                    self.abort_failover(mi, now);
+                }
+                if !same {
                     if let Some(new) = self.make_addr(&hello.master_ip, hello.master_port) {
                         self.event(
                             Level::Warning,
@@ -67,7 +77,6 @@ impl Sentinel {
             return;
         };
         self.masters[mi].sentinels[si].last_hello_time = now;
-        self.vip_contact(mi, si, now);
     }
 
     /// A hello from a sentinel not known at that (ip, port, runid): handle address switches and

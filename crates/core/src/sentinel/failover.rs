@@ -202,6 +202,14 @@ impl Sentinel {
         }
     }
 
+    /// Whether the failover of `mi` already promoted its replica (past the point of no return).
+    pub(super) fn failover_promoted(&self, mi: usize) -> bool {
+        matches!(
+            self.masters[mi].failover_state,
+            FailoverState::ReconfSlaves | FailoverState::UpdateConfig
+        )
+    }
+
     /// Abort a failover that has not yet promoted anything.
     pub(super) fn abort_failover(&mut self, mi: usize, now: Millis) {
         let m = &mut self.masters[mi];
@@ -440,6 +448,9 @@ impl Sentinel {
             self.close_conn(id);
         }
         if let Some(link) = self.links.get_mut(key) {
+            // Warden: connect to the (new) address on the next timer run, not up to one
+            // reconnect period later (the old address may just have been retried).
+            link.last_reconn_time = 0;
             link.act_ping_time = now;
             link.last_ping_time = 0;
             link.last_avail_time = now;

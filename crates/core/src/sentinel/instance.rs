@@ -128,6 +128,8 @@ pub struct Instance {
     pub last_pub_time: Millis,
     /// Last hello received from this sentinel.
     pub last_hello_time: Millis,
+    /// Last VIP lease confirmation asked of this sentinel.
+    pub last_vip_confirm_ask: Millis,
     /// Last valid `is-master-down-by-addr` reply from this sentinel.
     pub last_master_down_reply_time: Millis,
     /// Last `is-master-down-by-addr` sent to this sentinel.
@@ -180,6 +182,7 @@ impl Instance {
             role_reported_time: now,
             last_pub_time: now,
             last_hello_time: now,
+            last_vip_confirm_ask: 0,
             last_master_down_reply_time: now,
             last_ask_time: 0,
             leader: None,

@@ -20,6 +20,16 @@ pub enum Expect {
     Info,
     /// PUBLISH of a hello to `master`'s instance at `target` (see [`Target`]).
     Publish(Target),
+    /// `SENTINEL get-master-addr-by-name` sent to peer `runid` at `sent` to confirm the VIP
+    /// lease of `master` (see `sentinel/vip.rs`).
+    VipConfirm {
+        /// Master name.
+        master: String,
+        /// The asked sentinel's run id.
+        runid: String,
+        /// When the question was sent (the lease runs from there).
+        sent: crate::Millis,
+    },
     /// `FAILOVER TO ...` sent to the old master of `master` (coordinated switchover).
     Handover(String),
     /// `SENTINEL is-master-down-by-addr` sent about `master` to the sentinel `runid`.

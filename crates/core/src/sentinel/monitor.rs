@@ -21,6 +21,9 @@ impl Sentinel {
     pub(super) fn handle_instance(&mut self, mi: usize, which: Which, now: Millis) {
         self.reconnect(mi, which, now);
         self.send_periodic(mi, which, now);
+        if let Which::Sentinel(si) = which {
+            self.vip_ask_confirmation(mi, si, now);
+        }
         if self.tilt {
             if now.saturating_sub(self.tilt_start_time) < self.timers.tilt_period {
                 return;
@@ -198,9 +201,7 @@ impl Sentinel {
         if link.disconnected() {
             return;
         }
-        if inst.kind != Kind::Sentinel
-            && link.pending_commands >= MAX_PENDING_COMMANDS * link.refcount
-        {
+        if link.pending_commands >= MAX_PENDING_COMMANDS * link.refcount {
             return;
         }
         let master = &self.masters[mi];
@@ -336,6 +337,11 @@ impl Sentinel {
                 self.on_master_down_reply(&master, &runid, &reply, now)
             }
             Expect::Handover(master) => self.on_handover_reply(&master, &reply, now),
+            Expect::VipConfirm {
+                master,
+                runid,
+                sent,
+            } => self.on_vip_confirm(&master, &runid, sent, &reply),
         }
     }
 
@@ -365,11 +371,6 @@ impl Sentinel {
             if valid {
                 link.last_avail_time = now;
                 link.act_ping_time = 0;
-            }
-        }
-        if valid {
-            for (mi, si) in self.sentinels_on_link(key) {
-                self.vip_contact(mi, si, now);
             }
         }
         let busy = text.starts_with("BUSY");

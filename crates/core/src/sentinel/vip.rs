@@ -2,12 +2,19 @@
 //! (master address and epoch, promotions, peer contact), `SENTINEL SET <master> vip...` options,
 //! and the `SENTINEL VIP <master>` reply.
 
-use super::Sentinel;
+use super::links::Expect;
+use super::timers::MAX_PENDING_COMMANDS;
+use super::{Sentinel, Which};
 use crate::config::vip::{check_interface, parse_vip_addr, VipOption, ERR_NO_VIP};
 use crate::config::VipConfig;
+use crate::io::LinkKind;
 use crate::reply::Reply;
 use crate::Millis;
 use bytes::Bytes;
+
+/// How often a Warden with a VIP re-confirms the master address with each peer (the lease's
+/// renewal rate).
+pub const CONFIRM_PERIOD: Millis = 100;
 
 impl Sentinel {
     /// Tell the decider everything about master `mi` (start-up, MONITOR, SET, switch).
@@ -43,17 +50,82 @@ impl Sentinel {
         self.vip.observe_promotion(&name, &host, epoch, now);
     }
 
-    /// We heard from sentinel `si` of master `mi` (hello or valid PING reply).
-    pub(super) fn vip_contact(&mut self, mi: usize, si: usize, now: Millis) {
+    /// Ask peer `si` which address it considers the master of `mi`, for the VIP lease: only
+    /// masters with a VIP, at most every [`CONFIRM_PERIOD`] (or a quarter of the lease), and
+    /// never beyond the pending-command cap.
+    pub(super) fn vip_ask_confirmation(&mut self, mi: usize, si: usize, now: Millis) {
         let m = &self.masters[mi];
+        let Some(vip) = &m.cfg.vip else { return };
+        let period = CONFIRM_PERIOD.min(vip.lease_ms / 4).max(1);
         let s = &m.sentinels[si];
-        let runid = s.runid.clone().unwrap_or_default();
-        let (name, ip) = (m.cfg.name.clone(), s.addr.ip.clone());
-        self.vip.observe_contact(&name, &runid, &ip, now);
+        if now.saturating_sub(s.last_vip_confirm_ask) < period {
+            return;
+        }
+        let Some(link) = self.links.get(s.link) else {
+            return;
+        };
+        if link.disconnected() || link.pending_commands >= MAX_PENDING_COMMANDS * link.refcount {
+            return;
+        }
+        let expect = Expect::VipConfirm {
+            master: m.cfg.name.clone(),
+            runid: s.runid.clone().unwrap_or_default(),
+            sent: now,
+        };
+        let words = self.words(mi, &["SENTINEL", "get-master-addr-by-name", &m.cfg.name]);
+        if self.send(
+            mi,
+            Which::Sentinel(si),
+            LinkKind::Cmd,
+            vec![(words, expect)],
+        ) {
+            self.masters[mi].sentinels[si].last_vip_confirm_ask = now;
+        }
+    }
+
+    /// A peer told us which address it considers the master. It renews our VIP lease (from
+    /// the time we asked) only if it names the address we follow: contact then goes both
+    /// ways, is never younger than the question, and carries the peer's configuration, so a
+    /// peer that moved to a newer epoch stops renewing a stale holder's lease, a one-way
+    /// partition lets the lease run out, and replies delayed by a partition count as old.
+    pub(super) fn on_vip_confirm(
+        &mut self,
+        master: &str,
+        runid: &str,
+        sent: Millis,
+        reply: &Reply,
+    ) {
+        let Some(mi) = self.master_index(master) else {
+            return;
+        };
+        let Some(si) = self.masters[mi].sentinel_index(runid) else {
+            return;
+        };
+        let Reply::Array(items) = reply else { return };
+        let [host, port] = items.as_slice() else {
+            return;
+        };
+        let (Some(host), Some(port)) = (
+            host.as_str(),
+            port.as_str().and_then(|p| p.parse::<u16>().ok()),
+        ) else {
+            return;
+        };
+        let m = &self.masters[mi];
+        if !m.current_addr().matches(host, port) {
+            return;
+        }
+        let ip = m.sentinels[si].addr.ip.clone();
+        let name = m.cfg.name.clone();
+        self.vip.observe_contact(&name, runid, &ip, sent);
     }
 
     /// Push the decider's claims and releases (called after every input, tick and command).
     pub(super) fn vip_poll(&mut self, now: Millis) {
+        if self.tilt {
+            // Nothing is claimed while the clock is not trusted (TILT released everything).
+            return;
+        }
         let actions = self.vip.poll(now);
         self.actions.extend(actions);
     }
@@ -162,19 +234,6 @@ impl Sentinel {
                     st.state.as_str(),
                     st.epoch
                 ));
-            }
-        }
-        out
-    }
-
-    /// The sentinel entries (master index, sentinel index) sharing link `key`.
-    pub(super) fn sentinels_on_link(&self, key: super::instance::LinkKey) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        for (mi, m) in self.masters.iter().enumerate() {
-            for (si, s) in m.sentinels.iter().enumerate() {
-                if s.link == key {
-                    out.push((mi, si));
-                }
             }
         }
         out
