@@ -83,6 +83,13 @@ impl EventLog {
     }
 }
 
+impl Drop for EventLog {
+    /// A log dropped without [`EventLog::stop`] (a failing test) still ends its threads.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 fn collect(node: usize, mut conn: NsClient, stop: &AtomicBool, events: &Mutex<Vec<Event>>) {
     while !stop.load(Ordering::Relaxed) {
         match conn.read() {

@@ -209,7 +209,7 @@ impl VipBed {
     }
 
     /// Starts Warden on node `i` without waiting for it, for tests that watch the start-up
-    /// itself. Returns its PID.
+    /// itself; hand the process back with [`VipBed::adopt_warden`].
     pub fn spawn_warden(&mut self, i: usize) -> io::Result<Process> {
         let path = self.config_path(i);
         if !path.exists() {
@@ -273,11 +273,6 @@ impl VipBed {
         // Dropping a Process sends SIGKILL to its PID and reaps it.
         self.procs[i].warden.take();
         self.procs[i].redis.take();
-    }
-
-    /// Whether node `i` runs a Warden started by the bed.
-    pub fn has_warden(&self, i: usize) -> bool {
-        self.procs[i].warden.is_some()
     }
 
     /// One command to `127.0.0.1:port` inside node `i`, on a new connection.

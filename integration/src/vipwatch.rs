@@ -107,10 +107,10 @@ impl VipWatch {
     }
 
     /// Stops sampling (after one last sample per node) and returns what was seen.
-    pub fn stop(self) -> io::Result<Holdings> {
+    pub fn stop(mut self) -> io::Result<Holdings> {
         self.stop.store(true, Ordering::Relaxed);
         let mut nodes = Vec::new();
-        for (i, handle) in self.threads {
+        for (i, handle) in std::mem::take(&mut self.threads) {
             let samples = handle
                 .join()
                 .map_err(|_| io::Error::other("sampler thread panicked"))???;
@@ -124,6 +124,13 @@ impl VipWatch {
             start: self.start,
             nodes,
         })
+    }
+}
+
+impl Drop for VipWatch {
+    /// A watch dropped without [`VipWatch::stop`] (a failing test) still ends its threads.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 

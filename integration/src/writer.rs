@@ -43,7 +43,8 @@ pub struct Attempt {
 pub struct Writer {
     stop: Arc<AtomicBool>,
     acked: Arc<AtomicU64>,
-    handle: JoinHandle<io::Result<Vec<Attempt>>>,
+    /// Taken by [`Writer::stop`].
+    handle: Option<JoinHandle<io::Result<Vec<Attempt>>>>,
 }
 
 impl Writer {
@@ -64,7 +65,7 @@ impl Writer {
         Writer {
             stop,
             acked,
-            handle,
+            handle: Some(handle),
         }
     }
 
@@ -74,13 +75,23 @@ impl Writer {
     }
 
     /// Stops the writer and returns every attempt it made.
-    pub fn stop(self) -> io::Result<WriteLog> {
+    pub fn stop(mut self) -> io::Result<WriteLog> {
         self.stop.store(true, Ordering::Relaxed);
-        let attempts = self
+        let handle = self
             .handle
+            .take()
+            .ok_or_else(|| io::Error::other("writer already stopped"))?;
+        let attempts = handle
             .join()
             .map_err(|_| io::Error::other("writer thread panicked"))??;
         Ok(WriteLog { attempts })
+    }
+}
+
+impl Drop for Writer {
+    /// A writer dropped without [`Writer::stop`] (a failing test) still ends its thread.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }
 
