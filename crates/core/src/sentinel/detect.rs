@@ -68,8 +68,12 @@ impl Sentinel {
             inst.s_down_since = now;
             self.event(Level::Warning, "+sdown", Some((mi, which)), "");
             if which == Which::Master {
-                // Warden: ask the peers now rather than at the next ask period.
+                // Warden: ask the peers now rather than at the next ask period, and refresh
+                // the replicas' INFO so a failover can select one without waiting.
                 self.ask_peers(mi, true, now);
+                for ri in 0..self.masters[mi].replicas.len() {
+                    self.send_info(mi, Which::Replica(ri));
+                }
             }
         } else if !down && inst.flags.s_down {
             let inst = self.inst_mut(mi, which);

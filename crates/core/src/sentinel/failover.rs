@@ -2,6 +2,7 @@
 //! the configuration to the promoted replica.
 
 use super::instance::{Addr, FailoverState, Instance};
+use super::timers::{FAST_INFO_PERIOD, FRESH_INFO_WAIT};
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION};
 use crate::io::{Action, Level};
 use crate::Millis;
@@ -71,6 +72,21 @@ impl Sentinel {
 
     fn failover_select_slave(&mut self, mi: usize, now: Millis) {
         let Some(ri) = self.select_replica(mi, now) else {
+            // Warden elects faster than replicas' INFO is refreshed: when the only thing missing
+            // is a fresh INFO, ask for it and try again shortly instead of aborting (and waiting
+            // 2 × failover-timeout for the next attempt).
+            let stale = self.replica_candidates(mi, now, true);
+            let waited = now.saturating_sub(self.masters[mi].failover_state_change_time);
+            if !stale.is_empty() && waited < FRESH_INFO_WAIT {
+                for ri in stale {
+                    if now.saturating_sub(self.masters[mi].replicas[ri].info_refresh)
+                        > FAST_INFO_PERIOD / 2
+                    {
+                        self.send_info(mi, Which::Replica(ri));
+                    }
+                }
+                return;
+            }
             self.event(
                 Level::Warning,
                 "-failover-abort-no-good-slave",
@@ -227,6 +243,12 @@ impl Sentinel {
 
     /// Choose the replica to promote, or `None` (Redis's `sentinelSelectSlave`).
     pub(super) fn select_replica(&self, mi: usize, now: Millis) -> Option<usize> {
+        self.replica_candidates(mi, now, false).first().copied()
+    }
+
+    /// Replicas eligible for promotion, best first; `ignore_info_age` drops the INFO freshness
+    /// rule (to tell "no good replica" from "no fresh INFO yet").
+    fn replica_candidates(&self, mi: usize, now: Millis, ignore_info_age: bool) -> Vec<usize> {
         let m = &self.masters[mi];
         let mut max_master_down = m.cfg.down_after_ms.saturating_mul(10);
         if m.inst.flags.s_down {
@@ -248,12 +270,12 @@ impl Sentinel {
                     && !link.disconnected()
                     && now.saturating_sub(link.last_avail_time) <= self.timers.ping_period * 5
                     && r.slave_priority != 0
-                    && now.saturating_sub(r.info_refresh) <= info_validity
+                    && (ignore_info_age || now.saturating_sub(r.info_refresh) <= info_validity)
                     && r.master_link_down_time <= max_master_down
             })
             .collect();
         candidates.sort_by(|&a, &b| compare_for_promotion(&m.replicas[a], &m.replicas[b]));
-        candidates.first().copied()
+        candidates
     }
 
     /// Re-point the remaining replicas, `parallel-syncs` at a time.

@@ -100,6 +100,8 @@ pub struct Sentinel {
     simfailure: u8,
     scripts: scripts::ScriptQueue,
     vip: crate::vip::VipDecider,
+    /// Delay until the next timer run, re-drawn at every run (see `next_deadline`).
+    tick_period: Millis,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` flag: crash right after being elected.
@@ -140,6 +142,7 @@ impl Sentinel {
             simfailure: 0,
             scripts: scripts::ScriptQueue::default(),
             vip: crate::vip::VipDecider::new(),
+            tick_period: timers::MAX_TICK_PERIOD,
         };
         for cfg in master_cfgs {
             sentinel.add_master(cfg, now).map_err(|e| e.to_string())?;
@@ -202,12 +205,17 @@ impl Sentinel {
         }
         self.run_scripts(now);
         self.vip_poll(now);
+        // Like Redis Sentinel's re-randomised hz: sentinels started together must not evaluate
+        // in lockstep, or they reach ODOWN together and split the vote.
+        self.tick_period = self
+            .rng
+            .gen_range(timers::MAX_TICK_PERIOD / 2..=timers::MAX_TICK_PERIOD);
     }
 
-    /// The latest time by which [`Sentinel::tick`] must be called again. Warden ticks at a
-    /// fixed 10 Hz beat and additionally reacts to every input at once.
+    /// The latest time by which [`Sentinel::tick`] must be called again: a random 50–100 ms
+    /// after the last run. Warden also reacts to every input at once.
     pub fn next_deadline(&self, now: Millis) -> Millis {
-        now + 100
+        now + self.tick_period
     }
 
     /// Next action for the driver, if any.

@@ -210,7 +210,8 @@ impl Sentinel {
                 // Warden: confirm the promotion within 100 ms rather than on the next 1 s poll.
                 PROMOTION_INFO_PERIOD
             } else if inst.kind == Kind::Replica
-                && (master.inst.flags.o_down
+                && (master.inst.flags.s_down
+                    || master.inst.flags.o_down
                     || master.inst.flags.failover_in_progress
                     || inst.master_link_down_time != 0)
             {

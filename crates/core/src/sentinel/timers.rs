@@ -128,5 +128,9 @@ pub const MAX_DESYNC: Millis = 1_000;
 pub const MAX_PING_PERIOD: Millis = 100;
 /// INFO period for the replica being promoted, until it reports `role:master` (Warden).
 pub const PROMOTION_INFO_PERIOD: Millis = 100;
+/// Longest gap between timer runs (each gap is drawn from half of it to all of it).
+pub const MAX_TICK_PERIOD: Millis = 100;
+/// How long the leader waits in select_slave for fresh replica INFO before giving up (Warden).
+pub const FRESH_INFO_WAIT: Millis = 2_000;
 /// INFO period for replicas of a master that is down or failing over.
 pub const FAST_INFO_PERIOD: Millis = 1_000;
