@@ -31,6 +31,11 @@ impl SideBySide {
     /// first INFO of the master already lists them), then both sentinels with
     /// [`SentinelConf::monitoring`] `mymaster` at quorum 2.
     pub fn start(replicas: usize) -> io::Result<SideBySide> {
+        SideBySide::start_with(replicas, &[])
+    }
+
+    /// [`SideBySide::start`] with extra config lines for both sentinels (e.g. `requirepass x`).
+    pub fn start_with(replicas: usize, extra: &[&str]) -> io::Result<SideBySide> {
         let master = RedisServer::start()?;
         let replicas = (0..replicas)
             .map(|_| RedisServer::start_replica_of(master.port))
@@ -46,7 +51,10 @@ impl SideBySide {
             )
             .map_err(io::Error::other)?;
         }
-        let conf = SentinelConf::monitoring(MASTER_NAME, master.port, 2);
+        let conf = extra.iter().fold(
+            SentinelConf::monitoring(MASTER_NAME, master.port, 2),
+            |conf, line| conf.line(*line),
+        );
         let reference = SentinelServer::start(Flavor::Redis, &conf)?;
         let warden = SentinelServer::start(Flavor::Warden, &conf)?;
         Ok(SideBySide {

@@ -18,7 +18,8 @@ use crate::wait::wait_until;
 /// How long a freshly started server has to answer PING.
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Waits until the server on `port` answers PING with PONG, failing early if `process` exits.
+/// Waits until the server on `port` answers PING (with PONG, or NOAUTH when it has a password),
+/// failing early if `process` exits.
 fn wait_ready(process: &mut Process, port: u16) -> io::Result<()> {
     let what = format!("{} on port {port} to answer PING", process.name());
     let ready = wait_until(START_TIMEOUT, &what, || {
@@ -27,6 +28,8 @@ fn wait_ready(process: &mut Process, port: u16) -> io::Result<()> {
         }
         match Client::connect(port).and_then(|mut c| c.call(&["PING"])) {
             Ok(Value::Simple(s)) if s == "PONG" => Ok(Ok(())),
+            // Up, and configured with a password.
+            Ok(Value::Error(e)) if e.starts_with("NOAUTH") => Ok(Ok(())),
             Ok(other) => Err(format!("PING -> {other}")),
             Err(e) => Err(e.to_string()),
         }

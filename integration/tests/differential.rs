@@ -631,6 +631,40 @@ fn auth_and_acl_without_a_password() {
 }
 
 #[test]
+fn requirepass_demands_auth() {
+    let bed = SideBySide::start_with(0, &["requirepass s3cret"])
+        .unwrap_or_else(|e| panic!("cannot start the bed: {e}"));
+    let mut s = Session::open(&bed);
+    for line in [
+        "PING",
+        "SENTINEL MASTERS",
+        "INFO",
+        "FOO",
+        "HELLO 3",
+        "AUTH wrong",
+        "AUTH default wrong",
+        "HELLO 2 AUTH default wrong",
+        "PING",
+        "AUTH s3cret",
+        "PING",
+        "ACL WHOAMI",
+        "AUTH default s3cret",
+        "AUTH wrong",
+        "PING",
+    ] {
+        s.check(line, Rules::EXACT);
+    }
+    s.check("SENTINEL GET-MASTER-ADDR-BY-NAME mymaster", Rules::EXACT);
+    s.finish();
+
+    let mut s = Session::open(&bed);
+    s.check("HELLO 3 AUTH default s3cret", Rules::SHAPE);
+    s.check("PING", Rules::EXACT);
+    s.check("CLIENT GETNAME", Rules::EXACT);
+    s.finish();
+}
+
+#[test]
 fn resp3_maps_and_nulls() {
     let bed = settled_bed();
     let mut s = Session::open_resp3(&bed);

@@ -2,10 +2,13 @@
 //! commands. Each byte string goes to Warden and to the reference `redis-sentinel`; the replies and whether
 //! the connection is closed must match, and both servers must keep serving afterwards.
 
+use std::time::Duration;
+
 use warden_integration::bed::SideBySide;
 use warden_integration::resp::{encode_command, Value};
 use warden_integration::servers::SentinelServer;
 use warden_integration::shape::{compare, Rules};
+use warden_integration::wait::wait_until;
 
 /// A command appended to cases that leave the connection open; its echo ends the exchange.
 const MARKER: &str = "warden-robustness-marker";
@@ -153,4 +156,73 @@ fn nul_bytes_unfinished_frames_and_dropped_connections_do_not_stop_the_server() 
     );
     drop(stalled);
     assert_serving(warden, "closing the stalled connections");
+}
+
+#[test]
+fn connections_beyond_maxclients_are_refused_and_the_server_keeps_serving() {
+    const MAX: usize = 4;
+    let bed = SideBySide::start_with(0, &["maxclients 4"])
+        .unwrap_or_else(|e| panic!("cannot start the side-by-side bed: {e}"));
+    let mut mismatches = Vec::new();
+    let mut outcomes = Vec::new();
+    for sentinel in bed.sentinels() {
+        let name = sentinel.flavor;
+        let mut held = Vec::new();
+        for _ in 0..MAX {
+            let mut c = sentinel
+                .client()
+                .unwrap_or_else(|e| panic!("{name}: connect: {e}"));
+            let pong = c
+                .call(&["PING"])
+                .unwrap_or_else(|e| panic!("{name}: PING: {e}"));
+            assert_eq!(
+                pong,
+                Value::Simple("PONG".into()),
+                "{name}: connection below the limit"
+            );
+            held.push(c);
+        }
+        let mut over = sentinel
+            .client()
+            .unwrap_or_else(|e| panic!("{name}: connect: {e}"));
+        over.send_raw(b"PING\r\n")
+            .unwrap_or_else(|e| panic!("{name}: send: {e}"));
+        let reply = over
+            .read_until(|_| false)
+            .unwrap_or_else(|e| panic!("{name}: read: {e}"));
+        outcomes.push(reply);
+        drop(held.pop());
+        wait_until(
+            Duration::from_secs(5),
+            "a freed slot to be reusable",
+            || match sentinel.client().and_then(|mut c| c.call(&["PING"])) {
+                Ok(Value::Simple(s)) if s == "PONG" => Ok(()),
+                other => Err(format!("{other:?}")),
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let [(r, r_closed), (w, w_closed)] = [outcomes.remove(0), outcomes.remove(0)];
+    let refused = r
+        .first()
+        .and_then(Value::as_error)
+        .is_some_and(|e| e.contains("max number of clients"));
+    assert!(
+        refused && r_closed,
+        "redis-sentinel over maxclients answered {r:?} (closed: {r_closed})"
+    );
+    for d in compare(&Value::Array(r), &Value::Array(w), Rules::EXACT) {
+        mismatches.push(format!("connection over the limit: {d}"));
+    }
+    if r_closed != w_closed {
+        mismatches.push(format!(
+            "over the limit: redis-sentinel closed: {r_closed}, warden closed: {w_closed}"
+        ));
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} difference(s):\n  {}",
+        mismatches.len(),
+        mismatches.join("\n  ")
+    );
 }
