@@ -189,6 +189,27 @@ fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(boo
     Some((matched != negate, i + 1))
 }
 
+/// Whether `SENTINEL <args>` only reads state (the hot path of clients asking for the master:
+/// nothing to re-evaluate afterwards).
+pub(super) fn is_read_only(args: &[Bytes]) -> bool {
+    const READ_ONLY: [&str; 9] = [
+        "get-master-addr-by-name",
+        "master",
+        "masters",
+        "replicas",
+        "slaves",
+        "sentinels",
+        "myid",
+        "ckquorum",
+        "info-cache",
+    ];
+    args.first().is_some_and(|sub| {
+        READ_ONLY
+            .iter()
+            .any(|n| n.as_bytes().eq_ignore_ascii_case(sub))
+    })
+}
+
 /// Execute `SENTINEL <args>`.
 pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
     let Some(sub) = args.first() else {

@@ -226,7 +226,9 @@ impl Sentinel {
     /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`).
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
         let reply = commands::dispatch(self, args, now);
-        self.vip_poll(now);
+        if !commands::is_read_only(args) {
+            self.vip_poll(now);
+        }
         reply
     }
 
