@@ -48,6 +48,7 @@ use warden_benches::vipsystems::{System, MASTER_NAME};
 use warden_integration::binaries::{target_dir, warden};
 use warden_integration::netns;
 use warden_integration::resp::Value;
+use warden_integration::tempdir::TempDir;
 
 /// Watching time before the fault.
 const BEFORE: Duration = Duration::from_secs(1);
@@ -181,6 +182,32 @@ fn parse_options() -> Result<Options, String> {
         }
     }
     Ok(options)
+}
+
+/// Copies the Warden binary under test into `dir` and points `WARDEN_BIN` at the copy; returns
+/// what identifies it (source path, modification time, the workspace's commit).
+fn pin_warden(dir: &Path) -> io::Result<Json> {
+    let source = warden()?;
+    let copy = dir.join("warden");
+    std::fs::copy(&source, &copy)?;
+    // Single-threaded still: nothing reads the environment concurrently.
+    std::env::set_var("WARDEN_BIN", &copy);
+    let modified = std::fs::metadata(&source)?
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+    Ok(Json::obj([
+        ("path", Json::str(source.display().to_string())),
+        ("modified_unix", Json::from(modified)),
+        ("workspace_commit", commit.map_or(Json::Null, Json::Str)),
+    ]))
 }
 
 /// One finished run.
@@ -583,7 +610,7 @@ fn suffix(options: &Options) -> String {
 }
 
 /// Writes the result files; returns the directory.
-fn write_results(options: &Options, runs: &[Run]) -> io::Result<std::path::PathBuf> {
+fn write_results(options: &Options, runs: &[Run], tested: &Json) -> io::Result<std::path::PathBuf> {
     let target = target_dir();
     let dir = target
         .canonicalize()
@@ -594,6 +621,7 @@ fn write_results(options: &Options, runs: &[Run]) -> io::Result<std::path::PathB
     let json = Json::obj([
         ("bench", Json::str("failover-vip-netns")),
         ("machine", describe()),
+        ("warden", tested.clone()),
         (
             "config",
             Json::obj([
@@ -699,10 +727,22 @@ fn main() -> ExitCode {
         eprintln!("failover_vip: {why} (run as root)");
         return ExitCode::FAILURE;
     }
-    if options.systems.contains(&System::Warden) {
-        if let Err(e) = warden() {
-            eprintln!("{e}");
+    // The binary is copied once, so a rebuild during a long run does not mix versions.
+    let snapshot = match TempDir::new("failover-vip-bin") {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("cannot create a scratch directory: {e}");
             return ExitCode::FAILURE;
+        }
+    };
+    let mut tested = Json::Null;
+    if options.systems.contains(&System::Warden) {
+        match pin_warden(snapshot.path()) {
+            Ok(info) => tested = info,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     catch_interrupts();
@@ -743,7 +783,7 @@ fn main() -> ExitCode {
                                 started.elapsed().as_secs_f64()
                             );
                             runs.push(run);
-                            if let Err(e) = write_results(&options, &runs) {
+                            if let Err(e) = write_results(&options, &runs, &tested) {
                                 eprintln!("cannot write results: {e}");
                             }
                         }
@@ -759,7 +799,7 @@ fn main() -> ExitCode {
     let (md, _) = report(&options, &runs);
     println!("\n{md}");
     let suffix = suffix(&options);
-    match write_results(&options, &runs) {
+    match write_results(&options, &runs, &tested) {
         Ok(dir) => println!(
             "Results: {}/results{suffix}.json, results{suffix}.md, timeline-*{suffix}.svg ({} runs, \
              {failures} failed, {:.0} s)",
