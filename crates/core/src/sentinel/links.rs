@@ -30,6 +30,14 @@ pub enum Expect {
         /// When the question was sent (the lease runs from there).
         sent: crate::Millis,
     },
+    /// `SENTINEL VIP <master>` sent to peer `runid` while waiting to take a VIP over: a Warden
+    /// there that no longer holds it lets us claim at once.
+    VipProbe {
+        /// Master name.
+        master: String,
+        /// The asked sentinel's run id.
+        runid: String,
+    },
     /// `FAILOVER TO ...` sent to the old master of `master` (coordinated switchover).
     Handover(String),
     /// `SENTINEL is-master-down-by-addr` sent about `master` to the sentinel `runid`.

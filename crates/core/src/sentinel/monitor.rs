@@ -343,6 +343,7 @@ impl Sentinel {
                 runid,
                 sent,
             } => self.on_vip_confirm(&master, &runid, sent, &reply),
+            Expect::VipProbe { master, runid } => self.on_vip_probe(&master, &runid, &reply),
         }
     }
 

@@ -860,3 +860,84 @@ fn vip_released_when_master_moves_away() {
         }]
     );
 }
+
+/// Taking the VIP over from a Warden that is alive: a peer at the old master's host that says
+/// (via `SENTINEL VIP`) it no longer holds the VIP lets the new host claim at once instead of
+/// waiting out the lease.
+#[test]
+fn vip_takeover_after_explicit_release_does_not_wait_for_the_lease() {
+    let mut cfg = master_cfg(2);
+    let mut vip = VipConfig::new("10.9.9.9".parse().unwrap(), 32, "eth0", 1000);
+    vip.lease_ms = 10_000;
+    cfg.vip = Some(vip);
+    cfg.known_sentinels = vec![
+        ("127.0.0.1".into(), 26380, PEER1.into()),
+        ("127.0.0.3".into(), 26381, PEER2.into()),
+    ];
+    let mut h = Harness::new(cfg);
+    h.s.handle(
+        Input::LocalAddrs {
+            addrs: vec!["127.0.0.2".parse().unwrap()],
+        },
+        h.now,
+    );
+    let switched = std::cell::Cell::new(false);
+    let peers = |port: u16, kind: LinkKind, words: &[String]| -> Option<Reply> {
+        if words[0] == "SENTINEL" && words[1].eq_ignore_ascii_case("get-master-addr-by-name") {
+            let (ip, port) = if switched.get() {
+                ("127.0.0.2", "6380")
+            } else {
+                ("127.0.0.1", "6379")
+            };
+            return Some(Reply::Array(vec![Reply::bulk(ip), Reply::bulk(port)]));
+        }
+        if words[0] == "SENTINEL" && words[1] == "VIP" {
+            assert_eq!(
+                port, 26380,
+                "only asked while waiting; both peers are asked"
+            );
+            return Some(Reply::Array(
+                ["held", "0", "target", "127.0.0.2", "epoch", "3"]
+                    .iter()
+                    .map(Reply::bulk)
+                    .collect(),
+            ));
+        }
+        healthy(port, kind, words)
+    };
+    for _ in 0..5 {
+        h.tick(100);
+        h.answer(|p, k, w| {
+            if p == 26381 && w[0] == "SENTINEL" && w[1] == "VIP" {
+                None
+            } else {
+                peers(p, k, w)
+            }
+        });
+    }
+    switched.set(true);
+    let newer = format!("127.0.0.3,26381,{PEER2},3,mymaster,127.0.0.2,6380,3");
+    h.s.receive_hello(newer.as_bytes(), h.now);
+    h.drain();
+    let switch_at = h.now;
+    let mut claimed_at = None;
+    for _ in 0..30 {
+        h.tick(100);
+        h.answer(|p, k, w| {
+            if p == 26381 && w[0] == "SENTINEL" && w[1] == "VIP" {
+                None
+            } else {
+                peers(p, k, w)
+            }
+        });
+        if h.vips.iter().any(|a| matches!(a, Action::VipClaim { .. })) {
+            claimed_at = Some(h.now);
+            break;
+        }
+    }
+    let waited = claimed_at.expect("claimed") - switch_at;
+    assert!(
+        waited < 1000,
+        "claimed {waited} ms after the switch, the lease is 10 s"
+    );
+}

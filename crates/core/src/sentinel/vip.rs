@@ -9,6 +9,7 @@ use crate::config::vip::{check_interface, parse_vip_addr, VipOption, ERR_NO_VIP}
 use crate::config::VipConfig;
 use crate::io::LinkKind;
 use crate::reply::Reply;
+use crate::vip::VipState;
 use crate::Millis;
 use bytes::Bytes;
 
@@ -72,13 +73,24 @@ impl Sentinel {
             runid: s.runid.clone().unwrap_or_default(),
             sent: now,
         };
-        let words = self.words(mi, &["SENTINEL", "get-master-addr-by-name", &m.cfg.name]);
-        if self.send(
-            mi,
-            Which::Sentinel(si),
-            LinkKind::Cmd,
-            vec![(words, expect)],
-        ) {
+        let mut cmds = vec![(
+            self.words(mi, &["SENTINEL", "get-master-addr-by-name", &m.cfg.name]),
+            expect,
+        )];
+        let waiting = self
+            .vip
+            .status(&m.cfg.name, now)
+            .is_some_and(|st| st.state == VipState::Waiting);
+        if waiting {
+            // Ask whether the Warden there still holds the VIP (a redis-sentinel peer answers
+            // with an error, and we wait out the lease).
+            let probe = Expect::VipProbe {
+                master: m.cfg.name.clone(),
+                runid: s.runid.clone().unwrap_or_default(),
+            };
+            cmds.push((self.words(mi, &["SENTINEL", "VIP", &m.cfg.name]), probe));
+        }
+        if self.send(mi, Which::Sentinel(si), LinkKind::Cmd, cmds) {
             self.masters[mi].sentinels[si].last_vip_confirm_ask = now;
         }
     }
@@ -118,6 +130,42 @@ impl Sentinel {
         let ip = m.sentinels[si].addr.ip.clone();
         let name = m.cfg.name.clone();
         self.vip.observe_contact(&name, runid, &ip, sent);
+    }
+
+    /// A peer answered `SENTINEL VIP`: if it does not hold the VIP and follows another
+    /// address than its own, its Warden has released, and the takeover need not wait.
+    pub(super) fn on_vip_probe(&mut self, master: &str, runid: &str, reply: &Reply) {
+        let Some(mi) = self.master_index(master) else {
+            return;
+        };
+        let Some(si) = self.masters[mi].sentinel_index(runid) else {
+            return;
+        };
+        let fields: Vec<&Reply> = match reply {
+            Reply::Array(items) => items.iter().collect(),
+            Reply::Map(pairs) => pairs.iter().flat_map(|(k, v)| [k, v]).collect(),
+            _ => return,
+        };
+        let field = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|kv| kv.len() == 2 && kv[0].as_str() == Some(name))
+                .and_then(|kv| kv[1].as_str())
+        };
+        let peer_ip = self.masters[mi].sentinels[si].addr.ip.clone();
+        let (Some("0"), Some(target), Some(epoch)) =
+            (field("held"), field("target"), field("epoch"))
+        else {
+            return;
+        };
+        if target == peer_ip {
+            return;
+        }
+        let Ok(epoch) = epoch.parse::<u64>() else {
+            return;
+        };
+        let name = self.masters[mi].cfg.name.clone();
+        self.vip.observe_release(&name, &peer_ip, epoch);
     }
 
     /// Push the decider's claims and releases (called after every input, tick and command).
