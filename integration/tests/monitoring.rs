@@ -712,6 +712,38 @@ fn hostile_instances_are_rejected_and_the_warden_keeps_serving() {
     warden.process.terminate(Duration::from_secs(10)).unwrap();
 }
 
+/// Waits until `sentinel` has read its master's INFO (`info-refresh` set) and found the one replica
+/// on `replica` in it; the reference sentinel runs first in the callers, proving what must be read.
+fn assert_info_read(sentinel: &SentinelServer, replica: u16) {
+    wait_until(
+        Duration::from_secs(15),
+        "the master's INFO to be read",
+        || {
+            let master = sentinel.master(MASTER_NAME).map_err(|e| e.to_string())?;
+            let replicas = sentinel
+                .client()
+                .and_then(|mut c| c.call(&["SENTINEL", "REPLICAS", MASTER_NAME]))
+                .map_err(|e| e.to_string())?;
+            let read = master
+                .field_text("info-refresh")
+                .is_some_and(|ms| ms != "0")
+                && ports(replicas.as_items().unwrap_or_default()) == vec![replica];
+            if read {
+                Ok(())
+            } else {
+                Err(format!("master {master}\nreplicas {replicas}"))
+            }
+        },
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}\n{}",
+            sentinel.flavor,
+            sentinel.process.output_tail(20)
+        )
+    });
+}
+
 #[test]
 fn info_with_bytes_that_are_not_utf8_is_read_like_redis_sentinel_does() {
     use hostile::{Fake, Mode};
@@ -719,26 +751,26 @@ fn info_with_bytes_that_are_not_utf8_is_read_like_redis_sentinel_does() {
     let replica = warden_integration::ports::free_port();
     let fake = Fake::start_free(Mode::BinaryInfo { replica });
     let conf = SentinelConf::monitoring(MASTER_NAME, fake.port, 1);
-    // The reference first: it proves what the fake's INFO must yield.
     for flavor in [Flavor::Redis, Flavor::Warden] {
-        let sentinel = SentinelServer::start(flavor, &conf).unwrap();
-        wait_until(Duration::from_secs(10), "the INFO to be read", || {
-            let master = sentinel.master(MASTER_NAME).map_err(|e| e.to_string())?;
-            let replicas = sentinel
-                .client()
-                .and_then(|mut c| c.call(&["SENTINEL", "REPLICAS", MASTER_NAME]))
-                .map_err(|e| e.to_string())?;
-            let read = master.field_text("role-reported").as_deref() == Some("master")
-                && master
-                    .field_text("info-refresh")
-                    .is_some_and(|ms| ms != "0")
-                && ports(replicas.as_items().unwrap_or_default()) == vec![replica];
-            if read {
-                Ok(())
-            } else {
-                Err(format!("master {master}\nreplicas {replicas}"))
-            }
-        })
-        .unwrap_or_else(|e| panic!("{flavor}: {e}\n{}", sentinel.process.output_tail(20)));
+        assert_info_read(&SentinelServer::start(flavor, &conf).unwrap(), replica);
+    }
+}
+
+#[test]
+fn a_real_master_with_non_utf8_error_stats_is_monitored() {
+    // A real redis-server's INFO carries whatever bytes an error reply started with:
+    // `errorstat_\xffBAD:count=1` after this script.
+    let master = RedisServer::start().unwrap();
+    let replica = RedisServer::start_replica_of(master.port).unwrap();
+    let script = "return redis.error_reply(string.char(255) .. 'BAD x')";
+    let reply = master
+        .client()
+        .unwrap()
+        .call(&["EVAL", script, "0"])
+        .unwrap();
+    assert!(reply.as_error().is_some(), "{reply}");
+    let conf = SentinelConf::monitoring(MASTER_NAME, master.port, 1);
+    for flavor in [Flavor::Redis, Flavor::Warden] {
+        assert_info_read(&SentinelServer::start(flavor, &conf).unwrap(), replica.port);
     }
 }
