@@ -193,7 +193,23 @@ fn vip_starts_on_the_master_only_and_carries_client_traffic() {
         Value::Bulk(b"vip".to_vec())
     );
     assert_eq!(client_neighbour_mac(&bed).as_deref(), Some(bed.mac(0)));
-    // Each Warden's own view.
+    // Each Warden's own view: SENTINEL MASTER and INFO show the VIP, SENTINEL VIP its state.
+    for i in 0..NODES {
+        let master = bed
+            .sentinel(i, &["SENTINEL", "MASTER", "mymaster"])
+            .unwrap();
+        let shown = master.field_text("vip").unwrap_or_default();
+        assert!(
+            shown.starts_with(&bed.vip().to_string()) && shown.ends_with(NODE_IFACE),
+            "node {i}'s SENTINEL MASTER: {master}"
+        );
+        let want = if i == 0 { "held" } else { "standby" };
+        assert_eq!(
+            bed.vip_info_state(i).unwrap().as_deref(),
+            Some(want),
+            "node {i}"
+        );
+    }
     for i in 0..NODES {
         let status = bed.vip_status(i).unwrap();
         let (state, held) = (status.field_text("state"), status.field_text("held"));
