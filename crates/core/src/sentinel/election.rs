@@ -12,7 +12,8 @@ impl Sentinel {
     /// (2 × failover-timeout) since the last attempt has passed.
     pub(super) fn start_failover_if_needed(&mut self, mi: usize, now: Millis) -> bool {
         let m = &self.masters[mi];
-        if !m.inst.flags.o_down || m.inst.flags.failover_in_progress {
+        if !m.inst.flags.o_down || m.inst.flags.failover_in_progress || now < m.failover_start_after
+        {
             return false;
         }
         if now.saturating_sub(m.failover_start_time) < m.cfg.failover_timeout_ms * 2 {

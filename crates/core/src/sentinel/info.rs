@@ -4,6 +4,7 @@
 //! absurd values are clamped or ignored rather than trusted.
 
 use super::instance::Role;
+use crate::reply::Reply;
 
 /// Upper bound on the INFO text size accepted (a real INFO is a few KB).
 pub const MAX_INFO_BYTES: usize = 1 << 20;
@@ -33,6 +34,18 @@ pub struct ParsedInfo {
     pub slave_repl_offset: Option<u64>,
     /// `replica_announced`.
     pub replica_announced: Option<bool>,
+}
+
+/// The text of an INFO reply (bulk or verbatim), bytes that are not UTF-8 replaced; `None`
+/// for other reply types or beyond [`MAX_INFO_BYTES`].
+pub fn text_of(reply: &Reply) -> Option<String> {
+    match reply {
+        Reply::Bulk(b) if b.len() <= MAX_INFO_BYTES => {
+            Some(String::from_utf8_lossy(b).into_owned())
+        }
+        Reply::Verbatim(s) if s.len() <= MAX_INFO_BYTES => Some(s.clone()),
+        _ => None,
+    }
 }
 
 /// Parse INFO text. Unknown or malformed lines are skipped.
@@ -155,6 +168,15 @@ slave_repl_offset:999999999999999999999999\r\nmaster_link_down_since_seconds:999
         assert_eq!(info.master_port, None);
         assert_eq!(info.slave_repl_offset, None);
         assert_eq!(info.master_link_down_ms, u64::MAX);
+    }
+
+    #[test]
+    fn non_utf8_info_is_read() {
+        let mut bytes = b"run_id:0123456789abcdef0123456789abcdef01234567\r\nerrorstat_".to_vec();
+        bytes.extend_from_slice(b"\xffBAD:count=1\r\nrole:master\r\n");
+        let text = text_of(&Reply::Bulk(bytes.into())).expect("bulk");
+        assert_eq!(parse(&text).role, Some(Role::Master));
+        assert_eq!(text_of(&Reply::Int(1)), None);
     }
 
     #[test]

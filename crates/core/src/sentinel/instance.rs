@@ -276,6 +276,9 @@ pub struct Master {
     pub failover_start_time: Millis,
     /// When the failover state last changed.
     pub failover_state_change_time: Millis,
+    /// Warden: no failover attempt before this time (a small random delay after ODOWN, so
+    /// sentinels that reach ODOWN together do not all start and split the vote).
+    pub failover_start_after: Millis,
     /// `failover_start_time` for which the "next failover delay" was logged.
     pub failover_delay_logged: Millis,
     /// Index into `replicas` of the replica being promoted.

@@ -213,9 +213,16 @@ impl Sentinel {
     }
 
     /// The latest time by which [`Sentinel::tick`] must be called again: a random 50–100 ms
-    /// after the last run. Warden also reacts to every input at once.
+    /// after the last run, or earlier when a failover attempt is due. Warden also reacts to
+    /// every input at once.
     pub fn next_deadline(&self, now: Millis) -> Millis {
-        now + self.tick_period
+        let pending_start = self
+            .masters
+            .iter()
+            .filter(|m| m.inst.flags.o_down && !m.inst.flags.failover_in_progress)
+            .map(|m| m.failover_start_after)
+            .filter(|t| *t > now);
+        pending_start.fold(now + self.tick_period, Millis::min)
     }
 
     /// Next action for the driver, if any.
@@ -495,6 +502,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             failover_epoch: 0,
             failover_start_time: 0,
             failover_state_change_time: 0,
+            failover_start_after: 0,
             failover_delay_logged: 0,
             promoted: None,
             coordinated: false,

@@ -205,20 +205,24 @@ impl Sentinel {
             return;
         }
         let master = &self.masters[mi];
-        let info_period =
-            if inst.flags.promoted && master.failover_state == FailoverState::WaitPromotion {
-                // Warden: confirm the promotion within 100 ms rather than on the next 1 s poll.
-                PROMOTION_INFO_PERIOD
-            } else if inst.kind == Kind::Replica
-                && (master.inst.flags.s_down
-                    || master.inst.flags.o_down
-                    || master.inst.flags.failover_in_progress
-                    || inst.master_link_down_time != 0)
-            {
-                FAST_INFO_PERIOD
-            } else {
-                self.timers.info_period
-            };
+        let info_period = if (inst.flags.promoted
+            && master.failover_state == FailoverState::WaitPromotion)
+            || inst.flags.reconf_sent
+            || inst.flags.reconf_inprog
+        {
+            // Warden: confirm the promotion (and each replica's reconfiguration) within
+            // 100 ms rather than on the next 1 s poll.
+            PROMOTION_INFO_PERIOD
+        } else if inst.kind == Kind::Replica
+            && (master.inst.flags.s_down
+                || master.inst.flags.o_down
+                || master.inst.flags.failover_in_progress
+                || inst.master_link_down_time != 0)
+        {
+            FAST_INFO_PERIOD
+        } else {
+            self.timers.info_period
+        };
         let ping_period = inst
             .down_after
             .min(self.timers.ping_period)
@@ -322,8 +326,9 @@ impl Sentinel {
             Expect::Ignore => {}
             Expect::Ping => self.on_ping_reply(key, &reply, now),
             Expect::Info => {
-                if let Some(text) = reply.as_str().filter(|t| t.len() <= info::MAX_INFO_BYTES) {
-                    let text = text.to_string();
+                // INFO may hold any byte (error stats echo client input): read it lossily like
+                // Redis Sentinel, which only looks at ASCII fields.
+                if let Some(text) = info::text_of(&reply) {
                     self.on_info_for_link(key, &text, now);
                 }
             }

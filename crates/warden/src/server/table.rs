@@ -174,6 +174,9 @@ pub fn by_id(id: usize) -> Option<&'static Spec> {
     all().find(|s| s.id == id)
 }
 
+/// Warden's extra `SENTINEL` subcommand (not listed by COMMAND, see [`resolve`]).
+const WARDEN_VIP_SUBCOMMAND: &[u8] = b"vip";
+
 /// Number of entries (ACL bitmaps cover this many ids).
 pub const ENTRIES: usize = 72;
 
@@ -208,6 +211,12 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Spec, Reply> {
     let spec = match (top.subcommands.is_empty(), args.get(1)) {
         (false, Some(sub)) => match find(top.subcommands, sub, top.name.len() + 1) {
             Some(spec) => spec,
+            None if top.name == "sentinel" && sub.eq_ignore_ascii_case(WARDEN_VIP_SUBCOMMAND) => {
+                // Warden's `SENTINEL VIP <master>` stays out of the command table (COMMAND
+                // COUNT/LIST are Redis Sentinel's exactly); it has `sentinel|master`'s arity
+                // and ACL identity: both show the state of one master.
+                lookup_full(b"sentinel|master").expect("in the table")
+            }
             None => {
                 return Err(Reply::err(format!(
                     "ERR unknown subcommand '{}'. Try {} HELP.",
@@ -218,7 +227,12 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Spec, Reply> {
         },
         _ => top,
     };
-    if !spec.arity_ok(args.len()) {
+    // Warden's `SENTINEL FAILOVER <name> COORDINATED` has one word more than Redis's
+    // `sentinel|failover` (whose table entry stays Redis's, arity 3).
+    let coordinated = spec.name == "sentinel|failover"
+        && args.len() == 4
+        && args[3].eq_ignore_ascii_case(b"coordinated");
+    if !coordinated && !spec.arity_ok(args.len()) {
         return Err(wrong_arity(spec.name));
     }
     Ok(spec)
