@@ -131,13 +131,20 @@ impl Sentinel {
         let inst = self.inst(mi, which);
         let key = inst.link;
         let (host, port) = (inst.addr.ip.clone(), inst.addr.port);
+        // Redis retries once per ping period (1 s); with a down-after below a few seconds a
+        // single dropped connection would then turn into SDOWN before the retry. Warden retries
+        // within a quarter of down-after (at least every 100 ms, at most every ping period).
+        let retry = self
+            .timers
+            .ping_period
+            .min((inst.down_after / 4).max(MAX_PING_PERIOD));
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
         if !link.disconnected() || port == 0 {
             return;
         }
-        if now.saturating_sub(link.last_reconn_time) < self.timers.ping_period {
+        if now.saturating_sub(link.last_reconn_time) < retry {
             return;
         }
         link.last_reconn_time = now;

@@ -70,8 +70,8 @@ impl World {
         }
     }
 
-    /// At most one running, unpaused sentinel may have the VIP on its host at a time (beyond
-    /// the same slack as the lease). A crashed process's leftover address is not counted: it
+    /// At most one running, unpaused sentinel may have the VIP on its host for longer than the
+    /// lease (plus the lease check's slack). A crashed process's leftover address is not counted: it
     /// must be dropped once the process is back, which this check then sees.
     pub(super) fn check_vip_overlap(&mut self) {
         let slack = LEASE_SLACK_MS as Time;
@@ -89,7 +89,10 @@ impl World {
         }
         let since = *self.vip_overlap_since.get_or_insert(self.now);
         let overlap = self.now - since;
-        if overlap > slack && overlap <= slack + VIP_CHECK_MS {
+        // Issue 6's bound: no two holders beyond the lease. A takeover that cannot reach the
+        // old holder claims at promotion; the old holder stops within its lease.
+        let limit = slack + self.sc.vip_lease_ms.unwrap_or(0) as Time;
+        if overlap > limit && overlap <= limit + VIP_CHECK_MS {
             let who: Vec<String> = holders.iter().map(|h| format!("s{h}")).collect();
             let detail = format!(
                 "{} hold the VIP at once since {:.3}s",
