@@ -12,6 +12,7 @@
 //! Sentinel's rule is "persist before you announce" (votes, epochs).
 
 pub mod config;
+pub mod glob;
 pub mod io;
 pub mod quorum;
 pub mod reply;

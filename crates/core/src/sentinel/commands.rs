@@ -2,6 +2,7 @@
 
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION};
 use crate::config::MasterConfig;
+use crate::glob::glob_match;
 use crate::io::{Action, Level};
 use crate::reply::Reply;
 use crate::Millis;
@@ -95,98 +96,6 @@ fn text(b: &Bytes) -> String {
 
 fn parse_i64(b: &Bytes) -> Option<i64> {
     std::str::from_utf8(b).ok()?.parse().ok()
-}
-
-/// Redis's `stringmatch` glob (`*`, `?`, `[...]`, `\` escapes).
-pub fn glob_match(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
-    let eq = |a: u8, b: u8| {
-        if nocase {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (mut p, mut t) = (0, 0);
-    let (mut star_p, mut star_t) = (usize::MAX, 0);
-    while t < text.len() {
-        if p < pattern.len() {
-            match pattern[p] {
-                b'*' => {
-                    star_p = p;
-                    star_t = t;
-                    p += 1;
-                    continue;
-                }
-                b'?' => {
-                    p += 1;
-                    t += 1;
-                    continue;
-                }
-                b'[' => {
-                    if let Some((matched, next)) = match_class(pattern, p, text[t], nocase) {
-                        if matched {
-                            p = next;
-                            t += 1;
-                            continue;
-                        }
-                    }
-                }
-                b'\\' if p + 1 < pattern.len() => {
-                    if eq(pattern[p + 1], text[t]) {
-                        p += 2;
-                        t += 1;
-                        continue;
-                    }
-                }
-                c => {
-                    if eq(c, text[t]) {
-                        p += 1;
-                        t += 1;
-                        continue;
-                    }
-                }
-            }
-        }
-        if star_p == usize::MAX {
-            return false;
-        }
-        p = star_p + 1;
-        star_t += 1;
-        t = star_t;
-    }
-    pattern[p..].iter().all(|&c| c == b'*')
-}
-
-/// Match a `[...]` class at `pattern[start]`; returns (matched, index after the class).
-fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(bool, usize)> {
-    let mut i = start + 1;
-    let negate = pattern.get(i) == Some(&b'^');
-    if negate {
-        i += 1;
-    }
-    let norm = |x: u8| if nocase { x.to_ascii_lowercase() } else { x };
-    let c = norm(c);
-    let mut matched = false;
-    while i < pattern.len() && pattern[i] != b']' {
-        if pattern[i] == b'\\' && i + 1 < pattern.len() {
-            matched |= norm(pattern[i + 1]) == c;
-            i += 2;
-        } else if i + 2 < pattern.len() && pattern[i + 1] == b'-' && pattern[i + 2] != b']' {
-            let (lo, hi) = (
-                norm(pattern[i]).min(norm(pattern[i + 2])),
-                norm(pattern[i]).max(norm(pattern[i + 2])),
-            );
-            matched |= (lo..=hi).contains(&c);
-            i += 3;
-        } else {
-            matched |= norm(pattern[i]) == c;
-            i += 1;
-        }
-    }
-    if i >= pattern.len() {
-        return None;
-    }
-    Some((matched != negate, i + 1))
 }
 
 /// Whether `SENTINEL <args>` only reads state (the hot path of clients asking for the master:
@@ -810,7 +719,8 @@ impl Sentinel {
         self.close_links(keys);
     }
 
-    fn close_links(&mut self, keys: Vec<super::instance::LinkKey>) {
+    /// Close every connection of these links (they reconnect on the next timer run).
+    pub(super) fn close_links(&mut self, keys: Vec<super::instance::LinkKey>) {
         for key in keys {
             let ids: Vec<_> = self
                 .links

@@ -461,14 +461,7 @@ impl Sentinel {
             self.vip_peers_changed(mi);
         }
         let key = self.masters[mi].inst.link;
-        let ids: Vec<_> = self
-            .links
-            .get(key)
-            .map(|l| l.cmd.iter().chain(l.pubsub.iter()).map(|c| c.id).collect())
-            .unwrap_or_default();
-        for id in ids {
-            self.close_conn(id);
-        }
+        self.close_links(vec![key]);
         if let Some(link) = self.links.get_mut(key) {
             // Warden: connect to the (new) address on the next timer run, not up to one
             // reconnect period later (the old address may just have been retried).

@@ -647,7 +647,7 @@ fn sentinel_set_and_errors() {
 
 #[test]
 fn glob_matching() {
-    use super::commands::glob_match;
+    use crate::glob::glob_match;
     for (p, t, nocase, want) in [
         ("*", "anything", false, true),
         ("my*", "mymaster", false, true),

@@ -62,7 +62,7 @@ impl Selector {
                 if literal {
                     p.as_bytes() == channel
                 } else {
-                    super::pubsub::glob_match(p.as_bytes(), channel, false)
+                    warden_core::glob::glob_match(p.as_bytes(), channel, false)
                 }
             })
     }

@@ -1,8 +1,8 @@
 //! `COMMAND` and its subcommands, answered from the sentinel command table.
 
-use super::pubsub::glob_match;
 use super::table::{self, cat, Doc, Spec};
 use bytes::Bytes;
+use warden_core::glob::glob_match;
 use warden_core::Reply;
 
 const HELP: &[&str] = &[
