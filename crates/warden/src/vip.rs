@@ -49,13 +49,31 @@ fn settings(config: &VipConfig) -> Result<VipSettings, VipError> {
     })
 }
 
-/// The configured VIPs, by master name.
-fn configured(app: &App) -> Vec<(String, VipConfig, u16, Option<String>, Option<String>)> {
+/// A master's VIP and what is needed to reach its Redis (for fencing).
+struct ConfiguredVip {
+    master: String,
+    config: VipConfig,
+    port: u16,
+    auth_user: Option<String>,
+    auth_pass: Option<String>,
+}
+
+/// The configured VIPs (all masters, or only `only`).
+fn configured(app: &App, only: Option<&str>) -> Vec<ConfiguredVip> {
     app.with_core(|core, _| {
         core.config()
             .masters
             .into_iter()
-            .filter_map(|m| Some((m.name, m.vip?, m.port, m.auth_user, m.auth_pass)))
+            .filter(|m| only.is_none_or(|name| m.name == name))
+            .filter_map(|m| {
+                Some(ConfiguredVip {
+                    config: m.vip?,
+                    master: m.name,
+                    port: m.port,
+                    auth_user: m.auth_user,
+                    auth_pass: m.auth_pass,
+                })
+            })
             .collect()
     })
 }
@@ -79,12 +97,12 @@ impl KernelVip {
             })),
             observed,
         };
-        let wanted = configured(&app);
+        let wanted = configured(&app, None);
         if !wanted.is_empty() {
             warden_vip::check_capabilities()?;
             vip.backend()?;
-            for (master, config, ..) in &wanted {
-                vip.ensure_manager(master, config)?;
+            for v in &wanted {
+                vip.ensure_manager(&v.master, &v.config)?;
             }
             let mut pending = wanted.len();
             let deadline = tokio::time::Instant::now() + RECONCILE_WAIT;
@@ -191,50 +209,51 @@ impl KernelVip {
     }
 }
 
+impl KernelVip {
+    /// Run `f` on the manager of `master`'s VIP, if one runs.
+    fn with_manager(&self, master: &str, f: impl FnOnce(&VipManager)) {
+        if let Some(m) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .managers
+            .get(master)
+        {
+            f(&m.manager);
+        }
+    }
+}
+
 impl VipExecutor for KernelVip {
     fn claim(&mut self, master: &str, epoch: u64) {
-        let Some((_, config, ..)) = configured(&self.app)
-            .into_iter()
-            .find(|(n, ..)| n == master)
-        else {
+        let Some(vip) = configured(&self.app, Some(master)).pop() else {
             return;
         };
-        if let Err(e) = self.ensure_manager(master, &config) {
+        if let Err(e) = self.ensure_manager(master, &vip.config) {
             tracing::warn!("Cannot claim the VIP of master {master} (epoch {epoch}): {e}");
             return;
         }
-        if let Some(m) = self
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .managers
-            .get(master)
-        {
-            m.manager.claim();
-        }
+        self.with_manager(master, VipManager::claim);
     }
 
     fn release(&mut self, master: &str, epoch: u64, fence: bool) {
-        if let Some(m) = self
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .managers
-            .get(master)
-        {
-            m.manager.release();
-        }
+        self.with_manager(master, VipManager::release);
         if !fence {
             return;
         }
-        let Some((_, config, port, user, pass)) = configured(&self.app)
-            .into_iter()
-            .find(|(n, ..)| n == master)
-        else {
+        let Some(vip) = configured(&self.app, Some(master)).pop() else {
             return;
         };
-        tracing::warn!("Fencing master {master} (epoch {epoch}): killing Redis clients that came in through {}", config.addr);
-        tokio::spawn(kill_vip_clients(config.addr, port, user, pass));
+        tracing::warn!(
+            "Fencing master {master} (epoch {epoch}): killing Redis clients that came in through {}",
+            vip.config.addr
+        );
+        tokio::spawn(kill_vip_clients(
+            vip.config.addr,
+            vip.port,
+            vip.auth_user,
+            vip.auth_pass,
+        ));
     }
 }
 
