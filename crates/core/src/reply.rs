@@ -22,6 +22,8 @@ pub enum Reply {
     NullArray,
     /// `*n` array.
     Array(Vec<Reply>),
+    /// `~n` set in RESP3, an array in RESP2.
+    Set(Vec<Reply>),
     /// `%n` map in RESP3, a flat `*2n` array in RESP2.
     Map(Vec<(Reply, Reply)>),
     /// `=n txt:` verbatim string in RESP3, a plain bulk string in RESP2.

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Version reported everywhere (INFO, HELLO).
 pub const REDIS_VERSION: &str = "7.0.15";
 
-const SECTIONS: [&str; 5] = ["server", "clients", "cpu", "stats", "sentinel"];
+const SECTIONS: [&str; 5] = ["server", "clients", "stats", "cpu", "sentinel"];
 
 /// Which sections the arguments select: none → all; `default`/`all`/`everything` → all;
 /// unknown names are ignored.

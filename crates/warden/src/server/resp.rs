@@ -114,6 +114,12 @@ pub fn encode(out: &mut BytesMut, proto: Protocol, reply: &Reply) {
                 encode(out, proto, item);
             }
         }
+        Reply::Set(items) => {
+            put_header(out, if resp3 { b'~' } else { b'*' }, items.len() as i64);
+            for item in items {
+                encode(out, proto, item);
+            }
+        }
         Reply::Map(pairs) => {
             if resp3 {
                 put_header(out, b'%', pairs.len() as i64);

@@ -104,8 +104,10 @@ impl Spec {
 
     /// `COMMAND INFO` entry.
     pub fn info_reply(&self) -> Reply {
+        // Redis sends flags, categories, tips and key specs as sets (`~` in RESP3), and the
+        // subcommands as an array, or an empty set when there are none.
         let statuses = |items: &mut dyn Iterator<Item = String>| {
-            Reply::Array(items.map(Reply::Status).collect())
+            Reply::Set(items.map(Reply::Status).collect())
         };
         Reply::Array(vec![
             Reply::bulk(self.name),
@@ -115,9 +117,13 @@ impl Spec {
             Reply::Int(0),
             Reply::Int(0),
             statuses(&mut cat::names(self.categories)),
-            Reply::Array(self.tips.iter().map(Reply::bulk).collect()),
-            Reply::Array(Vec::new()),
-            Reply::Array(self.subcommands.iter().map(Spec::info_reply).collect()),
+            Reply::Set(self.tips.iter().map(Reply::bulk).collect()),
+            Reply::Set(Vec::new()),
+            if self.subcommands.is_empty() {
+                Reply::Set(Vec::new())
+            } else {
+                Reply::Array(self.subcommands.iter().map(Spec::info_reply).collect())
+            },
         ])
     }
 }
