@@ -13,7 +13,10 @@ use warden_core::{Action, Input, Millis, Reply, Sentinel};
 
 /// Wall-clock milliseconds, the clock Redis Sentinel runs on (TILT guards its jumps).
 pub fn now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
 }
 
 /// Handle shared by the server, the links, the timer and the action executor.
@@ -26,14 +29,20 @@ impl App {
     /// Wrap `core`; its actions are sent to the returned receiver.
     pub fn new(core: Sentinel) -> (Arc<App>, mpsc::UnboundedReceiver<Action>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let app = Arc::new(App { core: Mutex::new(core), actions: tx });
+        let app = Arc::new(App {
+            core: Mutex::new(core),
+            actions: tx,
+        });
         app.with_core(|_, _| ());
         (app, rx)
     }
 
     /// Run `f` on the core at the current time, then forward the actions it produced.
     pub fn with_core<R>(&self, f: impl FnOnce(&mut Sentinel, Millis) -> R) -> R {
-        let mut core = self.core.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut core = self
+            .core
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let result = f(&mut core, now_ms());
         while let Some(action) = core.poll_action() {
             // The receiver only goes away at shutdown, when dropping actions is right.
