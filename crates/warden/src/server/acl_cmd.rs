@@ -199,7 +199,7 @@ fn getuser(ctx: &mut Ctx, name: &[u8]) -> Reply {
     let mut fields = vec![
         (
             "flags",
-            Reply::Array(user.flags().into_iter().map(Reply::bulk).collect()),
+            Reply::Set(user.flags().into_iter().map(Reply::bulk).collect()),
         ),
         (
             "passwords",

@@ -151,7 +151,16 @@ impl Doc {
             Doc::M(pairs) => Reply::Map(
                 pairs
                     .iter()
-                    .map(|(k, v)| (Reply::bulk(k), v.reply()))
+                    .map(|(k, v)| {
+                        // Redis sends argument and doc flags as a set (`~` in RESP3).
+                        let value = match (k, v) {
+                            (&"flags", Doc::L(items)) => {
+                                Reply::Set(items.iter().map(Doc::reply).collect())
+                            }
+                            _ => v.reply(),
+                        };
+                        (Reply::bulk(k), value)
+                    })
                     .collect(),
             ),
         }
