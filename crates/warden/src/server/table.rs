@@ -152,9 +152,10 @@ impl Doc {
                 pairs
                     .iter()
                     .map(|(k, v)| {
-                        // Redis sends argument and doc flags as a set (`~` in RESP3).
+                        // Redis sends argument flags, doc flags and history as sets (`~` in
+                        // RESP3).
                         let value = match (k, v) {
-                            (&"flags", Doc::L(items)) => {
+                            (&("flags" | "doc_flags" | "history"), Doc::L(items)) => {
                                 Reply::Set(items.iter().map(Doc::reply).collect())
                             }
                             _ => v.reply(),
