@@ -941,3 +941,45 @@ fn vip_takeover_after_explicit_release_does_not_wait_for_the_lease() {
         "claimed {waited} ms after the switch, the lease is 10 s"
     );
 }
+
+/// The selected replica accepts the promotion transaction but never reports `role:master`:
+/// after failover-timeout the failover is aborted with `-failover-abort-slave-timeout`, and the
+/// replica loses its `promoted` flag.
+#[test]
+fn failover_aborts_when_the_promotion_never_shows() {
+    let mut h = Harness::new(master_cfg(1));
+    h.tick(100);
+    h.answer(healthy);
+    h.kill_port(6379);
+    for _ in 0..130 {
+        h.tick(100);
+        // Replicas keep answering as replicas, whatever they are told.
+        h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w) });
+        h.kill_port(6379);
+        if h.has_event("-failover-abort-slave-timeout") {
+            break;
+        }
+    }
+    let kinds = h.event_kinds();
+    let waited = kinds
+        .iter()
+        .position(|k| *k == "+failover-state-wait-promotion")
+        .expect("waited");
+    let aborted = kinds
+        .iter()
+        .position(|k| *k == "-failover-abort-slave-timeout")
+        .expect("aborted");
+    assert!(waited < aborted);
+    assert!(!h.has_event("+promoted-slave"));
+    let Reply::Array(replicas) = h.command(&["REPLICAS", "mymaster"]) else {
+        panic!()
+    };
+    for r in replicas {
+        let Reply::Map(fields) = r else { panic!() };
+        let flags = fields
+            .iter()
+            .find(|(k, _)| *k == Reply::bulk("flags"))
+            .map(|(_, v)| v.clone());
+        assert_eq!(flags, Some(Reply::bulk("slave")));
+    }
+}
