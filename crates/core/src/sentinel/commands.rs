@@ -279,6 +279,11 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
     let mut leader = None;
     let mut leader_epoch = 0;
     if let Some(mi) = mi {
+        if !s.tilt {
+            // Warden: evaluate SDOWN now rather than answer with the state of our last timer
+            // run (same rule, no tick-phase delay in reaching ODOWN).
+            s.check_sdown(mi, Which::Master, now);
+        }
         if !s.tilt && s.masters[mi].inst.flags.s_down {
             down = 1;
         }

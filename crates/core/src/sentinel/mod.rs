@@ -220,9 +220,28 @@ impl Sentinel {
             .masters
             .iter()
             .filter(|m| m.inst.flags.o_down && !m.inst.flags.failover_in_progress)
-            .map(|m| m.failover_start_after)
-            .filter(|t| *t > now);
-        pending_start.fold(now + self.tick_period, Millis::min)
+            .map(|m| m.failover_start_after);
+        // Also wake up right when a master would cross down-after, so SDOWN is noticed at that
+        // moment rather than up to one timer period later.
+        let sdown_due = self
+            .masters
+            .iter()
+            .filter(|m| !m.inst.flags.s_down)
+            .filter_map(|m| {
+                let link = self.links.get(m.inst.link)?;
+                let since = if link.act_ping_time != 0 {
+                    link.act_ping_time
+                } else if link.disconnected() {
+                    link.last_avail_time
+                } else {
+                    return None;
+                };
+                Some(since + m.inst.down_after + 1)
+            });
+        pending_start
+            .chain(sdown_due)
+            .filter(|t| *t > now)
+            .fold(now + self.tick_period, Millis::min)
     }
 
     /// Next action for the driver, if any.

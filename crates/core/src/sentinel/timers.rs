@@ -130,7 +130,7 @@ pub const MAX_PING_PERIOD: Millis = 100;
 pub const PROMOTION_INFO_PERIOD: Millis = 100;
 /// Upper bound of the random delay between ODOWN and the start of a failover attempt (Warden;
 /// a vote request from a faster peer during it is granted, avoiding a split vote).
-pub const START_JITTER: Millis = 50;
+pub const START_JITTER: Millis = 25;
 /// Longest gap between timer runs (each gap is drawn from half of it to all of it).
 pub const MAX_TICK_PERIOD: Millis = 100;
 /// How long the leader waits in select_slave for fresh replica INFO before giving up (Warden).
