@@ -6,7 +6,7 @@
 # env:
 #   WARDEN_UPSTREAM_UNITS  upstream units to run: space- or comma-separated names or patterns
 #                          (e.g. "00-base 01-conf-update"), "all" for the whole suite, "none" to skip.
-#                          Default: the units Warden is expected to pass (DEFAULT_UNITS below).
+#                          Default: all (DEFAULT_UNITS below).
 #   WARDEN_SHARED_DIR      the shared/ directory (default: ../shared beside the clone, else /work/shared)
 #   WARDEN_TEST_TIMEOUT    seconds allowed for `cargo test` (default 2400)
 #   WARDEN_UPSTREAM_TIMEOUT seconds allowed for the upstream suite (default 1800)
