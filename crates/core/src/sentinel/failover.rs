@@ -2,10 +2,11 @@
 //! the configuration to the promoted replica.
 
 use super::instance::{Addr, FailoverState, Instance};
-use super::timers::{FAST_INFO_PERIOD, FRESH_INFO_WAIT};
+use super::timers::{FAST_INFO_PERIOD, FRESH_INFO_WAIT, SPLIT_RETRY_MAX, SPLIT_RETRY_MIN};
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION};
 use crate::io::{Action, Level};
 use crate::Millis;
+use rand::Rng;
 use std::cmp::Ordering;
 
 impl Sentinel {
@@ -39,7 +40,8 @@ impl Sentinel {
         let m = &self.masters[mi];
         if !is_leader && !m.inst.flags.force_failover {
             let election_timeout = self.timers.election_timeout.min(m.cfg.failover_timeout_ms);
-            if now.saturating_sub(m.failover_start_time) > election_timeout {
+            let lost = self.election_lost(mi, epoch);
+            if lost || now.saturating_sub(m.failover_start_time) > election_timeout {
                 self.event(
                     Level::Warning,
                     "-failover-abort-not-elected",
@@ -47,6 +49,14 @@ impl Sentinel {
                     "",
                 );
                 self.abort_failover(mi, now);
+                if lost {
+                    // Warden: a split vote is retried after a short random back-off in a new
+                    // epoch (like Raft), not after 2 × failover-timeout. The first candidate
+                    // to retry gets the others' votes: they are backing off.
+                    let backoff = self.rng.gen_range(SPLIT_RETRY_MIN..SPLIT_RETRY_MAX);
+                    let gap = self.masters[mi].cfg.failover_timeout_ms * 2;
+                    self.masters[mi].failover_start_time = (now + backoff).saturating_sub(gap);
+                }
             }
             return;
         }
@@ -224,6 +234,35 @@ impl Sentinel {
             self.masters[mi].failover_state,
             FailoverState::ReconfSlaves | FailoverState::UpdateConfig
         )
+    }
+
+    /// Whether the election for `epoch` is provably lost by every candidate: counting the votes
+    /// peers reported for it, no candidate can reach the majority and the quorum even if every
+    /// peer that has not reported yet (and is reachable: connected, not SDOWN) voted for it.
+    fn election_lost(&self, mi: usize, epoch: u64) -> bool {
+        let m = &self.masters[mi];
+        let mut tally = crate::quorum::Tally::default();
+        if m.cfg.leader_epoch == epoch {
+            if let Some(own) = &m.cfg.leader {
+                tally.add(own);
+            }
+        }
+        let mut undecided = 0;
+        for s in &m.sentinels {
+            match s.leader.as_deref().filter(|_| s.leader_epoch == epoch) {
+                Some(vote) => {
+                    tally.add(vote);
+                }
+                None => {
+                    let reachable = !s.flags.s_down
+                        && self.links.get(s.link).is_some_and(|l| !l.disconnected());
+                    undecided += usize::from(reachable);
+                }
+            }
+        }
+        let best = tally.leader().map_or(0, |(_, votes)| votes);
+        let voters = m.sentinels.len() + 1;
+        best > 0 && !crate::quorum::wins_election(best + undecided, voters, m.cfg.quorum)
     }
 
     /// Abort a failover that has not yet promoted anything.

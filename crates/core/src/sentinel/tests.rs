@@ -983,3 +983,66 @@ fn failover_aborts_when_the_promotion_never_shows() {
         assert_eq!(flags, Some(Reply::bulk("slave")));
     }
 }
+
+/// A split vote (the only reachable peer voted for itself in epoch 1; the third sentinel is
+/// unreachable) is detected as lost at once and retried in a new epoch after a short back-off,
+/// instead of waiting for the election timeout and 2 × failover-timeout.
+#[test]
+fn split_vote_is_retried_quickly_in_a_new_epoch() {
+    let mut cfg = master_cfg(2);
+    cfg.known_sentinels = vec![
+        ("127.0.0.1".into(), 26380, PEER1.into()),
+        ("127.0.0.1".into(), 26381, PEER2.into()),
+    ];
+    let mut h = Harness::new(cfg);
+    h.tick(100);
+    h.answer(healthy);
+    h.kill_port(6379);
+    let start = h.now;
+    for _ in 0..40 {
+        h.tick(100);
+        h.answer(|p, k, w| match p {
+            6379 | 26381 => None,
+            26380 if w[0] == "SENTINEL" && w[1].eq_ignore_ascii_case("is-master-down-by-addr") => {
+                let epoch: i64 = w[4].parse().unwrap();
+                let voter = if w[5] == "*" {
+                    "*".to_string()
+                } else if epoch == 1 {
+                    PEER1.to_string()
+                } else {
+                    w[5].clone()
+                };
+                let vote_epoch = if voter == "*" { 0 } else { epoch };
+                Some(Reply::Array(vec![
+                    Reply::Int(1),
+                    Reply::bulk(voter),
+                    Reply::Int(vote_epoch),
+                ]))
+            }
+            _ => healthy(p, k, w),
+        });
+        h.kill_port(6379);
+        h.kill_port(26381);
+        if h.has_event("+elected-leader") {
+            break;
+        }
+    }
+    assert!(
+        h.has_event("-failover-abort-not-elected"),
+        "{:?}",
+        h.event_kinds()
+    );
+    assert!(h.has_event("+elected-leader"), "{:?}", h.event_kinds());
+    assert!(
+        h.now - start < 4_000,
+        "elected {} ms after the kill",
+        h.now - start
+    );
+    let epochs: Vec<&String> = h
+        .events
+        .iter()
+        .filter(|(k, _)| k == "+new-epoch")
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(epochs, vec!["1", "2"]);
+}

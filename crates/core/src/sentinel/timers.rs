@@ -131,6 +131,10 @@ pub const PROMOTION_INFO_PERIOD: Millis = 100;
 /// Upper bound of the random delay between ODOWN and the start of a failover attempt (Warden;
 /// a vote request from a faster peer during it is granted, avoiding a split vote).
 pub const START_JITTER: Millis = 25;
+/// Back-off range before retrying an election that was provably split (Warden).
+pub const SPLIT_RETRY_MIN: Millis = 50;
+/// Upper end of [`SPLIT_RETRY_MIN`]'s range.
+pub const SPLIT_RETRY_MAX: Millis = 400;
 /// Longest gap between timer runs (each gap is drawn from half of it to all of it).
 pub const MAX_TICK_PERIOD: Millis = 100;
 /// How long the leader waits in select_slave for fresh replica INFO before giving up (Warden).
