@@ -665,6 +665,8 @@ impl Sentinel {
             ];
             self.send(mi, Which::Master, LinkKind::Cmd, cmds);
         }
+        // Warden: start re-pointing the other replicas now rather than on the next timer run.
+        self.failover_step(mi, now);
         // Warden: re-check the other replicas right away instead of on the next INFO period.
         for other in 0..self.masters[mi].replicas.len() {
             if other != ri {
