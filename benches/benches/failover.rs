@@ -30,6 +30,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use warden_benches::args;
 use warden_benches::conn::Conn;
 use warden_benches::events::{Event, EventLog};
 use warden_benches::json::Json;
@@ -116,10 +117,7 @@ const USAGE: &str = "usage: cargo bench --bench failover -- [--quick] [--runs N]
 
 /// Splits a comma-separated value and maps each item, naming the flag in errors.
 fn list<T>(flag: &str, value: &str, item: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
-    value
-        .split(',')
-        .map(|s| item(s.trim()).ok_or(format!("{flag} {value}: unknown item {s:?}\n{USAGE}")))
-        .collect()
+    args::list(flag, value, item).map_err(|e| format!("{e}\n{USAGE}"))
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -144,11 +142,7 @@ fn parse_options() -> Result<Options, String> {
             }
             "--runs" => {
                 let v = value()?;
-                options.runs = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or(format!("--runs {v}: expected a positive number"))?;
+                options.runs = args::positive("--runs", &v)?;
             }
             "--scenario" | "--scenarios" => {
                 let v = value()?;
@@ -166,9 +160,7 @@ fn parse_options() -> Result<Options, String> {
             }
             "--warden-lease" => {
                 let v = value()?;
-                options.vip_lease_ms = Some(v.parse().ok().filter(|&ms| ms > 0).ok_or(format!(
-                    "--warden-lease {v}: expected positive milliseconds"
-                ))?);
+                options.vip_lease_ms = Some(args::positive("--warden-lease", &v)?);
             }
             "--tag" => {
                 let v = value()?;

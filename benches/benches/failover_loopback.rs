@@ -20,6 +20,7 @@ use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use warden_benches::args;
 use warden_benches::events::{first, publishers, EventLog};
 use warden_benches::group::{Group, MASTER_NAME, QUORUM};
 use warden_benches::json::Json;
@@ -66,19 +67,11 @@ fn parse_options() -> Result<Options, String> {
             }
             "--runs" => {
                 let v = value()?;
-                options.runs = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or(format!("--runs {v}: expected a positive number"))?;
+                options.runs = args::positive("--runs", &v)?;
             }
             "--down-after" => {
                 let v = value()?;
-                options.down_after = v
-                    .split(',')
-                    .map(|ms| ms.trim().parse().ok().filter(|&ms| ms > 0))
-                    .collect::<Option<_>>()
-                    .ok_or(format!("--down-after {v}: expected positive milliseconds, comma-separated"))?;
+                options.down_after = args::list("--down-after", &v, |ms| ms.parse().ok().filter(|&ms| ms > 0))?;
             }
             "--systems" => {
                 let v = value()?;

@@ -1,4 +1,4 @@
-//! Shared helpers for the benchmarks: running `redis-benchmark`, reading a process's memory, describing
+//! Shared helpers for the benchmarks: parsing their options ([`args`]), running `redis-benchmark`, reading a process's memory, describing
 //! the machine, and writing results as JSON. The servers themselves come from `warden-integration`.
 //! For the failover benches: a monitored group ([`group`]), timestamped sentinel events
 //! ([`events`]), a Sentinel-aware writing client ([`writer`]) over a fail-fast connection
@@ -7,6 +7,7 @@
 //! watched ([`vipprobe`]), the numbers drawn from it ([`vipmetrics`]) and SVG timelines
 //! ([`timeline`]).
 
+pub mod args;
 pub mod conn;
 pub mod events;
 pub mod group;
