@@ -6,9 +6,10 @@
 //! so no action is ever left behind in the core.
 
 use bytes::Bytes;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use warden_core::{Action, Input, Millis, Reply, Sentinel};
 
 /// Wall-clock milliseconds, the clock Redis Sentinel runs on (TILT guards its jumps).
@@ -23,6 +24,12 @@ pub fn now_ms() -> Millis {
 pub struct App {
     core: Mutex<Sentinel>,
     actions: mpsc::UnboundedSender<Action>,
+    /// When the timer task next ticks the core (ms clock).
+    timer_due: AtomicU64,
+    /// Wakes the timer task when an input makes the core want a tick before `timer_due`
+    /// (e.g. ODOWN reached on a peer's reply: the failover starts after its short random
+    /// delay, not at the next regular tick).
+    timer_wake: Notify,
 }
 
 impl App {
@@ -32,6 +39,8 @@ impl App {
         let app = Arc::new(App {
             core: Mutex::new(core),
             actions: tx,
+            timer_due: AtomicU64::new(0),
+            timer_wake: Notify::new(),
         });
         app.with_core(|_, _| ());
         (app, rx)
@@ -51,27 +60,53 @@ impl App {
         result
     }
 
+    /// Like [`App::with_core`] for an input that may move the core's next deadline: wakes
+    /// the timer task if the core now wants a tick before the one it sleeps towards.
+    fn with_core_then_reschedule<R>(&self, f: impl FnOnce(&mut Sentinel, Millis) -> R) -> R {
+        self.with_core(|core, now| {
+            let result = f(core, now);
+            let due = core.next_deadline(now);
+            if due < self.timer_due.load(Ordering::Relaxed) {
+                self.timer_due.store(due, Ordering::Relaxed);
+                self.timer_wake.notify_one();
+            }
+            result
+        })
+    }
+
     /// Feed one input to the core.
     pub fn input(&self, input: Input) {
-        self.with_core(|core, now| core.handle(input, now));
+        self.with_core_then_reschedule(|core, now| core.handle(input, now));
     }
 
     /// Run the core's periodic work; returns when it wants to be called next (ms clock).
     pub fn tick(&self) -> Millis {
         self.with_core(|core, now| {
             core.tick(now);
-            core.next_deadline(now)
+            let due = core.next_deadline(now);
+            self.timer_due.store(due, Ordering::Relaxed);
+            due
         })
+    }
+
+    /// When the timer task should tick next (ms clock); may move earlier while it sleeps.
+    pub fn timer_due(&self) -> Millis {
+        self.timer_due.load(Ordering::Relaxed)
+    }
+
+    /// Resolves when [`App::timer_due`] has been moved earlier.
+    pub async fn timer_moved(&self) {
+        self.timer_wake.notified().await;
     }
 
     /// `SENTINEL <args...>`.
     pub fn sentinel_command(&self, args: &[Bytes]) -> Reply {
-        self.with_core(|core, now| core.command(args, now))
+        self.with_core_then_reschedule(|core, now| core.command(args, now))
     }
 
     /// `PUBLISH __sentinel__:hello <payload>` received from a peer.
     pub fn receive_hello(&self, payload: &[u8]) {
-        self.with_core(|core, now| core.receive_hello(payload, now));
+        self.with_core_then_reschedule(|core, now| core.receive_hello(payload, now));
     }
 
     /// The body of INFO's `# Sentinel` section.

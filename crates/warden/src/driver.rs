@@ -137,14 +137,21 @@ fn log(level: Level, message: &str) {
     }
 }
 
-/// Tick the core forever, sleeping until the deadline it returns (clamped to 1..=100 ms).
+/// Tick the core forever, sleeping until the deadline it returns (clamped to 1..=100 ms), or
+/// until an input moves that deadline earlier.
 pub async fn run_timer(app: Arc<App>) {
     loop {
-        let deadline = app.tick();
-        let wait = deadline
-            .saturating_sub(now_ms())
-            .clamp(MIN_TICK_WAIT_MS, MAX_TICK_WAIT_MS);
-        tokio::time::sleep(Duration::from_millis(wait)).await;
+        app.tick();
+        loop {
+            let wait = app
+                .timer_due()
+                .saturating_sub(now_ms())
+                .clamp(MIN_TICK_WAIT_MS, MAX_TICK_WAIT_MS);
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(wait)) => break,
+                _ = app.timer_moved() => {}
+            }
+        }
     }
 }
 
