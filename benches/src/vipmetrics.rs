@@ -204,10 +204,15 @@ impl Trace {
             })
             .collect();
         let period = WRITE_PERIOD.as_secs_f64() * 1000.0;
+        // Attempts overlap while they wait out timeouts: each one is drawn from its start to
+        // the next one's, so the lane shows how the write started at each moment ended.
         let client = merge(
-            self.attempts.iter().map(|a| Span {
+            self.attempts.iter().enumerate().map(|(k, a)| Span {
                 from: ms(zero, a.start),
-                to: ms(zero, a.end).max(ms(zero, a.start) + period),
+                to: self
+                    .attempts
+                    .get(k + 1)
+                    .map_or(ms(zero, a.start) + period, |next| ms(zero, next.start)),
                 kind: match a.outcome {
                     Outcome::Ok => Kind::WriteOk,
                     Outcome::ReadOnly => Kind::ReadOnly,

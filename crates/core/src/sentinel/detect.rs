@@ -3,13 +3,12 @@
 
 use super::instance::{Kind, Role};
 use super::links::Expect;
-use super::timers::{MAX_PENDING_COMMANDS, START_JITTER};
+use super::timers::MAX_PENDING_COMMANDS;
 use super::{Sentinel, Which};
 use crate::io::{Level, LinkKind};
 use crate::quorum;
 use crate::reply::Reply;
 use crate::Millis;
-use rand::Rng;
 
 impl Sentinel {
     /// Enter TILT when two timer runs are too far apart or the clock went backwards.
@@ -96,8 +95,7 @@ impl Sentinel {
         }
         if odown && !m.inst.flags.o_down {
             let q = m.cfg.quorum;
-            let jitter = self.rng.gen_range(0..START_JITTER);
-            self.masters[mi].failover_start_after = now + jitter;
+            self.masters[mi].failover_start_after = now + self.start_delay(mi, now);
             let inst = &mut self.masters[mi].inst;
             inst.flags.o_down = true;
             inst.o_down_since = now;

@@ -2,6 +2,8 @@
 //! master), and counting them.
 
 use super::instance::FailoverState;
+use rand::Rng;
+use super::timers::{RECENTLY_HEARD, START_JITTER, START_RANK_STEP};
 use super::{Sentinel, Which};
 use crate::io::Level;
 use crate::quorum::{self, Tally};
@@ -54,6 +56,27 @@ impl Sentinel {
             Some((mi, Which::Master)),
             "",
         );
+    }
+
+    /// Warden: how long to wait before starting a failover attempt this sentinel is eligible
+    /// for. The sentinels it currently hears from are ranked by run id: the first waits only a
+    /// few ms of jitter and each next one [`START_RANK_STEP`] more, so the first candidate's
+    /// vote requests arrive before the others start and the vote is not split. A candidate
+    /// whose predecessors stay silent (they do not see the failure) still starts, one step per
+    /// predecessor later.
+    pub(super) fn start_delay(&mut self, mi: usize, now: Millis) -> Millis {
+        let me = self.myid();
+        let ahead = self.masters[mi]
+            .sentinels
+            .iter()
+            .filter(|s| !s.flags.s_down && s.runid.as_deref().is_some_and(|id| id < me))
+            .filter(|s| {
+                self.links.get(s.link).is_some_and(|l| {
+                    !l.disconnected() && now.saturating_sub(l.last_avail_time) <= RECENTLY_HEARD
+                })
+            })
+            .count() as Millis;
+        ahead * START_RANK_STEP + self.rng.gen_range(0..START_JITTER)
     }
 
     /// Raise the current epoch to `epoch` if it is newer (persisting first).

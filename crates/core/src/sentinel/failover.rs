@@ -2,11 +2,10 @@
 //! the configuration to the promoted replica.
 
 use super::instance::{Addr, FailoverState, Instance};
-use super::timers::{FAST_INFO_PERIOD, FRESH_INFO_WAIT, SPLIT_RETRY_MAX, SPLIT_RETRY_MIN};
+use super::timers::{FAST_INFO_PERIOD, FRESH_INFO_WAIT, SPLIT_RETRY_BACKOFF};
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION};
 use crate::io::{Action, Level};
 use crate::Millis;
-use rand::Rng;
 use std::cmp::Ordering;
 
 impl Sentinel {
@@ -50,10 +49,10 @@ impl Sentinel {
                 );
                 self.abort_failover(mi, now);
                 if lost {
-                    // Warden: a split vote is retried after a short random back-off in a new
-                    // epoch (like Raft), not after 2 × failover-timeout. The first candidate
-                    // to retry gets the others' votes: they are backing off.
-                    let backoff = self.rng.gen_range(SPLIT_RETRY_MIN..SPLIT_RETRY_MAX);
+                    // Warden: a split vote is retried after a short back-off in a new epoch
+                    // (like Raft), not after 2 × failover-timeout, the candidates staggered as
+                    // at the first start. The first to retry gets the others' votes.
+                    let backoff = SPLIT_RETRY_BACKOFF + self.start_delay(mi, now);
                     let gap = self.masters[mi].cfg.failover_timeout_ms * 2;
                     self.masters[mi].failover_start_time = (now + backoff).saturating_sub(gap);
                 }

@@ -128,13 +128,18 @@ pub const MAX_DESYNC: Millis = 1_000;
 pub const MAX_PING_PERIOD: Millis = 100;
 /// INFO period for the replica being promoted, until it reports `role:master` (Warden).
 pub const PROMOTION_INFO_PERIOD: Millis = 100;
-/// Upper bound of the random delay between ODOWN and the start of a failover attempt (Warden;
-/// a vote request from a faster peer during it is granted, avoiding a split vote).
-pub const START_JITTER: Millis = 25;
-/// Back-off range before retrying an election that was provably split (Warden).
-pub const SPLIT_RETRY_MIN: Millis = 50;
-/// Upper end of [`SPLIT_RETRY_MIN`]'s range.
-pub const SPLIT_RETRY_MAX: Millis = 400;
+/// Upper bound of the random part of the delay between ODOWN and the start of a failover
+/// attempt (Warden; see [`START_RANK_STEP`]).
+pub const START_JITTER: Millis = 10;
+/// Extra start delay per reachable peer whose run id sorts before ours (Warden): the first
+/// candidate's vote requests reach the others before they start themselves, so their votes do
+/// not cross and split the election.
+pub const START_RANK_STEP: Millis = 25;
+/// A peer answered within this long counts as reachable when ranking candidates (Warden).
+pub const RECENTLY_HEARD: Millis = 3 * MAX_PING_PERIOD;
+/// Back-off before retrying an election that was provably split (Warden), before the ranked
+/// start delay.
+pub const SPLIT_RETRY_BACKOFF: Millis = 50;
 /// Longest gap between timer runs (each gap is drawn from half of it to all of it).
 pub const MAX_TICK_PERIOD: Millis = 100;
 /// How long the leader waits in select_slave for fresh replica INFO before giving up (Warden).
