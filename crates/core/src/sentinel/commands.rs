@@ -1,5 +1,6 @@
 //! The `SENTINEL` command surface, with Redis Sentinel 7.0.15's replies and error texts.
 
+use super::detect::Ask;
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION};
 use crate::config::MasterConfig;
 use crate::glob::glob_match;
@@ -286,6 +287,12 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
         }
         if !s.tilt && s.masters[mi].inst.flags.s_down {
             down = 1;
+            // Warden: sentinels only ask while they see the master SDOWN, so the question is
+            // news: ask back at once (the answer can complete our ODOWN) rather than at our
+            // next retry.
+            if runid == "*" && !s.masters[mi].inst.flags.o_down {
+                s.ask_peers(mi, Ask::Again, now);
+            }
         }
         if runid != "*" {
             let (vote, vote_epoch) = s.vote_leader(mi, epoch.max(0) as u64, &runid, now);

@@ -3,12 +3,24 @@
 
 use super::instance::{Kind, Role};
 use super::links::Expect;
-use super::timers::MAX_PENDING_COMMANDS;
+use super::timers::{ASK_AGAIN_GAP, MAX_PENDING_COMMANDS};
 use super::{Sentinel, Which};
 use crate::io::{Level, LinkKind};
 use crate::quorum;
 use crate::reply::Reply;
 use crate::Millis;
+
+/// When [`Sentinel::ask_peers`] asks a peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ask {
+    /// When its ask period has passed since our last question and its last answer.
+    WhenDue,
+    /// Now: the master just became SDOWN, or a failover attempt needs votes.
+    Now,
+    /// Now unless asked within [`ASK_AGAIN_GAP`]: a peer's question told us it sees the
+    /// master down, so its answer can complete our ODOWN (Warden).
+    Again,
+}
 
 impl Sentinel {
     /// Enter TILT when two timer runs are too far apart or the clock went backwards.
@@ -70,7 +82,7 @@ impl Sentinel {
             if which == Which::Master {
                 // Warden: ask the peers now rather than at the next ask period, and refresh
                 // the replicas' INFO so a failover can select one without waiting.
-                self.ask_peers(mi, true, now);
+                self.ask_peers(mi, Ask::Now, now);
                 for ri in 0..self.masters[mi].replicas.len() {
                     self.send_info(mi, Which::Replica(ri));
                 }
@@ -115,7 +127,7 @@ impl Sentinel {
 
     /// Ask the other sentinels whether they see the master down (and, during our failover,
     /// for their vote). Also expires stale answers.
-    pub(super) fn ask_peers(&mut self, mi: usize, forced: bool, now: Millis) {
+    pub(super) fn ask_peers(&mut self, mi: usize, when: Ask, now: Millis) {
         let stale_after = self.timers.ask_period * 5;
         for si in 0..self.masters[mi].sentinels.len() {
             let s = &mut self.masters[mi].sentinels[si];
@@ -143,7 +155,13 @@ impl Sentinel {
             } else {
                 self.timers.ask_period.min(100)
             };
-            if !forced && (elapsed < period || now.saturating_sub(s.last_ask_time) < period) {
+            let since_asked = now.saturating_sub(s.last_ask_time);
+            let wait = match when {
+                Ask::WhenDue => elapsed < period || since_asked < period,
+                Ask::Now => false,
+                Ask::Again => since_asked < ASK_AGAIN_GAP,
+            };
+            if wait {
                 continue;
             }
             let addr = m
@@ -216,7 +234,7 @@ impl Sentinel {
         if !self.tilt {
             self.check_odown(mi, now);
             if self.start_failover_if_needed(mi, now) {
-                self.ask_peers(mi, true, now);
+                self.ask_peers(mi, Ask::Now, now);
             }
             self.failover_step(mi, now);
         }

@@ -2,12 +2,12 @@
 //! master), and counting them.
 
 use super::instance::FailoverState;
-use rand::Rng;
 use super::timers::{RECENTLY_HEARD, START_JITTER, START_RANK_STEP};
 use super::{Sentinel, Which};
 use crate::io::Level;
 use crate::quorum::{self, Tally};
 use crate::Millis;
+use rand::Rng;
 
 impl Sentinel {
     /// Start a failover attempt when the master is ODOWN, none is running, and the retry gap

@@ -1,6 +1,7 @@
 //! Watching instances: (re)connecting links, the periodic PING / INFO / hello traffic, and
 //! what the replies to it mean.
 
+use super::detect::Ask;
 use super::info::{self, ParsedInfo};
 use super::instance::{FailoverState, Kind, Role};
 use super::links::Expect;
@@ -35,10 +36,10 @@ impl Sentinel {
         if which == Which::Master {
             self.check_odown(mi, now);
             if self.start_failover_if_needed(mi, now) {
-                self.ask_peers(mi, true, now);
+                self.ask_peers(mi, Ask::Now, now);
             }
             self.failover_step(mi, now);
-            self.ask_peers(mi, false, now);
+            self.ask_peers(mi, Ask::WhenDue, now);
         }
     }
 

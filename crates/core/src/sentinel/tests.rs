@@ -1046,3 +1046,96 @@ fn split_vote_is_retried_quickly_in_a_new_epoch() {
         .collect();
     assert_eq!(epochs, vec!["1", "2"]);
 }
+
+/// Peers answering `is-master-down-by-addr` with `down` (no vote); everything else healthy,
+/// the master dead.
+fn peers_saying(down: i64) -> impl FnMut(u16, LinkKind, &[String]) -> Option<Reply> {
+    move |p, k, w| match p {
+        6379 => None,
+        26380 | 26381
+            if w[0] == "SENTINEL" && w[1].eq_ignore_ascii_case("is-master-down-by-addr") =>
+        {
+            Some(Reply::Array(vec![
+                Reply::Int(down),
+                Reply::bulk("*"),
+                Reply::Int(0),
+            ]))
+        }
+        _ => healthy(p, k, w),
+    }
+}
+
+fn asks_sent_to(h: &Harness, port: u16) -> usize {
+    h.inbox
+        .iter()
+        .filter(|(link, words)| {
+            h.conns.get(link).is_some_and(|c| c.port == port)
+                && words[1].eq_ignore_ascii_case("is-master-down-by-addr")
+        })
+        .count()
+}
+
+fn with_two_peers() -> Harness {
+    let mut cfg = master_cfg(2);
+    cfg.known_sentinels = vec![
+        ("127.0.0.1".into(), 26380, PEER1.into()),
+        ("127.0.0.1".into(), 26381, PEER2.into()),
+    ];
+    let mut h = Harness::new(cfg);
+    h.tick(100);
+    h.answer(healthy);
+    h
+}
+
+#[test]
+fn a_peers_question_is_asked_back_at_once() {
+    let mut h = with_two_peers();
+    h.kill_port(6379);
+    // SDOWN, but the peers do not see the master down yet: no ODOWN.
+    while !h.has_event("+sdown") {
+        h.tick(50);
+        h.answer(peers_saying(0));
+        h.kill_port(6379);
+    }
+    h.answer(peers_saying(0));
+    assert!(!h.has_event("+odown"));
+    assert_eq!(asks_sent_to(&h, 26380), 0);
+    // A peer asks: it sees the master down. We ask back at once, without a timer run.
+    h.now += super::timers::ASK_AGAIN_GAP;
+    let reply = h.command(&["is-master-down-by-addr", "127.0.0.1", "6379", "0", "*"]);
+    assert_eq!(
+        reply,
+        Reply::Array(vec![Reply::Int(1), Reply::bulk("*"), Reply::Int(0)])
+    );
+    assert_eq!(asks_sent_to(&h, 26380), 1);
+    assert_eq!(asks_sent_to(&h, 26381), 1);
+    h.answer(peers_saying(1));
+    assert!(h.has_event("+odown"), "{:?}", h.event_kinds());
+    // Asked again right away, it does not ask back twice within the gap.
+    h.command(&["is-master-down-by-addr", "127.0.0.1", "6379", "0", "*"]);
+    assert_eq!(asks_sent_to(&h, 26380), 0);
+}
+
+#[test]
+fn failover_start_waits_one_step_per_reachable_peer_ranked_first() {
+    use super::timers::{START_JITTER, START_RANK_STEP};
+    let mut h = with_two_peers();
+    h.kill_port(6379);
+    while !h.has_event("+odown") {
+        h.tick(5);
+        h.answer(peers_saying(1));
+        h.kill_port(6379);
+    }
+    let odown = h.now;
+    while !h.has_event("+try-failover") {
+        h.tick(1);
+        h.answer(peers_saying(1));
+        h.kill_port(6379);
+    }
+    // Both peers' run ids sort before ours ("fff…") and both answer: two steps.
+    let waited = h.now - odown;
+    assert!(
+        (2 * START_RANK_STEP..=2 * START_RANK_STEP + START_JITTER).contains(&waited),
+        "started {waited} ms after ODOWN"
+    );
+}

@@ -137,6 +137,9 @@ pub const START_JITTER: Millis = 10;
 pub const START_RANK_STEP: Millis = 25;
 /// A peer answered within this long counts as reachable when ranking candidates (Warden).
 pub const RECENTLY_HEARD: Millis = 3 * MAX_PING_PERIOD;
+/// Shortest gap between two questions to one peer when asking back (Warden: see
+/// `Ask::Again`).
+pub const ASK_AGAIN_GAP: Millis = 10;
 /// Back-off before retrying an election that was provably split (Warden), before the ranked
 /// start delay.
 pub const SPLIT_RETRY_BACKOFF: Millis = 50;
