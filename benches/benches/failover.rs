@@ -242,6 +242,21 @@ impl Run {
             ("vip_ms", Json::from(m.vip_ms)),
             ("first_write_ms", Json::from(m.first_write_ms)),
             ("unavailable_ms", Json::from(m.unavailable_ms)),
+            (
+                "outages",
+                Json::Arr(
+                    m.outages
+                        .iter()
+                        .map(|o| {
+                            Json::obj([
+                                ("from_ms", Json::from(o.from_ms)),
+                                ("to_ms", Json::from(o.to_ms)),
+                                ("first", Json::str(o.first.name())),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
             ("readonly", Json::from(m.readonly)),
             ("timeouts", Json::from(m.timeouts)),
             ("errors", Json::from(m.errors)),

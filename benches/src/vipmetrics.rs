@@ -28,6 +28,17 @@ pub struct Trace {
     pub live: Vec<Changes<bool>>,
 }
 
+/// A period during which writes through the VIP failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outage {
+    /// Start of the first failed attempt (ms from the fault; not before 0).
+    pub from_ms: f64,
+    /// End of the next acknowledged write (or of the observation).
+    pub to_ms: f64,
+    /// How the first failed attempt ended.
+    pub first: Outcome,
+}
+
 /// The measurements of one run (ms from the fault; `None`: not observed).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
@@ -44,6 +55,9 @@ pub struct Metrics {
     /// Total time writes failed, from each first failure to the next acknowledged write (or the
     /// end of the observation).
     pub unavailable_ms: f64,
+    /// Each period writes failed: (from, to) in ms from the fault, with how the first failed
+    /// attempt of it ended.
+    pub outages: Vec<Outage>,
     /// Writes answered READONLY.
     pub readonly: u64,
     /// Writes that timed out.
@@ -93,7 +107,17 @@ impl Trace {
             .min_by(f64::total_cmp);
         let after: Vec<&Attempt> = self.attempts.iter().filter(|a| a.end >= zero).collect();
         let count = |o: Outcome| after.iter().filter(|a| a.outcome == o).count() as u64;
-        let (first_write_ms, unavailable_ms) = self.outages(&after);
+        let outages = self.outages(&after);
+        let unavailable_ms = outages.iter().map(|o| o.to_ms - o.from_ms).sum();
+        let never_failed = after.iter().all(|a| a.outcome == Outcome::Ok);
+        let first_write_ms = if never_failed {
+            Some(0.0)
+        } else {
+            outages
+                .first()
+                .filter(|o| ms(zero, self.end) > o.to_ms)
+                .map(|o| o.to_ms)
+        };
         Metrics {
             sdown_ms: event("+sdown", "master "),
             odown_ms: event("+odown", "master "),
@@ -101,6 +125,7 @@ impl Trace {
             vip_ms,
             first_write_ms,
             unavailable_ms,
+            outages,
             readonly: count(Outcome::ReadOnly),
             timeouts: count(Outcome::Timeout),
             errors: count(Outcome::Error),
@@ -112,27 +137,33 @@ impl Trace {
         }
     }
 
-    /// (first write after the first failure, total failing time) over `after`.
-    fn outages(&self, after: &[&Attempt]) -> (Option<f64>, f64) {
-        let mut first_write = None;
-        let mut total = 0.0;
-        let mut failing_since: Option<Instant> = None;
+    /// The periods writes failed over `after`: each from a failed attempt that follows a success
+    /// to the end of the next success.
+    fn outages(&self, after: &[&Attempt]) -> Vec<Outage> {
+        let mut outages = Vec::new();
+        let mut failing: Option<(Instant, Outcome)> = None;
         for a in after {
-            match (a.outcome == Outcome::Ok, failing_since) {
-                (false, None) => failing_since = Some(a.start.max(self.zero)),
-                (true, Some(since)) => {
-                    total += ms(since, a.end);
-                    first_write.get_or_insert(ms(self.zero, a.end));
-                    failing_since = None;
+            match (a.outcome == Outcome::Ok, failing) {
+                (false, None) => failing = Some((a.start.max(self.zero), a.outcome)),
+                (true, Some((since, first))) => {
+                    outages.push(Outage {
+                        from_ms: ms(self.zero, since),
+                        to_ms: ms(self.zero, a.end),
+                        first,
+                    });
+                    failing = None;
                 }
                 _ => {}
             }
         }
-        let never_failed = after.iter().all(|a| a.outcome == Outcome::Ok);
-        if let Some(since) = failing_since {
-            total += ms(since, self.end);
+        if let Some((since, first)) = failing {
+            outages.push(Outage {
+                from_ms: ms(self.zero, since),
+                to_ms: ms(self.zero, self.end),
+                first,
+            });
         }
-        (if never_failed { Some(0.0) } else { first_write }, total)
+        outages
     }
 
     /// Time during which two or more live nodes held the VIP.
