@@ -2,62 +2,78 @@
 //!
 //! Starts a redis-server, then the reference `redis-sentinel` and `warden` monitoring it with the same
 //! config, and runs `redis-benchmark -c 50 -n <requests> [-P 16]` for `PING` and
-//! `SENTINEL GET-MASTER-ADDR-BY-NAME mymaster` against each (alternating which goes first). Prints
-//! requests/s and the ratio per case, and the idle RSS of both; writes
+//! `SENTINEL GET-MASTER-ADDR-BY-NAME mymaster` against each, in several interleaved rounds
+//! (alternating which server goes first). Prints, per case, the median requests/s of each server
+//! over the rounds, the ratio of the medians with the range of the per-round ratios, and the
+//! server's CPU time per request; then the idle RSS of both. Writes
 //! `target/throughput-bench/results.json`.
 //!
-//! usage: cargo build --release -p warden && cargo bench --bench throughput -- [--requests N]
-//! (`THROUGHPUT_REQUESTS` works too; default 200000 per case.)
+//! usage: cargo build --release -p warden && cargo bench --bench throughput -- [--requests N] [--rounds R]
+//! (`THROUGHPUT_REQUESTS` works too; default 100000 requests per case and round, 5 rounds.)
 
 use std::io;
 use std::process::ExitCode;
 
+use warden_benches::args::positive;
 use warden_benches::json::Json;
-use warden_benches::machine::{describe, rss_kib};
+use warden_benches::machine::{cpu_seconds, describe, rss_kib};
 use warden_benches::redis_benchmark::{Outcome, Run};
+use warden_benches::stats::Summary;
 use warden_integration::bed::{SideBySide, MASTER_NAME};
 use warden_integration::binaries::{target_dir, warden};
 use warden_integration::resp::Value;
 use warden_integration::servers::SentinelServer;
 
-const DEFAULT_REQUESTS: u64 = 200_000;
+const DEFAULT_REQUESTS: u64 = 100_000;
+const DEFAULT_ROUNDS: u32 = 5;
 const CLIENTS: u32 = 50;
 const PIPELINES: [u32; 2] = [1, 16];
 
-/// One benchmark case measured on both servers.
+/// One server's measurements of one case in one round.
+struct Sample {
+    outcome: Outcome,
+    /// The server's CPU time per request, in microseconds.
+    cpu_us: f64,
+}
+
+/// One benchmark case: both servers' samples, one per round.
 struct Case {
     command: Vec<&'static str>,
     pipeline: u32,
-    reference: Outcome,
-    warden: Outcome,
+    reference: Vec<Sample>,
+    warden: Vec<Sample>,
 }
 
-fn requests_from_args() -> Result<u64, String> {
+/// What to run.
+struct Options {
+    requests: u64,
+    rounds: u32,
+}
+
+fn options_from_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    let mut requests = match std::env::var("THROUGHPUT_REQUESTS") {
-        Ok(n) => n
-            .parse()
-            .map_err(|_| format!("THROUGHPUT_REQUESTS={n} is not a number"))?,
-        Err(_) => DEFAULT_REQUESTS,
+    let mut options = Options {
+        requests: match std::env::var("THROUGHPUT_REQUESTS") {
+            Ok(n) => positive("THROUGHPUT_REQUESTS", &n)?,
+            Err(_) => DEFAULT_REQUESTS,
+        },
+        rounds: DEFAULT_ROUNDS,
     };
     while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a number"));
         match arg.as_str() {
             // cargo bench passes --bench to every bench binary.
             "--bench" => {}
-            "--requests" => {
-                let n = args.next().ok_or("--requests needs a number")?;
-                requests = n
-                    .parse()
-                    .map_err(|_| format!("--requests {n} is not a number"))?;
-            }
+            "--requests" => options.requests = positive("--requests", &value()?)?,
+            "--rounds" => options.rounds = positive("--rounds", &value()?)?,
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (usage: -- [--requests N])"
+                    "unknown argument {other:?} (usage: -- [--requests N] [--rounds R])"
                 ))
             }
         }
     }
-    Ok(requests)
+    Ok(options)
 }
 
 /// Both sentinels must answer the benchmarked query with the master's address before it is timed.
@@ -85,8 +101,14 @@ fn bench(
     command: &[&str],
     pipeline: u32,
     requests: u64,
-) -> io::Result<Outcome> {
-    Run {
+) -> io::Result<Sample> {
+    let pid = sentinel.process.pid();
+    let cpu = || {
+        cpu_seconds(pid)
+            .ok_or_else(|| io::Error::other(format!("cannot read the CPU time of pid {pid}")))
+    };
+    let before = cpu()?;
+    let outcome = Run {
         port: sentinel.port,
         clients: CLIENTS,
         requests,
@@ -94,7 +116,9 @@ fn bench(
         command,
     }
     .execute()
-    .map_err(|e| io::Error::other(format!("{}: {e}", sentinel.flavor)))
+    .map_err(|e| io::Error::other(format!("{}: {e}", sentinel.flavor)))?;
+    let cpu_us = (cpu()? - before) * 1e6 / requests as f64;
+    Ok(Sample { outcome, cpu_us })
 }
 
 fn ratio(warden: f64, reference: f64) -> f64 {
@@ -109,7 +133,7 @@ fn kib(pid: u32) -> io::Result<u64> {
     rss_kib(pid).ok_or_else(|| io::Error::other(format!("cannot read VmRSS of pid {pid}")))
 }
 
-fn run(requests: u64) -> io::Result<()> {
+fn run(options: &Options) -> io::Result<()> {
     warden()?;
     let bed = SideBySide::start(0)?;
     bed.wait_settled()?;
@@ -119,37 +143,67 @@ fn run(requests: u64) -> io::Result<()> {
         kib(bed.warden.process.pid())?,
     );
 
-    let mut cases = Vec::new();
     let commands: [Vec<&'static str>; 2] = [
         vec!["PING"],
         vec!["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
     ];
-    for command in commands {
-        for pipeline in PIPELINES {
-            // Alternate which server goes first so neither always meets a warmer or cooler machine.
-            let warden_first = cases.len() % 2 == 1;
-            let (reference, warden) = if warden_first {
-                let w = bench(&bed.warden, &command, pipeline, requests)?;
-                (bench(&bed.reference, &command, pipeline, requests)?, w)
-            } else {
-                let r = bench(&bed.reference, &command, pipeline, requests)?;
-                (r, bench(&bed.warden, &command, pipeline, requests)?)
-            };
-            let case = Case {
+    let mut cases: Vec<Case> = commands
+        .iter()
+        .flat_map(|command| {
+            PIPELINES.map(|pipeline| Case {
                 command: command.clone(),
                 pipeline,
-                reference,
-                warden,
+                reference: Vec::new(),
+                warden: Vec::new(),
+            })
+        })
+        .collect();
+    for round in 0..options.rounds as usize {
+        for (k, case) in cases.iter_mut().enumerate() {
+            // Alternate which server goes first so neither always meets a warmer or cooler machine.
+            let order = if (round + k) % 2 == 0 {
+                [&bed.reference, &bed.warden]
+            } else {
+                [&bed.warden, &bed.reference]
             };
+            for server in order {
+                let sample = bench(server, &case.command, case.pipeline, options.requests)?;
+                if std::ptr::eq(server, &bed.warden) {
+                    case.warden.push(sample);
+                } else {
+                    case.reference.push(sample);
+                }
+            }
+            let (r, w) = (&case.reference[round], &case.warden[round]);
             println!(
-                "{:<54} redis-sentinel {:>10.0} req/s   warden {:>10.0} req/s   ratio {:.2}x",
-                label(&case),
-                case.reference.rps,
-                case.warden.rps,
-                ratio(case.warden.rps, case.reference.rps)
+                "round {}/{} {:<50} redis-sentinel {:>9.0} req/s  warden {:>9.0} req/s  ratio {:.2}x",
+                round + 1,
+                options.rounds,
+                label(case),
+                r.outcome.rps,
+                w.outcome.rps,
+                ratio(w.outcome.rps, r.outcome.rps)
             );
-            cases.push(case);
         }
+    }
+    println!();
+    println!(
+        "median over {} rounds of {} requests:",
+        options.rounds, options.requests
+    );
+    for case in &cases {
+        let s = CaseSummary::of(case);
+        println!(
+            "{:<54} redis-sentinel {:>9.0} req/s  warden {:>9.0} req/s  ratio {:.2}x [{:.2}–{:.2}]  CPU/request {:.1} vs {:.1} µs",
+            label(case),
+            s.reference_rps.median,
+            s.warden_rps.median,
+            s.ratio(),
+            s.round_ratios.min,
+            s.round_ratios.max,
+            s.reference_cpu_us.median,
+            s.warden_cpu_us.median,
+        );
     }
     let loaded = (
         kib(bed.reference.process.pid())?,
@@ -172,10 +226,50 @@ fn run(requests: u64) -> io::Result<()> {
     let path = path.join("results.json");
     std::fs::write(
         &path,
-        format!("{}\n", results_json(requests, &cases, idle, loaded)),
+        format!("{}\n", results_json(options, &cases, idle, loaded)),
     )?;
     println!("results: {}", path.display());
     Ok(())
+}
+
+/// Medians and ranges of one case over the rounds.
+struct CaseSummary {
+    reference_rps: Summary,
+    warden_rps: Summary,
+    round_ratios: Summary,
+    reference_cpu_us: Summary,
+    warden_cpu_us: Summary,
+}
+
+impl CaseSummary {
+    fn of(case: &Case) -> CaseSummary {
+        let rps = |samples: &[Sample]| Summary::of(samples.iter().map(|s| s.outcome.rps));
+        let cpu = |samples: &[Sample]| Summary::of(samples.iter().map(|s| s.cpu_us));
+        let none = Summary {
+            count: 0,
+            median: f64::NAN,
+            min: f64::NAN,
+            max: f64::NAN,
+        };
+        CaseSummary {
+            reference_rps: rps(&case.reference).unwrap_or(none),
+            warden_rps: rps(&case.warden).unwrap_or(none),
+            round_ratios: Summary::of(
+                case.reference
+                    .iter()
+                    .zip(&case.warden)
+                    .map(|(r, w)| ratio(w.outcome.rps, r.outcome.rps)),
+            )
+            .unwrap_or(none),
+            reference_cpu_us: cpu(&case.reference).unwrap_or(none),
+            warden_cpu_us: cpu(&case.warden).unwrap_or(none),
+        }
+    }
+
+    /// Warden's median requests/s over redis-sentinel's.
+    fn ratio(&self) -> f64 {
+        ratio(self.warden_rps.median, self.reference_rps.median)
+    }
 }
 
 fn label(case: &Case) -> String {
@@ -186,24 +280,42 @@ fn label(case: &Case) -> String {
     )
 }
 
-fn outcome_json(o: &Outcome) -> Json {
-    Json::obj([
-        ("rps", Json::from(o.rps)),
-        ("p50_ms", Json::from(o.p50_ms)),
-        ("p99_ms", Json::from(o.p99_ms)),
-    ])
+fn samples_json(samples: &[Sample]) -> Json {
+    Json::Arr(
+        samples
+            .iter()
+            .map(|s| {
+                Json::obj([
+                    ("rps", Json::from(s.outcome.rps)),
+                    ("p50_ms", Json::from(s.outcome.p50_ms)),
+                    ("p99_ms", Json::from(s.outcome.p99_ms)),
+                    ("cpu_us_per_request", Json::from(s.cpu_us)),
+                ])
+            })
+            .collect(),
+    )
 }
 
-fn results_json(requests: u64, cases: &[Case], idle: (u64, u64), loaded: (u64, u64)) -> Json {
+fn results_json(options: &Options, cases: &[Case], idle: (u64, u64), loaded: (u64, u64)) -> Json {
     let cases = cases.iter().map(|c| {
+        let s = CaseSummary::of(c);
         Json::obj([
             ("command", Json::str(c.command.join(" "))),
             ("clients", Json::from(u64::from(CLIENTS))),
             ("pipeline", Json::from(u64::from(c.pipeline))),
-            ("requests", Json::from(requests)),
-            ("redis_sentinel", outcome_json(&c.reference)),
-            ("warden", outcome_json(&c.warden)),
-            ("ratio", Json::from(ratio(c.warden.rps, c.reference.rps))),
+            ("requests", Json::from(options.requests)),
+            ("rounds", Json::from(u64::from(options.rounds))),
+            ("redis_sentinel_rps", s.reference_rps.json()),
+            ("warden_rps", s.warden_rps.json()),
+            ("ratio", Json::from(s.ratio())),
+            ("round_ratios", s.round_ratios.json()),
+            (
+                "redis_sentinel_cpu_us_per_request",
+                s.reference_cpu_us.json(),
+            ),
+            ("warden_cpu_us_per_request", s.warden_cpu_us.json()),
+            ("redis_sentinel", samples_json(&c.reference)),
+            ("warden", samples_json(&c.warden)),
         ])
     });
     let rss = |(reference, warden): (u64, u64)| {
@@ -222,14 +334,14 @@ fn results_json(requests: u64, cases: &[Case], idle: (u64, u64), loaded: (u64, u
 }
 
 fn main() -> ExitCode {
-    let requests = match requests_from_args() {
-        Ok(n) => n,
+    let options = match options_from_args() {
+        Ok(options) => options,
         Err(e) => {
             eprintln!("throughput: {e}");
             return ExitCode::from(2);
         }
     };
-    match run(requests) {
+    match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("throughput: {e}");

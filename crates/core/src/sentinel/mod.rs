@@ -258,6 +258,12 @@ impl Sentinel {
         reply
     }
 
+    /// Whether `SENTINEL <args...>` only reads state: such a command changes no deadline and
+    /// needs nothing re-evaluated after it.
+    pub fn command_is_read_only(args: &[Bytes]) -> bool {
+        commands::is_read_only(args)
+    }
+
     /// A hello payload received via `PUBLISH __sentinel__:hello <payload>` on our own port.
     pub fn receive_hello(&mut self, payload: &[u8], now: Millis) {
         self.process_hello(payload, now);
