@@ -1065,6 +1065,20 @@ fn peers_saying(down: i64) -> impl FnMut(u16, LinkKind, &[String]) -> Option<Rep
     }
 }
 
+impl Harness {
+    /// With the master dead and the peers answering `is-master-down-by-addr` with `down`,
+    /// advance `step` ms at a time until `event` is published (at most 10 simulated seconds).
+    fn run_until(&mut self, event: &str, step: Millis, down: i64) {
+        let deadline = self.now + 10_000;
+        while !self.has_event(event) {
+            assert!(self.now < deadline, "no {event}: {:?}", self.event_kinds());
+            self.tick(step);
+            self.answer(peers_saying(down));
+            self.kill_port(6379);
+        }
+    }
+}
+
 fn asks_sent_to(h: &Harness, port: u16) -> usize {
     h.inbox
         .iter()
@@ -1092,11 +1106,7 @@ fn a_peers_question_is_asked_back_at_once() {
     let mut h = with_two_peers();
     h.kill_port(6379);
     // SDOWN, but the peers do not see the master down yet: no ODOWN.
-    while !h.has_event("+sdown") {
-        h.tick(50);
-        h.answer(peers_saying(0));
-        h.kill_port(6379);
-    }
+    h.run_until("+sdown", 50, 0);
     h.answer(peers_saying(0));
     assert!(!h.has_event("+odown"));
     assert_eq!(asks_sent_to(&h, 26380), 0);
@@ -1121,17 +1131,9 @@ fn failover_start_waits_one_step_per_reachable_peer_ranked_first() {
     use super::timers::{START_JITTER, START_RANK_STEP};
     let mut h = with_two_peers();
     h.kill_port(6379);
-    while !h.has_event("+odown") {
-        h.tick(5);
-        h.answer(peers_saying(1));
-        h.kill_port(6379);
-    }
+    h.run_until("+odown", 5, 1);
     let odown = h.now;
-    while !h.has_event("+try-failover") {
-        h.tick(1);
-        h.answer(peers_saying(1));
-        h.kill_port(6379);
-    }
+    h.run_until("+try-failover", 1, 1);
     // Both peers' run ids sort before ours ("fff…") and both answer: two steps.
     let waited = h.now - odown;
     assert!(
