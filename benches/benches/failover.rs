@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use warden_benches::args;
 use warden_benches::conn::Conn;
-use warden_benches::events::{Event, EventLog};
 use warden_benches::json::Json;
 use warden_benches::machine::describe;
 use warden_benches::netbed::{
@@ -47,6 +46,7 @@ use warden_benches::vipprobe::{
 };
 use warden_benches::vipsystems::{System, MASTER_NAME};
 use warden_integration::binaries::{target_dir, warden};
+use warden_integration::events::{Event, EventLog};
 use warden_integration::netns;
 use warden_integration::resp::Value;
 use warden_integration::tempdir::TempDir;
@@ -410,7 +410,7 @@ fn run_once(
         ));
     }
     let sentinels = addrs(&bed, SENTINEL_PORT);
-    let mut log = in_client(bed.bed(), move || EventLog::subscribe(&sentinels))??;
+    let mut log = in_client(bed.bed(), move || EventLog::subscribe_to(&sentinels))??;
     let watch = VipWatch::start(bed.bed(), 0..NODES, bed.vip());
     let nodes: Vec<_> = (0..NODES).map(|i| bed.addr(i)).collect();
     let roles = RolePoller::start(bed.bed(), &nodes);
@@ -465,7 +465,7 @@ fn run_once(
     let end = Instant::now();
     let roles = roles.finish()?;
     let vip = watch.finish()?;
-    log.wait_for(Duration::ZERO, |_| false);
+    log.collect();
     let events: Vec<Event> = log.events().to_vec();
     drop(log);
     let acked_seqs: Vec<u64> = attempts

@@ -21,13 +21,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use warden_benches::args;
-use warden_benches::events::{first, publishers, EventLog};
 use warden_benches::group::{Group, MASTER_NAME, QUORUM};
 use warden_benches::json::Json;
 use warden_benches::machine::describe;
 use warden_benches::stats::Summary;
 use warden_benches::writer::{Attempt, Writer};
 use warden_integration::binaries::{target_dir, warden};
+use warden_integration::events::{first, publishers, EventLog};
 use warden_integration::servers::Flavor;
 use warden_integration::wait::wait_for;
 
@@ -156,7 +156,7 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
     group.wait_agreement(AGREE_TIMEOUT)?;
     let sentinels = group.sentinel_addrs();
     let old_master = group.master_addr();
-    let mut log = EventLog::subscribe(&sentinels)?;
+    let mut log = EventLog::subscribe_to(&sentinels)?;
     let limit = Duration::from_millis(down_after_ms) + FAILOVER_TIMEOUT + Duration::from_secs(15);
     let writers: Vec<Writer> = sentinels
         .iter()
@@ -170,14 +170,17 @@ fn run_once(system: Flavor, down_after_ms: u64) -> io::Result<Run> {
     let zero = Instant::now();
     group.kill_master()?;
     let timeout = Duration::from_millis(down_after_ms) + FAILOVER_TIMEOUT;
-    log.wait_for(timeout, |events| {
+    // A timeout is no error here: the run reports whatever the sentinels did.
+    let _ = log.wait_for(timeout, "every sentinel's +switch-master", |events| {
         publishers(events, "+switch-master") == sentinels.len()
     });
     // Keep watching (and writing) for down-after + 1 s: long enough to see a sentinel wrongly
     // declare the new master down and fail over again.
-    log.wait_for(OBSERVE_AFTER + Duration::from_millis(down_after_ms), |_| {
-        false
-    });
+    let _ = log.wait_for(
+        OBSERVE_AFTER + Duration::from_millis(down_after_ms),
+        "the observation window",
+        |_| false,
+    );
     let attempts: Vec<Vec<Attempt>> = writers.into_iter().map(Writer::finish).collect();
     let events = log.events();
 

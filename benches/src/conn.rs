@@ -2,7 +2,7 @@
 //! server dies (the harness's own client waits up to 10 s for a reply).
 
 use std::io::{self, BufReader, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use warden_integration::resp::{encode_command, read_value, Value};
@@ -37,29 +37,9 @@ impl Conn {
     /// Send one command and read one reply; an error reply becomes an `Err`.
     pub fn call<A: AsRef<[u8]>>(&mut self, args: &[A]) -> io::Result<Value> {
         self.reader.get_mut().write_all(&encode_command(args))?;
-        match self.read()? {
+        match read_value(&mut self.reader)? {
             Value::Error(e) => Err(io::Error::other(e)),
             reply => Ok(reply),
         }
-    }
-
-    /// Read one value.
-    pub fn read(&mut self) -> io::Result<Value> {
-        read_value(&mut self.reader)
-    }
-
-    /// A handle that can close this connection from another thread (unblocking a read).
-    pub fn closer(&self) -> io::Result<Closer> {
-        Ok(Closer(self.reader.get_ref().try_clone()?))
-    }
-}
-
-/// Closes a [`Conn`] from elsewhere.
-pub struct Closer(TcpStream);
-
-impl Closer {
-    /// Shut the connection down in both directions.
-    pub fn close(&self) {
-        let _ = self.0.shutdown(Shutdown::Both);
     }
 }

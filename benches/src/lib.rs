@@ -1,15 +1,14 @@
 //! Shared helpers for the benchmarks: parsing their options ([`args`]), running `redis-benchmark`, reading a process's memory, describing
 //! the machine, and writing results as JSON. The servers themselves come from `warden-integration`.
-//! For the failover benches: a monitored group ([`group`]), timestamped sentinel events
-//! ([`events`]), a Sentinel-aware writing client ([`writer`]) over a fail-fast connection
-//! ([`conn`]), and medians with ranges ([`stats`]). For the failover bench through a VIP in
-//! network namespaces: the bed ([`netbed`]), the systems compared ([`vipsystems`]), what is
-//! watched ([`vipprobe`]), the numbers drawn from it ([`vipmetrics`]) and SVG timelines
-//! ([`timeline`]).
+//! For the failover benches: a monitored group ([`group`]), a Sentinel-aware writing client
+//! ([`writer`]) over a fail-fast connection ([`conn`]), and medians with ranges ([`stats`]);
+//! they record sentinel events with `warden_integration::events`. For the failover bench
+//! through a VIP in network namespaces: the bed ([`netbed`]), the systems compared
+//! ([`vipsystems`]), what is watched ([`vipprobe`]), the numbers drawn from it ([`vipmetrics`])
+//! and SVG timelines ([`timeline`]).
 
 pub mod args;
 pub mod conn;
-pub mod events;
 pub mod group;
 pub mod json;
 pub mod machine;

@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use warden_integration::binaries::redis_server;
-use warden_integration::netns::TestBed;
+use warden_integration::netns::{self, TestBed};
 use warden_integration::process::Process;
 use warden_integration::tempdir::TempDir;
 
@@ -173,20 +173,7 @@ impl NetBed {
         let dir = self.node_dir(i);
         let dir = dir.to_string_lossy().into_owned();
         let port = REDIS_PORT.to_string();
-        let mut args = vec![
-            "--port",
-            &port,
-            "--bind",
-            "0.0.0.0",
-            "--protected-mode",
-            "no",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            &dir,
-        ];
+        let mut args = netns::redis_args(&port, &dir);
         let master = master.map(|m| format!("{m} {REDIS_PORT}"));
         if let Some(m) = &master {
             args.extend(["--replicaof", m]);

@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use crate::events::Event;
+use warden_integration::events::Event;
+
 use crate::timeline::{merge, Kind, NodeLane, Panel, Span};
 use crate::vipprobe::{Attempt, Changes, Outcome, Role, WRITE_PERIOD};
 

@@ -1,9 +1,9 @@
 //! Sentinel events as they are published: one `PSUBSCRIBE *` connection per sentinel, read on its own
 //! thread, every message stamped with its arrival time and the index of the sentinel that sent it.
 
-use std::fmt::Write as _;
+use std::fmt::{Display, Write as _};
 use std::io::{self, BufReader};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -16,7 +16,8 @@ use crate::wait::Timeout;
 pub struct Event {
     /// When it arrived.
     pub at: Instant,
-    /// Index (in the list given to [`EventLog::subscribe`]) of the sentinel that published it.
+    /// Index (in the list given to [`EventLog::subscribe`] or [`EventLog::subscribe_to`]) of the
+    /// sentinel that published it.
     pub source: usize,
     /// The channel, i.e. the event name (`+sdown`, `+switch-master`, ...).
     pub channel: String,
@@ -31,7 +32,8 @@ impl Event {
     }
 }
 
-/// Everything the subscribed sentinels published since [`EventLog::subscribe`] returned.
+/// Everything the subscribed sentinels published since [`EventLog::subscribe`] (or
+/// [`EventLog::subscribe_to`]) returned.
 pub struct EventLog {
     rx: Receiver<Event>,
     streams: Vec<TcpStream>,
@@ -40,9 +42,19 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    /// Subscribes to every event of the sentinels on 127.0.0.1 at `ports`; returns once every
-    /// subscription is confirmed, so nothing published afterwards is missed.
+    /// Subscribes to every event of the sentinels on 127.0.0.1 at `ports`; see
+    /// [`EventLog::subscribe_to`].
     pub fn subscribe(ports: &[u16]) -> io::Result<EventLog> {
+        let addrs: Vec<SocketAddr> = ports
+            .iter()
+            .map(|&port| SocketAddr::from(([127, 0, 0, 1], port)))
+            .collect();
+        EventLog::subscribe_to(&addrs)
+    }
+
+    /// Subscribes to every event of the sentinels at `addrs` (e.g. `"ip:port"`); returns once
+    /// every subscription is confirmed, so nothing published afterwards is missed.
+    pub fn subscribe_to<A: ToSocketAddrs + Display>(addrs: &[A]) -> io::Result<EventLog> {
         let (tx, rx) = mpsc::channel();
         let mut log = EventLog {
             rx,
@@ -50,8 +62,8 @@ impl EventLog {
             readers: Vec::new(),
             events: Vec::new(),
         };
-        for (source, &port) in ports.iter().enumerate() {
-            let stream = TcpStream::connect(("127.0.0.1", port))?;
+        for (source, addr) in addrs.iter().enumerate() {
+            let stream = TcpStream::connect(addr)?;
             let mut writer = stream.try_clone()?;
             io::Write::write_all(&mut writer, &encode_command(&["PSUBSCRIBE", "*"]))?;
             let mut reader = BufReader::new(stream.try_clone()?);
@@ -63,7 +75,7 @@ impl EventLog {
                 != Some("psubscribe")
             {
                 return Err(io::Error::other(format!(
-                    "PSUBSCRIBE * on port {port} answered {confirmation}"
+                    "PSUBSCRIBE * on {addr} answered {confirmation}"
                 )));
             }
             log.streams.push(stream);
@@ -166,6 +178,30 @@ pub fn from(events: &[Event], source: usize) -> impl Iterator<Item = &Event> {
     events.iter().filter(move |e| e.source == source)
 }
 
+/// The first event on `channel` whose payload starts with `prefix`, from `source` if given.
+pub fn first<'a>(
+    events: &'a [Event],
+    source: Option<usize>,
+    channel: &str,
+    prefix: &str,
+) -> Option<&'a Event> {
+    events
+        .iter()
+        .find(|e| e.is(channel, prefix) && source.map_or(true, |s| s == e.source))
+}
+
+/// How many different sources published on `channel`.
+pub fn publishers(events: &[Event], channel: &str) -> usize {
+    let mut sources: Vec<usize> = events
+        .iter()
+        .filter(|e| e.channel == channel)
+        .map(|e| e.source)
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    sources.len()
+}
+
 /// Checks that `expected` (`(channel, payload prefix)` pairs) occur in this order in `events` (other
 /// events may come in between); on failure names the first step not found after the previous ones.
 pub fn in_order<'a>(
@@ -251,16 +287,26 @@ mod tests {
     }
 
     #[test]
-    fn finds_steps_in_order_with_others_in_between() {
+    fn finds_steps_in_order_first_events_and_publishers() {
         let events = [
-            event(0, "+sdown", "master m 127.0.0.1 1"),
-            event(0, "+new-epoch", "1"),
-            event(0, "+odown", "master m 127.0.0.1 1 #quorum 2/2"),
+            event(1, "+sdown", "slave 127.0.0.1:2 127.0.0.1 2 @ m 127.0.0.1 1"),
+            event(2, "+sdown", "master m 127.0.0.1 1"),
+            event(2, "+new-epoch", "1"),
+            event(2, "+odown", "master m 127.0.0.1 1 #quorum 2/2"),
+            event(0, "+switch-master", "m 127.0.0.1 1 127.0.0.1 2"),
+            event(0, "+switch-master", "m 127.0.0.1 1 127.0.0.1 2"),
+            event(2, "+switch-master", "m 127.0.0.1 1 127.0.0.1 2"),
         ];
         assert!(in_order(&events, &[("+sdown", "master "), ("+odown", "")]).is_ok());
         let err = in_order(&events, &[("+odown", ""), ("+sdown", "")]).unwrap_err();
         assert!(err.contains("step 1"), "{err}");
-        assert_eq!(from(&events, 1).count(), 0);
+        assert_eq!(from(&events, 3).count(), 0);
+        assert_eq!(
+            first(&events, None, "+sdown", "master ").map(|e| e.source),
+            Some(2)
+        );
+        assert!(first(&events, Some(1), "+switch-master", "").is_none());
+        assert_eq!(publishers(&events, "+switch-master"), 2);
     }
 
     #[test]

@@ -50,6 +50,26 @@ pub fn unavailable() -> Option<String> {
     }
 }
 
+/// The arguments of a `redis-server` in a node of a bed: listening on `port` on every address
+/// of the node (its own and any VIP it holds), without protected mode or persistence, working
+/// in `dir`.
+pub fn redis_args<'a>(port: &'a str, dir: &'a str) -> Vec<&'a str> {
+    vec![
+        "--port",
+        port,
+        "--bind",
+        "0.0.0.0",
+        "--protected-mode",
+        "no",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+    ]
+}
+
 /// One node of a bed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use crate::binaries;
 use crate::info::info_field;
-use crate::netns::{TestBed, NODE_IFACE};
+use crate::netns::{self, TestBed, NODE_IFACE};
 use crate::nsclient::NsClient;
 use crate::process::Process;
 use crate::resp::Value;
@@ -173,22 +173,8 @@ impl VipBed {
         let dir = self.node_dir(i).display().to_string();
         let port = REDIS_PORT.to_string();
         let master = replica_of.map(|m| self.addr(m).to_string());
-        let mut args = vec![
-            "--port",
-            &port,
-            "--bind",
-            "0.0.0.0",
-            "--protected-mode",
-            "no",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--repl-diskless-sync-delay",
-            "0",
-            "--dir",
-            &dir,
-        ];
+        let mut args = netns::redis_args(&port, &dir);
+        args.extend(["--repl-diskless-sync-delay", "0"]);
         if let Some(m) = &master {
             args.extend(["--replicaof", m, &port]);
         }
