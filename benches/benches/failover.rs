@@ -5,8 +5,9 @@
 //! Per run, a fresh bed: three node namespaces (redis-server on 6379, node 0 the master, plus
 //! the system's processes) and a client namespace on one bridge. Once the group is up and the
 //! VIP is on node 0 (nodes set `arp_ignore=1`, `arp_announce=2`, as the operations guide asks),
-//! the client writes `INCR` + `SET fb:<n>` through the VIP every 10 ms with
-//! 200 ms timeouts (reconnecting after any failure), every node's `ROLE` is polled, every
+//! the client starts an `INCR` + `SET fb:<n>` through the VIP every 10 ms with 200 ms
+//! timeouts (on a pool of connections, each reopened after any failure, so a hung attempt does
+//! not delay the next), every node's `ROLE` is polled, every
 //! node's addresses are watched and the sentinels' events are subscribed to. Then the fault:
 //! `kill` (every process of node 0 SIGKILLed), `partition` (node 0's bridge port down),
 //! `stop` (node 0's redis-server SIGSTOPped) or `switchover` (`SENTINEL FAILOVER`). After
