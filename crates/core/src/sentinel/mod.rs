@@ -213,7 +213,8 @@ impl Sentinel {
     }
 
     /// The latest time by which [`Sentinel::tick`] must be called again: a random 50–100 ms
-    /// after the last run, or earlier when a failover attempt is due. Warden also reacts to
+    /// after the last run, or earlier when a failover attempt, SDOWN or a VIP decision (lease
+    /// end, takeover, release probe) is due. Warden also reacts to
     /// every input at once.
     pub fn next_deadline(&self, now: Millis) -> Millis {
         let pending_start = self
@@ -240,6 +241,7 @@ impl Sentinel {
             });
         pending_start
             .chain(sdown_due)
+            .chain(self.vip_deadline(now))
             .filter(|t| *t > now)
             .fold(now + self.tick_period, Millis::min)
     }

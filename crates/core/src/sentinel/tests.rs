@@ -921,8 +921,8 @@ fn vip_takeover_after_explicit_release_does_not_wait_for_the_lease() {
     h.drain();
     let switch_at = h.now;
     let mut claimed_at = None;
-    for _ in 0..30 {
-        h.tick(100);
+    for _ in 0..600 {
+        h.tick(5);
         h.answer(|p, k, w| {
             if p == 26381 && w[0] == "SENTINEL" && w[1] == "VIP" {
                 None
@@ -935,9 +935,11 @@ fn vip_takeover_after_explicit_release_does_not_wait_for_the_lease() {
             break;
         }
     }
+    // The release is probed every TAKEOVER_PROBE_PERIOD while waiting: the claim follows it
+    // within about one period, not after the 10 s lease.
     let waited = claimed_at.expect("claimed") - switch_at;
     assert!(
-        waited < 1000,
+        waited <= 2 * super::vip::TAKEOVER_PROBE_PERIOD,
         "claimed {waited} ms after the switch, the lease is 10 s"
     );
 }

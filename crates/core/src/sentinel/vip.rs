@@ -16,6 +16,9 @@ use bytes::Bytes;
 /// How often a Warden with a VIP re-confirms the master address with each peer (the lease's
 /// renewal rate).
 pub const CONFIRM_PERIOD: Millis = 100;
+/// How often a Warden waiting to take the VIP over asks the peers whether the old holder has
+/// released it (the takeover follows the release within this).
+pub const TAKEOVER_PROBE_PERIOD: Millis = 10;
 
 impl Sentinel {
     /// Tell the decider everything about master `mi` (start-up, MONITOR, SET, switch).
@@ -57,7 +60,12 @@ impl Sentinel {
     pub(super) fn vip_ask_confirmation(&mut self, mi: usize, si: usize, now: Millis) {
         let m = &self.masters[mi];
         let Some(vip) = &m.cfg.vip else { return };
-        let period = CONFIRM_PERIOD.min(vip.lease_ms / 4).max(1);
+        let waiting = self.vip_waiting(mi, now);
+        let period = if waiting {
+            TAKEOVER_PROBE_PERIOD
+        } else {
+            CONFIRM_PERIOD.min(vip.lease_ms / 4).max(1)
+        };
         let s = &m.sentinels[si];
         if now.saturating_sub(s.last_vip_confirm_ask) < period {
             return;
@@ -77,10 +85,6 @@ impl Sentinel {
             self.words(mi, &["SENTINEL", "get-master-addr-by-name", &m.cfg.name]),
             expect,
         )];
-        let waiting = self
-            .vip
-            .status(&m.cfg.name, now)
-            .is_some_and(|st| st.state == VipState::Waiting);
         if waiting {
             // Ask whether the Warden there still holds the VIP (a redis-sentinel peer answers
             // with an error, and we wait out the lease).
@@ -93,6 +97,25 @@ impl Sentinel {
         if self.send(mi, Which::Sentinel(si), LinkKind::Cmd, cmds) {
             self.masters[mi].sentinels[si].last_vip_confirm_ask = now;
         }
+    }
+
+    /// Whether this node should hold master `mi`'s VIP and waits for the old holder to let go.
+    pub(super) fn vip_waiting(&self, mi: usize, now: Millis) -> bool {
+        let m = &self.masters[mi];
+        m.cfg.vip.is_some()
+            && self
+                .vip
+                .status(&m.cfg.name, now)
+                .is_some_and(|st| st.state == VipState::Waiting)
+    }
+
+    /// When the VIP side needs the timer: a lease running out, a takeover wait ending, or the
+    /// next release probe while waiting.
+    pub(super) fn vip_deadline(&self, now: Millis) -> Option<Millis> {
+        let probing = (0..self.masters.len())
+            .any(|mi| self.vip_waiting(mi, now))
+            .then_some(now + TAKEOVER_PROBE_PERIOD);
+        self.vip.next_deadline(now).into_iter().chain(probing).min()
     }
 
     /// A peer told us which address it considers the master. It renews our VIP lease (from
