@@ -106,17 +106,18 @@ impl<T: Send + 'static> Recorder<T> {
 
 /// The client in the client namespace that starts a write through the VIP every
 /// [`WRITE_PERIOD`], like an application serving steady traffic: an attempt that waits out its
-/// timeouts does not hold back the next ones, which start on time on other connections (each
-/// worker keeps one connection and reopens it after any failure, so a retry goes through the VIP
-/// to whoever holds it now). Unavailability is therefore measured to within one period rather
-/// than one timeout.
+/// timeouts does not hold back the next ones. Attempts use one kept connection when it is free;
+/// while it is busy (waiting out a timeout) the next attempts open connections of their own,
+/// and after a failure the connection is dropped, so a retry goes through the VIP to whoever
+/// holds it now. Unavailability is therefore measured to within one period rather than one
+/// timeout, and only the kept connection can be stale after the VIP moves.
 pub struct VipWriter {
     ok: Arc<AtomicU64>,
     recorder: Recorder<Vec<Attempt>>,
 }
 
-/// Workers (connections) of the [`VipWriter`]: enough for an attempt to start every period
-/// while each of them waits out a connect and two call timeouts.
+/// Workers of the [`VipWriter`]: enough for an attempt to start every period while each of
+/// them waits out a connect and two call timeouts.
 const WRITERS: usize = 64;
 
 impl VipWriter {
@@ -129,30 +130,31 @@ impl VipWriter {
             let (jobs, queue) = std::sync::mpsc::channel::<u64>();
             let queue = std::sync::Mutex::new(queue);
             let attempts = std::sync::Mutex::new(Vec::new());
+            let kept: std::sync::Mutex<Option<Conn>> = std::sync::Mutex::new(None);
             // Threads spawned here inherit the client namespace of this thread.
             thread::scope(|scope| {
                 for _ in 0..WRITERS {
-                    scope.spawn(|| {
-                        let mut conn: Option<Conn> = None;
-                        loop {
-                            let next = queue.lock().map(|q| q.recv());
-                            let Ok(Ok(seq)) = next else { break };
-                            let start = Instant::now();
-                            let outcome = write_once(&mut conn, &addr, seq);
-                            if outcome == Outcome::Ok {
-                                counter.fetch_add(1, Ordering::Relaxed);
-                            } else {
-                                conn = None;
+                    scope.spawn(|| loop {
+                        let next = queue.lock().map(|q| q.recv());
+                        let Ok(Ok(seq)) = next else { break };
+                        let start = Instant::now();
+                        let mut conn = kept.lock().ok().and_then(|mut k| k.take());
+                        let outcome = write_once(&mut conn, &addr, seq);
+                        if outcome == Outcome::Ok {
+                            counter.fetch_add(1, Ordering::Relaxed);
+                            // Keep it unless another one is kept already (then it closes).
+                            if let (Some(c), Ok(mut k)) = (conn.take(), kept.lock()) {
+                                k.get_or_insert(c);
                             }
-                            let attempt = Attempt {
-                                start,
-                                end: Instant::now(),
-                                outcome,
-                                seq,
-                            };
-                            if let Ok(mut all) = attempts.lock() {
-                                all.push(attempt);
-                            }
+                        }
+                        let attempt = Attempt {
+                            start,
+                            end: Instant::now(),
+                            outcome,
+                            seq,
+                        };
+                        if let Ok(mut all) = attempts.lock() {
+                            all.push(attempt);
                         }
                     });
                 }

@@ -108,7 +108,11 @@ fn start(args: StartArgs) -> i32 {
         tracing::warn!("{warning}");
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One event loop, like Redis Sentinel's: the clients' requests are small and the core is
+    // behind one lock anyway, and with the replies written after all ready clients were read
+    // (see `server::conn`) this beat the multi-threaded runtime in the throughput bench
+    // (docs/benchmarks.md), leaving the other core to the clients.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

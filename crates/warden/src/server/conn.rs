@@ -176,6 +176,12 @@ async fn serve_client(
                 }
             }
         }
+        if !out.is_empty() {
+            // Like Redis, which writes replies before it next waits for events: let the other
+            // clients that are ready be read and answered first, so replies leave in bursts
+            // and a busy client (a benchmark) handles many per wake-up.
+            tokio::task::yield_now().await;
+        }
         let io = Io {
             stream: &mut stream,
             stop: stop.as_mut(),
