@@ -24,7 +24,7 @@
 //!        [--runs N] [--scenario kill,partition,stop,switchover] [--systems warden,seed,script-vip]
 //!        [--down-after 5000,1000] [--warden-lease MS] [--tag TAG]
 //! (`--quick`: one `kill` run per system at down-after 1000; `--warden-lease`: Warden's
-//! `vip-lease` instead of its default 3 x down-after.)
+//! `vip-lease` instead of its default, 1 x down-after.)
 
 use std::io;
 use std::path::Path;
@@ -540,7 +540,7 @@ fn report(options: &Options, runs: &[Run]) -> (String, Vec<Json>) {
          holding the VIP; \"ok at end\" = runs whose last write succeeded. Warden's vip-lease: {}.\n",
         options
             .vip_lease_ms
-            .map_or("default (3 x down-after)".to_string(), |ms| format!("{ms} ms")),
+            .map_or("default (1 x down-after)".to_string(), |ms| format!("{ms} ms")),
     );
     let mut summaries = Vec::new();
     for &scenario in &options.scenarios {

@@ -68,7 +68,7 @@ impl System {
     }
 
     /// Writes node `i`'s configuration files (sentinel, keepalived or the script);
-    /// `vip_lease_ms` sets Warden's `vip-lease` (its default, 3 x down-after, when `None`).
+    /// `vip_lease_ms` sets Warden's `vip-lease` (its default, 1 x down-after, when `None`).
     pub fn configure(
         self,
         bed: &NetBed,
