@@ -109,9 +109,9 @@ fn start(args: StartArgs) -> i32 {
     }
 
     // One event loop, like Redis Sentinel's: the clients' requests are small and the core is
-    // behind one lock anyway, and with the replies written after all ready clients were read
-    // (see `server::conn`) this beat the multi-threaded runtime in the throughput bench
-    // (docs/benchmarks.md), leaving the other core to the clients.
+    // behind one lock anyway; with the replies written after all ready clients were read (see
+    // `server::conn`) it costs the same CPU per request as Redis Sentinel in the throughput bench
+    // (docs/benchmarks.md) and leaves the other core to the clients.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

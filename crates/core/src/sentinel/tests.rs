@@ -429,14 +429,7 @@ fn failover_aborts_without_good_replica() {
 /// 2 × failover-timeout.
 #[test]
 fn election_needs_majority_and_times_out() {
-    let mut cfg = master_cfg(1);
-    cfg.known_sentinels = vec![
-        ("127.0.0.1".into(), 26380, PEER1.into()),
-        ("127.0.0.1".into(), 26381, PEER2.into()),
-    ];
-    let mut h = Harness::new(cfg);
-    h.tick(100);
-    h.answer(healthy);
+    let mut h = with_two_peers(1);
     h.kill_port(6379);
     for _ in 0..150 {
         h.tick(100);
@@ -991,14 +984,7 @@ fn failover_aborts_when_the_promotion_never_shows() {
 /// instead of waiting for the election timeout and 2 × failover-timeout.
 #[test]
 fn split_vote_is_retried_quickly_in_a_new_epoch() {
-    let mut cfg = master_cfg(2);
-    cfg.known_sentinels = vec![
-        ("127.0.0.1".into(), 26380, PEER1.into()),
-        ("127.0.0.1".into(), 26381, PEER2.into()),
-    ];
-    let mut h = Harness::new(cfg);
-    h.tick(100);
-    h.answer(healthy);
+    let mut h = with_two_peers(2);
     h.kill_port(6379);
     let start = h.now;
     for _ in 0..40 {
@@ -1091,8 +1077,10 @@ fn asks_sent_to(h: &Harness, port: u16) -> usize {
         .count()
 }
 
-fn with_two_peers() -> Harness {
-    let mut cfg = master_cfg(2);
+/// A master with two known peer sentinels (127.0.0.1:26380 and :26381), after one healthy
+/// timer run.
+fn with_two_peers(quorum: u32) -> Harness {
+    let mut cfg = master_cfg(quorum);
     cfg.known_sentinels = vec![
         ("127.0.0.1".into(), 26380, PEER1.into()),
         ("127.0.0.1".into(), 26381, PEER2.into()),
@@ -1105,7 +1093,7 @@ fn with_two_peers() -> Harness {
 
 #[test]
 fn a_peers_question_is_asked_back_at_once() {
-    let mut h = with_two_peers();
+    let mut h = with_two_peers(2);
     h.kill_port(6379);
     // SDOWN, but the peers do not see the master down yet: no ODOWN.
     h.run_until("+sdown", 50, 0);
@@ -1131,7 +1119,7 @@ fn a_peers_question_is_asked_back_at_once() {
 #[test]
 fn failover_start_waits_one_step_per_reachable_peer_ranked_first() {
     use super::timers::{START_JITTER, START_RANK_STEP};
-    let mut h = with_two_peers();
+    let mut h = with_two_peers(2);
     h.kill_port(6379);
     h.run_until("+odown", 5, 1);
     let odown = h.now;
