@@ -11,6 +11,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use warden_integration::netns::TestBed;
+use warden_integration::vipwatch::has_addr;
 use warden_integration::resp::Value;
 
 use crate::conn::Conn;
@@ -310,7 +311,7 @@ impl VipWatch {
                     let mut changes = Vec::new();
                     while !stop.load(Ordering::Relaxed) {
                         let now = Instant::now();
-                        if let Ok(held) = holds(vip) {
+                        if let Ok(held) = has_addr(vip) {
                             record(&mut changes, now, held);
                         }
                         thread::sleep(VIP_PERIOD);
@@ -326,32 +327,6 @@ impl VipWatch {
     pub fn finish(self) -> io::Result<Vec<Changes<bool>>> {
         self.recorders.into_iter().map(Recorder::finish).collect()
     }
-}
-
-/// Whether an interface of the calling thread's network namespace has address `vip`.
-pub fn holds(vip: Ipv4Addr) -> io::Result<bool> {
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills `list` with a linked list we free below.
-    if unsafe { libc::getifaddrs(&mut list) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut found = false;
-    let mut entry = list;
-    while !entry.is_null() {
-        // SAFETY: `entry` is a node of the list getifaddrs returned, not yet freed; an AF_INET
-        // address is a sockaddr_in.
-        unsafe {
-            let addr = (*entry).ifa_addr;
-            if !addr.is_null() && i32::from((*addr).sa_family) == libc::AF_INET {
-                let sin = addr.cast::<libc::sockaddr_in>();
-                found |= u32::from_be((*sin).sin_addr.s_addr) == u32::from(vip);
-            }
-            entry = (*entry).ifa_next;
-        }
-    }
-    // SAFETY: `list` came from getifaddrs and is freed once.
-    unsafe { libc::freeifaddrs(list) };
-    Ok(found)
 }
 
 #[cfg(test)]
@@ -385,11 +360,5 @@ mod tests {
             classify(&io::Error::from(io::ErrorKind::ConnectionRefused)),
             Outcome::Error
         );
-    }
-
-    #[test]
-    fn loopback_is_held_in_this_namespace() {
-        assert!(holds(Ipv4Addr::LOCALHOST).unwrap());
-        assert!(!holds(Ipv4Addr::new(192, 0, 2, 1)).unwrap());
     }
 }

@@ -257,6 +257,12 @@ impl Holdings {
 mod tests {
     use super::*;
 
+    #[test]
+    fn loopback_is_an_address_of_this_namespace() {
+        assert!(has_addr(Ipv4Addr::LOCALHOST).unwrap());
+        assert!(!has_addr(Ipv4Addr::new(192, 0, 2, 1)).unwrap());
+    }
+
     fn holdings(nodes: Vec<(usize, Vec<(u64, u64)>)>) -> Holdings {
         let start = Instant::now();
         let at = |ms: u64| start + Duration::from_millis(ms);
