@@ -130,12 +130,9 @@ fn parse_options() -> Result<Options, String> {
         vip_lease_ms: None,
         tag: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
-        match arg.as_str() {
-            // cargo bench passes --bench to every bench binary.
-            "--bench" => {}
+    args::for_each_option(|arg, value| {
+        let mut value = || value().map_err(|e| format!("{e}\n{USAGE}"));
+        match arg {
             "--quick" => {
                 options.runs = 1;
                 options.scenarios = vec![Scenario::Kill];
@@ -147,17 +144,17 @@ fn parse_options() -> Result<Options, String> {
             }
             "--scenario" | "--scenarios" => {
                 let v = value()?;
-                options.scenarios = list(&arg, &v, |s| {
+                options.scenarios = list(arg, &v, |s| {
                     Scenario::ALL.into_iter().find(|c| c.name() == s)
                 })?;
             }
             "--systems" => {
                 let v = value()?;
-                options.systems = list(&arg, &v, System::parse)?;
+                options.systems = list(arg, &v, System::parse)?;
             }
             "--down-after" => {
                 let v = value()?;
-                options.down_after = list(&arg, &v, |s| s.parse().ok().filter(|&ms| ms > 0))?;
+                options.down_after = list(arg, &v, |s| s.parse().ok().filter(|&ms| ms > 0))?;
             }
             "--warden-lease" => {
                 let v = value()?;
@@ -173,7 +170,8 @@ fn parse_options() -> Result<Options, String> {
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
-    }
+        Ok(())
+    })?;
     Ok(options)
 }
 

@@ -55,12 +55,8 @@ fn parse_options() -> Result<Options, String> {
         down_after: vec![200, 1000, 5000],
         systems: vec![Flavor::Warden, Flavor::Redis],
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            // cargo bench passes --bench to every bench binary.
-            "--bench" => {}
+    args::for_each_option(|arg, value| {
+        match arg {
             "--quick" => {
                 options.runs = 1;
                 options.down_after = vec![1000];
@@ -91,7 +87,8 @@ fn parse_options() -> Result<Options, String> {
                 ))
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(options)
 }
 

@@ -14,7 +14,7 @@
 use std::io;
 use std::process::ExitCode;
 
-use warden_benches::args::positive;
+use warden_benches::args::{for_each_option, positive};
 use warden_benches::json::Json;
 use warden_benches::machine::{cpu_seconds, describe, rss_kib};
 use warden_benches::redis_benchmark::{Outcome, Run};
@@ -51,7 +51,6 @@ struct Options {
 }
 
 fn options_from_args() -> Result<Options, String> {
-    let mut args = std::env::args().skip(1);
     let mut options = Options {
         requests: match std::env::var("THROUGHPUT_REQUESTS") {
             Ok(n) => positive("THROUGHPUT_REQUESTS", &n)?,
@@ -59,11 +58,8 @@ fn options_from_args() -> Result<Options, String> {
         },
         rounds: DEFAULT_ROUNDS,
     };
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a number"));
-        match arg.as_str() {
-            // cargo bench passes --bench to every bench binary.
-            "--bench" => {}
+    for_each_option(|arg, value| {
+        match arg {
             "--requests" => options.requests = positive("--requests", &value()?)?,
             "--rounds" => options.rounds = positive("--rounds", &value()?)?,
             other => {
@@ -72,7 +68,8 @@ fn options_from_args() -> Result<Options, String> {
                 ))
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(options)
 }
 

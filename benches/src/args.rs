@@ -24,6 +24,23 @@ pub fn list<T>(
         .collect()
 }
 
+/// Calls `apply(flag, value)` for each command-line option after the program name, skipping
+/// the `--bench` that cargo passes to every bench binary; `value()` takes the option's value (an
+/// error naming the flag if there is none). Stops at the first error.
+pub fn for_each_option(
+    mut apply: impl FnMut(&str, &mut dyn FnMut() -> Result<String, String>) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--bench" {
+            continue;
+        }
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        apply(&arg, &mut value)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

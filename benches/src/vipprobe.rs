@@ -11,8 +11,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use warden_integration::netns::TestBed;
-use warden_integration::vipwatch::has_addr;
 use warden_integration::resp::Value;
+use warden_integration::vipwatch::has_addr;
 
 use crate::conn::Conn;
 use crate::netbed::{CLIENT, REDIS_PORT};
