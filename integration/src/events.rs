@@ -202,6 +202,23 @@ pub fn publishers(events: &[Event], channel: &str) -> usize {
     sources.len()
 }
 
+/// The one sentinel that promoted a replica (published `+promoted-slave`). Panics, with the
+/// events, unless exactly one did.
+pub fn sole_promoter(events: &[Event]) -> usize {
+    let promoters: Vec<usize> = events
+        .iter()
+        .filter(|e| e.channel == "+promoted-slave")
+        .map(|e| e.source)
+        .collect();
+    assert_eq!(
+        promoters.len(),
+        1,
+        "promotions by {promoters:?}\n{}",
+        dump(events)
+    );
+    promoters[0]
+}
+
 /// Checks that `expected` (`(channel, payload prefix)` pairs) occur in this order in `events` (other
 /// events may come in between); on failure names the first step not found after the previous ones.
 pub fn in_order<'a>(

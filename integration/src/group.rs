@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::bed::MASTER_NAME;
 use crate::resp::Value;
 use crate::servers::{Flavor, RedisServer, SentinelConf, SentinelServer};
-use crate::wait::wait_until;
+use crate::wait::{wait_until, Timeout};
 
 /// How long the sentinels have to discover the replicas and each other (hellos go out every 2 s).
 pub const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -206,6 +206,28 @@ impl Group {
             .find(|s| s.port == port)
     }
 
+    /// Checks that the replica on port `new` was promoted: it reports `role:master`, every other
+    /// replica comes to replicate from it (waiting up to `timeout` for each), and every sentinel
+    /// comes to report it through `SENTINEL GET-MASTER-ADDR-BY-NAME` (within 10 s). Panics
+    /// otherwise, with the sentinels' logs.
+    pub fn assert_promoted(&self, new: u16, timeout: Duration) {
+        let promoted = self
+            .server(new)
+            .unwrap_or_else(|| panic!("{new} is not a replica"));
+        assert_eq!(role(promoted).unwrap().0, "master");
+        for replica in self.replicas.iter().filter(|r| r.port != new) {
+            wait_replica_of(
+                replica,
+                new,
+                timeout,
+                "the other replica to follow the new master",
+            )
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.logs(30)));
+        }
+        self.wait_master_everywhere(new, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.logs(30)));
+    }
+
     /// The last `lines` lines of every sentinel's output, for failure messages.
     pub fn logs(&self, lines: usize) -> String {
         self.sentinels
@@ -249,4 +271,18 @@ pub fn role(server: &RedisServer) -> Result<(String, Option<u16>), String> {
         .map_err(|e| e.to_string())?
         .and_then(|p| p.parse().ok());
     Ok((role, master_port))
+}
+
+/// Waits up to `timeout` (for `what`) until `server` reports `role:slave` replicating from the
+/// master on port `master`.
+pub fn wait_replica_of(
+    server: &RedisServer,
+    master: u16,
+    timeout: Duration,
+    what: &str,
+) -> Result<(), Timeout> {
+    wait_until(timeout, what, || match role(server) {
+        Ok((r, Some(port))) if r == "slave" && port == master => Ok(()),
+        other => Err(format!("{other:?}")),
+    })
 }

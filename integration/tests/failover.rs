@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use warden_integration::bed::MASTER_NAME;
 use warden_integration::client::Client;
-use warden_integration::events::{dump, from, in_order, logged, Event, EventLog};
-use warden_integration::group::{role, Group, Settings};
+use warden_integration::events::{dump, from, in_order, logged, sole_promoter, Event, EventLog};
+use warden_integration::group::{wait_replica_of, Group, Settings};
 use warden_integration::resp::Value;
 use warden_integration::servers::{Flavor, RedisServer};
 use warden_integration::wait::wait_until;
@@ -67,25 +67,15 @@ fn wait_switch(group: &Group, log: &mut EventLog, old: u16) -> u16 {
     new
 }
 
-/// The promoted replica reports `role:master`, every other replica replicates from it, and every
-/// sentinel reports it through `SENTINEL GET-MASTER-ADDR-BY-NAME`.
-fn assert_promoted(group: &Group, new: u16) {
-    let promoted = group.server(new).unwrap();
-    assert_eq!(role(promoted).unwrap().0, "master");
-    for replica in group.replicas.iter().filter(|r| r.port != new) {
-        wait_until(
-            FAILOVER_TIMEOUT,
-            "the other replica to follow the new master",
-            || match role(replica) {
-                Ok((r, Some(port))) if r == "slave" && port == new => Ok(()),
-                other => Err(format!("{other:?}")),
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
-    }
-    group
-        .wait_master_everywhere(new, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
+/// The old master comes to replicate from the promoted replica on port `new`.
+fn wait_old_master_follows(group: &Group, new: u16) {
+    wait_replica_of(
+        &group.master,
+        new,
+        FAILOVER_TIMEOUT,
+        "the old master to replicate from the new one",
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
 }
 
 /// `+vote-for-leader <runid> <epoch>` payload.
@@ -132,22 +122,6 @@ fn assert_one_leader_per_epoch(events: &[Event], ids: &[String]) -> usize {
     elected.len()
 }
 
-/// The sentinel that promoted a replica (published `+promoted-slave`).
-fn leader(events: &[Event]) -> usize {
-    let promoters: Vec<usize> = events
-        .iter()
-        .filter(|e| e.channel == "+promoted-slave")
-        .map(|e| e.source)
-        .collect();
-    assert_eq!(
-        promoters.len(),
-        1,
-        "promotions: {promoters:?}\n{}",
-        dump(events)
-    );
-    promoters[0]
-}
-
 #[test]
 fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
     let mut group = started_group();
@@ -157,7 +131,7 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
     group.master.process.signal(libc::SIGKILL).unwrap();
 
     let new = wait_switch(&group, &mut log, old);
-    assert_promoted(&group, new);
+    group.assert_promoted(new, FAILOVER_TIMEOUT);
     // The trail ends with `+slave` for the replicas of the new master at every sentinel.
     let all = group.all();
     log.wait_all(
@@ -170,7 +144,7 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
 
     let events = log.events().to_vec();
     let elections = assert_one_leader_per_epoch(&events, &ids);
-    let leader = leader(&events);
+    let leader = sole_promoter(&events);
     let old_id = format!("master {MASTER_NAME} 127.0.0.1 {old}");
     let promoted = format!("slave 127.0.0.1:{new} ");
     let other = group.replicas.iter().find(|r| r.port != new).unwrap().port;
@@ -256,15 +230,7 @@ fn a_killed_master_is_replaced_by_one_leader_and_returns_as_a_replica() {
         |events| events.iter().any(|e| e.is("+convert-to-slave", &converted)),
     )
     .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
-    wait_until(
-        FAILOVER_TIMEOUT,
-        "the old master to replicate from the new one",
-        || match role(&group.master) {
-            Ok((r, Some(port))) if r == "slave" && port == new => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
+    wait_old_master_follows(&group, new);
 }
 
 #[test]
@@ -279,18 +245,10 @@ fn forced_failover_switches_every_warden() {
         .unwrap();
     assert_eq!(reply, Value::Simple("OK".into()));
     let new = wait_switch(&group, &mut log, old);
-    assert_eq!(leader(log.events()), 0, "{}", dump(log.events()));
-    assert_promoted(&group, new);
+    assert_eq!(sole_promoter(log.events()), 0, "{}", dump(log.events()));
+    group.assert_promoted(new, FAILOVER_TIMEOUT);
     // The old master was alive all along: it is reconfigured as a replica of the new one.
-    wait_until(
-        FAILOVER_TIMEOUT,
-        "the old master to replicate from the new one",
-        || match role(&group.master) {
-            Ok((r, Some(port))) if r == "slave" && port == new => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
+    wait_old_master_follows(&group, new);
 }
 
 /// What a writer saw.
@@ -397,7 +355,7 @@ fn coordinated_failover_loses_no_acknowledged_write() {
     assert_eq!(reply, Value::Simple("OK".into()), "{}", group.logs(20));
     let new = wait_switch(&group, &mut log, old);
     *new_master.lock().unwrap() = Some(new);
-    assert_promoted(&group, new);
+    group.assert_promoted(new, FAILOVER_TIMEOUT);
     // Keep writing until the client has written through the new master for a while.
     let promoted = group.server(new).unwrap();
     let value_now = || -> Option<u64> {
@@ -442,13 +400,5 @@ fn coordinated_failover_loses_no_acknowledged_write() {
         assert_eq!(final_value, tally.acked, "{tally:?}");
     }
     // The old master took part as a replica of the new one.
-    wait_until(
-        FAILOVER_TIMEOUT,
-        "the old master to replicate from the new one",
-        || match role(&group.master) {
-            Ok((r, Some(port))) if r == "slave" && port == new => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
+    wait_old_master_follows(&group, new);
 }

@@ -8,10 +8,9 @@
 use std::time::Duration;
 
 use warden_integration::bed::MASTER_NAME;
-use warden_integration::events::{dump, from, EventLog};
-use warden_integration::group::{role, Group, Settings};
+use warden_integration::events::{dump, from, sole_promoter, EventLog};
+use warden_integration::group::{Group, Settings};
 use warden_integration::servers::Flavor;
-use warden_integration::wait::wait_until;
 
 /// Longest wait for the master's down state to be published everywhere.
 const DOWN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -100,43 +99,13 @@ fn failover_completes(flavors: &[Flavor], trigger: Trigger) {
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("bad +switch-master {:?}", switches[0]));
     assert_ne!(new, old);
-    let leaders: Vec<usize> = events
-        .iter()
-        .filter(|e| e.channel == "+promoted-slave")
-        .map(|e| e.source)
-        .collect();
-    assert_eq!(
-        leaders.len(),
-        1,
-        "promotions by {leaders:?}\n{}",
-        dump(events)
-    );
+    let leader = sole_promoter(events);
     if let Trigger::Forced(s) = trigger {
-        assert_eq!(leaders[0], s, "{}", dump(events));
+        assert_eq!(leader, s, "{}", dump(events));
     }
-    eprintln!(
-        "{flavors:?}: the failover was led by {}",
-        flavors[leaders[0]]
-    );
+    eprintln!("{flavors:?}: the failover was led by {}", flavors[leader]);
 
-    let promoted = group
-        .server(new)
-        .unwrap_or_else(|| panic!("{new} is not a replica"));
-    assert_eq!(role(promoted).unwrap().0, "master");
-    for replica in group.replicas.iter().filter(|r| r.port != new) {
-        wait_until(
-            FAILOVER_TIMEOUT,
-            "the other replica to follow",
-            || match role(replica) {
-                Ok((r, Some(port))) if r == "slave" && port == new => Ok(()),
-                other => Err(format!("{other:?}")),
-            },
-        )
-        .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
-    }
-    group
-        .wait_master_everywhere(new, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("{e}\n{}", group.logs(30)));
+    group.assert_promoted(new, FAILOVER_TIMEOUT);
 }
 
 const TWO_WARDENS: [Flavor; 3] = [Flavor::Warden, Flavor::Warden, Flavor::Redis];

@@ -139,6 +139,44 @@ fn wait_replica_of(bed: &VipBed, i: usize, master: usize) {
     .unwrap_or_else(|t| fail(bed, t));
 }
 
+/// Waits until the old master's node 0 has rejoined under node `promoted`: its Redis is a
+/// replica of it and its Warden names it as the master.
+fn wait_rejoined(bed: &VipBed, promoted: usize) {
+    wait_replica_of(bed, 0, promoted);
+    wait_until(
+        REJOIN_TIMEOUT,
+        "node 0's Warden to learn the new master",
+        || match bed.master_seen_by(0) {
+            Ok(Some(m)) if m == promoted => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    )
+    .unwrap_or_else(|t| fail(bed, t));
+}
+
+/// Starts a writer from the client namespace through the VIP, at the seed's pace and timeout,
+/// and waits up to `timeout` (for `what`) for its first 10 acknowledged writes.
+fn start_writer(bed: &VipBed, timeout: Duration, what: &str) -> Writer {
+    let writer = Writer::start(
+        bed.bed(),
+        CLIENT,
+        bed.vip_redis(),
+        WRITE_PERIOD,
+        WRITE_TIMEOUT,
+    );
+    wait_acked(bed, &writer, 10, timeout, what);
+    writer
+}
+
+/// Waits up to `timeout` (for `what`) until `writer` has had `at_least` writes acknowledged.
+fn wait_acked(bed: &VipBed, writer: &Writer, at_least: u64, timeout: Duration, what: &str) {
+    wait_until(timeout, what, || {
+        let n = writer.acked();
+        (n >= at_least).then_some(()).ok_or_else(|| n.to_string())
+    })
+    .unwrap_or_else(|t| fail(bed, t));
+}
+
 /// How many clients of node `i`'s Redis came in through the VIP (`laddr=<VIP>:6379` in
 /// `CLIENT LIST`).
 fn vip_clients(bed: &VipBed, i: usize) -> usize {
@@ -241,23 +279,11 @@ fn killing_the_master_node_moves_the_vip_to_the_promoted_replica() {
 
     let events = EventLog::start(bed.bed(), &[1, 2], SENTINEL_PORT).unwrap();
     let watch = VipWatch::start(bed.bed(), &[1, 2], bed.vip(), Duration::from_millis(20));
-    let writer = Writer::start(
-        bed.bed(),
-        CLIENT,
-        bed.vip_redis(),
-        WRITE_PERIOD,
-        WRITE_TIMEOUT,
-    );
-    wait_until(
+    let writer = start_writer(
+        &bed,
         Duration::from_secs(5),
         "the writer's first acknowledged writes",
-        || {
-            (writer.acked() >= 10)
-                .then_some(())
-                .ok_or_else(|| writer.acked().to_string())
-        },
-    )
-    .unwrap();
+    );
 
     let t0 = Instant::now();
     bed.kill(0);
@@ -269,17 +295,13 @@ fn killing_the_master_node_moves_the_vip_to_the_promoted_replica() {
     let switched = wait_client_neighbour(&bed, promoted);
 
     let acked_at_switch = writer.acked();
-    wait_until(
+    wait_acked(
+        &bed,
+        &writer,
+        acked_at_switch + 20,
         Duration::from_secs(10),
         "writes through the VIP to succeed again",
-        || {
-            let n = writer.acked();
-            (n >= acked_at_switch + 20)
-                .then_some(())
-                .ok_or_else(|| n.to_string())
-        },
-    )
-    .unwrap_or_else(|t| fail(&bed, t));
+    );
     let log = writer.stop().unwrap();
     let holdings = watch.stop().unwrap();
     let events = events.stop();
@@ -402,16 +424,7 @@ fn a_partitioned_master_is_fenced_and_the_majority_takes_over() {
 
     let healed = Instant::now();
     bed.bed().link_up(0).unwrap();
-    wait_replica_of(&bed, 0, promoted);
-    wait_until(
-        REJOIN_TIMEOUT,
-        "node 0's Warden to learn the new master",
-        || match bed.master_seen_by(0) {
-            Ok(Some(m)) if m == promoted => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    )
-    .unwrap_or_else(|t| fail(&bed, t));
+    wait_rejoined(&bed, promoted);
     let settled = Instant::now();
     assert_eq!(
         bed.holders().unwrap(),
@@ -483,23 +496,11 @@ fn a_restarted_old_master_never_pulls_the_vip_back() {
     }
     assert!(bed.vip_on(0).unwrap());
 
-    let writer = Writer::start(
-        bed.bed(),
-        CLIENT,
-        bed.vip_redis(),
-        WRITE_PERIOD,
-        WRITE_TIMEOUT,
-    );
-    wait_until(
+    let writer = start_writer(
+        &bed,
         Duration::from_secs(10),
         "writes through the VIP to the new master",
-        || {
-            (writer.acked() >= 10)
-                .then_some(())
-                .ok_or_else(|| writer.acked().to_string())
-        },
-    )
-    .unwrap_or_else(|t| fail(&bed, t));
+    );
     let writes_from = Instant::now();
     let watch = VipWatch::start(bed.bed(), &[0, 1, 2], bed.vip(), Duration::from_millis(5));
 
@@ -520,16 +521,7 @@ fn a_restarted_old_master_never_pulls_the_vip_back() {
         "the restarted Warden answered PING while the stale VIP was still on its interface"
     );
 
-    wait_replica_of(&bed, 0, promoted);
-    wait_until(
-        REJOIN_TIMEOUT,
-        "node 0's Warden to learn the new master",
-        || match bed.master_seen_by(0) {
-            Ok(Some(m)) if m == promoted => Ok(()),
-            other => Err(format!("{other:?}")),
-        },
-    )
-    .unwrap_or_else(|t| fail(&bed, t));
+    wait_rejoined(&bed, promoted);
     let settled = Instant::now();
     let log = writer.stop().unwrap();
     let holdings = watch.stop().unwrap();
