@@ -214,8 +214,8 @@ impl Sentinel {
 
     /// The latest time by which [`Sentinel::tick`] must be called again: a random 50–100 ms
     /// after the last run, or earlier when a failover attempt, SDOWN or a VIP decision (lease
-    /// end, takeover, release probe) is due. Warden also reacts to
-    /// every input at once.
+    /// end, takeover, release probe) is due. The driver asks again after every input, since an
+    /// input can move it earlier.
     pub fn next_deadline(&self, now: Millis) -> Millis {
         let pending_start = self
             .masters
