@@ -79,13 +79,13 @@ impl App {
         self.with_core_then_reschedule(|core, now| core.handle(input, now));
     }
 
-    /// Run the core's periodic work; returns when it wants to be called next (ms clock).
-    pub fn tick(&self) -> Millis {
+    /// Run the core's periodic work and record when it wants to be called next
+    /// ([`App::timer_due`]).
+    pub fn tick(&self) {
         self.with_core(|core, now| {
             core.tick(now);
-            let due = core.next_deadline(now);
-            self.timer_due.store(due, Ordering::Relaxed);
-            due
+            self.timer_due
+                .store(core.next_deadline(now), Ordering::Relaxed);
         })
     }
 

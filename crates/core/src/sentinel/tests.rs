@@ -898,15 +898,17 @@ fn vip_takeover_after_explicit_release_does_not_wait_for_the_lease() {
         }
         healthy(port, kind, words)
     };
+    // PEER2 (a redis-sentinel, say) never answers the release probe.
+    let peer2_never_answers_vip = |p: u16, k: LinkKind, w: &[String]| {
+        if p == 26381 && w[0] == "SENTINEL" && w[1] == "VIP" {
+            None
+        } else {
+            peers(p, k, w)
+        }
+    };
     for _ in 0..5 {
         h.tick(100);
-        h.answer(|p, k, w| {
-            if p == 26381 && w[0] == "SENTINEL" && w[1] == "VIP" {
-                None
-            } else {
-                peers(p, k, w)
-            }
-        });
+        h.answer(&peer2_never_answers_vip);
     }
     switched.set(true);
     let newer = format!("127.0.0.3,26381,{PEER2},3,mymaster,127.0.0.2,6380,3");
@@ -916,13 +918,7 @@ fn vip_takeover_after_explicit_release_does_not_wait_for_the_lease() {
     let mut claimed_at = None;
     for _ in 0..600 {
         h.tick(5);
-        h.answer(|p, k, w| {
-            if p == 26381 && w[0] == "SENTINEL" && w[1] == "VIP" {
-                None
-            } else {
-                peers(p, k, w)
-            }
-        });
+        h.answer(&peer2_never_answers_vip);
         if h.vips.iter().any(|a| matches!(a, Action::VipClaim { .. })) {
             claimed_at = Some(h.now);
             break;

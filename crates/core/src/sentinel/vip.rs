@@ -101,12 +101,9 @@ impl Sentinel {
 
     /// Whether this node should hold master `mi`'s VIP and waits for the old holder to let go.
     pub(super) fn vip_waiting(&self, mi: usize, now: Millis) -> bool {
-        let m = &self.masters[mi];
-        m.cfg.vip.is_some()
-            && self
-                .vip
-                .status(&m.cfg.name, now)
-                .is_some_and(|st| st.state == VipState::Waiting)
+        self.vip
+            .status(&self.masters[mi].cfg.name, now)
+            .is_some_and(|st| st.state == VipState::Waiting)
     }
 
     /// When the VIP side needs the timer: a lease running out, a takeover wait ending, or the
