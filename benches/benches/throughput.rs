@@ -3,13 +3,17 @@
 //! Starts a redis-server, then the reference `redis-sentinel` and `warden` monitoring it with the same
 //! config, and runs `redis-benchmark -c 50 -n <requests> [-P 16]` for `PING` and
 //! `SENTINEL GET-MASTER-ADDR-BY-NAME mymaster` against each, in several interleaved rounds
-//! (alternating which server goes first). Prints, per case, the median requests/s of each server
-//! over the rounds, the ratio of the medians with the range of the per-round ratios, and the
-//! server's CPU time per request; then the idle RSS of both. Writes
+//! (alternating which server goes first; pipelined cases send 10× the requests so that every run
+//! lasts about as long). Prints, per case, the median requests/s of each server over the rounds,
+//! the ratio of the medians with the range of the per-round ratios, the server's CPU time per
+//! request (and so the ratio of requests per CPU-second), and how busy the server and
+//! `redis-benchmark` were: a load generator at ~100 % of its one core is the bottleneck, and then
+//! requests/s say more about it than about the server. Then the idle RSS of both. Writes
 //! `target/throughput-bench/results.json`.
 //!
 //! usage: cargo build --release -p warden && cargo bench --bench throughput -- [--requests N] [--rounds R]
-//! (`THROUGHPUT_REQUESTS` works too; default 100000 requests per case and round, 5 rounds.)
+//! (`THROUGHPUT_REQUESTS` works too; default 100000 requests per unpipelined case and round,
+//! 5 rounds.)
 
 use std::io;
 use std::process::ExitCode;
@@ -28,18 +32,39 @@ const DEFAULT_REQUESTS: u64 = 100_000;
 const DEFAULT_ROUNDS: u32 = 5;
 const CLIENTS: u32 = 50;
 const PIPELINES: [u32; 2] = [1, 16];
+/// Pipelined runs send this many times the requests of unpipelined ones (they are ~10× faster).
+const PIPELINED_SCALE: u64 = 10;
 
 /// One server's measurements of one case in one round.
 struct Sample {
     outcome: Outcome,
     /// The server's CPU time per request, in microseconds.
     cpu_us: f64,
+    /// The share of one core the server used during the run.
+    server_busy: f64,
 }
+
+impl Sample {
+    /// Requests per second.
+    fn rps(&self) -> f64 {
+        self.outcome.report.rps
+    }
+
+    /// The share of one core `redis-benchmark` used during the run.
+    fn client_busy(&self) -> f64 {
+        self.outcome.client_cpu_s / self.outcome.wall_s
+    }
+}
+
+/// A load generator busier than this share of its one core was the bottleneck of the run.
+const CLIENT_BOUND: f64 = 0.9;
 
 /// One benchmark case: both servers' samples, one per round.
 struct Case {
     command: Vec<&'static str>,
     pipeline: u32,
+    /// Requests per run.
+    requests: u64,
     reference: Vec<Sample>,
     warden: Vec<Sample>,
 }
@@ -114,8 +139,12 @@ fn bench(
     }
     .execute()
     .map_err(|e| io::Error::other(format!("{}: {e}", sentinel.flavor)))?;
-    let cpu_us = (cpu()? - before) * 1e6 / requests as f64;
-    Ok(Sample { outcome, cpu_us })
+    let server_cpu_s = cpu()? - before;
+    Ok(Sample {
+        cpu_us: server_cpu_s * 1e6 / requests as f64,
+        server_busy: server_cpu_s / outcome.wall_s,
+        outcome,
+    })
 }
 
 fn ratio(warden: f64, reference: f64) -> f64 {
@@ -150,6 +179,11 @@ fn run(options: &Options) -> io::Result<()> {
             PIPELINES.map(|pipeline| Case {
                 command: command.clone(),
                 pipeline,
+                requests: if pipeline > 1 {
+                    options.requests * PIPELINED_SCALE
+                } else {
+                    options.requests
+                },
                 reference: Vec::new(),
                 warden: Vec::new(),
             })
@@ -164,7 +198,7 @@ fn run(options: &Options) -> io::Result<()> {
                 [&bed.warden, &bed.reference]
             };
             for server in order {
-                let sample = bench(server, &case.command, case.pipeline, options.requests)?;
+                let sample = bench(server, &case.command, case.pipeline, case.requests)?;
                 if std::ptr::eq(server, &bed.warden) {
                     case.warden.push(sample);
                 } else {
@@ -177,29 +211,41 @@ fn run(options: &Options) -> io::Result<()> {
                 round + 1,
                 options.rounds,
                 label(case),
-                r.outcome.rps,
-                w.outcome.rps,
-                ratio(w.outcome.rps, r.outcome.rps)
+                r.rps(),
+                w.rps(),
+                ratio(w.rps(), r.rps())
             );
         }
     }
     println!();
     println!(
-        "median over {} rounds of {} requests:",
-        options.rounds, options.requests
+        "median over {} rounds of {} requests ({} pipelined):",
+        options.rounds,
+        options.requests,
+        options.requests * PIPELINED_SCALE
     );
     for case in &cases {
         let s = CaseSummary::of(case);
         println!(
-            "{:<54} redis-sentinel {:>9.0} req/s  warden {:>9.0} req/s  ratio {:.2}x [{:.2}–{:.2}]  CPU/request {:.1} vs {:.1} µs",
+            "{:<54} redis-sentinel {:>9.0} req/s  warden {:>9.0} req/s  ratio {:.2}x [{:.2}–{:.2}]",
             label(case),
-            s.reference_rps.median,
-            s.warden_rps.median,
+            s.reference.rps.median,
+            s.warden.rps.median,
             s.ratio(),
             s.round_ratios.min,
             s.round_ratios.max,
-            s.reference_cpu_us.median,
-            s.warden_cpu_us.median,
+        );
+        println!(
+            "{:<54} server CPU/request {:.2} vs {:.2} µs (requests per CPU-second {:.2}x); busy: servers {:.0}% vs {:.0}%, redis-benchmark {:.0}% vs {:.0}% of a core{}",
+            "",
+            s.reference.cpu_us.median,
+            s.warden.cpu_us.median,
+            s.efficiency_ratio(),
+            s.reference.server_busy.median * 100.0,
+            s.warden.server_busy.median * 100.0,
+            s.reference.client_busy.median * 100.0,
+            s.warden.client_busy.median * 100.0,
+            if s.client_bound() { " — bound by redis-benchmark" } else { "" },
         );
     }
     let loaded = (
@@ -229,43 +275,82 @@ fn run(options: &Options) -> io::Result<()> {
     Ok(())
 }
 
-/// Medians and ranges of one case over the rounds.
+/// Medians and ranges of one server's samples of one case.
+struct SideSummary {
+    rps: Summary,
+    cpu_us: Summary,
+    server_busy: Summary,
+    client_busy: Summary,
+}
+
+/// A summary of no samples.
+const NO_SAMPLES: Summary = Summary {
+    count: 0,
+    median: f64::NAN,
+    min: f64::NAN,
+    max: f64::NAN,
+};
+
+impl SideSummary {
+    fn of(samples: &[Sample]) -> SideSummary {
+        let summary =
+            |f: fn(&Sample) -> f64| Summary::of(samples.iter().map(f)).unwrap_or(NO_SAMPLES);
+        SideSummary {
+            rps: summary(Sample::rps),
+            cpu_us: summary(|s| s.cpu_us),
+            server_busy: summary(|s| s.server_busy),
+            client_busy: summary(Sample::client_busy),
+        }
+    }
+
+    fn json(&self) -> Json {
+        Json::obj([
+            ("rps", self.rps.json()),
+            ("cpu_us_per_request", self.cpu_us.json()),
+            ("server_busy", self.server_busy.json()),
+            ("redis_benchmark_busy", self.client_busy.json()),
+        ])
+    }
+}
+
+/// Both servers' summaries of one case, and the ratios of their rounds.
 struct CaseSummary {
-    reference_rps: Summary,
-    warden_rps: Summary,
+    reference: SideSummary,
+    warden: SideSummary,
     round_ratios: Summary,
-    reference_cpu_us: Summary,
-    warden_cpu_us: Summary,
 }
 
 impl CaseSummary {
     fn of(case: &Case) -> CaseSummary {
-        let rps = |samples: &[Sample]| Summary::of(samples.iter().map(|s| s.outcome.rps));
-        let cpu = |samples: &[Sample]| Summary::of(samples.iter().map(|s| s.cpu_us));
-        let none = Summary {
-            count: 0,
-            median: f64::NAN,
-            min: f64::NAN,
-            max: f64::NAN,
-        };
         CaseSummary {
-            reference_rps: rps(&case.reference).unwrap_or(none),
-            warden_rps: rps(&case.warden).unwrap_or(none),
+            reference: SideSummary::of(&case.reference),
+            warden: SideSummary::of(&case.warden),
             round_ratios: Summary::of(
                 case.reference
                     .iter()
                     .zip(&case.warden)
-                    .map(|(r, w)| ratio(w.outcome.rps, r.outcome.rps)),
+                    .map(|(r, w)| ratio(w.rps(), r.rps())),
             )
-            .unwrap_or(none),
-            reference_cpu_us: cpu(&case.reference).unwrap_or(none),
-            warden_cpu_us: cpu(&case.warden).unwrap_or(none),
+            .unwrap_or(NO_SAMPLES),
         }
     }
 
     /// Warden's median requests/s over redis-sentinel's.
     fn ratio(&self) -> f64 {
-        ratio(self.warden_rps.median, self.reference_rps.median)
+        ratio(self.warden.rps.median, self.reference.rps.median)
+    }
+
+    /// Warden's requests per CPU-second over redis-sentinel's: the throughput ratio a load
+    /// generator that is not itself the bottleneck would see.
+    fn efficiency_ratio(&self) -> f64 {
+        ratio(self.reference.cpu_us.median, self.warden.cpu_us.median)
+    }
+
+    /// Whether `redis-benchmark` saturated its core in both servers' runs (median), which makes
+    /// the requests/s of both its own limit rather than the servers'.
+    fn client_bound(&self) -> bool {
+        self.reference.client_busy.median >= CLIENT_BOUND
+            && self.warden.client_busy.median >= CLIENT_BOUND
     }
 }
 
@@ -283,9 +368,12 @@ fn samples_json(samples: &[Sample]) -> Json {
             .iter()
             .map(|s| {
                 Json::obj([
-                    ("rps", Json::from(s.outcome.rps)),
-                    ("p50_ms", Json::from(s.outcome.p50_ms)),
-                    ("p99_ms", Json::from(s.outcome.p99_ms)),
+                    ("rps", Json::from(s.rps())),
+                    ("p50_ms", Json::from(s.outcome.report.p50_ms)),
+                    ("p99_ms", Json::from(s.outcome.report.p99_ms)),
+                    ("wall_s", Json::from(s.outcome.wall_s)),
+                    ("server_busy", Json::from(s.server_busy)),
+                    ("redis_benchmark_busy", Json::from(s.client_busy())),
                     ("cpu_us_per_request", Json::from(s.cpu_us)),
                 ])
             })
@@ -300,17 +388,17 @@ fn results_json(options: &Options, cases: &[Case], idle: (u64, u64), loaded: (u6
             ("command", Json::str(c.command.join(" "))),
             ("clients", Json::from(u64::from(CLIENTS))),
             ("pipeline", Json::from(u64::from(c.pipeline))),
-            ("requests", Json::from(options.requests)),
+            ("requests", Json::from(c.requests)),
             ("rounds", Json::from(u64::from(options.rounds))),
-            ("redis_sentinel_rps", s.reference_rps.json()),
-            ("warden_rps", s.warden_rps.json()),
             ("ratio", Json::from(s.ratio())),
             ("round_ratios", s.round_ratios.json()),
             (
-                "redis_sentinel_cpu_us_per_request",
-                s.reference_cpu_us.json(),
+                "requests_per_cpu_second_ratio",
+                Json::from(s.efficiency_ratio()),
             ),
-            ("warden_cpu_us_per_request", s.warden_cpu_us.json()),
+            ("bound_by_redis_benchmark", Json::Bool(s.client_bound())),
+            ("redis_sentinel_summary", s.reference.json()),
+            ("warden_summary", s.warden.json()),
             ("redis_sentinel", samples_json(&c.reference)),
             ("warden", samples_json(&c.warden)),
         ])

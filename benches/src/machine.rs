@@ -12,18 +12,32 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|kib| kib.parse().ok())
 }
 
-/// CPU time (user + system) process `pid` has used so far, in seconds (`/proc/<pid>/stat`).
+/// CPU time process `pid` has used so far, all its threads, in seconds, to the nanosecond (the
+/// first field of `/proc/<pid>/task/<tid>/schedstat`; `/proc/<pid>/stat` counts 10 ms ticks).
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name (which may contain spaces): utime and stime
-    // are the 12th and 13th of them.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace().skip(11);
-    let utime: f64 = fields.next()?.parse().ok()?;
-    let stime: f64 = fields.next()?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (ticks > 0).then(|| (utime + stime) / ticks as f64)
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut nanos = 0u64;
+    for task in tasks {
+        let schedstat = std::fs::read_to_string(task.ok()?.path().join("schedstat"));
+        // A thread that ended since the directory was read has no time left to count.
+        let Ok(schedstat) = schedstat else { continue };
+        nanos += schedstat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(nanos as f64 / 1e9)
+}
+
+/// CPU time (user + system) of this process's children that have been waited for, in seconds
+/// (`getrusage(RUSAGE_CHILDREN)`): the difference around running and reaping one child is that
+/// child's CPU time.
+pub fn reaped_children_cpu_seconds() -> Option<f64> {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return None;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }
 
 /// CPU model, logical CPU count and kernel release, for result files.
@@ -62,12 +76,30 @@ mod tests {
     fn reads_own_cpu_time() {
         let pid = std::process::id();
         let before = cpu_seconds(pid).unwrap();
-        // Spin until the kernel has charged at least one clock tick to us (deadline 10 s).
+        // Spin until 20 ms of CPU time are charged to us (deadline 10 s).
         let start = std::time::Instant::now();
         let mut spins = 0u64;
-        while cpu_seconds(pid).unwrap() <= before && start.elapsed().as_secs() < 10 {
+        while cpu_seconds(pid).unwrap() - before < 0.02 && start.elapsed().as_secs() < 10 {
             spins = spins.wrapping_add(std::hint::black_box(1));
         }
-        assert!(cpu_seconds(pid).unwrap() > before, "after {spins} spins");
+        let used = cpu_seconds(pid).unwrap() - before;
+        assert!(used >= 0.02, "{used} s after {spins} spins");
+    }
+
+    #[test]
+    fn counts_a_reaped_child_cpu_time() {
+        let before = reaped_children_cpu_seconds().unwrap();
+        // A child that burns CPU until at least 20 ms of it are charged (bounded by `timeout`).
+        let status = std::process::Command::new("timeout")
+            .args([
+                "10",
+                "sh",
+                "-c",
+                "while [ $(cut -d' ' -f14 /proc/$$/stat) -lt 3 ]; do :; done",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(reaped_children_cpu_seconds().unwrap() - before >= 0.02);
     }
 }

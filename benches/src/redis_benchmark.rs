@@ -1,7 +1,9 @@
 //! Runs `redis-benchmark` against one server and reads its CSV summary.
 
+use crate::machine::reaped_children_cpu_seconds;
 use std::io;
 use std::process::Command;
+use std::time::Instant;
 
 /// One `redis-benchmark` run.
 #[derive(Clone, Debug)]
@@ -18,9 +20,21 @@ pub struct Run<'a> {
     pub command: &'a [&'a str],
 }
 
-/// What `redis-benchmark --csv` reported.
+/// What `redis-benchmark --csv` reported, and what running it cost.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
+    /// The result row.
+    pub report: Report,
+    /// Wall-clock time of the run, in seconds.
+    pub wall_s: f64,
+    /// CPU time `redis-benchmark` itself used, in seconds: near `wall_s`, the load generator was
+    /// the bottleneck (it is single-threaded), not the server.
+    pub client_cpu_s: f64,
+}
+
+/// The numbers of the `redis-benchmark --csv` data row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
     /// Requests per second.
     pub rps: f64,
     /// Median latency in ms.
@@ -32,6 +46,11 @@ pub struct Outcome {
 impl Run<'_> {
     /// Runs it (the server must be up) and parses the result.
     pub fn execute(&self) -> io::Result<Outcome> {
+        let cpu = || {
+            reaped_children_cpu_seconds()
+                .ok_or_else(|| io::Error::other("getrusage(RUSAGE_CHILDREN) failed"))
+        };
+        let (cpu_before, started) = (cpu()?, Instant::now());
         let output = Command::new("redis-benchmark")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args([
@@ -49,6 +68,7 @@ impl Run<'_> {
                     format!("redis-benchmark: {e} (apt-get install redis-tools)"),
                 )
             })?;
+        let (wall_s, client_cpu_s) = (started.elapsed().as_secs_f64(), cpu()? - cpu_before);
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
             return Err(io::Error::other(format!(
@@ -58,14 +78,20 @@ impl Run<'_> {
                 String::from_utf8_lossy(&output.stderr)
             )));
         }
-        parse_csv(&stdout)
-            .ok_or_else(|| io::Error::other(format!("unexpected redis-benchmark output: {stdout}")))
+        let report = parse_csv(&stdout).ok_or_else(|| {
+            io::Error::other(format!("unexpected redis-benchmark output: {stdout}"))
+        })?;
+        Ok(Outcome {
+            report,
+            wall_s,
+            client_cpu_s,
+        })
     }
 }
 
 /// Parses the data row of `redis-benchmark --csv`:
 /// `"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",...`.
-pub fn parse_csv(text: &str) -> Option<Outcome> {
+pub fn parse_csv(text: &str) -> Option<Report> {
     let row = text
         .lines()
         .find(|l| !l.starts_with("\"test\"") && l.starts_with('"'))?;
@@ -75,7 +101,7 @@ pub fn parse_csv(text: &str) -> Option<Outcome> {
         .split(',')
         .map(|f| f.trim_matches('"').parse().ok())
         .collect::<Option<_>>()?;
-    Some(Outcome {
+    Some(Report {
         rps: *fields.first()?,
         p50_ms: *fields.get(3)?,
         p99_ms: *fields.get(5)?,
@@ -92,7 +118,7 @@ mod tests {
                     \"SENTINEL GET-MASTER-ADDR-BY-NAME mymaster\",\"101522.84\",\"7.340\",\"0.488\",\"6.415\",\"19.951\",\"28.655\",\"29.039\"\n";
         assert_eq!(
             parse_csv(text),
-            Some(Outcome {
+            Some(Report {
                 rps: 101522.84,
                 p50_ms: 6.415,
                 p99_ms: 28.655
