@@ -95,6 +95,12 @@ fn text(b: &Bytes) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The master a client names (compared as `text` would convert it, without allocating when the
+/// name is valid UTF-8: this is the hot path of `GET-MASTER-ADDR-BY-NAME`).
+fn master_named(s: &Sentinel, name: &Bytes) -> Option<usize> {
+    s.master_index(&String::from_utf8_lossy(name))
+}
+
 fn parse_i64(b: &Bytes) -> Option<i64> {
     std::str::from_utf8(b).ok()?.parse().ok()
 }
@@ -125,8 +131,10 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
     let Some(sub) = args.first() else {
         return Reply::err("ERR wrong number of arguments for 'sentinel' command");
     };
-    let name = text(sub).to_ascii_lowercase();
-    let Some(&(_, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == name) else {
+    let Some(&(name, arity)) = SUBCOMMANDS
+        .iter()
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub))
+    else {
         return Reply::err(format!(
             "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
             text(sub)
@@ -139,7 +147,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
         ));
     }
     let a = &args[1..];
-    match name.as_str() {
+    match name {
         "masters" => Reply::Array(
             (0..s.masters.len())
                 .map(|mi| s.instance_map(mi, Which::Master, now))
@@ -161,7 +169,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
                     .collect(),
             )
         }),
-        "get-master-addr-by-name" => match s.master_index(&text(&a[0])) {
+        "get-master-addr-by-name" => match master_named(s, &a[0]) {
             None => Reply::NullArray,
             Some(mi) => {
                 let addr = s.masters[mi].current_addr();
@@ -252,7 +260,7 @@ fn with_master(
     name: &Bytes,
     f: impl FnOnce(&mut Sentinel, usize) -> Reply,
 ) -> Reply {
-    match s.master_index(&text(name)) {
+    match master_named(s, name) {
         Some(mi) => f(s, mi),
         None => Reply::err(NO_SUCH_MASTER),
     }
@@ -652,7 +660,7 @@ fn info_cache(s: &Sentinel, a: &[Bytes], now: Millis) -> Reply {
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for name in a {
-        let Some(mi) = s.master_index(&text(name)) else {
+        let Some(mi) = master_named(s, name) else {
             continue;
         };
         if seen.contains(&mi) {

@@ -89,7 +89,7 @@ fn list(filter: &[Bytes]) -> Reply {
 /// The docs node of a command or subcommand by full name.
 fn find_doc(name: &[u8]) -> Option<(&'static str, &'static Doc)> {
     let spec = table::lookup_full(name)?;
-    let top = spec.name.split('|').next().unwrap_or(spec.name);
+    let top = spec.family();
     let (_, doc) = table::docs().iter().find(|(n, _)| *n == top)?;
     if spec.name == top {
         return Some((spec.name, doc));

@@ -115,8 +115,7 @@ fn refresh_user(ctx: &mut Ctx) {
 
 /// Run a prepared command.
 pub fn execute(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) {
-    let family = spec.name.split('|').next().unwrap_or(spec.name);
-    let reply = match family {
+    let reply = match spec.family() {
         "ping" => match ping(ctx, args) {
             Some(reply) => reply,
             None => return,

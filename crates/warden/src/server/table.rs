@@ -86,6 +86,12 @@ impl Spec {
         self.flags.contains(&flag)
     }
 
+    /// The top-level command's name (`sentinel` for `sentinel|set`).
+    pub fn family(&self) -> &'static str {
+        let bar = self.name.bytes().position(|b| b == b'|');
+        &self.name[..bar.unwrap_or(self.name.len())]
+    }
+
     /// The subcommand part of the name (`set` for `sentinel|set`), or the whole name.
     pub fn short_name(&self) -> &'static str {
         self.name.rsplit('|').next().unwrap_or(self.name)
