@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 
-./scripts/install-deps.sh redis-server redis-tools
+./scripts/install-deps.sh pkg-config libssl-dev redis-server redis-tools
 ensure_cargo
 cargo build --release -p warden
 exec "$(target_dir "$ROOT")/release/warden" demo "$@"

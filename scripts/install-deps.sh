@@ -10,7 +10,8 @@
 # stopped again. Nothing that was running before is touched.
 set -euo pipefail
 
-DEFAULT_PACKAGES=(redis-server redis-tools redis-sentinel tcl iproute2 iputils-arping tcpdump keepalived)
+DEFAULT_PACKAGES=(pkg-config libssl-dev openssl redis-server redis-tools redis-sentinel tcl tcl-tls iproute2
+    iputils-arping tcpdump keepalived)
 SERVICES=(redis-server redis-sentinel keepalived)
 if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=("${DEFAULT_PACKAGES[@]}"); fi
 

@@ -6,6 +6,7 @@
 
 pub mod bed;
 pub mod binaries;
+pub mod certs;
 pub mod client;
 pub mod eventlog;
 pub mod events;

@@ -6,9 +6,8 @@
 //! the core asks to be called (at least every 100 ms, at most every 1 ms).
 
 use crate::app::{now_ms, App};
-use crate::links::Links;
+use crate::links::{Links, Outgoing};
 use crate::scripts::Scripts;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -61,15 +60,15 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver whose links (leaving from `source` when set) and scripts report to `sink`.
+    /// A driver whose links (made as `outgoing` says) and scripts report to `sink`.
     pub fn new(
         sink: Arc<dyn InputSink>,
         publisher: Arc<dyn EventPublisher>,
         vip: Box<dyn VipExecutor>,
-        source: Option<IpAddr>,
+        outgoing: Outgoing,
     ) -> Driver {
         Driver {
-            links: Links::new(sink.clone(), source),
+            links: Links::new(sink.clone(), outgoing),
             scripts: Scripts::new(sink),
             publisher,
             vip,
@@ -250,7 +249,7 @@ mod tests {
             recorder.sink(),
             published.clone(),
             Box::new(VipUnsupported),
-            None,
+            Outgoing::default(),
         );
         let (tx, rx) = mpsc::unbounded_channel();
         for action in [
@@ -301,7 +300,7 @@ mod tests {
             recorder.sink(),
             Arc::new(Published::default()),
             Box::new(VipUnsupported),
-            None,
+            Outgoing::default(),
         );
         let (tx, rx) = mpsc::unbounded_channel::<Action>();
         drop(tx);

@@ -10,6 +10,7 @@ mod codec;
 
 use crate::conffile::strerror;
 use crate::driver::InputSink;
+use crate::tls::{Stream, Tls};
 use bytes::{Bytes, BytesMut};
 use codec::{as_message, decode_frame, encode_commands, FrameScanner};
 use std::collections::HashMap;
@@ -31,10 +32,19 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A batch of pipelined commands.
 type Batch = Vec<Vec<Bytes>>;
 
+/// How links connect.
+#[derive(Clone, Default)]
+pub struct Outgoing {
+    /// The address links leave from (`bind-source-addr`); else the kernel picks one.
+    pub source: Option<IpAddr>,
+    /// TLS contexts when links use TLS (`tls-replication yes`).
+    pub tls: Option<Arc<Tls>>,
+}
+
 /// The set of open links.
 pub struct Links {
     sink: Arc<dyn InputSink>,
-    source: Option<IpAddr>,
+    outgoing: Outgoing,
     conns: HashMap<LinkId, Conn>,
 }
 
@@ -45,12 +55,11 @@ struct Conn {
 }
 
 impl Links {
-    /// No links yet; inputs go to `sink`. Connections leave from `source` when set
-    /// (`bind-source-addr`), else from whatever address the kernel picks.
-    pub fn new(sink: Arc<dyn InputSink>, source: Option<IpAddr>) -> Links {
+    /// No links yet; inputs go to `sink`; connections are made as `outgoing` says.
+    pub fn new(sink: Arc<dyn InputSink>, outgoing: Outgoing) -> Links {
         Links {
             sink,
-            source,
+            outgoing,
             conns: HashMap::new(),
         }
     }
@@ -61,9 +70,9 @@ impl Links {
         self.conns.retain(|_, conn| !conn.task.is_finished());
         let (outgoing, queue) = mpsc::unbounded_channel();
         let sink = self.sink.clone();
-        let source = self.source;
+        let how = self.outgoing.clone();
         let task = tokio::spawn(async move {
-            if let Some(reason) = run(link, kind, (&host, port, source), &*sink, queue).await {
+            if let Some(reason) = run(link, kind, (&host, port, &how), &*sink, queue).await {
                 sink.input(Input::LinkDown { link, reason });
             }
         });
@@ -101,24 +110,26 @@ impl Drop for Links {
 async fn run(
     link: LinkId,
     kind: LinkKind,
-    (host, port, source): (&str, u16, Option<IpAddr>),
+    (host, port, outgoing): (&str, u16, &Outgoing),
     sink: &dyn InputSink,
     mut queue: mpsc::UnboundedReceiver<Batch>,
 ) -> Option<String> {
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, open(host, port, source)).await {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, open(host, port, outgoing)).await {
         Err(_) => return Some("Connection timed out".into()),
         Ok(Err(e)) => return Some(strerror(&e)),
         Ok(Ok(stream)) => stream,
     };
-    // Best effort: a socket that refuses NODELAY still works.
-    let _ = stream.set_nodelay(true);
-    let local_ip = match stream.local_addr() {
+    let local_ip = match &stream {
+        Stream::Plain(tcp) => tcp.local_addr(),
+        Stream::Tls(tls) => tls.get_ref().local_addr(),
+    };
+    let local_ip = match local_ip {
         Ok(addr) => addr.ip().to_string(),
         Err(e) => return Some(strerror(&e)),
     };
     sink.input(Input::LinkUp { link, local_ip });
 
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut outbuf = BytesMut::new();
     let mut scanner = FrameScanner::default();
@@ -168,8 +179,20 @@ async fn run(
     }
 }
 
+/// Connect to `host:port` as `outgoing` says, and complete the TLS handshake if links use TLS
+/// (within the same connect timeout, as hiredis's connect covers Redis's handshake).
+async fn open(host: &str, port: u16, outgoing: &Outgoing) -> io::Result<Stream> {
+    let tcp = open_tcp(host, port, outgoing.source).await?;
+    // Best effort: a socket that refuses NODELAY still works.
+    let _ = tcp.set_nodelay(true);
+    match &outgoing.tls {
+        None => Ok(Stream::Plain(tcp)),
+        Some(tls) => Ok(Stream::Tls(Box::new(tls.connect(tcp).await?))),
+    }
+}
+
 /// Connect to `host:port`, from `source` if given (only addresses of its family are tried).
-async fn open(host: &str, port: u16, source: Option<IpAddr>) -> io::Result<TcpStream> {
+async fn open_tcp(host: &str, port: u16, source: Option<IpAddr>) -> io::Result<TcpStream> {
     let Some(source) = source else {
         return TcpStream::connect((host, port)).await;
     };

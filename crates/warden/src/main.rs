@@ -16,6 +16,7 @@ mod logging;
 mod process;
 mod scripts;
 mod server;
+mod tls;
 mod vip;
 
 use app::App;
@@ -27,7 +28,9 @@ use process::{PidFile, Signals, Supervisor};
 use server::{PubSubHub, Server, ServerSettings, Shutdown};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
+use tls::{Tls, TlsSettings};
 use tracing_subscriber::filter::LevelFilter;
 use warden_core::config::{SentinelConfig, ServerConfig};
 use warden_core::{Options, Sentinel};
@@ -186,10 +189,31 @@ impl Run {
         });
         let port = self.server_config.port;
         let source = self.source_addr();
+        let tls_settings = TlsSettings::new(&self.server_config);
+        let tls = match tls_settings.wanted().then(|| Tls::configure(&tls_settings)) {
+            None => None,
+            Some(Ok(tls)) => Some(Arc::new(tls)),
+            Some(Err(reason)) => {
+                tracing::warn!("{reason}");
+                tracing::warn!("Failed to configure TLS. Check logs for more info.");
+                return 1;
+            }
+        };
+        // Peers are told the port they can reach us on with the links' protocol (Redis: the TLS
+        // port under tls-replication).
+        let announced = if tls_settings.replication && tls_settings.port != 0 {
+            tls_settings.port
+        } else {
+            port
+        };
         let options = Options {
             resolver: links::resolve_host,
             is_executable: scripts::is_executable,
-            ..Options::new(port, self.server_config.requirepass.clone(), rand::random())
+            ..Options::new(
+                announced,
+                self.server_config.requirepass.clone(),
+                rand::random(),
+            )
         };
         let now = app::now_ms();
         let core = match Sentinel::new(self.sentinel_config, options, Box::new(self.persist), now) {
@@ -212,19 +236,28 @@ impl Run {
             }
         };
         let settings = ServerSettings::new(&self.server_config, self.config_path);
-        let server = match Server::bind(app.clone(), hub.clone(), settings, shutdown.clone()).await
+        let server = match Server::bind(
+            app.clone(),
+            hub.clone(),
+            settings,
+            shutdown.clone(),
+            tls.clone(),
+        )
+        .await
         {
             Ok(server) => server,
             Err(e) => {
-                tracing::warn!("Could not create server TCP listening socket: {e}");
-                tracing::warn!("Failed listening on port {port} (TCP), aborting.");
+                for line in e.to_string().lines() {
+                    tracing::warn!("{line}");
+                }
                 return 1;
             }
         };
         tracing::info!("Running mode=sentinel, port={port}.");
         tracing::warn!("Sentinel ID is {}", app.myid());
 
-        let driver = Driver::new(app.clone(), hub, Box::new(vip.clone()), source);
+        let outgoing = links::Outgoing { source, tls };
+        let driver = Driver::new(app.clone(), hub, Box::new(vip.clone()), outgoing);
         tokio::spawn(driver::run_timer(app));
         let server = tokio::spawn(server.run());
         self.supervisor.ready();

@@ -94,7 +94,7 @@ async fn expect_reply(recorder: &Recorder, link: LinkId) -> Reply {
 async fn talks_to_a_real_redis_server() {
     let mut server = RedisServer::start("real");
     let recorder = Recorder::new();
-    let mut links = Links::new(recorder.sink(), None);
+    let mut links = Links::new(recorder.sink(), Outgoing::default());
 
     links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), server.port);
     expect_up(&recorder, 1).await;
@@ -205,7 +205,7 @@ async fn oversized_or_hostile_replies_close_the_link() {
         (3, garbage, "protocol error"),
     ] {
         let recorder = Recorder::new();
-        let mut links = Links::new(recorder.sink(), None);
+        let mut links = Links::new(recorder.sink(), Outgoing::default());
         let port = hostile_server(bytes).await;
         links.connect(link, LinkKind::Cmd, "127.0.0.1".into(), port);
         expect_up(&recorder, link).await;
@@ -227,7 +227,7 @@ async fn oversized_or_hostile_replies_close_the_link() {
 #[tokio::test]
 async fn unresolvable_or_refused_hosts_report_link_down() {
     let recorder = Recorder::new();
-    let mut links = Links::new(recorder.sink(), None);
+    let mut links = Links::new(recorder.sink(), Outgoing::default());
     let port = free_port();
     links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), port);
     match recorder.next(WAIT).await {
@@ -258,7 +258,13 @@ async fn connections_leave_from_the_configured_source_address() {
     let port = listener.local_addr().unwrap().port();
     let recorder = Recorder::new();
     let source: std::net::IpAddr = "127.0.0.2".parse().unwrap();
-    let mut links = Links::new(recorder.sink(), Some(source));
+    let mut links = Links::new(
+        recorder.sink(),
+        Outgoing {
+            source: Some(source),
+            tls: None,
+        },
+    );
     links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), port);
     let (_socket, peer) = listener.accept().await.unwrap();
     assert_eq!(peer.ip(), source);

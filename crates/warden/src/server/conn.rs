@@ -9,6 +9,7 @@ use super::request::{self, Parsed, QUERY_BUFFER_MAX};
 use super::resp::{self, Protocol};
 use super::stats::Stats;
 use super::Shared;
+use crate::tls::{Stream, Tls};
 use bytes::{Bytes, BytesMut};
 use std::collections::HashSet;
 use std::future::Future;
@@ -83,13 +84,33 @@ impl Session {
     }
 }
 
-/// Serve one client until it disconnects, is killed, or the server stops.
-pub async fn run(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
+/// Serve one client until it disconnects, is killed, or the server stops; through TLS when
+/// it connected to the TLS port (`tls`).
+pub async fn run(stream: TcpStream, addr: SocketAddr, tls: Option<Arc<Tls>>, shared: Arc<Shared>) {
     let laddr = stream.local_addr().unwrap_or(addr);
     // Replies are small and latency matters (Redis sets TCP_NODELAY too).
     let _ = stream.set_nodelay(true);
     // Dead peers are noticed like Redis does it (`tcp-keepalive 300`); best effort.
     let _ = super::sockopt::keepalive(stream.as_raw_fd(), KEEPALIVE_SECS);
+    let fd = stream.as_raw_fd();
+    let stream = match tls {
+        None => Stream::Plain(stream),
+        Some(tls) => {
+            let handshake = tokio::select! {
+                handshake = tls.accept(stream) => handshake,
+                () = shared.shutdown.wait() => return,
+            };
+            match handshake {
+                Ok(stream) => Stream::Tls(Box::new(stream)),
+                Err(e) => {
+                    tracing::debug!(
+                        "Error accepting a client connection: {e} (addr={addr} laddr={laddr})"
+                    );
+                    return;
+                }
+            }
+        }
+    };
     let (user, authenticated) = {
         let acl = shared.acl.read();
         let default = acl
@@ -98,9 +119,7 @@ pub async fn run(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
             .unwrap_or_else(|| Arc::new(User::default_user()));
         (default, acl.default_user_open())
     };
-    let info = shared
-        .clients
-        .register(addr, laddr, stream.as_raw_fd(), &user.name);
+    let info = shared.clients.register(addr, laddr, fd, &user.name);
     let (tx, rx) = mpsc::channel(SUBSCRIBER_QUEUE);
     let mut session = Session {
         subscriber: Subscriber {
@@ -129,7 +148,7 @@ pub async fn run(stream: TcpStream, addr: SocketAddr, shared: Arc<Shared>) {
 }
 
 async fn serve_client(
-    mut stream: TcpStream,
+    mut stream: Stream,
     shared: &Shared,
     session: &mut Session,
     mut deliveries: mpsc::Receiver<Delivery>,
@@ -210,7 +229,7 @@ fn run_queued_tasks_first() -> impl Future<Output = ()> {
 
 /// The socket, and the signal that abandons any wait on it.
 struct Io<'a, S: Future<Output = ()>> {
-    stream: &'a mut TcpStream,
+    stream: &'a mut Stream,
     stop: Pin<&'a mut S>,
 }
 
@@ -349,10 +368,15 @@ async fn flush<S: Future<Output = ()>>(
     written
 }
 
+async fn write_all_and_flush(stream: &mut Stream, bytes: &[u8]) -> std::io::Result<()> {
+    stream.write_all(bytes).await?;
+    stream.flush().await
+}
+
 async fn write_rest<S: Future<Output = ()>>(io: &mut Io<'_, S>, rest: &[u8]) -> bool {
     tokio::select! {
         biased;
         _ = io.stop.as_mut() => false,
-        result = io.stream.write_all(rest) => result.is_ok(),
+        result = write_all_and_flush(io.stream, rest) => result.is_ok(),
     }
 }

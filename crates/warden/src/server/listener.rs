@@ -4,6 +4,8 @@
 use super::stats::{Stats, SAMPLE_PERIOD};
 use super::{conn, PubSubHub, ServerSettings, Shared, Shutdown};
 use crate::app::App;
+use crate::tls::Tls;
+use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -26,23 +28,79 @@ const DENIED: &[u8] = b"-DENIED Redis is running in protected mode because prote
 /// ([`PubSubHub::publish`]).
 pub struct Server {
     shared: Arc<Shared>,
-    listeners: Vec<TcpListener>,
+    /// Each listener, with the TLS contexts its connections are served through (`tls-port`).
+    listeners: Vec<(TcpListener, Option<Arc<Tls>>)>,
+}
+
+/// Why [`Server::bind`] failed.
+#[derive(Debug)]
+pub enum BindError {
+    /// The ACL configuration (`user` lines, `aclfile`) is invalid.
+    Acl(String),
+    /// A listening socket could not be created on `port` (`tls-port` if `tls`); `reason` reads
+    /// `<addr>:<port>: bind: <why>`.
+    Listen {
+        /// The port.
+        port: u16,
+        /// Whether it is the TLS port.
+        tls: bool,
+        /// What failed.
+        reason: io::Error,
+    },
+}
+
+impl fmt::Display for BindError {
+    /// Redis's log lines for the failure.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindError::Acl(e) => write!(f, "{e}"),
+            BindError::Listen { port, tls, reason } => write!(
+                f,
+                "Could not create server TCP listening socket: {reason}\nFailed listening on port {port} ({}), aborting.",
+                if *tls { "TLS" } else { "TCP" }
+            ),
+        }
+    }
 }
 
 impl Server {
-    /// Validate the ACL configuration and bind every listener (no client is served yet).
-    /// Fails with `InvalidInput` when the ACL configuration (`user` lines, `aclfile`) is
-    /// invalid, otherwise with the bind error as `<addr>:<port>: bind: <reason>` (Redis logs it
-    /// as `Could not create server TCP listening socket <that>`).
+    /// Validate the ACL configuration and bind every listener (no client is served yet): on
+    /// `port` unless it is 0 while `tls-port` is set (`port 0` alone keeps a listener on a
+    /// port the kernel picks, which tests use), and on `tls-port` with `tls`.
     pub async fn bind(
         app: Arc<App>,
         hub: Arc<PubSubHub>,
         settings: ServerSettings,
         shutdown: Shutdown,
-    ) -> io::Result<Server> {
-        let shared = Shared::new(app, hub, settings, shutdown)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let listeners = bind_all(&shared.settings.bind, shared.settings.port).await?;
+        tls: Option<Arc<Tls>>,
+    ) -> Result<Server, BindError> {
+        let shared = Shared::new(app, hub, settings, shutdown).map_err(BindError::Acl)?;
+        let (bind, port, tls_port) = (
+            &shared.settings.bind,
+            shared.settings.port,
+            shared.settings.tls_port,
+        );
+        let mut listeners = Vec::new();
+        if port != 0 || tls_port == 0 {
+            let plain = bind_all(bind, port)
+                .await
+                .map_err(|reason| BindError::Listen {
+                    port,
+                    tls: false,
+                    reason,
+                })?;
+            listeners.extend(plain.into_iter().map(|l| (l, None)));
+        }
+        if let (Some(tls), true) = (tls, tls_port != 0) {
+            let secure = bind_all(bind, tls_port)
+                .await
+                .map_err(|reason| BindError::Listen {
+                    port: tls_port,
+                    tls: true,
+                    reason,
+                })?;
+            listeners.extend(secure.into_iter().map(|l| (l, Some(tls.clone()))));
+        }
         Ok(Server {
             shared: Arc::new(shared),
             listeners,
@@ -54,15 +112,15 @@ impl Server {
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter_map(|(l, _)| l.local_addr().ok())
             .collect()
     }
 
     /// Accept and serve until shutdown; returns once every connection task has ended.
     pub async fn run(self) {
         let mut accept_loops = JoinSet::new();
-        for listener in self.listeners {
-            accept_loops.spawn(accept_loop(listener, self.shared.clone()));
+        for (listener, tls) in self.listeners {
+            accept_loops.spawn(accept_loop(listener, tls, self.shared.clone()));
         }
         let shared = self.shared.clone();
         let sampler = tokio::spawn(async move {
@@ -79,7 +137,7 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, tls: Option<Arc<Tls>>, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     let shutdown = shared.shutdown.clone();
     loop {
@@ -109,8 +167,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             connections.spawn(refuse(stream, text));
             continue;
         }
-        let shared = shared.clone();
-        connections.spawn(async move { conn::run(stream, addr, shared).await });
+        let (shared, tls) = (shared.clone(), tls.clone());
+        connections.spawn(async move { conn::run(stream, addr, tls, shared).await });
     }
     drop(listener);
     while connections.join_next().await.is_some() {}

@@ -50,7 +50,7 @@ async fn start(configure: impl FnOnce(&mut ServerSettings)) -> TestServer {
     configure(&mut settings);
     let hub = PubSubHub::new();
     let shutdown = Shutdown::new();
-    let server = Server::bind(app, hub.clone(), settings, shutdown.clone())
+    let server = Server::bind(app, hub.clone(), settings, shutdown.clone(), None)
         .await
         .expect("bind");
     let addr = server.local_addrs()[0];
