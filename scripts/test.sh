@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, release build, `cargo test` of the workspace, and Redis's own
-# Sentinel test suite (../shared/conformance) against target/release/warden.
+# Sentinel test suite (../shared/conformance) against target/release/warden, plain and in its TLS
+# mode (scripts/upstream-tls.sh).
 #
 # usage: scripts/test.sh
 # env:
@@ -72,6 +73,26 @@ else
     failed=1
 fi
 
+# Records the outcome of one upstream run: its label, its log (with the runner's summary line)
+# and its exit status.
+record_upstream() {
+    local label=$1 log=$2 rc=$3 line ok bad nfail nerr nf
+    line=$(grep -E '^upstream sentinel tests:' "$log" | tail -1)
+    ok=$(sed -nE 's/.* ok=([0-9]+).*/\1/p' <<<"$line")
+    bad=$(sed -nE 's/.* failed=([0-9]+) unit_errors=([0-9]+).*/\1 \2/p' <<<"$line")
+    if [ "$rc" -eq 0 ] && [ -n "$line" ] && [ "$bad" = "0 0" ]; then
+        summary+=("$label ok ($ok passed)")
+        total_passed=$((total_passed + ok))
+    else
+        read -r nfail nerr <<<"${bad:-? ?}"
+        total_passed=$((total_passed + ${ok:-0}))
+        nf=${nfail//[^0-9]/}
+        total_failed=$((total_failed + ${nf:-1}))
+        summary+=("$label FAILED (rc=$rc ok=${ok:-?} failed=$nfail unit_errors=$nerr; log $log)")
+        failed=1
+    fi
+}
+
 section "upstream Sentinel suite: $UNITS"
 if [ "$UNITS" = none ]; then
     summary+=("upstream skipped")
@@ -94,20 +115,11 @@ else
         for unit in "${units[@]}"; do args+=(--single "$unit"); done
     fi
     timeout "${WARDEN_UPSTREAM_TIMEOUT:-1800}" "$RUNNER" "$WARDEN_BIN" "${args[@]}" 2>&1 | tee "$LOGS/upstream.log"
-    rc=${PIPESTATUS[0]}
-    line=$(grep -E '^upstream sentinel tests:' "$LOGS/upstream.log" | tail -1)
-    ok=$(sed -nE 's/.* ok=([0-9]+).*/\1/p' <<<"$line")
-    bad=$(sed -nE 's/.* failed=([0-9]+) unit_errors=([0-9]+).*/\1 \2/p' <<<"$line")
-    if [ "$rc" -eq 0 ] && [ -n "$line" ] && [ "$bad" = "0 0" ]; then
-        summary+=("upstream [$UNITS] ok ($ok passed)")
-        total_passed=$((total_passed + ok))
-    else
-        read -r nfail nerr <<<"${bad:-? ?}"
-        total_passed=$((total_passed + ${ok:-0}))
-        nf=${nfail//[^0-9]/}
-        total_failed=$((total_failed + ${nf:-1}))
-        summary+=("upstream [$UNITS] FAILED (rc=$rc ok=${ok:-?} failed=$nfail unit_errors=$nerr; log $LOGS/upstream.log)")
-        failed=1
-    fi
+    record_upstream "upstream [$UNITS]" "$LOGS/upstream.log" "${PIPESTATUS[0]}"
+
+    section "upstream Sentinel suite over TLS: $UNITS"
+    timeout "${WARDEN_UPSTREAM_TIMEOUT:-1800}" ./scripts/upstream-tls.sh \
+        "$(dirname "$RUNNER")/redis-7.0.15" "$WARDEN_BIN" "${args[@]}" 2>&1 | tee "$LOGS/upstream-tls.log"
+    record_upstream "upstream over TLS [$UNITS]" "$LOGS/upstream-tls.log" "${PIPESTATUS[0]}"
 fi
 finish

@@ -177,3 +177,82 @@ fn missing_config_file_is_refused() {
         failures.join("\n  ")
     );
 }
+
+/// The messages of the log lines (`<pid>:X <date> <time> # <message>`), in order.
+fn log_messages(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split_once(" # ").map(|(_, m)| m.to_owned()))
+        .collect()
+}
+
+#[test]
+fn bad_tls_settings_stop_startup_as_in_redis_sentinel() {
+    let dir = TempDir::new("tls-conf").unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let missing = |name: &str| dir.path().join(name).display().to_string();
+    let files = [
+        format!("tls-cert-file {}", missing("server.crt")),
+        format!("tls-key-file {}", missing("server.key")),
+    ];
+    let cases: [(&str, Vec<String>); 4] = [
+        ("no certificate", vec!["tls-port 1".into()]),
+        ("no CA", [&["tls-port 1".to_string()][..], &files].concat()),
+        (
+            "unreadable certificate",
+            [
+                &["tls-port 1".into(), "tls-auth-clients no".into()][..],
+                &files,
+            ]
+            .concat(),
+        ),
+        (
+            "bad protocols",
+            [
+                &["tls-replication yes".into(), "tls-auth-clients no".into()][..],
+                &files,
+                &[
+                    format!("tls-ca-cert-file {}", missing("ca.crt")),
+                    "tls-protocols SSLv3".into(),
+                ],
+            ]
+            .concat(),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, lines) in cases {
+        let conf = lines
+            .iter()
+            .fold(SentinelConf::monitoring("mymaster", 6379, 2), |c, l| {
+                c.line(l.clone())
+            });
+        let reference = run_conf(name, Flavor::Redis, &conf);
+        let warden = run_conf(name, Flavor::Warden, &conf);
+        let expected = log_messages(&reference.stdout);
+        let [.., reason, last] = expected.as_slice() else {
+            panic!("{name}: redis-sentinel logged {:?}", reference.stdout);
+        };
+        assert_eq!(
+            last, "Failed to configure TLS. Check logs for more info.",
+            "{name}"
+        );
+        assert_eq!(reference.code, Some(1), "{name}: redis-sentinel exit code");
+        // OpenSSL's error strings are formatted differently by the two (ERR_error_string_n vs
+        // the whole error stack): compare up to them.
+        let reason = reason.split(": error:").next().unwrap_or(reason);
+        let got = log_messages(&warden.stdout);
+        let ok = warden.code == Some(1)
+            && got.last() == Some(last)
+            && got
+                .iter()
+                .rev()
+                .nth(1)
+                .is_some_and(|r| r.starts_with(reason));
+        if !ok {
+            failures.push(format!(
+                "{name}: want exit 1 after {reason:?} and {last:?}; warden exited {:?} logging {:?}",
+                warden.code,
+                got.iter().rev().take(2).rev().collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -13,6 +13,7 @@ mod stream;
 pub use stream::Stream;
 
 use openssl::dh::Dh;
+use openssl::error::ErrorStack;
 use openssl::pkey::PKey;
 use openssl::ssl::{
     Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode,
@@ -238,6 +239,34 @@ fn handshake_error(e: openssl::ssl::Error) -> io::Error {
     }
 }
 
+/// The oldest error of the queue the way Redis prints it (`ERR_error_string_n` of OpenSSL 3:
+/// `error:<code>:<library>::<reason>`).
+fn first_error(stack: &ErrorStack) -> String {
+    let Some(e) = stack.errors().first() else {
+        return "unknown error".into();
+    };
+    let code = e.code() as u64;
+    if code & ERR_SYSTEM_FLAG != 0 {
+        return system_error(code & !ERR_SYSTEM_FLAG);
+    }
+    let reason = e
+        .reason()
+        .map_or_else(|| format!("reason({})", code & 0x7F_FFFF), str::to_string);
+    format!("error:{code:08X}:{}::{reason}", e.library().unwrap_or(""))
+}
+
+/// `first_error` of a failed system call (OpenSSL 3 queues them as `ERR_SYSTEM_FLAG | errno`).
+fn system_error(errno: u64) -> String {
+    format!(
+        "error:{:08X}:system library::{}",
+        ERR_SYSTEM_FLAG | errno,
+        crate::conffile::strerror(&std::io::Error::from_raw_os_error(errno as i32))
+    )
+}
+
+/// OpenSSL 3's mark of an error code that carries an `errno`.
+const ERR_SYSTEM_FLAG: u64 = 0x8000_0000;
+
 // Two OpenSSL calls the `openssl` crate does not wrap (libssl is linked through it).
 extern "C" {
     fn SSL_CTX_set_timeout(ctx: *mut c_void, seconds: c_long) -> c_long;
@@ -299,8 +328,11 @@ fn context(s: &TlsSettings, side: Side, disabled: SslOptions) -> Result<SslConte
     ctx.set_mode(SslMode::ENABLE_PARTIAL_WRITE | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
     ctx.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
     ctx.set_certificate_chain_file(cert)
-        .map_err(|e| format!("Failed to load certificate: {cert}: {e}"))?;
-    let pem = std::fs::read(key).map_err(|e| format!("Failed to load private key: {key}: {e}"))?;
+        .map_err(|e| format!("Failed to load certificate: {cert}: {}", first_error(&e)))?;
+    let pem = std::fs::read(key).map_err(|e| {
+        let errno = e.raw_os_error().unwrap_or(0) as u64;
+        format!("Failed to load private key: {key}: {}", system_error(errno))
+    })?;
     // Without a passphrase an encrypted key fails (OpenSSL would otherwise prompt on the tty).
     let private = PKey::private_key_from_pem_callback(&pem, |buf| {
         let pass = pass.as_deref().unwrap_or("").as_bytes();
@@ -308,15 +340,20 @@ fn context(s: &TlsSettings, side: Side, disabled: SslOptions) -> Result<SslConte
         buf[..n].copy_from_slice(&pass[..n]);
         Ok(n)
     })
-    .map_err(|e| format!("Failed to load private key: {key}: {e}"))?;
+    .map_err(|e| format!("Failed to load private key: {key}: {}", first_error(&e)))?;
     ctx.set_private_key(&private)
-        .map_err(|e| format!("Failed to load private key: {key}: {e}"))?;
+        .map_err(|e| format!("Failed to load private key: {key}: {}", first_error(&e)))?;
     if s.ca_cert_file.is_some() || s.ca_cert_dir.is_some() {
         ctx.load_verify_locations(
             s.ca_cert_file.as_deref().map(Path::new),
             s.ca_cert_dir.as_deref().map(Path::new),
         )
-        .map_err(|e| format!("Failed to configure CA certificate(s) file/directory: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "Failed to configure CA certificate(s) file/directory: {}",
+                first_error(&e)
+            )
+        })?;
     }
     if let Some(ciphers) = &s.ciphers {
         ctx.set_cipher_list(ciphers)

@@ -27,6 +27,8 @@ use warden_core::Reply;
 const BUFFER: usize = 16 * 1024;
 /// `tcp-keepalive` default of Redis, in seconds.
 const KEEPALIVE_SECS: libc::c_int = 300;
+/// Longest a TLS client may take to complete its handshake.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Pub/sub messages written per flush at most.
 const DELIVERY_BATCH: usize = 256;
 
@@ -96,8 +98,15 @@ pub async fn run(stream: TcpStream, addr: SocketAddr, tls: Option<Arc<Tls>>, sha
     let stream = match tls {
         None => Stream::Plain(stream),
         Some(tls) => {
+            // Bounded, so connections that never finish their handshake (not yet clients, so
+            // not counted by maxclients) cannot pile up.
             let handshake = tokio::select! {
-                handshake = tls.accept(stream) => handshake,
+                handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)) => {
+                    handshake.unwrap_or_else(|_| Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "handshake timed out",
+                    )))
+                }
                 () = shared.shutdown.wait() => return,
             };
             match handshake {
