@@ -245,7 +245,7 @@ fn first_error(stack: &ErrorStack) -> String {
     let Some(e) = stack.errors().first() else {
         return "unknown error".into();
     };
-    let code = e.code() as u64;
+    let code = e.code();
     if code & ERR_SYSTEM_FLAG != 0 {
         return system_error(code & !ERR_SYSTEM_FLAG);
     }
