@@ -14,6 +14,7 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, ServerConfig};
+use warden_core::glob::glob_match;
 use warden_core::Persist;
 
 /// `strerror(errno)` text of an I/O error (std's Display without the ` (os error N)` suffix).
@@ -70,6 +71,8 @@ pub enum LoadError {
     },
     /// A directive is invalid. Print [`ConfigError::stderr_text`] on **stderr**, exit 1.
     Invalid(ConfigError),
+    /// An included file cannot be read (the message to log at warning level), exit 1.
+    Include(String),
     /// The file is not writable. Log at warning level, exit 1.
     NotWritable {
         /// Absolute path.
@@ -94,6 +97,7 @@ impl fmt::Display for LoadError {
                 )
             }
             LoadError::Invalid(e) => write!(f, "{e}"),
+            LoadError::Include(message) => write!(f, "{message}"),
             LoadError::NotWritable { path, reason } => {
                 write!(
                     f,
@@ -137,8 +141,14 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
     let path = absolute(path).map_err(|e| unreadable(&e, path))?;
     let bytes = fs::read(&path).map_err(|e| unreadable(&e, &path))?;
     let text = String::from_utf8_lossy(&bytes);
-    let parsed = config::parse(&config::config_text(&text, options), &SystemEnv)
-        .map_err(LoadError::Invalid)?;
+    let combined = config::config_text(&text, options);
+    let expanded = config::expand_includes(&combined, &path.to_string_lossy(), &mut read_included)
+        .map_err(LoadError::Include)?;
+    let parsed = config::parse(&expanded.text, &SystemEnv).map_err(|mut e| {
+        // Redis counts lines per file: report the line of the file it is in.
+        e.line = expanded.origin(e.line).1;
+        LoadError::Invalid(e)
+    })?;
     access(&path.to_string_lossy(), libc::W_OK).map_err(|e| LoadError::NotWritable {
         path: path.clone(),
         reason: strerror(&e),
@@ -156,6 +166,52 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
         parsed,
         persist,
     })
+}
+
+/// The files an `include <pattern>` names, with their text: the file itself, or with wildcards
+/// (`*`, `?`, `[...]` in its last component, matched like glob(3) without dot files) every
+/// match in alphabetical order, possibly none.
+fn read_included(pattern: &str) -> Result<Vec<config::include::Source>, String> {
+    let read = |path: &Path| {
+        fs::read(path)
+            .map(|bytes| {
+                (
+                    path.to_string_lossy().into_owned(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )
+            })
+            .map_err(|e| {
+                LoadError::Unreadable {
+                    path: path.to_path_buf(),
+                    reason: strerror(&e),
+                }
+                .to_string()
+            })
+    };
+    let path = Path::new(pattern);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let Some(name) = name.filter(|n| n.contains(['*', '?', '['])) else {
+        return Ok(vec![read(path)?]);
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut matches: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|file| {
+                    (!file.starts_with('.') || name.starts_with('.'))
+                        && glob_match(name.as_bytes(), file.as_bytes(), false)
+                })
+                .map(|file| dir.join(file))
+                .collect()
+        })
+        .unwrap_or_default();
+    matches.sort();
+    matches.iter().map(|path| read(path)).collect()
 }
 
 /// Saves the sentinel state into its config file like Redis's `sentinelFlushConfig`: the old

@@ -8,12 +8,14 @@
 use std::collections::BTreeMap;
 
 mod directives;
+pub mod include;
 pub mod parse;
 pub mod rewrite;
 mod sha256;
 pub mod tokenize;
 pub mod vip;
 
+pub use include::{expand_includes, Expanded};
 pub use parse::{command_line, config_text, parse, CommandLine, ConfigEnv, ConfigError, Parsed};
 pub use rewrite::rewrite;
 pub use vip::VipOption;

@@ -53,7 +53,7 @@ fn every_error_text_with_its_line() {
         ("acllog-max-len -1", 1, "argument must be between 0 and 9223372036854775807 inclusive"),
         ("protected-mode \"no\"x", 1, "Unbalanced quotes in configuration line"),
         ("dir /nonexistent", 1, "No such file or directory"),
-        ("include /etc/other.conf", 1, "include is not supported by Warden"),
+        ("include /etc/other.conf", 1, "include must be expanded before parsing"),
         ("sentinel bogus", 1, "Unrecognized sentinel configuration statement."),
         ("sentinel monitor m 127.0.0.1 6379", 1, "Unrecognized sentinel configuration statement."),
         ("sentinel monitor m 127.0.0.1 6379 0", 1, "Quorum must be 1 or greater."),
