@@ -208,25 +208,27 @@ impl Tls {
             ClientAuth::Optional => SslVerifyMode::PEER,
             ClientAuth::Yes => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
         });
-        let mut stream = SslStream::new(ssl, tcp).map_err(io::Error::other)?;
-        Pin::new(&mut stream)
-            .accept()
-            .await
-            .map_err(handshake_error)?;
-        Ok(stream)
+        handshake(ssl, tcp, Side::Server).await
     }
 
     /// Complete the client side of the handshake on an outgoing link.
     pub async fn connect(&self, tcp: TcpStream) -> io::Result<SslStream<TcpStream>> {
         let ssl =
             Ssl::new(self.client.as_ref().unwrap_or(&self.server)).map_err(io::Error::other)?;
-        let mut stream = SslStream::new(ssl, tcp).map_err(io::Error::other)?;
-        Pin::new(&mut stream)
-            .connect()
-            .await
-            .map_err(handshake_error)?;
-        Ok(stream)
+        handshake(ssl, tcp, Side::Client).await
     }
+}
+
+/// Run the handshake of `side` over `tcp`.
+async fn handshake(ssl: Ssl, tcp: TcpStream, side: Side) -> io::Result<SslStream<TcpStream>> {
+    let mut stream = SslStream::new(ssl, tcp).map_err(io::Error::other)?;
+    let pinned = Pin::new(&mut stream);
+    let done = match side {
+        Side::Server => pinned.accept().await,
+        Side::Client => pinned.connect().await,
+    };
+    done.map_err(handshake_error)?;
+    Ok(stream)
 }
 
 /// A failed handshake as an I/O error carrying OpenSSL's reason.
