@@ -119,11 +119,7 @@ async fn run(
         Ok(Err(e)) => return Some(strerror(&e)),
         Ok(Ok(stream)) => stream,
     };
-    let local_ip = match &stream {
-        Stream::Plain(tcp) => tcp.local_addr(),
-        Stream::Tls(tls) => tls.get_ref().local_addr(),
-    };
-    let local_ip = match local_ip {
+    let local_ip = match stream.tcp().local_addr() {
         Ok(addr) => addr.ip().to_string(),
         Err(e) => return Some(strerror(&e)),
     };

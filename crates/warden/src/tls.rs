@@ -119,6 +119,8 @@ impl TlsSettings {
 
 /// The configured TLS contexts.
 pub struct Tls {
+    /// `tls-port` (0: TLS for links only).
+    port: u16,
     server: SslContext,
     /// A separate context for outgoing links when a client certificate is configured.
     client: Option<SslContext>,
@@ -194,10 +196,16 @@ impl Tls {
             _ => None,
         };
         Ok(Tls {
+            port: s.port,
             server: server.build(),
             client,
             auth_clients: s.auth_clients,
         })
+    }
+
+    /// The port clients connect to with TLS (`tls-port`), if any.
+    pub fn port(&self) -> Option<u16> {
+        (self.port != 0).then_some(self.port)
     }
 
     /// Complete the server side of the handshake on an accepted connection.

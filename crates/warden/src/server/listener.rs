@@ -66,7 +66,7 @@ impl fmt::Display for BindError {
 impl Server {
     /// Validate the ACL configuration and bind every listener (no client is served yet): on
     /// `port` unless it is 0 while `tls-port` is set (`port 0` alone keeps a listener on a
-    /// port the kernel picks, which tests use), and on `tls-port` with `tls`.
+    /// port the kernel picks, which tests use), and on `tls-port` when `tls` has one.
     pub async fn bind(
         app: Arc<App>,
         hub: Arc<PubSubHub>,
@@ -75,13 +75,10 @@ impl Server {
         tls: Option<Arc<Tls>>,
     ) -> Result<Server, BindError> {
         let shared = Shared::new(app, hub, settings, shutdown).map_err(BindError::Acl)?;
-        let (bind, port, tls_port) = (
-            &shared.settings.bind,
-            shared.settings.port,
-            shared.settings.tls_port,
-        );
+        let (bind, port) = (&shared.settings.bind, shared.settings.port);
+        let tls_port = tls.as_ref().and_then(|tls| tls.port());
         let mut listeners = Vec::new();
-        if port != 0 || tls_port == 0 {
+        if port != 0 || tls_port.is_none() {
             let plain = bind_all(bind, port)
                 .await
                 .map_err(|reason| BindError::Listen {
@@ -91,7 +88,7 @@ impl Server {
                 })?;
             listeners.extend(plain.into_iter().map(|l| (l, None)));
         }
-        if let (Some(tls), true) = (tls, tls_port != 0) {
+        if let (Some(tls), Some(tls_port)) = (tls, tls_port) {
             let secure = bind_all(bind, tls_port)
                 .await
                 .map_err(|reason| BindError::Listen {

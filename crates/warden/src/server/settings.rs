@@ -8,8 +8,6 @@ use warden_core::config::ServerConfig;
 pub struct ServerSettings {
     /// TCP port.
     pub port: u16,
-    /// `tls-port` (0: none).
-    pub tls_port: u16,
     /// `bind` addresses; empty means Redis' default `* -::*` (all IPv4, and all IPv6 if
     /// available). A leading `-` marks an address whose bind failure is tolerated.
     pub bind: Vec<String>,
@@ -45,7 +43,6 @@ impl ServerSettings {
             .unwrap_or(128);
         ServerSettings {
             port: config.port,
-            tls_port: crate::tls::TlsSettings::new(config).port,
             bind: config.bind.clone(),
             protected_mode: config.protected_mode,
             maxclients: config.maxclients,

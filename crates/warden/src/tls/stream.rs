@@ -16,6 +16,14 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// The TCP connection underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => tls.get_ref(),
+        }
+    }
+
     /// Write what the socket takes right now without waiting. Plain TCP only: on TLS this
     /// reports `WouldBlock`, and the caller writes through [`AsyncWrite`] instead.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
