@@ -9,15 +9,17 @@
 //! request (and so the ratio of requests per CPU-second), and how busy the server and
 //! `redis-benchmark` were: a load generator at ~100 % of its one core is the bottleneck, and then
 //! requests/s say more about it than about the server. Then the idle RSS of both. Writes
-//! `target/throughput-bench/results.json`.
+//! `target/throughput-bench/results.json` (`results-tls.json` with `--tls`, which runs every
+//! case over TLS: each sentinel serves a `tls-port` with a throwaway CA's certificate).
 //!
-//! usage: cargo build --release -p warden && cargo bench --bench throughput -- [--requests N] [--rounds R]
+//! usage: cargo build --release -p warden && cargo bench --bench throughput -- [--requests N] [--rounds R] [--tls]
 //! (`THROUGHPUT_REQUESTS` works too; default 100000 requests per unpipelined case and round,
 //! 5 rounds.)
 
 use std::io;
 use std::process::ExitCode;
 
+use std::path::Path;
 use warden_benches::args::{for_each_option, positive};
 use warden_benches::json::Json;
 use warden_benches::machine::{cpu_seconds, describe, rss_kib};
@@ -25,8 +27,10 @@ use warden_benches::redis_benchmark::{Outcome, Run};
 use warden_benches::stats::Summary;
 use warden_integration::bed::{SideBySide, MASTER_NAME};
 use warden_integration::binaries::{target_dir, warden};
+use warden_integration::certs::TestCerts;
+use warden_integration::ports::free_port;
 use warden_integration::resp::Value;
-use warden_integration::servers::SentinelServer;
+use warden_integration::servers::{Flavor, SentinelServer};
 
 const DEFAULT_REQUESTS: u64 = 100_000;
 const DEFAULT_ROUNDS: u32 = 5;
@@ -73,6 +77,16 @@ struct Case {
 struct Options {
     requests: u64,
     rounds: u32,
+    /// Query both servers over TLS (on their `tls-port`) instead of plain TCP.
+    tls: bool,
+}
+
+/// Where `redis-benchmark` connects to one server.
+struct Target<'a> {
+    sentinel: &'a SentinelServer,
+    port: u16,
+    /// The CA to verify the server with, for TLS.
+    tls_ca: Option<&'a Path>,
 }
 
 fn options_from_args() -> Result<Options, String> {
@@ -82,14 +96,16 @@ fn options_from_args() -> Result<Options, String> {
             Err(_) => DEFAULT_REQUESTS,
         },
         rounds: DEFAULT_ROUNDS,
+        tls: false,
     };
     for_each_option(|arg, value| {
         match arg {
             "--requests" => options.requests = positive("--requests", &value()?)?,
             "--rounds" => options.rounds = positive("--rounds", &value()?)?,
+            "--tls" => options.tls = true,
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (usage: -- [--requests N] [--rounds R])"
+                    "unknown argument {other:?} (usage: -- [--requests N] [--rounds R] [--tls])"
                 ))
             }
         }
@@ -118,12 +134,8 @@ fn check_answers(bed: &SideBySide) -> io::Result<()> {
     Ok(())
 }
 
-fn bench(
-    sentinel: &SentinelServer,
-    command: &[&str],
-    pipeline: u32,
-    requests: u64,
-) -> io::Result<Sample> {
+fn bench(target: &Target, command: &[&str], pipeline: u32, requests: u64) -> io::Result<Sample> {
+    let sentinel = target.sentinel;
     let pid = sentinel.process.pid();
     let cpu = || {
         cpu_seconds(pid)
@@ -131,11 +143,12 @@ fn bench(
     };
     let before = cpu()?;
     let outcome = Run {
-        port: sentinel.port,
+        port: target.port,
         clients: CLIENTS,
         requests,
         pipeline,
         command,
+        tls_ca: target.tls_ca,
     }
     .execute()
     .map_err(|e| io::Error::other(format!("{}: {e}", sentinel.flavor)))?;
@@ -161,8 +174,40 @@ fn kib(pid: u32) -> io::Result<u64> {
 
 fn run(options: &Options) -> io::Result<()> {
     warden()?;
-    let bed = SideBySide::start(0)?;
+    // With --tls each sentinel also serves TLS on its own port (no client certificates).
+    let certs = if options.tls {
+        Some(TestCerts::create()?)
+    } else {
+        None
+    };
+    let tls_ports = [free_port(), free_port()];
+    let bed = SideBySide::start_each(0, |flavor| match &certs {
+        None => Vec::new(),
+        Some(certs) => {
+            let port = tls_ports[usize::from(flavor == Flavor::Warden)];
+            let file = |name: &str| certs.file(name).display().to_string();
+            vec![
+                format!("tls-port {port}"),
+                format!("tls-cert-file {}", file("server.crt")),
+                format!("tls-key-file {}", file("server.key")),
+                format!("tls-ca-cert-file {}", file("ca.crt")),
+                "tls-auth-clients no".into(),
+            ]
+        }
+    })?;
     bed.wait_settled()?;
+    let ca = certs.as_ref().map(|certs| certs.file("ca.crt"));
+    let targets = [(&bed.reference, tls_ports[0]), (&bed.warden, tls_ports[1])].map(
+        |(sentinel, tls_port)| Target {
+            sentinel,
+            port: if ca.is_some() {
+                tls_port
+            } else {
+                sentinel.port
+            },
+            tls_ca: ca.as_deref(),
+        },
+    );
     check_answers(&bed)?;
     let idle = (
         kib(bed.reference.process.pid())?,
@@ -192,14 +237,15 @@ fn run(options: &Options) -> io::Result<()> {
     for round in 0..options.rounds as usize {
         for (k, case) in cases.iter_mut().enumerate() {
             // Alternate which server goes first so neither always meets a warmer or cooler machine.
+            let [reference, warden] = &targets;
             let order = if (round + k) % 2 == 0 {
-                [&bed.reference, &bed.warden]
+                [reference, warden]
             } else {
-                [&bed.warden, &bed.reference]
+                [warden, reference]
             };
-            for server in order {
-                let sample = bench(server, &case.command, case.pipeline, case.requests)?;
-                if std::ptr::eq(server, &bed.warden) {
+            for target in order {
+                let sample = bench(target, &case.command, case.pipeline, case.requests)?;
+                if std::ptr::eq(target, warden) {
                     case.warden.push(sample);
                 } else {
                     case.reference.push(sample);
@@ -266,7 +312,11 @@ fn run(options: &Options) -> io::Result<()> {
 
     let path = target_dir().join("throughput-bench");
     std::fs::create_dir_all(&path)?;
-    let path = path.join("results.json");
+    let path = path.join(if options.tls {
+        "results-tls.json"
+    } else {
+        "results.json"
+    });
     std::fs::write(
         &path,
         format!("{}\n", results_json(options, &cases, idle, loaded)),
@@ -390,6 +440,7 @@ fn results_json(options: &Options, cases: &[Case], idle: (u64, u64), loaded: (u6
             ("pipeline", Json::from(u64::from(c.pipeline))),
             ("requests", Json::from(c.requests)),
             ("rounds", Json::from(u64::from(options.rounds))),
+            ("tls", Json::Bool(options.tls)),
             ("ratio", Json::from(s.ratio())),
             ("round_ratios", s.round_ratios.json()),
             (

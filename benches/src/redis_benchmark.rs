@@ -1,7 +1,9 @@
 //! Runs `redis-benchmark` against one server and reads its CSV summary.
 
 use crate::machine::reaped_children_cpu_seconds;
+use std::ffi::OsStr;
 use std::io;
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -18,6 +20,8 @@ pub struct Run<'a> {
     pub pipeline: u32,
     /// The command and its arguments.
     pub command: &'a [&'a str],
+    /// Connect with TLS, verifying the server against this CA certificate.
+    pub tls_ca: Option<&'a Path>,
 }
 
 /// What `redis-benchmark --csv` reported, and what running it cost.
@@ -60,6 +64,11 @@ impl Run<'_> {
                 &self.requests.to_string(),
             ])
             .args(["-P", &self.pipeline.to_string(), "--csv"])
+            .args(
+                self.tls_ca
+                    .iter()
+                    .flat_map(|ca| [OsStr::new("--tls"), OsStr::new("--cacert"), ca.as_os_str()]),
+            )
             .args(self.command)
             .output()
             .map_err(|e| {

@@ -36,6 +36,14 @@ impl SideBySide {
 
     /// [`SideBySide::start`] with extra config lines for both sentinels (e.g. `requirepass x`).
     pub fn start_with(replicas: usize, extra: &[&str]) -> io::Result<SideBySide> {
+        SideBySide::start_each(replicas, |_| extra.iter().map(|l| l.to_string()).collect())
+    }
+
+    /// [`SideBySide::start`] with extra config lines for each sentinel (`extra(flavor)`).
+    pub fn start_each(
+        replicas: usize,
+        extra: impl Fn(Flavor) -> Vec<String>,
+    ) -> io::Result<SideBySide> {
         let master = RedisServer::start()?;
         let replicas = (0..replicas)
             .map(|_| RedisServer::start_replica_of(master.port))
@@ -51,12 +59,14 @@ impl SideBySide {
             )
             .map_err(io::Error::other)?;
         }
-        let conf = extra.iter().fold(
-            SentinelConf::monitoring(MASTER_NAME, master.port, 2),
-            |conf, line| conf.line(*line),
-        );
-        let reference = SentinelServer::start(Flavor::Redis, &conf)?;
-        let warden = SentinelServer::start(Flavor::Warden, &conf)?;
+        let conf = |flavor| {
+            extra(flavor).into_iter().fold(
+                SentinelConf::monitoring(MASTER_NAME, master.port, 2),
+                SentinelConf::line,
+            )
+        };
+        let reference = SentinelServer::start(Flavor::Redis, &conf(Flavor::Redis))?;
+        let warden = SentinelServer::start(Flavor::Warden, &conf(Flavor::Warden))?;
         Ok(SideBySide {
             reference,
             warden,

@@ -336,6 +336,10 @@ fn context(s: &TlsSettings, side: Side, disabled: SslOptions) -> Result<SslConte
             | disabled,
     );
     ctx.set_mode(SslMode::ENABLE_PARTIAL_WRITE | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
+    // One `recv` for whatever arrived instead of one per record header and body (and, as the
+    // read then comes back short, no further `recv` that would only return EAGAIN). Safe here:
+    // both the server and the links call SSL_read until it wants more from the socket.
+    ctx.set_read_ahead(true);
     ctx.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
     ctx.set_certificate_chain_file(cert)
         .map_err(|e| format!("Failed to load certificate: {cert}: {}", first_error(&e)))?;
