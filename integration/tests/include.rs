@@ -1,7 +1,8 @@
 //! `include` in sentinel.conf, side by side with redis-sentinel: included directives apply where
 //! the `include` line stands (a wildcard includes every match in alphabetical order, or nothing),
-//! the line survives the sentinel's own rewrites, and errors in included files are reported with
-//! the included file's line number; a missing file stops start-up with Redis's message.
+//! relative paths follow the `dir` lines before them, the line survives rewrites, and errors in
+//! included files are reported with the included file's line number; a missing file stops
+//! start-up with Redis's message.
 
 use std::time::Duration;
 
@@ -100,5 +101,28 @@ fn errors_in_included_files_are_reported_like_redis_sentinel() {
         };
         assert_eq!(essence(&warden), essence(&reference), "{name}");
         assert!(essence(&reference).is_some(), "{name}: {reference:?}");
+    }
+}
+
+#[test]
+fn a_relative_include_is_found_in_the_dir_set_before_it() {
+    let dir = TempDir::new("include-dir").unwrap();
+    write(
+        &dir,
+        "work/extra.conf",
+        "sentinel down-after-milliseconds mymaster 4444\n",
+    );
+    let conf = SentinelConf::monitoring("mymaster", 1, 2)
+        .line(format!("dir {}/work", dir.path().display()))
+        .line("include extra.conf");
+    for flavor in FLAVORS {
+        let sentinel =
+            SentinelServer::start(flavor, &conf).unwrap_or_else(|e| panic!("{flavor}: {e}"));
+        let master = sentinel.master("mymaster").unwrap();
+        assert_eq!(
+            master.field_text("down-after-milliseconds").as_deref(),
+            Some("4444"),
+            "{flavor}: {master}"
+        );
     }
 }

@@ -5,9 +5,12 @@
 //!
 //! Expansion is textual, before parsing, with a map back to each line's file and line number,
 //! so errors name the line of the file they are in, as Redis (which loads each included file
-//! as its own text) reports them. Reading files is the caller's (the core does no I/O).
+//! as its own text) reports them. A relative include path is taken from the directory the
+//! `dir` lines before it lead to (Redis changes into `dir` while loading). Reading files is the
+//! caller's (the core does no I/O).
 
 use super::tokenize::{split_args, split_lines};
+use std::path::{Path, PathBuf};
 
 /// How deep includes may nest (Redis has no limit and overflows its stack on a cycle).
 pub const MAX_DEPTH: usize = 16;
@@ -56,50 +59,74 @@ pub fn expand_includes(
         sources: vec![name.to_string()],
         top_lines: split_lines(text).len(),
     };
-    expand(&mut expanded, 0, text, read, 0)?;
+    let mut expansion = Expansion {
+        out: &mut expanded,
+        read,
+        dir: PathBuf::new(),
+    };
+    expansion.expand(0, text, 0)?;
     Ok(expanded)
 }
 
-fn expand(
-    out: &mut Expanded,
-    source: usize,
-    text: &str,
-    read: &mut dyn FnMut(&str) -> Result<Vec<Source>, String>,
-    depth: usize,
-) -> Result<(), String> {
-    for (i, line) in split_lines(text).into_iter().enumerate() {
-        match include_target(line) {
-            Some(pattern) if depth >= MAX_DEPTH => {
-                return Err(format!(
-                    "Fatal error, includes nested more than {MAX_DEPTH} deep at '{pattern}'"
-                ));
-            }
-            Some(pattern) => {
-                for (path, content) in read(&pattern)? {
-                    out.sources.push(path);
-                    let index = out.sources.len() - 1;
-                    expand(out, index, &content, read, depth + 1)?;
-                }
-            }
-            None => {
-                out.text.push_str(line);
-                out.text.push('\n');
-                out.origins.push((source, i + 1));
-            }
-        }
-    }
-    Ok(())
+/// The state of one expansion.
+struct Expansion<'a> {
+    out: &'a mut Expanded,
+    read: &'a mut dyn FnMut(&str) -> Result<Vec<Source>, String>,
+    /// Where the `dir` lines so far lead, relative to the starting directory.
+    dir: PathBuf,
 }
 
-/// The pattern of an `include` line with exactly one argument (others are left to the parser,
-/// which reports them as Redis does).
-fn include_target(line: &str) -> Option<String> {
-    if line.starts_with('#') {
-        return None;
+impl Expansion<'_> {
+    fn expand(&mut self, source: usize, text: &str, depth: usize) -> Result<(), String> {
+        for (i, line) in split_lines(text).into_iter().enumerate() {
+            match Directive::of(line) {
+                Some(Directive::Include(pattern)) if depth >= MAX_DEPTH => {
+                    return Err(format!(
+                        "Fatal error, includes nested more than {MAX_DEPTH} deep at '{pattern}'"
+                    ));
+                }
+                Some(Directive::Include(pattern)) => {
+                    let pattern = self.dir.join(pattern);
+                    for (path, content) in (self.read)(&pattern.to_string_lossy())? {
+                        self.out.sources.push(path);
+                        let index = self.out.sources.len() - 1;
+                        self.expand(index, &content, depth + 1)?;
+                    }
+                    continue;
+                }
+                Some(Directive::Dir(dir)) => self.dir.push(Path::new(&dir)),
+                None => {}
+            }
+            let out = &mut *self.out;
+            out.text.push_str(line);
+            out.text.push('\n');
+            out.origins.push((source, i + 1));
+        }
+        Ok(())
     }
-    match split_args(line)?.as_slice() {
-        [directive, pattern] if directive.eq_ignore_ascii_case("include") => Some(pattern.clone()),
-        _ => None,
+}
+
+/// A line expansion acts on (with exactly one argument; other forms are left to the parser,
+/// which reports them as Redis does).
+enum Directive {
+    /// `include <pattern>`.
+    Include(String),
+    /// `dir <path>`.
+    Dir(String),
+}
+
+impl Directive {
+    fn of(line: &str) -> Option<Directive> {
+        if line.starts_with('#') {
+            return None;
+        }
+        match split_args(line)?.as_slice() {
+            [name, arg] if name.eq_ignore_ascii_case("include") => {
+                Some(Directive::Include(arg.clone()))
+            }
+            [name, arg] if name.eq_ignore_ascii_case("dir") => Some(Directive::Dir(arg.clone())),
+            _ => None,
+        }
     }
 }
 
@@ -144,6 +171,29 @@ mod tests {
         assert_eq!(e.origin(9), ("/etc/sentinel.conf", 6));
         // Past the end: counted on in the top-level text.
         assert_eq!(e.origin(10), ("/etc/sentinel.conf", 7));
+    }
+
+    #[test]
+    fn relative_includes_follow_the_dir_lines_before_them() {
+        let mut asked = Vec::new();
+        let mut read = |pattern: &str| {
+            asked.push(pattern.to_string());
+            let text = if pattern == "/srv/a.conf" {
+                "dir sub"
+            } else {
+                ""
+            };
+            Ok(vec![(pattern.to_string(), text.to_string())])
+        };
+        let text =
+            "include first.conf\ndir /srv\ninclude a.conf\ninclude b.conf\ninclude /abs.conf";
+        let e = expand_includes(text, "main", &mut read).unwrap();
+        assert_eq!(
+            asked,
+            ["first.conf", "/srv/a.conf", "/srv/sub/b.conf", "/abs.conf"]
+        );
+        // `dir` lines stay for the parser.
+        assert_eq!(e.text, "dir /srv\ndir sub\n");
     }
 
     #[test]
