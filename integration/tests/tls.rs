@@ -3,10 +3,13 @@
 //! with `tls-replication yes` (every link is TLS, hellos announce the TLS port) and serving
 //! clients on `tls-port`. The group monitors the servers and discovers itself over TLS, a Warden
 //! answers `redis-cli --tls` and turns away a client without a certificate
-//! (`tls-auth-clients yes`), and the group fails over when the master dies.
+//! (`tls-auth-clients yes`) or one that speaks plain text, and the group fails over when the
+//! master dies.
 //!
 //! Needs `redis-server`, `redis-sentinel`, `redis-cli` on PATH and the release binary.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
@@ -129,6 +132,15 @@ fn a_tls_group_monitors_discovers_serves_and_fails_over() {
         !refused.contains("PONG"),
         "answered a client without a certificate: {refused}"
     );
+    // Plain text on the TLS port: the connection is closed, the server keeps serving.
+    let mut plain = TcpStream::connect(("127.0.0.1", *warden_tls)).unwrap();
+    plain.set_read_timeout(Some(TIMEOUT)).unwrap();
+    plain.write_all(b"PING\r\n").unwrap();
+    let mut rest = Vec::new();
+    let _ = plain.read_to_end(&mut rest);
+    assert!(!String::from_utf8_lossy(&rest).contains("PONG"), "{rest:?}");
+    let again = redis_cli_tls(&certs, *warden_tls, true, &["PING"]);
+    assert_eq!(again.trim(), "PONG");
 
     drop(master);
     for (sentinel, _) in &sentinels {
