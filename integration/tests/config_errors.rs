@@ -5,6 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
+use warden_integration::certs::TestCerts;
 use warden_integration::process::Process;
 use warden_integration::servers::{Flavor, SentinelConf, SentinelServer};
 use warden_integration::tempdir::TempDir;
@@ -193,7 +194,20 @@ fn bad_tls_settings_stop_startup_as_in_redis_sentinel() {
         format!("tls-cert-file {}", missing("server.crt")),
         format!("tls-key-file {}", missing("server.key")),
     ];
-    let cases: [(&str, Vec<String>); 4] = [
+    // Real certificates, so that loading gets as far as the DH parameters.
+    let certs = TestCerts::create().unwrap_or_else(|e| panic!("certificates: {e}"));
+    let garbage = dir.path().join("garbage.dh");
+    std::fs::write(&garbage, "not DH parameters\n").unwrap();
+    let with_dh = |dh: &str| {
+        vec![
+            "tls-port 1".to_string(),
+            "tls-auth-clients no".into(),
+            format!("tls-cert-file {}", certs.file("server.crt").display()),
+            format!("tls-key-file {}", certs.file("server.key").display()),
+            format!("tls-dh-params-file {dh}"),
+        ]
+    };
+    let cases: [(&str, Vec<String>); 6] = [
         ("no certificate", vec!["tls-port 1".into()]),
         ("no CA", [&["tls-port 1".to_string()][..], &files].concat()),
         (
@@ -216,6 +230,8 @@ fn bad_tls_settings_stop_startup_as_in_redis_sentinel() {
             ]
             .concat(),
         ),
+        ("missing DH parameters", with_dh(&missing("redis.dh"))),
+        ("bad DH parameters", with_dh(&garbage.display().to_string())),
     ];
     let mut failures = Vec::new();
     for (name, lines) in cases {

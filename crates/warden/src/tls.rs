@@ -159,9 +159,9 @@ impl Tls {
             unsafe {
                 SSL_CTX_set_timeout(server.as_ptr().cast(), s.session_cache_timeout as c_long)
             };
-            server
-                .set_session_id_context(b"redis")
-                .map_err(|e| format!("Failed to set the session id context: {e}"))?;
+            server.set_session_id_context(b"redis").map_err(|e| {
+                format!("Failed to set the session id context: {}", first_error(&e))
+            })?;
         } else {
             server.set_session_cache_mode(SslSessionCacheMode::OFF);
         }
@@ -172,13 +172,14 @@ impl Tls {
         server.set_options(options);
         match &s.dh_params_file {
             Some(path) => {
-                let dh = std::fs::read(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|pem| Dh::params_from_pem(&pem).map_err(|e| e.to_string()))
-                    .map_err(|e| format!("Failed to load {path}: {e}"))?;
-                server
-                    .set_tmp_dh(&dh)
-                    .map_err(|e| format!("Failed to load DH params file: {path}: {e}"))?;
+                let pem = std::fs::read(path).map_err(|e| {
+                    format!("Failed to load {path}: {}", crate::conffile::strerror(&e))
+                })?;
+                let dh = Dh::params_from_pem(&pem)
+                    .map_err(|_| format!("{path}: failed to read DH params."))?;
+                server.set_tmp_dh(&dh).map_err(|e| {
+                    format!("Failed to load DH params file: {path}: {}", first_error(&e))
+                })?;
             }
             // SAFETY: the pointer is the live context being built; this is OpenSSL's
             // SSL_CTX_set_dh_auto(ctx, 1) macro.
