@@ -30,6 +30,24 @@ fn refused(flavor: Flavor, conf: &SentinelConf) -> (Option<i32>, String, String)
     (status.code(), process.stdout(), process.stderr())
 }
 
+/// Starts both flavors with `conf`; each must report `want` as mymaster's down-after.
+fn started_with_down_after(conf: &SentinelConf, want: &str) -> Vec<SentinelServer> {
+    FLAVORS
+        .into_iter()
+        .map(|flavor| {
+            let sentinel =
+                SentinelServer::start(flavor, conf).unwrap_or_else(|e| panic!("{flavor}: {e}"));
+            let master = sentinel.master("mymaster").unwrap();
+            assert_eq!(
+                master.field_text("down-after-milliseconds").as_deref(),
+                Some(want),
+                "{flavor}: {master}"
+            );
+            sentinel
+        })
+        .collect()
+}
+
 #[test]
 fn included_directives_apply_in_order_and_the_include_line_stays() {
     let dir = TempDir::new("include").unwrap();
@@ -53,18 +71,14 @@ fn included_directives_apply_in_order_and_the_include_line_stays() {
     let conf = SentinelConf::monitoring("mymaster", 1, 2)
         .line(include.clone())
         .line(format!("include {}/empty.d/*.conf", dir.path().display()));
-    for flavor in FLAVORS {
-        let sentinel =
-            SentinelServer::start(flavor, &conf).unwrap_or_else(|e| panic!("{flavor}: {e}"));
-        let master = sentinel.master("mymaster").unwrap();
-        assert_eq!(
-            master.field_text("down-after-milliseconds").as_deref(),
-            Some("2222"),
-            "{flavor}: {master}"
-        );
+    for sentinel in started_with_down_after(&conf, "2222") {
         // Started, so it rewrote its config (new myid): the include is still there.
         let text = std::fs::read_to_string(&sentinel.config_path).unwrap();
-        assert!(text.lines().any(|l| l == include), "{flavor}:\n{text}");
+        assert!(
+            text.lines().any(|l| l == include),
+            "{}:\n{text}",
+            sentinel.flavor
+        );
     }
 }
 
@@ -115,14 +129,5 @@ fn a_relative_include_is_found_in_the_dir_set_before_it() {
     let conf = SentinelConf::monitoring("mymaster", 1, 2)
         .line(format!("dir {}/work", dir.path().display()))
         .line("include extra.conf");
-    for flavor in FLAVORS {
-        let sentinel =
-            SentinelServer::start(flavor, &conf).unwrap_or_else(|e| panic!("{flavor}: {e}"));
-        let master = sentinel.master("mymaster").unwrap();
-        assert_eq!(
-            master.field_text("down-after-milliseconds").as_deref(),
-            Some("4444"),
-            "{flavor}: {master}"
-        );
-    }
+    started_with_down_after(&conf, "4444");
 }
