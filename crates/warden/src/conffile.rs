@@ -134,10 +134,6 @@ pub fn absolute(path: &Path) -> io::Result<PathBuf> {
 /// `parsed.server.dir` if set, and give `persist` to the core.
 pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
     let path = path.ok_or(LoadError::NoConfig)?;
-    let unreadable = |e: &io::Error, path: &Path| LoadError::Unreadable {
-        path: path.to_path_buf(),
-        reason: strerror(e),
-    };
     let path = absolute(path).map_err(|e| unreadable(&e, path))?;
     let bytes = fs::read(&path).map_err(|e| unreadable(&e, &path))?;
     let text = String::from_utf8_lossy(&bytes);
@@ -168,6 +164,14 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
     })
 }
 
+/// Redis's "can't open config file" error for `path`.
+fn unreadable(e: &io::Error, path: &Path) -> LoadError {
+    LoadError::Unreadable {
+        path: path.to_path_buf(),
+        reason: strerror(e),
+    }
+}
+
 /// The files an `include <pattern>` names, with their text: the file itself, or with wildcards
 /// (`*`, `?`, `[...]` in its last component, matched like glob(3) without dot files) every
 /// match in alphabetical order, possibly none.
@@ -180,13 +184,7 @@ fn read_included(pattern: &str) -> Result<Vec<config::include::Source>, String> 
                     String::from_utf8_lossy(&bytes).into_owned(),
                 )
             })
-            .map_err(|e| {
-                LoadError::Unreadable {
-                    path: path.to_path_buf(),
-                    reason: strerror(&e),
-                }
-                .to_string()
-            })
+            .map_err(|e| unreadable(&e, path).to_string())
     };
     let path = Path::new(pattern);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
