@@ -46,7 +46,8 @@
 //! * [`VipDecider::observe_release`] when a peer Warden's release notice arrives (the transport
 //!   is the sentinel's business).
 //! * [`VipDecider::set_local_addrs`] on `Input::LocalAddrs`.
-//! * [`VipDecider::poll`] after handling each input and on every tick; push the actions out.
+//! * [`VipDecider::poll_touched`] after handling each input, [`VipDecider::poll`] on every
+//!   tick; push the actions out.
 //!   [`VipDecider::next_deadline`] says when the next decision can change without input.
 //! * [`VipDecider::release_all`] on shutdown; [`VipDecider::status`] for `SENTINEL VIP`/`INFO`.
 //!
@@ -57,8 +58,12 @@ use crate::config::VipConfig;
 use crate::io::{Action, Event, Level};
 use crate::quorum::majority;
 use crate::Millis;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+
+/// How often a Warden waiting to take a VIP over asks the peers whether the old holder has
+/// released it: while a master waits, [`VipDecider::next_deadline`] is at most this far away.
+pub const TAKEOVER_PROBE_PERIOD: Millis = 10;
 
 /// A master address with the epoch it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,10 +151,25 @@ pub struct VipStatus {
 }
 
 /// The VIP decision for every master. See the module documentation.
+///
+/// Work after an input is proportional to the masters it concerns, not to all of them:
+/// observations mark their master *touched*, [`VipDecider::poll_touched`] decides for the
+/// touched masters with a VIP only ([`VipDecider::poll`], on the periodic tick, for all), and
+/// the next deadline is kept up to date as a running minimum (recomputed in full by `poll`).
 #[derive(Debug, Clone, Default)]
 pub struct VipDecider {
     masters: BTreeMap<String, MasterVip>,
     local: Vec<IpAddr>,
+    /// Names of the masters that have a VIP.
+    configured: BTreeSet<String>,
+    /// The VIP addresses of all masters (never count as a local master address).
+    vips: Vec<IpAddr>,
+    /// Masters observed since the last poll.
+    touched: BTreeSet<String>,
+    /// Whether every configured master must be polled (tick, local addresses changed).
+    all_touched: bool,
+    /// Earliest deadline found by the polls since the last full one.
+    deadline: Option<Millis>,
 }
 
 impl VipDecider {
@@ -159,7 +179,26 @@ impl VipDecider {
     }
 
     fn entry(&mut self, master: &str) -> &mut MasterVip {
+        if self.configured.contains(master) && !self.touched.contains(master) {
+            self.touched.insert(master.to_string());
+        }
         self.masters.entry(master.to_string()).or_default()
+    }
+
+    /// Recomputes the configured set and the VIP addresses after a configuration change.
+    fn reindex(&mut self) {
+        self.configured = self
+            .masters
+            .iter()
+            .filter(|(_, m)| m.config.is_some())
+            .map(|(name, _)| name.clone())
+            .collect();
+        self.vips = self
+            .masters
+            .values()
+            .filter_map(|m| m.config.as_ref().map(|c| c.addr))
+            .collect();
+        self.all_touched = true;
     }
 
     /// Sets, changes or (with `None`) removes the VIP of `master`; what was observed about the
@@ -180,6 +219,7 @@ impl VipDecider {
             release(master, m, false, &mut actions);
         }
         m.config = vip.cloned();
+        self.reindex();
         actions
     }
 
@@ -189,6 +229,8 @@ impl VipDecider {
         if let Some(mut m) = self.masters.remove(master) {
             release(master, &mut m, false, &mut actions);
         }
+        self.touched.remove(master);
+        self.reindex();
         actions
     }
 
@@ -230,6 +272,7 @@ impl VipDecider {
     /// The addresses assigned to this host's interfaces.
     pub fn set_local_addrs(&mut self, addrs: &[IpAddr]) {
         self.local = addrs.to_vec();
+        self.all_touched = true;
     }
 
     /// The number of other sentinels known for `master` (self excluded).
@@ -250,32 +293,53 @@ impl VipDecider {
 
     /// Drops what is known about peer `runid` (after `SENTINEL RESET` or when it is removed).
     pub fn forget_peer(&mut self, master: &str, runid: &str) {
-        if let Some(m) = self.masters.get_mut(master) {
-            m.contacts.remove(runid);
+        if self.masters.contains_key(master) {
+            self.entry(master).contacts.remove(runid);
         }
     }
 
     /// The Warden at `host` announced it released `master`'s VIP held at `epoch`: a takeover
     /// need not wait for its lease.
     pub fn observe_release(&mut self, master: &str, host: &str, epoch: u64) {
-        if let Some(m) = self.masters.get_mut(master) {
-            m.outstanding
+        if self.masters.contains_key(master) {
+            self.entry(master)
+                .outstanding
                 .retain(|o| !(same_host(&o.host, host) && o.epoch <= epoch));
         }
     }
 
-    /// Decides, for every master with a VIP, whether to claim or release; returns the actions
-    /// and events.
+    /// Decides, for every master with a VIP, whether to claim or release (leases run out with
+    /// time alone: the periodic tick); returns the actions and events.
     pub fn poll(&mut self, now: Millis) -> Vec<Action> {
+        self.all_touched = true;
+        self.poll_touched(now)
+    }
+
+    /// Like [`VipDecider::poll`], for the masters observed since the last poll only (after an
+    /// input): O(masters the input concerned).
+    pub fn poll_touched(&mut self, now: Millis) -> Vec<Action> {
         let mut actions = Vec::new();
-        let vips = self.vip_addrs();
-        for (name, m) in &mut self.masters {
+        let names: Vec<String> = if std::mem::take(&mut self.all_touched) {
+            self.touched.clear();
+            self.deadline = None;
+            self.configured.iter().cloned().collect()
+        } else {
+            std::mem::take(&mut self.touched).into_iter().collect()
+        };
+        for name in names {
+            let Some(m) = self.masters.get_mut(&name) else {
+                continue;
+            };
             let Some(config) = m.config.clone() else {
                 continue;
             };
-            let d = decide(m, &config, &self.local, &vips, now);
+            let d = decide(m, &config, &self.local, &self.vips, now);
             m.outstanding
                 .retain(|o| takeover_deadline(config.lease_ms, &m.contacts, o) > now);
+            if let Some(t) = d.deadline(now) {
+                self.deadline = Some(self.deadline.map_or(t, |d| d.min(t)));
+            }
+            let name = &name;
             match (m.held, d.want) {
                 (None, true) => {
                     let epoch = d.target_epoch;
@@ -315,7 +379,7 @@ impl VipDecider {
     pub fn status(&self, master: &str, now: Millis) -> Option<VipStatus> {
         let m = self.masters.get(master)?;
         let config = m.config.as_ref()?;
-        let d = decide(m, config, &self.local, &self.vip_addrs(), now);
+        let d = decide(m, config, &self.local, &self.vips, now);
         let state = if m.held.is_some() {
             VipState::Held
         } else if !d.target_local {
@@ -337,31 +401,21 @@ impl VipDecider {
     }
 
     /// The earliest time after `now` at which [`VipDecider::poll`] could decide differently
-    /// without new input (a lease running out or a takeover wait ending), if any.
+    /// without new input (a lease running out, a takeover wait ending, the next release probe
+    /// of a master waiting to take over), if any, as found by the polls since the last full
+    /// one. O(1).
     pub fn next_deadline(&self, now: Millis) -> Option<Millis> {
-        let vips = self.vip_addrs();
-        self.masters
-            .values()
-            .filter_map(|m| {
-                let d = decide(m, m.config.as_ref()?, &self.local, &vips, now);
-                if !d.target_local {
-                    return None;
-                }
-                let lease = d.lease_until.filter(|t| *t > now);
-                let wait = d.takeover_at.filter(|t| *t > now);
-                match (lease, wait) {
-                    (Some(l), Some(w)) => Some(l.min(w)),
-                    (l, w) => l.or(w),
-                }
-            })
-            .min()
+        self.deadline.filter(|t| *t > now)
     }
 
-    fn vip_addrs(&self) -> Vec<IpAddr> {
-        self.masters
-            .values()
-            .filter_map(|m| m.config.as_ref().map(|c| c.addr))
-            .collect()
+    /// Whether `master` waits for a previous holder to release its VIP before claiming it.
+    pub fn waiting(&self, master: &str, now: Millis) -> bool {
+        self.masters.get(master).is_some_and(|m| {
+            m.held.is_none()
+                && m.config
+                    .as_ref()
+                    .is_some_and(|c| decide(m, c, &self.local, &self.vips, now).waiting(now))
+        })
     }
 }
 
@@ -375,6 +429,29 @@ struct Decision {
     lease_until: Option<Millis>,
     /// When the longest running takeover wait ends, if any.
     takeover_at: Option<Millis>,
+}
+
+impl Decision {
+    /// The target is local with a fresh lease, but a previous holder's lease still runs.
+    fn waiting(&self, now: Millis) -> bool {
+        self.target_local && self.lease_fresh && self.takeover_at.is_some_and(|t| t > now)
+    }
+
+    /// When this decision can change with time alone: the lease's end, the takeover wait's
+    /// end, or the next release probe while waiting (only for a local target).
+    fn deadline(&self, now: Millis) -> Option<Millis> {
+        if !self.target_local {
+            return None;
+        }
+        let probe = self
+            .waiting(now)
+            .then_some(now + TAKEOVER_PROBE_PERIOD);
+        [self.lease_until, self.takeover_at, probe]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+    }
 }
 
 fn decide(
@@ -716,7 +793,10 @@ mod tests {
         let s = d.status(M, 5000).unwrap();
         assert_eq!(s.state, VipState::Waiting);
         assert_eq!(s.takeover_at, Some(4500 + LEASE));
-        assert_eq!(d.next_deadline(5000), Some(4500 + LEASE));
+        // While waiting, the next release probe comes first; the wait's end is a deadline too.
+        assert_eq!(d.next_deadline(5000), Some(5000 + TAKEOVER_PROBE_PERIOD));
+        assert!(d.poll(4500 + LEASE - 5).is_empty());
+        assert_eq!(d.next_deadline(4500 + LEASE - 5), Some(4500 + LEASE));
         assert!(d.poll(4500 + LEASE - 1).is_empty());
         assert_eq!(d.poll(4500 + LEASE), claim(2));
     }

@@ -420,6 +420,7 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
                             "down-after-milliseconds" => {
                                 m.cfg.down_after_ms = n as u64;
                                 m.inst.down_after = n as u64;
+                                s.links.watch_sdown(m.inst.link, Some(n as u64));
                                 for inst in m.replicas.iter_mut().chain(m.sentinels.iter_mut()) {
                                     inst.down_after = n as u64;
                                 }

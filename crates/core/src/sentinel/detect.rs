@@ -107,7 +107,9 @@ impl Sentinel {
         }
         if odown && !m.inst.flags.o_down {
             let q = m.cfg.quorum;
-            self.masters[mi].failover_start_after = now + self.start_delay(mi, now);
+            let start = now + self.start_delay(mi, now);
+            self.masters[mi].failover_start_after = start;
+            self.wake_at(start);
             let inst = &mut self.masters[mi].inst;
             inst.flags.o_down = true;
             inst.o_down_since = now;

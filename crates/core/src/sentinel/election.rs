@@ -2,7 +2,7 @@
 //! master), and counting them.
 
 use super::instance::FailoverState;
-use super::timers::{RECENTLY_HEARD, START_JITTER, START_RANK_STEP};
+use super::timers::{ping_period, RECENTLY_HEARD_PINGS, START_JITTER, START_RANK_STEP};
 use super::{Sentinel, Which};
 use crate::io::Level;
 use crate::quorum::{self, Tally};
@@ -56,6 +56,11 @@ impl Sentinel {
             Some((mi, Which::Master)),
             "",
         );
+        // Warden: the candidate votes for itself at once, at the attempt's epoch (Redis does
+        // so at its first vote count, which comes too late when this sentinel starts other
+        // failovers in between: each start raises the current epoch).
+        let me = self.myid().to_string();
+        self.vote_leader(mi, epoch, &me, now);
     }
 
     /// Warden: how long to wait before starting a failover attempt this sentinel is eligible
@@ -66,13 +71,15 @@ impl Sentinel {
     /// predecessor later.
     pub(super) fn start_delay(&mut self, mi: usize, now: Millis) -> Millis {
         let me = self.myid();
+        let recently = RECENTLY_HEARD_PINGS
+            * ping_period(self.masters[mi].inst.down_after, self.timers.ping_period);
         let ahead = self.masters[mi]
             .sentinels
             .iter()
             .filter(|s| !s.flags.s_down && s.runid.as_deref().is_some_and(|id| id < me))
             .filter(|s| {
                 self.links.get(s.link).is_some_and(|l| {
-                    !l.disconnected() && now.saturating_sub(l.last_avail_time) <= RECENTLY_HEARD
+                    !l.disconnected() && now.saturating_sub(l.last_avail_time) <= recently
                 })
             })
             .count() as Millis;
@@ -89,6 +96,13 @@ impl Sentinel {
     }
 
     /// Grant (or not) our vote for `req_epoch` to `req_runid`; returns our vote and its epoch.
+    ///
+    /// One vote per master and epoch: granted when the master's last vote and its
+    /// configuration are older than `req_epoch`. Warden deviates from Redis Sentinel, which
+    /// also refuses any `req_epoch` below its global current epoch: elections of different
+    /// masters are independent (each has its own vote and config epoch), and with the global
+    /// rule every failover this sentinel starts or votes for would void the elections of all
+    /// other masters still in flight — the collapse of a mass failover.
     pub(super) fn vote_leader(
         &mut self,
         mi: usize,
@@ -97,18 +111,18 @@ impl Sentinel {
         now: Millis,
     ) -> (Option<String>, u64) {
         self.adopt_epoch(req_epoch, Some(mi));
-        let current = self.config.current_epoch;
-        if self.masters[mi].cfg.leader_epoch < req_epoch && current <= req_epoch {
+        let cfg = &self.masters[mi].cfg;
+        if cfg.leader_epoch < req_epoch && cfg.config_epoch < req_epoch {
             let cfg = &mut self.masters[mi].cfg;
             cfg.leader = Some(req_runid.to_string());
-            cfg.leader_epoch = current;
+            cfg.leader_epoch = req_epoch;
             // Persist the vote before anyone can learn of it.
             self.flush();
             self.emit(
                 Level::Warning,
                 "+vote-for-leader",
                 Some(mi),
-                format!("{req_runid} {current}"),
+                format!("{req_runid} {req_epoch}"),
             );
             if !req_runid.eq_ignore_ascii_case(self.myid()) {
                 let desync = self.random_desync();
@@ -119,14 +133,18 @@ impl Sentinel {
         (cfg.leader.clone(), cfg.leader_epoch)
     }
 
-    /// The leader for `epoch` if one has the votes (Redis's `sentinelGetLeader`).
+    /// The leader for the attempt at `epoch` if one has the votes (Redis's
+    /// `sentinelGetLeader`). Warden counts the votes given at `epoch` or later, where Redis
+    /// counts those at its current epoch: a sentinel leading several failovers at once raises
+    /// its current epoch with each start, and its earlier elections would otherwise wait for
+    /// the next round of questions. Votes are still one per master and epoch, and a later
+    /// epoch's configuration wins, so this elects no second leader for an epoch.
     pub(super) fn get_leader(&mut self, mi: usize, epoch: u64, now: Millis) -> Option<String> {
-        let current = self.config.current_epoch;
         let m = &self.masters[mi];
         let voters = m.sentinels.len() + 1;
         let mut tally = Tally::default();
         for s in &m.sentinels {
-            if let Some(leader) = s.leader.as_deref().filter(|_| s.leader_epoch == current) {
+            if let Some(leader) = s.leader.as_deref().filter(|_| s.leader_epoch >= epoch) {
                 tally.add(leader);
             }
         }
@@ -135,7 +153,7 @@ impl Sentinel {
             .map(|(c, _)| c.to_string())
             .unwrap_or_else(|| self.myid().to_string());
         let (my_vote, my_epoch) = self.vote_leader(mi, epoch, &candidate, now);
-        if let Some(vote) = my_vote.filter(|_| my_epoch == epoch) {
+        if let Some(vote) = my_vote.filter(|_| my_epoch >= epoch) {
             tally.add(&vote);
         }
         let (winner, votes) = tally.leader()?;

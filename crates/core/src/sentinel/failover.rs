@@ -55,6 +55,7 @@ impl Sentinel {
                     let backoff = SPLIT_RETRY_BACKOFF + self.start_delay(mi, now);
                     let gap = self.masters[mi].cfg.failover_timeout_ms * 2;
                     self.masters[mi].failover_start_time = (now + backoff).saturating_sub(gap);
+                    self.wake_at(now + backoff);
                 }
             }
             return;
@@ -241,14 +242,14 @@ impl Sentinel {
     fn election_lost(&self, mi: usize, epoch: u64) -> bool {
         let m = &self.masters[mi];
         let mut tally = crate::quorum::Tally::default();
-        if m.cfg.leader_epoch == epoch {
+        if m.cfg.leader_epoch >= epoch {
             if let Some(own) = &m.cfg.leader {
                 tally.add(own);
             }
         }
         let mut undecided = 0;
         for s in &m.sentinels {
-            match s.leader.as_deref().filter(|_| s.leader_epoch == epoch) {
+            match s.leader.as_deref().filter(|_| s.leader_epoch >= epoch) {
                 Some(vote) => {
                     tally.add(vote);
                 }
@@ -509,6 +510,8 @@ impl Sentinel {
             link.last_avail_time = now;
             link.last_pong_time = now;
         }
+        let down_after = self.masters[mi].inst.down_after;
+        self.wake_at(now + down_after + 1);
         let m = &mut self.masters[mi];
         m.inst.flags = Default::default();
         m.cfg.leader = None;

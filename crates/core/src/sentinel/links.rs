@@ -100,6 +100,9 @@ pub struct Link {
     pub last_reconn_time: Millis,
     /// Local address of the command connection, once known.
     pub local_ip: Option<String>,
+    /// The down-after of the master this link serves, if it is a master's link: the timer is
+    /// woken the moment the master would become SDOWN.
+    pub sdown_watch: Option<Millis>,
 }
 
 impl Link {
@@ -119,7 +122,21 @@ impl Link {
             last_pong_time: now,
             last_reconn_time: 0,
             local_ip: None,
+            sdown_watch: None,
         }
+    }
+
+    /// When an instance with `down_after` on this link becomes SDOWN without a reply: counted
+    /// from the oldest unanswered PING, or from the last reply while disconnected.
+    pub fn sdown_due(&self, down_after: Millis) -> Option<Millis> {
+        let since = if self.act_ping_time != 0 {
+            self.act_ping_time
+        } else if self.disconnected() {
+            self.last_avail_time
+        } else {
+            return None;
+        };
+        Some(since + down_after + 1)
     }
 
     /// `disconnected` in Redis terms: a needed connection is missing.
@@ -226,6 +243,26 @@ impl Links {
             }
         }
         true
+    }
+
+    /// Sets (or clears) the down-after the link's SDOWN deadline is watched with.
+    pub fn watch_sdown(&mut self, key: LinkKey, down_after: Option<Millis>) {
+        if let Some(link) = self.links.get_mut(&key) {
+            link.sdown_watch = down_after;
+        }
+    }
+
+    /// For a watched master link, when its master becomes SDOWN once connection `id` is gone.
+    pub fn sdown_due(&self, id: LinkId) -> Option<Millis> {
+        let (key, _) = self.conns.get(&id)?;
+        let link = self.links.get(key)?;
+        let down_after = link.sdown_watch?;
+        // Without the connection the link is disconnected.
+        let since = match link.act_ping_time {
+            0 => link.last_avail_time,
+            pinged => pinged,
+        };
+        Some(since + down_after + 1)
     }
 
     /// The link and kind a connection id belongs to.

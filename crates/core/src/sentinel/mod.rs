@@ -100,8 +100,13 @@ pub struct Sentinel {
     simfailure: u8,
     scripts: scripts::ScriptQueue,
     vip: crate::vip::VipDecider,
-    /// Delay until the next timer run, re-drawn at every run (see `next_deadline`).
-    tick_period: Millis,
+    /// When the next timer run is due at the latest: a random 50–100 ms after the last one
+    /// (see `next_deadline`).
+    next_tick: Millis,
+    /// The earliest deadline known before `next_tick` (a failover start, a master crossing
+    /// down-after, a VIP decision): recomputed by every tick, lowered by the inputs that set
+    /// such deadlines ([`Sentinel::wake_at`]), so asking for it costs O(1).
+    wake: Option<Millis>,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` flag: crash right after being elected.
@@ -142,7 +147,8 @@ impl Sentinel {
             simfailure: 0,
             scripts: scripts::ScriptQueue::default(),
             vip: crate::vip::VipDecider::new(),
-            tick_period: timers::MAX_TICK_PERIOD,
+            next_tick: now + timers::MAX_TICK_PERIOD,
+            wake: None,
         };
         for cfg in master_cfgs {
             sentinel.add_master(cfg, now).map_err(|e| e.to_string())?;
@@ -168,6 +174,9 @@ impl Sentinel {
         match input {
             Input::LinkUp { link, local_ip } => self.on_link_up(link, local_ip),
             Input::LinkDown { link, .. } => {
+                if let Some(due) = self.links.sdown_due(link) {
+                    self.wake_at(due);
+                }
                 self.links.drop_conn(link);
             }
             Input::Reply { link, reply } => self.on_reply(link, reply, now),
@@ -181,7 +190,7 @@ impl Sentinel {
             Input::LocalAddrs { addrs } => self.vip.set_local_addrs(&addrs),
             Input::VipObserved { .. } => {}
         }
-        self.vip_poll(now);
+        self.vip_poll(now, false);
     }
 
     /// Run periodic work: the equivalent of Redis Sentinel's `sentinelTimer`.
@@ -204,46 +213,51 @@ impl Sentinel {
             self.switch_to_promoted(mi, now);
         }
         self.run_scripts(now);
-        self.vip_poll(now);
+        self.vip_poll(now, true);
         // Like Redis Sentinel's re-randomised hz: sentinels started together must not evaluate
         // in lockstep, or they reach ODOWN together and split the vote.
-        self.tick_period = self
-            .rng
-            .gen_range(timers::MAX_TICK_PERIOD / 2..=timers::MAX_TICK_PERIOD);
+        self.next_tick = now
+            + self
+                .rng
+                .gen_range(timers::MAX_TICK_PERIOD / 2..=timers::MAX_TICK_PERIOD);
+        self.wake = self.scan_deadlines(now);
     }
 
     /// The latest time by which [`Sentinel::tick`] must be called again: a random 50–100 ms
     /// after the last run, or earlier when a failover attempt, SDOWN or a VIP decision (lease
     /// end, takeover, release probe) is due. The driver asks again after every input, since an
-    /// input can move it earlier.
+    /// input can move it earlier. O(1): the tick computes it, inputs only lower it.
     pub fn next_deadline(&self, now: Millis) -> Millis {
+        self.wake
+            .filter(|t| *t > now)
+            .map_or(self.next_tick, |t| t.min(self.next_tick))
+    }
+
+    /// Every deadline before the next regular tick, computed from scratch (by the tick, which
+    /// visits every instance anyway): pending failover starts, masters about to cross
+    /// down-after (so SDOWN is noticed at that moment, not up to one timer period later), and
+    /// the VIP side's.
+    fn scan_deadlines(&self, now: Millis) -> Option<Millis> {
         let pending_start = self
             .masters
             .iter()
             .filter(|m| m.inst.flags.o_down && !m.inst.flags.failover_in_progress)
             .map(|m| m.failover_start_after);
-        // Also wake up right when a master would cross down-after, so SDOWN is noticed at that
-        // moment rather than up to one timer period later.
         let sdown_due = self
             .masters
             .iter()
             .filter(|m| !m.inst.flags.s_down)
-            .filter_map(|m| {
-                let link = self.links.get(m.inst.link)?;
-                let since = if link.act_ping_time != 0 {
-                    link.act_ping_time
-                } else if link.disconnected() {
-                    link.last_avail_time
-                } else {
-                    return None;
-                };
-                Some(since + m.inst.down_after + 1)
-            });
+            .filter_map(|m| self.links.get(m.inst.link)?.sdown_due(m.inst.down_after));
         pending_start
             .chain(sdown_due)
-            .chain(self.vip_deadline(now))
+            .chain(self.vip.next_deadline(now))
             .filter(|t| *t > now)
-            .fold(now + self.tick_period, Millis::min)
+            .min()
+    }
+
+    /// Make sure the timer runs at `t` (a deadline set between two ticks).
+    fn wake_at(&mut self, t: Millis) {
+        self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
     }
 
     /// Next action for the driver, if any.
@@ -255,7 +269,7 @@ impl Sentinel {
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
         let reply = commands::dispatch(self, args, now);
         if !commands::is_read_only(args) {
-            self.vip_poll(now);
+            self.vip_poll(now, false);
         }
         reply
     }
@@ -269,7 +283,7 @@ impl Sentinel {
     /// A hello payload received via `PUBLISH __sentinel__:hello <payload>` on our own port.
     pub fn receive_hello(&mut self, payload: &[u8], now: Millis) {
         self.process_hello(payload, now);
-        self.vip_poll(now);
+        self.vip_poll(now, false);
     }
 
     /// The `# Sentinel` section of INFO (without header), lines joined with `\r\n`.
@@ -516,6 +530,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             .make_addr(&cfg.host, cfg.port)
             .ok_or("Can't resolve instance hostname.")?;
         let link = self.links.create(true, now);
+        self.links.watch_sdown(link, Some(cfg.down_after_ms));
         let mut inst = Instance::new(Kind::Master, addr, link, cfg.down_after_ms, now);
         inst.flags = Flags::default();
         let known_replicas = cfg.known_replicas.clone();

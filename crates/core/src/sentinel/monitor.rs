@@ -6,7 +6,7 @@ use super::info::{self, ParsedInfo};
 use super::instance::{FailoverState, Kind, Role};
 use super::links::Expect;
 use super::timers::{
-    FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, MAX_PING_PERIOD, PROMOTION_INFO_PERIOD,
+    ping_period, FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, MIN_PING_PERIOD, PROMOTION_INFO_PERIOD,
 };
 use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_PROMOTION};
 use crate::io::{Action, Level, LinkId, LinkKind};
@@ -138,7 +138,7 @@ impl Sentinel {
         let retry = self
             .timers
             .ping_period
-            .min((inst.down_after / 4).max(MAX_PING_PERIOD));
+            .min((inst.down_after / 4).max(MIN_PING_PERIOD));
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
@@ -185,12 +185,18 @@ impl Sentinel {
         if !self.send(mi, which, LinkKind::Cmd, vec![(ping, Expect::Ping)]) {
             return false;
         }
-        let key = self.inst(mi, which).link;
+        let inst = self.inst(mi, which);
+        let (key, down_after) = (inst.link, inst.down_after);
+        let mut first = false;
         if let Some(link) = self.links.get_mut(key) {
             link.last_ping_time = now;
             if link.act_ping_time == 0 {
                 link.act_ping_time = now;
+                first = true;
             }
+        }
+        if first && which == Which::Master {
+            self.wake_at(now + down_after + 1);
         }
         true
     }
@@ -231,10 +237,7 @@ impl Sentinel {
         } else {
             self.timers.info_period
         };
-        let ping_period = inst
-            .down_after
-            .min(self.timers.ping_period)
-            .min(MAX_PING_PERIOD);
+        let ping_period = ping_period(inst.down_after, self.timers.ping_period);
         let want_info = inst.kind != Kind::Sentinel
             && (inst.info_refresh == 0 || now.saturating_sub(inst.info_refresh) > info_period);
         let want_ping = now.saturating_sub(link.last_pong_time) > ping_period

@@ -122,10 +122,24 @@ impl Timers {
 pub const MAX_PENDING_COMMANDS: u32 = 100;
 /// Upper bound of the random failover start offset.
 pub const MAX_DESYNC: Millis = 1_000;
-/// Warden pings at least this often, so a silent failure (a cut link, a frozen process) starts
-/// the down-after clock within 100 ms instead of up to one ping period (1 s) late. SDOWN still
-/// needs `down-after-milliseconds` without a valid reply.
-pub const MAX_PING_PERIOD: Millis = 100;
+/// Warden's shortest PING period (see [`ping_period`]).
+pub const MIN_PING_PERIOD: Millis = 100;
+/// Warden pings every `down-after / PING_DIVISOR` (see [`ping_period`]).
+pub const PING_DIVISOR: Millis = 10;
+
+/// Warden's PING period for an instance with `down_after`: a tenth of down-after, at least
+/// [`MIN_PING_PERIOD`], at most the `PING-PERIOD` tunable (1 s) and down-after itself. A silent
+/// failure (a cut link, a frozen process) starts the down-after clock at the first unanswered
+/// PING, so it is noticed within `down-after × 1.1` (Redis: down-after + up to 1 s, which
+/// doubles a 1 s down-after); at the default 30 s down-after Warden pings as often as Redis.
+/// SDOWN still needs `down-after-milliseconds` without a valid reply.
+pub fn ping_period(down_after: Millis, tunable: Millis) -> Millis {
+    (down_after / PING_DIVISOR)
+        .max(MIN_PING_PERIOD)
+        .min(tunable)
+        .min(down_after)
+        .max(1)
+}
 /// INFO period for the replica being promoted, until it reports `role:master` (Warden).
 pub const PROMOTION_INFO_PERIOD: Millis = 100;
 /// Upper bound of the random part of the delay between ODOWN and the start of a failover
@@ -135,8 +149,9 @@ pub const START_JITTER: Millis = 10;
 /// candidate's vote requests reach the others before they start themselves, so their votes do
 /// not cross and split the election.
 pub const START_RANK_STEP: Millis = 25;
-/// A peer answered within this long counts as reachable when ranking candidates (Warden).
-pub const RECENTLY_HEARD: Millis = 3 * MAX_PING_PERIOD;
+/// A peer answered within this many of its ping periods counts as reachable when ranking
+/// candidates (Warden).
+pub const RECENTLY_HEARD_PINGS: Millis = 3;
 /// Shortest gap between two questions to one peer when asking back (Warden: see
 /// `Ask::Again`).
 pub const ASK_AGAIN_GAP: Millis = 10;

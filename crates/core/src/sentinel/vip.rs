@@ -9,16 +9,13 @@ use crate::config::vip::{check_interface, parse_vip_addr, VipOption, ERR_NO_VIP}
 use crate::config::VipConfig;
 use crate::io::LinkKind;
 use crate::reply::Reply;
-use crate::vip::VipState;
 use crate::Millis;
 use bytes::Bytes;
 
 /// How often a Warden with a VIP re-confirms the master address with each peer (the lease's
 /// renewal rate).
 pub const CONFIRM_PERIOD: Millis = 100;
-/// How often a Warden waiting to take the VIP over asks the peers whether the old holder has
-/// released it (the takeover follows the release within this).
-pub const TAKEOVER_PROBE_PERIOD: Millis = 10;
+pub use crate::vip::TAKEOVER_PROBE_PERIOD;
 
 impl Sentinel {
     /// Tell the decider everything about master `mi` (start-up, MONITOR, SET, switch).
@@ -101,18 +98,7 @@ impl Sentinel {
 
     /// Whether this node should hold master `mi`'s VIP and waits for the old holder to let go.
     pub(super) fn vip_waiting(&self, mi: usize, now: Millis) -> bool {
-        self.vip
-            .status(&self.masters[mi].cfg.name, now)
-            .is_some_and(|st| st.state == VipState::Waiting)
-    }
-
-    /// When the VIP side needs the timer: a lease running out, a takeover wait ending, or the
-    /// next release probe while waiting.
-    pub(super) fn vip_deadline(&self, now: Millis) -> Option<Millis> {
-        let probing = (0..self.masters.len())
-            .any(|mi| self.vip_waiting(mi, now))
-            .then_some(now + TAKEOVER_PROBE_PERIOD);
-        self.vip.next_deadline(now).into_iter().chain(probing).min()
+        self.vip.waiting(&self.masters[mi].cfg.name, now)
     }
 
     /// A peer told us which address it considers the master. It renews our VIP lease (from
@@ -188,14 +174,26 @@ impl Sentinel {
         self.vip.observe_release(&name, &peer_ip, epoch);
     }
 
-    /// Push the decider's claims and releases (called after every input, tick and command).
-    pub(super) fn vip_poll(&mut self, now: Millis) {
+    /// Push the decider's claims and releases — for every master on the tick (`all`), else
+    /// for the masters the last input or command concerned — and keep the timer's deadline up
+    /// to date with the VIP side's (a lease running out, a takeover wait ending, the next
+    /// release probe while waiting).
+    pub(super) fn vip_poll(&mut self, now: Millis, all: bool) {
         if self.tilt {
             // Nothing is claimed while the clock is not trusted (TILT released everything).
             return;
         }
-        let actions = self.vip.poll(now);
-        self.actions.extend(actions);
+        let actions = if all {
+            self.vip.poll(now)
+        } else {
+            self.vip.poll_touched(now)
+        };
+        for action in actions {
+            self.push(action);
+        }
+        if let Some(t) = self.vip.next_deadline(now) {
+            self.wake_at(t);
+        }
     }
 
     /// Release every held VIP (orderly shutdown).
