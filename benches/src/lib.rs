@@ -5,16 +5,23 @@
 //! they record sentinel events with `warden_integration::events`. For the failover bench
 //! through a VIP in network namespaces: the bed ([`netbed`]), the systems compared
 //! ([`vipsystems`]), what is watched ([`vipprobe`]), the numbers drawn from it ([`vipmetrics`])
-//! and SVG timelines ([`timeline`]).
+//! and SVG timelines ([`timeline`]). For the fleet-scale bench (`many_masters`): the shards and
+//! sentinels ([`fleet`]), idle measurements and fsync counts ([`fleetwatch`]), the mass
+//! failover's writers and analysis ([`massfailover`]), and the simulated Redis instances of
+//! `--swarm` ([`swarm`]).
 
 pub mod args;
 pub mod conn;
+pub mod fleet;
+pub mod fleetwatch;
 pub mod group;
 pub mod json;
 pub mod machine;
+pub mod massfailover;
 pub mod netbed;
 pub mod redis_benchmark;
 pub mod stats;
+pub mod swarm;
 pub mod timeline;
 pub mod vipmetrics;
 pub mod vipprobe;

@@ -40,6 +40,38 @@ pub fn reaped_children_cpu_seconds() -> Option<f64> {
     Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }
 
+/// Open file descriptors of process `pid` (entries of `/proc/<pid>/fd`).
+pub fn open_fds(pid: u32) -> Option<u64> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
+}
+
+/// Raises this process's open-files limit (inherited by the processes it starts): as root up
+/// to `fs.nr_open` (at most 1 Mi), else the soft limit to the hard one. Returns the new limit.
+pub fn raise_open_files_limit() -> std::io::Result<u64> {
+    // SAFETY: an all-zero rlimit is a valid value for getrlimit to overwrite.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `limit` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<libc::rlim_t>().ok())
+        .unwrap_or(limit.rlim_max)
+        .min(1 << 20);
+    for wanted in [nr_open.max(limit.rlim_max), limit.rlim_max] {
+        let new = libc::rlimit {
+            rlim_cur: wanted,
+            rlim_max: wanted,
+        };
+        // SAFETY: plain syscall with a valid rlimit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0 {
+            return Ok(wanted as u64);
+        }
+    }
+    Err(std::io::Error::last_os_error())
+}
+
 /// CPU model, logical CPU count and kernel release, for result files.
 pub fn describe() -> Json {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")

@@ -51,6 +51,15 @@ impl Summary {
     }
 }
 
+/// The `q` quantile (0..=1, nearest rank) of `samples` (non-finite ones ignored); `None` if
+/// there are none.
+pub fn quantile(samples: impl IntoIterator<Item = f64>, q: f64) -> Option<f64> {
+    let mut sorted: Vec<f64> = samples.into_iter().filter(|s| s.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (q.clamp(0.0, 1.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.saturating_sub(1)).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +75,9 @@ mod tests {
         assert_eq!((even.median, even.count), (2.5, 4));
         assert_eq!(even.cell(), "2 [1–4]"); // 2.5 rounds half to even
         assert!(Summary::of([]).is_none());
+        let ten: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(quantile(ten.iter().copied(), 0.9), Some(9.0));
+        assert_eq!(quantile(ten.iter().copied(), 1.0), Some(10.0));
+        assert_eq!(quantile([], 0.5), None);
     }
 }

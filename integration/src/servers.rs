@@ -89,6 +89,14 @@ impl RedisServer {
     /// Starts a server on `port` with extra `--directive value` arguments (e.g. to bring a killed
     /// server back at its old address).
     pub fn start_on(port: u16, extra: &[&str]) -> io::Result<RedisServer> {
+        let mut server = RedisServer::spawn_on(port, extra)?;
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Starts a server on `port` without waiting for it to answer (to start many at once, then
+    /// [`RedisServer::wait_ready`] on each).
+    pub fn spawn_on(port: u16, extra: &[&str]) -> io::Result<RedisServer> {
         let dir = TempDir::new("redis")?;
         let mut cmd = Command::new(binaries::redis_server());
         cmd.args([
@@ -106,9 +114,13 @@ impl RedisServer {
         .arg("--dir")
         .arg(dir.path())
         .args(extra);
-        let mut process = Process::spawn(&format!("redis-server-{port}"), cmd, dir.path())?;
-        wait_ready(&mut process, port)?;
+        let process = Process::spawn(&format!("redis-server-{port}"), cmd, dir.path())?;
         Ok(RedisServer { port, process, dir })
+    }
+
+    /// Waits until the server answers PING ([`START_TIMEOUT`]), failing early if it exits.
+    pub fn wait_ready(&mut self) -> io::Result<()> {
+        wait_ready(&mut self.process, self.port)
     }
 
     /// A new connection.
@@ -212,8 +224,17 @@ pub struct SentinelServer {
 impl SentinelServer {
     /// Writes the config and starts the sentinel, waiting until it answers PING.
     pub fn start(flavor: Flavor, conf: &SentinelConf) -> io::Result<SentinelServer> {
+        SentinelServer::start_in(flavor, conf, &std::env::temp_dir())
+    }
+
+    /// [`SentinelServer::start`] with its directory (config file, logs) created under `parent`.
+    pub fn start_in(
+        flavor: Flavor,
+        conf: &SentinelConf,
+        parent: &std::path::Path,
+    ) -> io::Result<SentinelServer> {
         on_free_port(|port| {
-            let mut server = SentinelServer::spawn_on(flavor, conf, port)?;
+            let mut server = SentinelServer::spawn_on(flavor, conf, port, parent)?;
             wait_ready(&mut server.process, port)?;
             Ok(server)
         })
@@ -222,11 +243,16 @@ impl SentinelServer {
     /// Writes the config and starts the sentinel without waiting for it to answer (for start-up
     /// failure tests).
     pub fn spawn(flavor: Flavor, conf: &SentinelConf) -> io::Result<SentinelServer> {
-        SentinelServer::spawn_on(flavor, conf, free_port())
+        SentinelServer::spawn_on(flavor, conf, free_port(), &std::env::temp_dir())
     }
 
-    fn spawn_on(flavor: Flavor, conf: &SentinelConf, port: u16) -> io::Result<SentinelServer> {
-        let dir = TempDir::new(&flavor.to_string())?;
+    fn spawn_on(
+        flavor: Flavor,
+        conf: &SentinelConf,
+        port: u16,
+        parent: &std::path::Path,
+    ) -> io::Result<SentinelServer> {
+        let dir = TempDir::new_in(parent, &flavor.to_string())?;
         let config_path = dir.path().join("sentinel.conf");
         std::fs::write(&config_path, conf.render(port, dir.path()))?;
         let mut cmd = Command::new(flavor.binary()?);

@@ -14,11 +14,15 @@ pub struct TempDir {
 impl TempDir {
     /// Creates `<tmp>/warden-<label>-<pid>-<n>`.
     pub fn new(label: &str) -> io::Result<TempDir> {
+        TempDir::new_in(&std::env::temp_dir(), label)
+    }
+
+    /// Creates `<parent>/warden-<label>-<pid>-<n>` (e.g. on a tmpfs the caller mounted).
+    pub fn new_in(parent: &Path, label: &str) -> io::Result<TempDir> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path =
-                std::env::temp_dir().join(format!("warden-{label}-{}-{n}", std::process::id()));
+            let path = parent.join(format!("warden-{label}-{}-{n}", std::process::id()));
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(TempDir { path }),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
