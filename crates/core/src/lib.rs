@@ -8,8 +8,9 @@
 //! It performs no I/O: no sockets, no clock, no threads. The driver (the `warden` binary, or the
 //! simulator) feeds [`Input`]s and client commands with an explicit time in milliseconds and
 //! drains [`Action`]s (connect, send, close, publish an event, run a script, claim a VIP...).
-//! Persistence is the one synchronous side effect, through the [`Persist`] trait, because Redis
-//! Sentinel's rule is "persist before you announce" (votes, epochs).
+//! Persistence goes through the [`Persist`] trait, synchronously or in the background: Redis
+//! Sentinel's rule is "persist before you announce" (votes, epochs), so every output produced
+//! after a change waits in the core until the save that covers it is durable.
 
 pub mod config;
 pub mod glob;
@@ -27,11 +28,31 @@ pub use sentinel::{Options, Sentinel};
 /// mode exists precisely to survive jumps of that clock).
 pub type Millis = u64;
 
+/// How a [`Persist::save`] was carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Durable on return.
+    Durable,
+    /// Being written in the background; the driver reports the end with
+    /// [`Sentinel::saved`].
+    Pending,
+}
+
 /// Saves the sentinel's persistent state (the `sentinel ...` lines of its config file).
 ///
-/// Called synchronously whenever Redis Sentinel would rewrite its config file; an error is
-/// reported to the commanding client as `-ERR Failed to save config file. Check server logs.`
+/// Called whenever Redis Sentinel would rewrite its config file, at most once per call into the
+/// core (see the group commit in `sentinel/commit.rs`). Each save has a generation, growing by
+/// one per save: a persister that writes in the background must never replace a newer
+/// generation on disk by an older one. An error is reported to the commanding client as
+/// `-ERR Failed to save config file. Check server logs.` (synchronous saves).
 pub trait Persist: Send {
-    /// Persist `state`; return a human-readable reason on failure.
-    fn save(&mut self, state: &config::SentinelConfig) -> Result<(), String>;
+    /// Persist `state` as generation `generation`. With `wait` (an operator command that
+    /// reports the outcome; start-up) it must be durable on return; otherwise the persister
+    /// may write it in the background and return [`Saved::Pending`].
+    fn save(
+        &mut self,
+        generation: u64,
+        state: &config::SentinelConfig,
+        wait: bool,
+    ) -> Result<Saved, String>;
 }

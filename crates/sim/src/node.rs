@@ -4,7 +4,7 @@
 use crate::scenario::{TickMode, Time};
 use std::sync::{Arc, Mutex, MutexGuard};
 use warden_core::config::SentinelConfig;
-use warden_core::{Persist, Sentinel};
+use warden_core::{Persist, Saved, Sentinel};
 
 /// The config file of one sentinel, shared between the world and the core's [`Persist`].
 #[derive(Debug)]
@@ -44,7 +44,7 @@ impl DiskHandle {
 pub struct DiskPersist(pub DiskHandle);
 
 impl Persist for DiskPersist {
-    fn save(&mut self, state: &SentinelConfig) -> Result<(), String> {
+    fn save(&mut self, _: u64, state: &SentinelConfig, _: bool) -> Result<Saved, String> {
         let mut disk = self.0.lock();
         let mut found = Vec::new();
         if state.current_epoch < disk.saved.current_epoch {
@@ -73,7 +73,7 @@ impl Persist for DiskPersist {
         disk.regressions.extend(found);
         disk.saved = state.clone();
         disk.saves += 1;
-        Ok(())
+        Ok(Saved::Durable)
     }
 }
 
@@ -184,12 +184,12 @@ mod tests {
         let mut persist = DiskPersist(disk.clone());
         let mut newer = cfg.clone();
         newer.current_epoch = 4;
-        persist.save(&newer).expect("save");
+        persist.save(1, &newer, true).expect("save");
         assert!(disk.lock().regressions.is_empty());
         let mut older = newer.clone();
         older.current_epoch = 1;
         older.masters[0].config_epoch = 1;
-        persist.save(&older).expect("save");
+        persist.save(2, &older, true).expect("save");
         assert_eq!(disk.lock().regressions.len(), 2);
     }
 }

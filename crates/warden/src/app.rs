@@ -9,7 +9,7 @@ use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 use warden_core::{Action, Input, Millis, Reply, Sentinel};
 
 /// Wall-clock milliseconds, the clock Redis Sentinel runs on (TILT guards its jumps).
@@ -30,6 +30,8 @@ pub struct App {
     /// (e.g. ODOWN reached on a peer's reply: the failover starts after its short random
     /// delay, not at the next regular tick).
     timer_wake: Notify,
+    /// The core's newest durable save generation, for replies waiting on it.
+    durable: watch::Sender<u64>,
 }
 
 impl App {
@@ -41,6 +43,7 @@ impl App {
             actions: tx,
             timer_due: AtomicU64::new(0),
             timer_wake: Notify::new(),
+            durable: watch::Sender::new(0),
         });
         app.with_core(|_, _| ());
         (app, rx)
@@ -57,6 +60,14 @@ impl App {
             // The receiver only goes away at shutdown, when dropping actions is right.
             let _ = self.actions.send(action);
         }
+        let durable = core.durable_generation();
+        self.durable.send_if_modified(|seen| {
+            let newer = durable > *seen;
+            if newer {
+                *seen = durable;
+            }
+            newer
+        });
         result
     }
 
@@ -99,14 +110,28 @@ impl App {
         self.timer_wake.notified().await;
     }
 
-    /// `SENTINEL <args...>`.
-    pub fn sentinel_command(&self, args: &[Bytes]) -> Reply {
+    /// `SENTINEL <args...>`, and the save generation that must be durable before the reply
+    /// is written, if any.
+    pub fn sentinel_command(&self, args: &[Bytes]) -> (Reply, Option<u64>) {
+        let run = |core: &mut Sentinel, now| (core.command(args, now), core.reply_barrier());
         if Sentinel::command_is_read_only(args) {
             // The hot path of clients asking for the master: no deadline can move.
-            self.with_core(|core, now| core.command(args, now))
+            self.with_core(run)
         } else {
-            self.with_core_then_reschedule(|core, now| core.command(args, now))
+            self.with_core_then_reschedule(run)
         }
+    }
+
+    /// A background save of generation `generation` ended: the outputs that waited for it go.
+    pub fn saved(&self, generation: u64) {
+        self.with_core_then_reschedule(|core, _| core.saved(generation));
+    }
+
+    /// Resolves once save generation `generation` is durable.
+    pub async fn durable(&self, generation: u64) {
+        let mut seen = self.durable.subscribe();
+        // The sender lives as long as the App, which the caller borrows.
+        let _ = seen.wait_for(|durable| *durable >= generation).await;
     }
 
     /// `PUBLISH __sentinel__:hello <payload>` received from a peer.

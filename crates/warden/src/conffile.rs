@@ -15,7 +15,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, ServerConfig};
 use warden_core::glob::glob_match;
-use warden_core::Persist;
+use std::sync::{mpsc, Arc, Mutex};
+use warden_core::{Persist, Saved};
 
 /// `strerror(errno)` text of an I/O error (std's Display without the ` (os error N)` suffix).
 pub fn strerror(e: &io::Error) -> String {
@@ -217,18 +218,88 @@ fn read_included(pattern: &str) -> Result<Vec<config::include::Source>, String> 
 /// [`config::rewrite()`], written to `<config>.XXXXXX` in the same directory, fsynced, renamed
 /// over the original, and the directory fsynced.
 ///
+/// Saves the core does not wait for (votes, epochs, discoveries: see the core's group commit)
+/// go to a writer thread once [`FilePersist::write_in_background`] started it, so the event
+/// loop never stops for a disk; operator commands and start-up write synchronously. Both go
+/// through one [`ConfigFile`] under a lock, which never replaces a newer generation by an
+/// older one.
+///
 /// The temporary file is created with mode `0644` which the kernel masks with the umask —
 /// the same result as Redis's `mkostemp` + `fchmod(0644 & ~umask)`, without reading the umask.
 pub struct FilePersist {
+    file: Arc<Mutex<ConfigFile>>,
+    /// Background saves, once the writer thread runs.
+    jobs: Option<mpsc::Sender<(u64, SentinelConfig)>>,
+}
+
+/// The config file and the newest generation written into it.
+struct ConfigFile {
     path: PathBuf,
     server: ServerConfig,
+    written: u64,
 }
 
 impl FilePersist {
     /// A persister for the (absolute) `path`, writing the generic directives of `server`
     /// (whose `dir` should be the absolute working directory, as [`load`] sets it).
     pub fn new(path: PathBuf, server: ServerConfig) -> Self {
-        FilePersist { path, server }
+        FilePersist {
+            file: Arc::new(Mutex::new(ConfigFile {
+                path,
+                server,
+                written: 0,
+            })),
+            jobs: None,
+        }
+    }
+
+    /// From now on, write the saves the core does not wait for on a thread of their own and
+    /// report each generation to `done` when it is on disk (or failed, which is logged).
+    pub fn write_in_background(&mut self, done: impl Fn(u64) + Send + 'static) -> io::Result<()> {
+        let (tx, rx) = mpsc::channel::<(u64, SentinelConfig)>();
+        let file = self.file.clone();
+        std::thread::Builder::new()
+            .name("config-writer".into())
+            .spawn(move || {
+                while let Ok((mut generation, mut state)) = rx.recv() {
+                    // Only the newest state matters: it contains every older one.
+                    while let Ok((g, s)) = rx.try_recv() {
+                        (generation, state) = (g, s);
+                    }
+                    let _ = lock(&file).save(generation, &state);
+                    done(generation);
+                }
+            })?;
+        self.jobs = Some(tx);
+        Ok(())
+    }
+}
+
+fn lock(file: &Mutex<ConfigFile>) -> std::sync::MutexGuard<'_, ConfigFile> {
+    // A panic while writing leaves nothing inconsistent in memory (the file is replaced
+    // atomically or not at all).
+    file.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ConfigFile {
+    /// Write generation `generation` unless a newer one is already on disk; logs the outcome
+    /// as Redis does.
+    fn save(&mut self, generation: u64, state: &SentinelConfig) -> Result<(), String> {
+        if generation <= self.written {
+            return Ok(());
+        }
+        match self.write(state) {
+            Ok(()) => {
+                self.written = generation;
+                tracing::info!("Sentinel new configuration saved on disk");
+                Ok(())
+            }
+            Err(e) => {
+                let reason = strerror(&e);
+                tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {reason}");
+                Err(reason)
+            }
+        }
     }
 
     /// One rewrite of the file.
@@ -284,18 +355,20 @@ impl FilePersist {
 }
 
 impl Persist for FilePersist {
-    fn save(&mut self, state: &SentinelConfig) -> Result<(), String> {
-        match self.write(state) {
-            Ok(()) => {
-                tracing::info!("Sentinel new configuration saved on disk");
-                Ok(())
-            }
-            Err(e) => {
-                let reason = strerror(&e);
-                tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {reason}");
-                Err(reason)
+    fn save(
+        &mut self,
+        generation: u64,
+        state: &SentinelConfig,
+        wait: bool,
+    ) -> Result<Saved, String> {
+        if !wait {
+            if let Some(jobs) = &self.jobs {
+                if jobs.send((generation, state.clone())).is_ok() {
+                    return Ok(Saved::Pending);
+                }
             }
         }
+        lock(&self.file).save(generation, state).map(|()| Saved::Durable)
     }
 }
 
@@ -380,7 +453,7 @@ mod tests {
         state.masters[0]
             .known_replicas
             .push(("127.0.0.1".into(), 6380));
-        loaded.persist.save(&state).unwrap();
+        loaded.persist.save(1, &state, true).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(
             text.starts_with("# keep me\nsentinel monitor m 127.0.0.1 6379 2\nsentinel myid 0123"),
@@ -403,7 +476,7 @@ mod tests {
         assert_eq!(mode & !0o644, 0, "mode {mode:o} within 0644");
         // A hand edit between saves survives the next save.
         fs::write(&path, format!("# hand edit\n{text}")).unwrap();
-        loaded.persist.save(&state).unwrap();
+        loaded.persist.save(2, &state, true).unwrap();
         assert!(fs::read_to_string(&path)
             .unwrap()
             .starts_with("# hand edit\n# keep me\n"));
@@ -417,7 +490,7 @@ mod tests {
         std::os::unix::fs::symlink(&real, dir.0.join("link")).unwrap();
         let path = dir.file("s.conf", &format!("dir {}/link\n{CONF}", dir.0.display()));
         let mut loaded = load(Some(&path), "").unwrap();
-        loaded.persist.save(&loaded.parsed.sentinel).unwrap();
+        loaded.persist.save(1, &loaded.parsed.sentinel, true).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let real = fs::canonicalize(&real).unwrap();
         assert!(
@@ -434,7 +507,7 @@ mod tests {
         // What upstream test 03 does: replace the config file by a directory.
         fs::remove_file(&path).unwrap();
         fs::create_dir(&path).unwrap();
-        let err = loaded.persist.save(&loaded.parsed.sentinel).unwrap_err();
+        let err = loaded.persist.save(1, &loaded.parsed.sentinel, true).unwrap_err();
         assert_eq!(err, "Is a directory");
         assert!(path.is_dir());
         let names: Vec<_> = fs::read_dir(&dir.0)
@@ -451,9 +524,38 @@ mod tests {
         let mut loaded = load(Some(&path), "").unwrap();
         fs::remove_dir_all(&dir.0).unwrap();
         assert_eq!(
-            loaded.persist.save(&loaded.parsed.sentinel).unwrap_err(),
+            loaded.persist.save(1, &loaded.parsed.sentinel, true).unwrap_err(),
             "No such file or directory"
         );
+    }
+
+    #[test]
+    fn background_saves_report_their_generation_and_never_go_back() {
+        let dir = TempDir::new("background");
+        let path = dir.file("sentinel.conf", CONF);
+        let mut loaded = load(Some(&path), "").unwrap();
+        let (tx, rx) = mpsc::channel();
+        loaded
+            .persist
+            .write_in_background(move |generation| tx.send(generation).unwrap())
+            .unwrap();
+        let mut state = loaded.parsed.sentinel.clone();
+        state.current_epoch = 7;
+        let saved = loaded.persist.save(1, &state, false).unwrap();
+        assert_eq!(saved, Saved::Pending);
+        assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)), Ok(1));
+        assert!(fs::read_to_string(&path)
+            .unwrap()
+            .contains("\nsentinel current-epoch 7\n"));
+        // A synchronous save of a newer generation wins over an older one written later.
+        state.current_epoch = 9;
+        let saved = loaded.persist.save(3, &state, true).unwrap();
+        assert_eq!(saved, Saved::Durable);
+        state.current_epoch = 8;
+        loaded.persist.save(2, &state, false).unwrap();
+        assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)), Ok(2));
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\nsentinel current-epoch 9\n"), "{text}");
     }
 
     /// Environment variable that makes [`not_writable_child`] do its work.

@@ -216,7 +216,17 @@ impl Run {
             )
         };
         let now = app::now_ms();
-        let core = match Sentinel::new(self.sentinel_config, options, Box::new(self.persist), now) {
+        // Saves the core does not wait for are written by a thread of their own; their end
+        // releases what waited for them (see App::saved).
+        let (saved_tx, mut saved_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut persist = self.persist;
+        if let Err(e) = persist.write_in_background(move |generation| {
+            let _ = saved_tx.send(generation);
+        }) {
+            tracing::warn!("Can't start the config writer thread: {e}");
+            return 1;
+        }
+        let core = match Sentinel::new(self.sentinel_config, options, Box::new(persist), now) {
             Ok(core) => core,
             Err(e) => {
                 tracing::warn!("{e}");
@@ -224,6 +234,12 @@ impl Run {
             }
         };
         let (app, actions) = App::new(core);
+        let saver = app.clone();
+        tokio::spawn(async move {
+            while let Some(generation) = saved_rx.recv().await {
+                saver.saved(generation);
+            }
+        });
         let hub = PubSubHub::new();
         let shutdown = Shutdown::new();
         // VIPs first: a stale VIP left by a crashed predecessor is removed before anything is

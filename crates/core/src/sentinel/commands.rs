@@ -230,7 +230,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             s.reset_master(mi, true, now);
             let m = s.masters.remove(mi);
             let releases = s.vip.remove_master(&m.cfg.name);
-            s.actions.extend(releases);
+            s.push_all(releases);
             s.release_link(m.inst.link);
             flush_reply(s)
         }),

@@ -33,7 +33,7 @@ impl Sentinel {
             self.emit(Level::Warning, "+tilt", None, "#tilt mode entered".into());
             // The clock (or the process) cannot be trusted: a lease measured with it neither.
             let releases = self.vip.release_all();
-            self.actions.extend(releases);
+            self.push_all(releases);
         }
         self.previous_time = now;
     }

@@ -7,6 +7,7 @@
 //! (the `SENTINEL` command surface), `scripts` (the script queue).
 
 mod commands;
+mod commit;
 mod detect;
 mod discovery;
 mod election;
@@ -24,7 +25,7 @@ mod vip;
 use crate::config::{MasterConfig, SentinelConfig};
 use crate::io::{Action, Event, Input, Level};
 use crate::reply::Reply;
-use crate::{Millis, Persist};
+use crate::{Millis, Persist, Saved};
 use bytes::Bytes;
 use instance::{Addr, Flags, Instance, Kind, Master};
 use links::{Links, Target};
@@ -89,10 +90,15 @@ pub struct Sentinel {
     config: SentinelConfig,
     options: Options,
     persist: Box<dyn Persist>,
+    /// Save generations (see `commit`).
+    commit: commit::Commit,
     masters: Vec<Master>,
     links: Links,
     timers: Timers,
-    actions: VecDeque<Action>,
+    /// Actions for the driver, each held until its generation is durable.
+    actions: VecDeque<commit::Held<Action>>,
+    /// VIP claims and releases, never held.
+    vip_actions: VecDeque<Action>,
     rng: SmallRng,
     tilt: bool,
     tilt_start_time: Millis,
@@ -136,10 +142,12 @@ impl Sentinel {
             config,
             options,
             persist,
+            commit: commit::Commit::default(),
             masters: Vec::new(),
             links: Links::default(),
             timers: Timers::default(),
             actions: VecDeque::new(),
+            vip_actions: VecDeque::new(),
             rng,
             tilt: false,
             tilt_start_time: 0,
@@ -191,6 +199,7 @@ impl Sentinel {
             Input::VipObserved { .. } => {}
         }
         self.vip_poll(now, false);
+        self.commit();
     }
 
     /// Run periodic work: the equivalent of Redis Sentinel's `sentinelTimer`.
@@ -221,6 +230,7 @@ impl Sentinel {
                 .rng
                 .gen_range(timers::MAX_TICK_PERIOD / 2..=timers::MAX_TICK_PERIOD);
         self.wake = self.scan_deadlines(now);
+        self.commit();
     }
 
     /// The latest time by which [`Sentinel::tick`] must be called again: a random 50–100 ms
@@ -260,18 +270,50 @@ impl Sentinel {
         self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
     }
 
-    /// Next action for the driver, if any.
+    /// Next action for the driver, if any: VIP claims and releases first, then the others in
+    /// order as far as the saves they wait for are durable.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        if let Some(action) = self.vip_actions.pop_front() {
+            return Some(action);
+        }
+        match self.actions.front() {
+            Some((generation, _)) if self.commit.is_durable(*generation) => {
+                self.actions.pop_front().map(|(_, action)| action)
+            }
+            _ => None,
+        }
     }
 
-    /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`).
+    /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`). The driver must not
+    /// write the reply before [`Sentinel::reply_barrier`] is durable.
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
         let reply = commands::dispatch(self, args, now);
         if !commands::is_read_only(args) {
             self.vip_poll(now, false);
+            self.commit();
         }
         reply
+    }
+
+    /// The save generation a reply produced now must wait for, if it is not durable yet (the
+    /// driver holds the reply, and any later one on the same connection, until
+    /// [`Sentinel::saved`] reports it — or [`Sentinel::durable_generation`] reaches it).
+    pub fn reply_barrier(&self) -> Option<u64> {
+        let generation = self.commit.barrier();
+        (!self.commit.is_durable(generation)).then_some(generation)
+    }
+
+    /// The newest save generation known durable.
+    pub fn durable_generation(&self) -> u64 {
+        self.commit.durable()
+    }
+
+    /// A background save ([`Saved::Pending`]) of `generation` ended — written, or failed
+    /// (the persister logs why; like Redis Sentinel, the sentinel announces anyway). Releases
+    /// the outputs that waited for it and begins the next save if there are new changes.
+    pub fn saved(&mut self, generation: u64) {
+        self.commit.done(generation);
+        self.commit();
     }
 
     /// Whether `SENTINEL <args...>` only reads state: such a command changes no deadline and
@@ -284,6 +326,7 @@ impl Sentinel {
     pub fn receive_hello(&mut self, payload: &[u8], now: Millis) {
         self.process_hello(payload, now);
         self.vip_poll(now, false);
+        self.commit();
     }
 
     /// The `# Sentinel` section of INFO (without header), lines joined with `\r\n`.
@@ -375,19 +418,49 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         cfg
     }
 
-    /// Persist the state; on failure log it (as Redis does) and return the reason.
+    /// Persist the state now, synchronously (operator commands report the outcome); on
+    /// failure return the reason (the persister logs it, as Redis does).
     fn flush_config(&mut self) -> Result<(), String> {
+        let generation = self.commit.begin_now();
         let snapshot = self.config();
-        self.persist.save(&snapshot)
+        let result = self.persist.save(generation, &snapshot, true).map(|_| ());
+        self.commit.done(generation);
+        result
     }
 
-    /// Flush, ignoring failure (Redis only reports flush failures to commanding clients).
+    /// The state changed where Redis Sentinel flushes its config (votes, epochs, switches,
+    /// discoveries): saved at the end of this call into the core, before anything produced
+    /// from now on leaves it (see `commit`).
     fn flush(&mut self) {
-        let _ = self.flush_config();
+        self.commit.mark();
+    }
+
+    /// Begin the save of this call's changes, unless one is in flight (they go with the next).
+    fn commit(&mut self) {
+        let Some(generation) = self.commit.begin() else {
+            return;
+        };
+        let snapshot = self.config();
+        match self.persist.save(generation, &snapshot, false) {
+            Ok(Saved::Pending) => {}
+            // A failed save was logged by the persister; Redis Sentinel goes on announcing.
+            Ok(Saved::Durable) | Err(_) => self.commit.done(generation),
+        }
     }
 
     fn push(&mut self, action: Action) {
-        self.actions.push_back(action);
+        match action {
+            Action::VipClaim { .. } | Action::VipRelease { .. } => {
+                self.vip_actions.push_back(action)
+            }
+            _ => self.actions.push_back((self.commit.barrier(), action)),
+        }
+    }
+
+    fn push_all(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            self.push(action);
+        }
     }
 
     fn random_desync(&mut self) -> Millis {

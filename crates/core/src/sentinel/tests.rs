@@ -17,9 +17,14 @@ const PEER2: &str = "2222222222222222222222222222222222222222";
 struct MemPersist(Arc<Mutex<Vec<SentinelConfig>>>);
 
 impl Persist for MemPersist {
-    fn save(&mut self, state: &SentinelConfig) -> Result<(), String> {
+    fn save(
+        &mut self,
+        _generation: u64,
+        state: &SentinelConfig,
+        _wait: bool,
+    ) -> Result<Saved, String> {
         self.0.lock().unwrap().push(state.clone());
-        Ok(())
+        Ok(Saved::Durable)
     }
 }
 

@@ -29,7 +29,7 @@ impl Sentinel {
         );
         let vip = m.cfg.vip.clone();
         let releases = self.vip.configure(&name, vip.as_ref());
-        self.actions.extend(releases);
+        self.push_all(releases);
         self.vip.observe_master(&name, &host, epoch, now);
         self.vip.set_peer_count(&name, peers);
     }
@@ -188,9 +188,7 @@ impl Sentinel {
         } else {
             self.vip.poll_touched(now)
         };
-        for action in actions {
-            self.push(action);
-        }
+        self.push_all(actions);
         if let Some(t) = self.vip.next_deadline(now) {
             self.wake_at(t);
         }
@@ -199,7 +197,7 @@ impl Sentinel {
     /// Release every held VIP (orderly shutdown).
     pub fn release_vips(&mut self) {
         let actions = self.vip.release_all();
-        self.actions.extend(actions);
+        self.push_all(actions);
     }
 
     /// Apply a VIP option of `SENTINEL SET` (`args[0]` is the option name). `None` if `option`
@@ -255,7 +253,7 @@ impl Sentinel {
             let name = self.masters[mi].cfg.name.clone();
             let vip = self.masters[mi].cfg.vip.clone();
             let releases = self.vip.configure(&name, vip.as_ref());
-            self.actions.extend(releases);
+            self.push_all(releases);
         }
         Some(result)
     }

@@ -65,6 +65,9 @@ pub struct Session {
     pub subscriber: Subscriber,
     /// Close once the pending output is written.
     pub close: bool,
+    /// The save generation the pending output waits for (a `SENTINEL` reply may reveal a
+    /// vote or epoch that is not durable yet; 0: none).
+    pub durable_barrier: u64,
 }
 
 impl Session {
@@ -145,6 +148,7 @@ pub async fn run(stream: TcpStream, addr: SocketAddr, tls: Option<Arc<Tls>>, sha
         channels: HashSet::new(),
         patterns: HashSet::new(),
         close: false,
+        durable_barrier: 0,
     };
     serve_client(stream, &shared, &mut session, rx).await;
     for channel in std::mem::take(&mut session.channels) {
@@ -214,7 +218,7 @@ async fn serve_client(
             stream: &mut stream,
             stop: stop.as_mut(),
         };
-        if !flush(io, shared, &mut out).await || session.close {
+        if !flush(io, shared, &mut out, &mut session.durable_barrier).await || session.close {
             return;
         }
     }
@@ -275,7 +279,9 @@ async fn process_input<S: Future<Output = ()>>(
                                 stream: &mut *io.stream,
                                 stop: io.stop.as_mut(),
                             };
-                            if !flush(again, shared, ctx.out).await {
+                            if !flush(again, shared, ctx.out, &mut ctx.session.durable_barrier)
+                                .await
+                            {
                                 return false;
                             }
                             let _blocked = shared.stats.blocked();
@@ -352,13 +358,22 @@ fn write_delivery(session: &Session, out: &mut BytesMut, delivery: &Delivery) {
 
 /// Write `out` completely (abandoned if the client is killed or the server stops). False on
 /// failure. The common case, a reply that fits the socket buffer, costs one `write` call.
+/// Write the pending output, once the save generation it waits for (`barrier`) is durable.
 async fn flush<S: Future<Output = ()>>(
     mut io: Io<'_, S>,
     shared: &Shared,
     out: &mut BytesMut,
+    barrier: &mut u64,
 ) -> bool {
     if out.is_empty() {
         return true;
+    }
+    if *barrier != 0 {
+        tokio::select! {
+            _ = shared.app.durable(*barrier) => {}
+            _ = io.stop.as_mut() => return false,
+        }
+        *barrier = 0;
     }
     let total = out.len();
     let written = match io.stream.try_write(out) {

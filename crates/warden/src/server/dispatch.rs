@@ -135,7 +135,7 @@ pub fn execute(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) {
         "command" => command::run(spec, args),
         "info" => Reply::Bulk(info::render(ctx.shared, &args[1..]).into()),
         "role" => role::run(ctx.shared),
-        "sentinel" => sentinel::run(ctx.shared, &args[1..]),
+        "sentinel" => sentinel::run(ctx, &args[1..]),
         "shutdown" => match shutdown::command(&ctx.shared.shutdown, args) {
             Some(reply) => reply,
             None => {

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use warden_core::config::{MasterConfig, SentinelConfig, ServerConfig};
-use warden_core::{Options, Persist, Sentinel};
+use warden_core::{Options, Persist, Saved, Sentinel};
 
 /// Upper bound for any single wait in these tests.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -18,8 +18,8 @@ const DEADLINE: Duration = Duration::from_secs(10);
 struct MemoryPersist;
 
 impl Persist for MemoryPersist {
-    fn save(&mut self, _state: &SentinelConfig) -> Result<(), String> {
-        Ok(())
+    fn save(&mut self, _: u64, _: &SentinelConfig, _: bool) -> Result<Saved, String> {
+        Ok(Saved::Durable)
     }
 }
 

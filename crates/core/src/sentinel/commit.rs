@@ -1,0 +1,120 @@
+//! Group commit of the persistent state, and the outputs that wait for it.
+//!
+//! Redis Sentinel rewrites and fsyncs its config file synchronously at every vote, epoch change,
+//! failover start and discovery, so nothing it announces is ever ahead of its disk — and its
+//! event loop stops for each of those writes (hundreds of them in a mass failover). Warden keeps
+//! the rule and drops the stalls:
+//!
+//! * a change that Redis would flush only marks the state dirty ([`Commit::mark`]);
+//! * at the end of every call into the core one save covers every change of that call
+//!   ([`Commit::begin`]; while a save is in flight, the changes wait for the next one, so a
+//!   burst of votes costs one or two writes, not one each);
+//! * every output produced after a change — actions, and the replies the driver writes for
+//!   `SENTINEL` commands ([`super::Sentinel::reply_barrier`]) — carries the generation that
+//!   must be durable first ([`Commit::barrier`]) and is held until it is
+//!   ([`super::Sentinel::saved`]). Generations grow monotonically, so a held queue releases in
+//!   order.
+//!
+//! VIP claims and releases are local side effects that reveal nothing persisted; they are never
+//! held (a release that waited for a disk would outlive its lease).
+
+/// Save generations: what has changed, what is being written, what is durable.
+#[derive(Debug, Default)]
+pub(super) struct Commit {
+    /// Changes since the last save began.
+    dirty: bool,
+    /// The newest generation handed to the persister.
+    started: u64,
+    /// The newest generation known durable (every older one is too).
+    durable: u64,
+}
+
+impl Commit {
+    /// The state changed in a way that must be durable before anyone learns of it.
+    pub(super) fn mark(&mut self) {
+        self.dirty = true;
+    }
+
+    /// The generation an output produced now must wait for.
+    pub(super) fn barrier(&self) -> u64 {
+        self.started + u64::from(self.dirty)
+    }
+
+    /// Whether generation `generation` is durable.
+    pub(super) fn is_durable(&self, generation: u64) -> bool {
+        generation <= self.durable
+    }
+
+    /// The generation of a background save to begin now, if there are changes and no save is
+    /// in flight (then the changes wait for that save to end).
+    pub(super) fn begin(&mut self) -> Option<u64> {
+        if !self.dirty || self.started != self.durable {
+            return None;
+        }
+        self.dirty = false;
+        self.started += 1;
+        Some(self.started)
+    }
+
+    /// The generation of a synchronous save of everything, begun now whatever is in flight.
+    pub(super) fn begin_now(&mut self) -> u64 {
+        self.dirty = false;
+        self.started += 1;
+        self.started
+    }
+
+    /// Generation `generation` ended (written, or failed and reported: Redis announces anyway).
+    pub(super) fn done(&mut self, generation: u64) {
+        self.durable = self.durable.max(generation.min(self.started));
+    }
+
+    /// The newest durable generation.
+    pub(super) fn durable(&self) -> u64 {
+        self.durable
+    }
+}
+
+/// An action and the generation that must be durable before it leaves the core.
+pub(super) type Held<T> = (u64, T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_during_a_save_wait_for_the_next_one() {
+        let mut c = Commit::default();
+        assert_eq!(c.barrier(), 0);
+        assert!(c.is_durable(c.barrier()));
+        assert_eq!(c.begin(), None, "nothing changed");
+        c.mark();
+        assert_eq!(c.barrier(), 1);
+        assert_eq!(c.begin(), Some(1));
+        assert_eq!(c.barrier(), 1, "in flight");
+        c.mark();
+        c.mark();
+        assert_eq!(c.barrier(), 2);
+        assert_eq!(c.begin(), None, "one save at a time");
+        c.done(1);
+        assert!(c.is_durable(1) && !c.is_durable(2));
+        assert_eq!(c.begin(), Some(2), "both changes in one save");
+        c.done(2);
+        assert!(c.is_durable(c.barrier()));
+    }
+
+    #[test]
+    fn a_synchronous_save_covers_everything_and_late_completions_do_not_go_back() {
+        let mut c = Commit::default();
+        c.mark();
+        assert_eq!(c.begin(), Some(1));
+        c.mark();
+        let now = c.begin_now();
+        assert_eq!(now, 2);
+        c.done(2);
+        c.done(1);
+        assert_eq!(c.durable(), 2);
+        assert_eq!(c.begin(), None);
+        c.done(7);
+        assert_eq!(c.durable(), 2, "never beyond what was started");
+    }
+}
