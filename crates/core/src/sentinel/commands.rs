@@ -228,7 +228,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
         "remove" => with_master(s, &a[0], |s, mi| {
             s.event(Level::Warning, "-monitor", Some((mi, Which::Master)), "");
             s.reset_master(mi, true, now);
-            let m = s.masters.remove(mi);
+            let m = s.remove_master(mi);
             let releases = s.vip.remove_master(&m.cfg.name);
             s.push_all(releases);
             s.release_link(m.inst.link);

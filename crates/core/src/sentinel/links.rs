@@ -103,6 +103,9 @@ pub struct Link {
     /// The down-after of the master this link serves, if it is a master's link: the timer is
     /// woken the moment the master would become SDOWN.
     pub sdown_watch: Option<Millis>,
+    /// The master or replica entry this (unshared) link belongs to, so a reply finds its
+    /// instance without a walk over every master (`None` for peer-sentinel links).
+    pub owner: Option<Target>,
 }
 
 impl Link {
@@ -123,6 +126,7 @@ impl Link {
             last_reconn_time: 0,
             local_ip: None,
             sdown_watch: None,
+            owner: None,
         }
     }
 
@@ -243,6 +247,13 @@ impl Links {
             }
         }
         true
+    }
+
+    /// Records which master or replica entry the link belongs to.
+    pub fn set_owner(&mut self, key: LinkKey, owner: Target) {
+        if let Some(link) = self.links.get_mut(&key) {
+            link.owner = Some(owner);
+        }
     }
 
     /// Sets (or clears) the down-after the link's SDOWN deadline is watched with.

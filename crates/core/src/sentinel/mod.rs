@@ -31,7 +31,7 @@ use instance::{Addr, Flags, Instance, Kind, Master};
 use links::{Links, Target};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use timers::Timers;
 
 /// Resolves a hostname to an IP address text (only used with `resolve-hostnames yes`).
@@ -93,6 +93,8 @@ pub struct Sentinel {
     /// Save generations (see `commit`).
     commit: commit::Commit,
     masters: Vec<Master>,
+    /// Index of `masters` by name.
+    by_name: HashMap<String, usize>,
     links: Links,
     timers: Timers,
     /// Actions for the driver, each held until its generation is durable.
@@ -144,6 +146,7 @@ impl Sentinel {
             persist,
             commit: commit::Commit::default(),
             masters: Vec::new(),
+            by_name: HashMap::new(),
             links: Links::default(),
             timers: Timers::default(),
             actions: VecDeque::new(),
@@ -484,7 +487,19 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     }
 
     fn master_index(&self, name: &str) -> Option<usize> {
-        self.masters.iter().position(|m| m.cfg.name == name)
+        self.by_name.get(name).copied()
+    }
+
+    /// Stop monitoring master `mi` (its links must be released by the caller).
+    fn remove_master(&mut self, mi: usize) -> Master {
+        let m = self.masters.remove(mi);
+        self.by_name = self
+            .masters
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.cfg.name.clone(), i))
+            .collect();
+        m
     }
 
     fn inst(&self, mi: usize, which: Which) -> &Instance {
@@ -604,6 +619,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             .ok_or("Can't resolve instance hostname.")?;
         let link = self.links.create(true, now);
         self.links.watch_sdown(link, Some(cfg.down_after_ms));
+        self.links.set_owner(link, Target::Master(cfg.name.clone()));
         let mut inst = Instance::new(Kind::Master, addr, link, cfg.down_after_ms, now);
         inst.flags = Flags::default();
         let known_replicas = cfg.known_replicas.clone();
@@ -623,6 +639,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             coordinated: false,
         });
         let mi = self.masters.len() - 1;
+        self.by_name.insert(self.masters[mi].cfg.name.clone(), mi);
         for (host, port) in known_replicas {
             self.add_replica(mi, &host, port, now);
         }
@@ -640,7 +657,9 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             return None;
         }
         let down_after = m.cfg.down_after_ms;
+        let owner = Target::Replica(m.cfg.name.clone(), addr.ip.clone(), addr.port);
         let link = self.links.create(true, now);
+        self.links.set_owner(link, owner);
         self.masters[mi]
             .replicas
             .push(Instance::new(Kind::Replica, addr, link, down_after, now));

@@ -392,35 +392,37 @@ impl Sentinel {
             }
         }
         let busy = text.starts_with("BUSY");
-        for mi in 0..self.masters.len() {
-            if self.masters[mi].inst.link == key {
-                let flags = &mut self.masters[mi].inst.flags;
-                if valid && text.starts_with("PONG") {
-                    flags.master_reboot = false;
-                }
-                if busy && flags.s_down && !flags.script_kill_sent {
-                    flags.script_kill_sent = true;
-                    let words = self.words(mi, &["SCRIPT", "KILL"]);
-                    self.send(
-                        mi,
-                        Which::Master,
-                        LinkKind::Cmd,
-                        vec![(words, Expect::Ignore)],
-                    );
-                }
-            }
+        let Some((mi, Which::Master)) = self.link_owner(key) else {
+            return;
+        };
+        let flags = &mut self.masters[mi].inst.flags;
+        if valid && text.starts_with("PONG") {
+            flags.master_reboot = false;
+        }
+        if busy && flags.s_down && !flags.script_kill_sent {
+            flags.script_kill_sent = true;
+            let words = self.words(mi, &["SCRIPT", "KILL"]);
+            self.send(
+                mi,
+                Which::Master,
+                LinkKind::Cmd,
+                vec![(words, Expect::Ignore)],
+            );
         }
     }
 
-    /// Find which instance owns a (non-shared) link and apply its INFO.
+    /// The master or replica entry an (unshared) link belongs to.
+    fn link_owner(&self, key: super::instance::LinkKey) -> Option<(usize, Which)> {
+        let owner = self.links.get(key)?.owner.as_ref()?;
+        let found = self.resolve_target(owner)?;
+        // The entry must still use this link (a stale owner finds nothing).
+        (self.inst(found.0, found.1).link == key).then_some(found)
+    }
+
+    /// Apply an INFO reply to the instance that owns the (non-shared) link.
     fn on_info_for_link(&mut self, key: super::instance::LinkKey, text: &str, now: Millis) {
-        for mi in 0..self.masters.len() {
-            if self.masters[mi].inst.link == key {
-                return self.on_info(mi, Which::Master, text, now);
-            }
-            if let Some(ri) = self.masters[mi].replicas.iter().position(|r| r.link == key) {
-                return self.on_info(mi, Which::Replica(ri), text, now);
-            }
+        if let Some((mi, which)) = self.link_owner(key) {
+            self.on_info(mi, which, text, now);
         }
     }
 

@@ -1132,3 +1132,111 @@ fn failover_start_waits_one_step_per_reachable_peer_ranked_first() {
         "started {waited} ms after ODOWN"
     );
 }
+
+/// A persister that writes in the background: it records what it was asked to save and
+/// leaves the end to the test ([`Sentinel::saved`]).
+#[derive(Clone, Default)]
+struct BackgroundPersist(Arc<Mutex<Vec<(u64, u64)>>>);
+
+impl Persist for BackgroundPersist {
+    fn save(
+        &mut self,
+        generation: u64,
+        state: &SentinelConfig,
+        wait: bool,
+    ) -> Result<Saved, String> {
+        let leader_epoch = state.masters.first().map_or(0, |m| m.leader_epoch);
+        self.0.lock().unwrap().push((generation, leader_epoch));
+        Ok(if wait { Saved::Durable } else { Saved::Pending })
+    }
+}
+
+fn events_released(s: &mut Sentinel) -> Vec<String> {
+    std::iter::from_fn(|| s.poll_action())
+        .filter_map(|a| match a {
+            Action::Event(e) => Some(format!("{} {}", e.kind, e.message)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn votes_wait_for_their_save_and_a_burst_costs_two_saves() {
+    let persist = BackgroundPersist::default();
+    let mut masters = Vec::new();
+    for (i, port) in [6379u16, 6479, 6579].into_iter().enumerate() {
+        let mut m = master_cfg(2);
+        m.name = format!("m{i}");
+        m.port = port;
+        masters.push(m);
+    }
+    let cfg = SentinelConfig {
+        myid: Some("f".repeat(40)),
+        masters,
+        ..Default::default()
+    };
+    let now = 1_000_000;
+    let mut s = Sentinel::new(
+        cfg,
+        Options::new(26379, None, 7),
+        Box::new(persist.clone()),
+        now,
+    )
+    .unwrap();
+    events_released(&mut s);
+    let ask = |port: &'static str, epoch: &'static str| -> Vec<Bytes> {
+        ["is-master-down-by-addr", "127.0.0.1", port, epoch, PEER1]
+            .into_iter()
+            .map(|w: &'static str| Bytes::from_static(w.as_bytes()))
+            .collect()
+    };
+    let reply = s.command(&ask("6379", "5"), now);
+    assert_eq!(
+        reply,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(PEER1), Reply::Int(5)])
+    );
+    // The vote is in the save that began at the end of the command, not yet durable: neither
+    // the reply nor the events may leave.
+    assert_eq!(*persist.0.lock().unwrap(), [(1, 5)]);
+    assert_eq!(s.reply_barrier(), Some(1));
+    assert!(events_released(&mut s).is_empty());
+    // Two more votes while that save is in flight: held for the next save, which takes both.
+    s.command(&ask("6479", "6"), now);
+    s.command(&ask("6579", "6"), now);
+    assert_eq!(s.reply_barrier(), Some(2));
+    assert_eq!(persist.0.lock().unwrap().len(), 1, "one save at a time");
+    s.saved(1);
+    assert_eq!(
+        events_released(&mut s),
+        [
+            "+new-epoch 5".to_string(),
+            format!("+vote-for-leader {PEER1} 5"),
+        ]
+    );
+    assert_eq!(persist.0.lock().unwrap().len(), 2, "the next save began");
+    assert_eq!(s.reply_barrier(), Some(2));
+    s.saved(2);
+    let events = events_released(&mut s);
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(s.reply_barrier(), None);
+    // Votes per master: the same requester got m1's and m2's votes at epoch 6, although
+    // m0's vote at 5 came first (the global current epoch does not void other masters).
+    assert!(events.contains(&format!("+vote-for-leader {PEER1} 6")));
+}
+
+#[test]
+fn a_vote_is_refused_for_an_epoch_not_newer_than_the_masters_config() {
+    let mut cfg = master_cfg(2);
+    cfg.config_epoch = 7;
+    let mut h = Harness::new(cfg);
+    let reply = h.command(&["is-master-down-by-addr", "127.0.0.1", "6379", "7", PEER1]);
+    assert_eq!(
+        reply,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])
+    );
+    let reply = h.command(&["is-master-down-by-addr", "127.0.0.1", "6379", "8", PEER1]);
+    assert_eq!(
+        reply,
+        Reply::Array(vec![Reply::Int(0), Reply::bulk(PEER1), Reply::Int(8)])
+    );
+}
