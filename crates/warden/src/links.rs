@@ -26,8 +26,10 @@ use warden_core::{Input, LinkId, LinkKind};
 
 /// How long a connection attempt (name resolution included) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
-/// Read buffer growth step.
-const READ_CHUNK: usize = 16 * 1024;
+/// Read buffer growth step. Most replies are a few bytes (PONG, +OK, a vote); INFO (a few KiB,
+/// every 10 s) takes a few reads. Kept small: a fleet has thousands of links, and 16 KiB each
+/// was most of the sentinel's memory.
+const READ_CHUNK: usize = 1024;
 
 /// A batch of pipelined commands.
 type Batch = Vec<Vec<Bytes>>;
