@@ -1,7 +1,7 @@
 //! Epochs and leader election: starting a failover attempt, granting votes (one per epoch per
 //! master), and counting them.
 
-use super::instance::FailoverState;
+use super::instance::{FailoverState, Kind};
 use super::timers::{ping_period, RECENTLY_HEARD_PINGS, START_JITTER, START_RANK_STEP};
 use super::{Sentinel, Which};
 use crate::io::Level;
@@ -71,8 +71,9 @@ impl Sentinel {
     /// predecessor later.
     pub(super) fn start_delay(&mut self, mi: usize, now: Millis) -> Millis {
         let me = self.myid();
-        let recently = RECENTLY_HEARD_PINGS
-            * ping_period(self.masters[mi].inst.down_after, self.timers.ping_period);
+        let down_after = self.masters[mi].inst.down_after;
+        let recently =
+            RECENTLY_HEARD_PINGS * ping_period(Kind::Sentinel, down_after, self.timers.ping_period);
         let ahead = self.masters[mi]
             .sentinels
             .iter()

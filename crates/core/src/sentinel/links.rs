@@ -263,6 +263,19 @@ impl Links {
         }
     }
 
+    /// If `id` is a link's command connection and no PING is unanswered, count the link as
+    /// unanswered from `now` (the connection just broke).
+    pub fn start_down_clock(&mut self, id: LinkId, now: Millis) {
+        let Some((key, LinkKind::Cmd)) = self.conns.get(&id).copied() else {
+            return;
+        };
+        if let Some(link) = self.links.get_mut(&key) {
+            if link.act_ping_time == 0 {
+                link.act_ping_time = now;
+            }
+        }
+    }
+
     /// For a watched master link, when its master becomes SDOWN once connection `id` is gone.
     pub fn sdown_due(&self, id: LinkId) -> Option<Millis> {
         let (key, _) = self.conns.get(&id)?;

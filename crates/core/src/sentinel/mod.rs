@@ -185,6 +185,10 @@ impl Sentinel {
         match input {
             Input::LinkUp { link, local_ip } => self.on_link_up(link, local_ip),
             Input::LinkDown { link, .. } => {
+                // Warden: a broken command connection starts the down-after clock now, as an
+                // unanswered PING would (Redis starts it at the reconnection's PING, up to a
+                // timer period later, so sentinels that all saw the break disagree).
+                self.links.start_down_clock(link, now);
                 if let Some(due) = self.links.sdown_due(link) {
                     self.wake_at(due);
                 }

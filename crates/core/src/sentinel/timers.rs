@@ -1,6 +1,7 @@
 //! Sentinel's timing constants, tunable at run time through `SENTINEL DEBUG` (global, not
 //! persisted), exactly as Redis Sentinel 7.0.15 exposes them.
 
+use super::instance::Kind;
 use crate::Millis;
 
 /// The 13 tunables of `SENTINEL DEBUG`.
@@ -124,21 +125,23 @@ pub const MAX_PENDING_COMMANDS: u32 = 100;
 pub const MAX_DESYNC: Millis = 1_000;
 /// Warden's shortest PING period (see [`ping_period`]).
 pub const MIN_PING_PERIOD: Millis = 100;
-/// Warden pings every `down-after / PING_DIVISOR` (see [`ping_period`]).
+/// Warden pings a master every `down-after / PING_DIVISOR` (see [`ping_period`]).
 pub const PING_DIVISOR: Millis = 10;
 
-/// Warden's PING period for an instance with `down_after`: a tenth of down-after, at least
-/// [`MIN_PING_PERIOD`], at most the `PING-PERIOD` tunable (1 s) and down-after itself. A silent
-/// failure (a cut link, a frozen process) starts the down-after clock at the first unanswered
-/// PING, so it is noticed within `down-after × 1.1` (Redis: down-after + up to 1 s, which
-/// doubles a 1 s down-after); at the default 30 s down-after Warden pings as often as Redis.
-/// SDOWN still needs `down-after-milliseconds` without a valid reply.
-pub fn ping_period(down_after: Millis, tunable: Millis) -> Millis {
-    (down_after / PING_DIVISOR)
-        .max(MIN_PING_PERIOD)
-        .min(tunable)
-        .min(down_after)
-        .max(1)
+/// Warden's PING period for an instance of `kind` with `down_after` (`tunable`: the
+/// `PING-PERIOD` of `SENTINEL DEBUG`, 1 s). Replicas and peer sentinels are pinged as Redis
+/// does, every `min(tunable, down-after)`. A master every tenth of down-after, at least every
+/// `tunable`, at most every [`MIN_PING_PERIOD`] (and never beyond down-after): a silent failure
+/// (a cut link, a frozen process) starts the down-after clock at the first unanswered PING, so
+/// it is noticed within `down-after × 1.1` (Redis: down-after + up to 1 s, which doubles a 1 s
+/// down-after). At the default 30 s down-after every instance is pinged as often as by Redis.
+/// A closed connection (a killed process) starts the clock at once, whatever the period.
+pub fn ping_period(kind: Kind, down_after: Millis, tunable: Millis) -> Millis {
+    let redis = tunable.min(down_after).max(1);
+    match kind {
+        Kind::Master => (down_after / PING_DIVISOR).max(MIN_PING_PERIOD).min(redis),
+        Kind::Replica | Kind::Sentinel => redis,
+    }
 }
 /// INFO period for the replica being promoted, until it reports `role:master` (Warden).
 pub const PROMOTION_INFO_PERIOD: Millis = 100;
