@@ -22,6 +22,8 @@ use warden_integration::wait::wait_until;
 pub const QUORUM: u32 = 2;
 /// `failover-timeout` of every master.
 pub const FAILOVER_TIMEOUT_MS: u64 = 10_000;
+/// How long a sentinel has to answer PING after it is started.
+const SENTINEL_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Extra `redis-server` arguments: no persistence, small buffers (hundreds run at once).
 const REDIS_ARGS: [&str; 8] = [
     "--repl-backlog-size",
@@ -336,9 +338,14 @@ impl Sentinels {
                 ))
                 .line(format!("sentinel parallel-syncs {name} 1"));
         }
-        let servers = (0..3)
-            .map(|_| SentinelServer::start_in(flavor, &conf, parent))
+        // All three at once, then a generous wait: a sentinel that fsyncs its config at every
+        // discovered instance may take long to answer while the others announce themselves.
+        let mut servers = (0..3)
+            .map(|_| SentinelServer::spawn_in(flavor, &conf, parent))
             .collect::<io::Result<Vec<_>>>()?;
+        for server in &mut servers {
+            server.wait_ready(SENTINEL_START_TIMEOUT)?;
+        }
         Ok(Sentinels { servers })
     }
 

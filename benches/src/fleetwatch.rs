@@ -80,6 +80,9 @@ pub fn fleet_cpu(server_pids: &[u32], window: Duration) -> io::Result<f64> {
     Ok((cpu_of(server_pids) - before) / start.elapsed().as_secs_f64() * 100.0)
 }
 
+/// `INFO commandstats` calls of a shard's master and of its replica.
+type Stats = (BTreeMap<String, u64>, BTreeMap<String, u64>);
+
 /// Measures an idle window of `window`.
 pub fn idle(
     sentinel_pids: &[u32],
@@ -89,7 +92,7 @@ pub fn idle(
 ) -> io::Result<Idle> {
     let step = shards.len().div_ceil(SAMPLED_SHARDS).max(1);
     let sample: Vec<&Shard> = shards.iter().step_by(step).collect();
-    let snapshot = |sample: &[&Shard]| -> io::Result<Vec<(BTreeMap<_, _>, BTreeMap<_, _>)>> {
+    let snapshot = |sample: &[&Shard]| -> io::Result<Vec<Stats>> {
         sample
             .iter()
             .map(|s| Ok((commandstats(s.master)?, commandstats(s.replica)?)))
@@ -115,24 +118,22 @@ pub fn idle(
         .collect();
     let fleet_cpu_percent = (cpu_of(server_pids) - fleet_before) / seconds * 100.0;
     let after_stats = snapshot(&sample)?;
-    let rates =
-        |pick: fn(&(BTreeMap<String, u64>, BTreeMap<String, u64>)) -> &BTreeMap<String, u64>| {
-            let mut sums: BTreeMap<String, f64> = BTreeMap::new();
-            for (before, after) in before_stats.iter().zip(&after_stats) {
-                for (kind, &calls) in pick(after) {
-                    let mut delta =
-                        calls.saturating_sub(pick(before).get(kind).copied().unwrap_or(0));
-                    if kind == "info" {
-                        // The first snapshot's own INFO commandstats.
-                        delta = delta.saturating_sub(1);
-                    }
-                    *sums.entry(kind.clone()).or_default() += delta as f64;
+    let rates = |pick: fn(&Stats) -> &BTreeMap<String, u64>| {
+        let mut sums: BTreeMap<String, f64> = BTreeMap::new();
+        for (before, after) in before_stats.iter().zip(&after_stats) {
+            for (kind, &calls) in pick(after) {
+                let mut delta = calls.saturating_sub(pick(before).get(kind).copied().unwrap_or(0));
+                if kind == "info" {
+                    // The first snapshot's own INFO commandstats.
+                    delta = delta.saturating_sub(1);
                 }
+                *sums.entry(kind.clone()).or_default() += delta as f64;
             }
-            sums.values_mut()
-                .for_each(|v| *v /= sample.len() as f64 * seconds);
-            sums
-        };
+        }
+        sums.values_mut()
+            .for_each(|v| *v /= sample.len() as f64 * seconds);
+        sums
+    };
     Ok(Idle {
         seconds,
         sentinels,

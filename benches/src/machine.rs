@@ -66,6 +66,7 @@ pub fn raise_open_files_limit() -> std::io::Result<u64> {
         };
         // SAFETY: plain syscall with a valid rlimit.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) } == 0 {
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
             return Ok(wanted as u64);
         }
     }

@@ -21,8 +21,13 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Waits until the server on `port` answers PING (with PONG, or NOAUTH when it has a password),
 /// failing early if `process` exits.
 fn wait_ready(process: &mut Process, port: u16) -> io::Result<()> {
+    wait_ready_within(process, port, START_TIMEOUT)
+}
+
+/// [`wait_ready`] with another deadline.
+fn wait_ready_within(process: &mut Process, port: u16, timeout: Duration) -> io::Result<()> {
     let what = format!("{} on port {port} to answer PING", process.name());
-    let ready = wait_until(START_TIMEOUT, &what, || {
+    let ready = wait_until(timeout, &what, || {
         if let Ok(Some(status)) = process.try_exit_status() {
             return Ok(Err(status));
         }
@@ -265,6 +270,21 @@ impl SentinelServer {
             process,
             dir,
         })
+    }
+
+    /// Writes the config and starts the sentinel on a free port under `parent` without waiting
+    /// for it to answer (to start several at once, then [`SentinelServer::wait_ready`]).
+    pub fn spawn_in(
+        flavor: Flavor,
+        conf: &SentinelConf,
+        parent: &std::path::Path,
+    ) -> io::Result<SentinelServer> {
+        SentinelServer::spawn_on(flavor, conf, free_port(), parent)
+    }
+
+    /// Waits up to `timeout` until the sentinel answers PING, failing early if it exits.
+    pub fn wait_ready(&mut self, timeout: Duration) -> io::Result<()> {
+        wait_ready_within(&mut self.process, self.port, timeout)
     }
 
     /// A new connection.
