@@ -51,6 +51,17 @@ impl Summary {
         t.elections += outcome.stats.elections;
         t.switches += outcome.stats.switches;
         t.tilts += outcome.stats.tilts;
+        t.aborts_not_elected += outcome.stats.aborts_not_elected;
+        t.votes += outcome.stats.votes;
+        t.saves += outcome.stats.saves;
+        t.background_saves += outcome.stats.background_saves;
+        t.held_replies += outcome.stats.held_replies;
+        t.masters = t.masters.max(outcome.stats.masters);
+        t.failover_ms.extend_from_slice(&outcome.stats.failover_ms);
+        t.watched_shards += outcome.stats.watched_shards;
+        t.mass_saves += outcome.stats.mass_saves;
+        t.mass_votes += outcome.stats.mass_votes;
+        t.mass_sentinels += outcome.stats.mass_sentinels;
         self.violations
             .extend(outcome.violations.into_iter().map(|v| (outcome.seed, v)));
     }
@@ -78,9 +89,8 @@ pub fn self_check(
     profile: Profile,
 ) -> Option<(u64, invariants::Violation)> {
     let opts = RunOptions {
-        profile,
-        trace: trace::Detail::Off,
         broken_voter: broken,
+        ..RunOptions::new(profile)
     };
     (start..start + max_seeds).find_map(|seed| {
         run(seed, opts)

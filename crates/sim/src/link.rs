@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use warden_core::{LinkId, LinkKind, Reply};
 
 /// What a connection is attached to on the server side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Endpoint {
     /// A Redis instance (index into the world's instances).
     Redis(usize),

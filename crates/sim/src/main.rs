@@ -1,9 +1,9 @@
 //! `warden-sim`: run seeded fault scenarios against the real sentinel core.
 //!
 //! ```text
-//! warden-sim --seeds N [--start S] [--fast] [--jobs J]
+//! warden-sim --seeds N [--start S] [--fast | --fleet [--masters M]] [--jobs J]
 //!                                               run N scenarios, summary ends "seeds: N, violations: V"
-//! warden-sim --replay SEED [--fast] [--links|--wire] [--broken-voter logged|silent]
+//! warden-sim --replay SEED [--fast | --fleet [--masters M]] [--links|--wire] [--broken-voter logged|silent]
 //!                                               print the event trace of one scenario
 //! warden-sim --self-check                       a sentinel that double-votes must be caught
 //! ```
@@ -11,10 +11,11 @@
 use std::process::ExitCode;
 use std::time::Instant;
 use warden_sim::trace::Detail;
-use warden_sim::{run, run_seeds, self_check, BrokenVoter, Profile, RunOptions};
+use warden_sim::{run, run_seeds, self_check, BrokenVoter, Profile, RunOptions, Stats};
 
-const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast] [--jobs J] \
-                     | --replay SEED [--fast] [--links|--wire] [--broken-voter logged|silent] | --self-check";
+const USAGE: &str = "usage: warden-sim --seeds N [--start S] [--fast | --fleet [--masters M]] [--jobs J] \
+                     | --replay SEED [--fast | --fleet [--masters M]] [--links|--wire] [--broken-voter logged|silent] \
+                     | --self-check";
 
 enum Mode {
     Seeds { count: u64, start: u64 },
@@ -28,6 +29,7 @@ struct Args {
     detail: Detail,
     broken: BrokenVoter,
     jobs: usize,
+    masters: Option<usize>,
 }
 
 fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, String> {
@@ -42,6 +44,7 @@ fn number(args: &mut impl Iterator<Item = String>, flag: &str) -> Result<u64, St
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let (mut count, mut start, mut replay, mut self_check, mut jobs) = (None, 0, None, false, 1);
     let (mut profile, mut detail, mut broken) = (Profile::Full, Detail::Events, BrokenVoter::No);
+    let mut masters = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seeds" => count = Some(number(&mut args, "--seeds")?),
@@ -50,6 +53,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--replay" => replay = Some(number(&mut args, "--replay")?),
             "--self-check" => self_check = true,
             "--fast" => profile = Profile::Fast,
+            "--fleet" => profile = Profile::Fleet,
+            "--masters" => masters = Some(number(&mut args, "--masters")?.max(1) as usize),
             "--links" => detail = Detail::Links,
             "--wire" => detail = Detail::Wire,
             "--broken-voter" => {
@@ -69,27 +74,74 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         (None, None, true) => Mode::SelfCheck,
         _ => return Err(USAGE.into()),
     };
+    if masters.is_some() && profile != Profile::Fleet {
+        return Err(format!("--masters needs --fleet\n{USAGE}"));
+    }
     Ok(Args {
         mode,
         profile,
         detail,
         broken,
         jobs,
+        masters,
     })
 }
 
-fn profile_flag(profile: Profile) -> &'static str {
-    match profile {
-        Profile::Fast => " --fast",
-        Profile::Full => "",
+fn profile_flag(profile: Profile, masters: Option<usize>) -> String {
+    match (profile, masters) {
+        (Profile::Fast, _) => " --fast".into(),
+        (Profile::Full, _) => String::new(),
+        (Profile::Fleet, None) => " --fleet".into(),
+        (Profile::Fleet, Some(m)) => format!(" --fleet --masters {m}"),
     }
 }
 
-fn seeds(count: u64, start: u64, profile: Profile, jobs: usize) -> ExitCode {
+/// The `q`-quantile of sorted `values`.
+fn quantile(values: &[u64], q: f64) -> u64 {
+    if values.is_empty() {
+        return 0;
+    }
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The lines about persistence and, for the fleet, failover latency and saves per sentinel.
+fn print_details(t: &Stats) {
+    println!(
+        "votes announced: {}, config writes: {} ({} in the background), sentinel replies held for a save: {}, -failover-abort-not-elected: {}",
+        t.votes, t.saves, t.background_saves, t.held_replies, t.aborts_not_elected
+    );
+    if t.watched_shards == 0 && t.mass_sentinels == 0 {
+        return;
+    }
+    let mut latencies = t.failover_ms.clone();
+    latencies.sort_unstable();
+    println!(
+        "fleet: up to {} masters; mass fault: {} shards lost their master, {} failed over in time; failover latency (virtual ms) median {} / p90 {} / max {}",
+        t.masters,
+        t.watched_shards,
+        latencies.len(),
+        quantile(&latencies, 0.5),
+        quantile(&latencies, 0.9),
+        latencies.last().copied().unwrap_or(0)
+    );
+    let per = t.mass_sentinels.max(1) as f64;
+    println!(
+        "fleet: during the mass failover, per live sentinel: {:.1} config writes, {:.1} votes announced",
+        t.mass_saves as f64 / per,
+        t.mass_votes as f64 / per
+    );
+}
+
+fn seeds(
+    count: u64,
+    start: u64,
+    profile: Profile,
+    jobs: usize,
+    masters: Option<usize>,
+) -> ExitCode {
     let opts = RunOptions {
-        profile,
-        trace: Detail::Off,
-        broken_voter: BrokenVoter::No,
+        masters,
+        ..RunOptions::new(profile)
     };
     let began = Instant::now();
     let mut done = 0;
@@ -99,11 +151,12 @@ fn seeds(count: u64, start: u64, profile: Profile, jobs: usize) -> ExitCode {
                 "seed {}: {v}   (replay: warden-sim --replay {}{})",
                 outcome.seed,
                 outcome.seed,
-                profile_flag(profile)
+                profile_flag(profile, masters)
             );
         }
         done += 1;
-        if done % 1000 == 0 {
+        let every = if profile == Profile::Fleet { 10 } else { 1000 };
+        if done % every == 0 {
             eprintln!("... {done} seeds");
         }
     });
@@ -125,6 +178,7 @@ fn seeds(count: u64, start: u64, profile: Profile, jobs: usize) -> ExitCode {
         "elections won: {}, +switch-master: {}, +tilt: {}",
         t.elections, t.switches, t.tilts
     );
+    print_details(t);
     for (rule, n) in summary.by_rule() {
         println!("  {rule}: {n}");
     }
@@ -140,20 +194,30 @@ fn seeds(count: u64, start: u64, profile: Profile, jobs: usize) -> ExitCode {
     }
 }
 
-fn replay(seed: u64, profile: Profile, trace: Detail, broken: BrokenVoter) -> ExitCode {
+fn replay(
+    seed: u64,
+    profile: Profile,
+    trace: Detail,
+    broken: BrokenVoter,
+    masters: Option<usize>,
+) -> ExitCode {
     let outcome = run(
         seed,
         RunOptions {
             profile,
             trace,
             broken_voter: broken,
+            masters,
         },
     );
     println!("{:#?}", outcome.scenario);
     for line in &outcome.trace {
         println!("{line}");
     }
-    println!("{:?}", outcome.stats);
+    let mut stats = outcome.stats.clone();
+    stats.failover_ms.clear();
+    println!("{stats:?}");
+    print_details(&outcome.stats);
     println!("seeds: 1, violations: {}", outcome.violations.len());
     if outcome.violations.is_empty() {
         ExitCode::SUCCESS
@@ -198,8 +262,8 @@ fn main() -> ExitCode {
         }
     };
     match args.mode {
-        Mode::Seeds { count, start } => seeds(count, start, args.profile, args.jobs),
-        Mode::Replay(seed) => replay(seed, args.profile, args.detail, args.broken),
+        Mode::Seeds { count, start } => seeds(count, start, args.profile, args.jobs, args.masters),
+        Mode::Replay(seed) => replay(seed, args.profile, args.detail, args.broken, args.masters),
         Mode::SelfCheck => check_self(),
     }
 }

@@ -1,7 +1,8 @@
-//! A simulated sentinel process: the real core, its "config file" (what [`Persist`] saved),
-//! its skewed clock and how its timer is driven.
+//! A simulated sentinel process: the real core, its "config file" (what [`Persist`] saved,
+//! synchronously or in the background), its skewed clock and how its timer is driven.
 
-use crate::scenario::{TickMode, Time};
+use crate::scenario::{DiskMode, TickMode, Time};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use warden_core::config::SentinelConfig;
 use warden_core::{Persist, Saved, Sentinel};
@@ -11,51 +12,41 @@ use warden_core::{Persist, Saved, Sentinel};
 pub struct Disk {
     /// Last saved state (initially the config the node was deployed with).
     pub saved: SentinelConfig,
-    /// Number of saves.
+    /// Generation of `saved` in the current process (0: written by an earlier process).
+    pub generation: u64,
+    /// Number of writes that reached the disk.
     pub saves: u64,
-    /// Epochs that went backwards between two saves, found by [`DiskPersist::save`].
+    /// Epochs that went backwards between two saves, found by [`Disk::write`].
     pub regressions: Vec<String>,
+    /// How saves without `wait` are carried out.
+    pub mode: DiskMode,
+    /// Background saves the core began that the world has not scheduled yet.
+    pub started: Vec<(u64, SentinelConfig)>,
 }
 
-/// Handle to a node's [`Disk`].
-#[derive(Debug, Clone)]
-pub struct DiskHandle(Arc<Mutex<Disk>>);
-
-impl DiskHandle {
-    /// A disk holding the deployment config.
-    pub fn new(initial: SentinelConfig) -> DiskHandle {
-        DiskHandle(Arc::new(Mutex::new(Disk {
-            saved: initial,
-            saves: 0,
-            regressions: Vec::new(),
-        })))
-    }
-
-    /// Lock it (a poisoned lock only means a core panicked mid-save; the data is still ours).
-    pub fn lock(&self) -> MutexGuard<'_, Disk> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// The [`Persist`] given to a simulated core: saves to its [`Disk`] and checks that no epoch
-/// goes backwards in persisted state.
-pub struct DiskPersist(pub DiskHandle);
-
-impl Persist for DiskPersist {
-    fn save(&mut self, _: u64, state: &SentinelConfig, _: bool) -> Result<Saved, String> {
-        let mut disk = self.0.lock();
+impl Disk {
+    /// Write `state` as `generation`, unless a newer generation is already there (a background
+    /// save that ends after a later synchronous one must not replace it). Checks that no
+    /// persisted epoch goes backwards.
+    pub fn write(&mut self, generation: u64, state: &SentinelConfig) {
+        if generation < self.generation {
+            return;
+        }
         let mut found = Vec::new();
-        if state.current_epoch < disk.saved.current_epoch {
+        if state.current_epoch < self.saved.current_epoch {
             found.push(format!(
                 "current-epoch {} -> {}",
-                disk.saved.current_epoch, state.current_epoch
+                self.saved.current_epoch, state.current_epoch
             ));
         }
-        for old in &disk.saved.masters {
-            let Some(new) = state.masters.iter().find(|m| m.name == old.name) else {
-                continue;
+        for (i, old) in self.saved.masters.iter().enumerate() {
+            // Masters keep their order between saves; look further only if they did not.
+            let new = match state.masters.get(i) {
+                Some(m) if m.name == old.name => m,
+                _ => match state.masters.iter().find(|m| m.name == old.name) {
+                    Some(m) => m,
+                    None => continue,
+                },
             };
             if new.config_epoch < old.config_epoch {
                 found.push(format!(
@@ -70,9 +61,56 @@ impl Persist for DiskPersist {
                 ));
             }
         }
-        disk.regressions.extend(found);
-        disk.saved = state.clone();
-        disk.saves += 1;
+        self.regressions.extend(found);
+        self.saved = state.clone();
+        self.generation = generation;
+        self.saves += 1;
+    }
+}
+
+/// Handle to a node's [`Disk`].
+#[derive(Debug, Clone)]
+pub struct DiskHandle(Arc<Mutex<Disk>>);
+
+impl DiskHandle {
+    /// A disk holding the deployment config, written as `mode` says.
+    pub fn new(initial: SentinelConfig, mode: DiskMode) -> DiskHandle {
+        DiskHandle(Arc::new(Mutex::new(Disk {
+            saved: initial,
+            generation: 0,
+            saves: 0,
+            regressions: Vec::new(),
+            mode,
+            started: Vec::new(),
+        })))
+    }
+
+    /// Lock it (a poisoned lock only means a core panicked mid-save; the data is still ours).
+    pub fn lock(&self) -> MutexGuard<'_, Disk> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The [`Persist`] given to a simulated core: writes to its [`Disk`] at once, or (background
+/// disks, saves without `wait`) records the save as started and returns [`Saved::Pending`];
+/// the world completes it later and reports it with `Sentinel::saved`.
+pub struct DiskPersist(pub DiskHandle);
+
+impl Persist for DiskPersist {
+    fn save(
+        &mut self,
+        generation: u64,
+        state: &SentinelConfig,
+        wait: bool,
+    ) -> Result<Saved, String> {
+        let mut disk = self.0.lock();
+        if !wait && matches!(disk.mode, DiskMode::Background { .. }) {
+            disk.started.push((generation, state.clone()));
+            return Ok(Saved::Pending);
+        }
+        disk.write(generation, state);
         Ok(Saved::Durable)
     }
 }
@@ -123,6 +161,24 @@ pub struct Node {
     pub lease_reported: bool,
     /// Self-check: whether (and how) this node is the broken voter.
     pub broken: BrokenVoter,
+    /// Background saves in flight: generation → state (lost if the process crashes).
+    pub saving: BTreeMap<u64, SentinelConfig>,
+    /// Extra write latency from active slow-disk faults.
+    pub disk_slow_ms: u64,
+    /// Replies to connections served by this node that wait for a save, per link key, in
+    /// order: (generation that must be durable, replies).
+    pub held: BTreeMap<u64, VecDeque<(u64, Vec<HeldReply>)>>,
+}
+
+/// A reply written by a sentinel's listener, and the vote it announces (checked when it
+/// leaves).
+#[derive(Debug, Clone)]
+pub struct HeldReply {
+    /// The reply.
+    pub reply: warden_core::Reply,
+    /// `(master, leader run id, leader epoch)` when it answers `is-master-down-by-addr`
+    /// with a vote.
+    pub vote: Option<(String, String, u64)>,
 }
 
 impl Node {
@@ -151,6 +207,9 @@ impl Node {
             contact: vec![None; peers],
             lease_reported: false,
             broken: BrokenVoter::No,
+            saving: BTreeMap::new(),
+            disk_slow_ms: 0,
+            held: BTreeMap::new(),
         }
     }
 
@@ -180,7 +239,7 @@ mod tests {
         m.config_epoch = 2;
         m.leader_epoch = 3;
         cfg.masters.push(m);
-        let disk = DiskHandle::new(cfg.clone());
+        let disk = DiskHandle::new(cfg.clone(), DiskMode::Sync);
         let mut persist = DiskPersist(disk.clone());
         let mut newer = cfg.clone();
         newer.current_epoch = 4;
@@ -191,5 +250,32 @@ mod tests {
         older.masters[0].config_epoch = 1;
         persist.save(2, &older, true).expect("save");
         assert_eq!(disk.lock().regressions.len(), 2);
+    }
+
+    #[test]
+    fn background_saves_are_pending_and_never_replace_a_newer_generation() {
+        let cfg = SentinelConfig::default();
+        let mode = DiskMode::Background {
+            min_ms: 1,
+            max_ms: 2,
+        };
+        let disk = DiskHandle::new(cfg.clone(), mode);
+        let mut persist = DiskPersist(disk.clone());
+        let mut one = cfg.clone();
+        one.current_epoch = 1;
+        assert_eq!(persist.save(1, &one, false), Ok(Saved::Pending));
+        assert_eq!(disk.lock().saved.current_epoch, 0, "not written yet");
+        let mut two = cfg.clone();
+        two.current_epoch = 2;
+        assert_eq!(
+            persist.save(2, &two, true),
+            Ok(Saved::Durable),
+            "wait: at once"
+        );
+        let (generation, state) = disk.lock().started.pop().expect("started");
+        disk.lock().write(generation, &state);
+        let d = disk.lock();
+        assert_eq!((d.saved.current_epoch, d.generation, d.saves), (2, 2, 1));
+        assert!(d.regressions.is_empty());
     }
 }

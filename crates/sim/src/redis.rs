@@ -59,6 +59,9 @@ pub struct Redis {
     pub started_at: Time,
     /// Until then the data set is still loading: `PING` answers `-LOADING`.
     pub loading_until: Time,
+    /// Indices of the instances it may replicate with (its shard; all by default), so that
+    /// replication and `INFO` look at a handful of instances, not the whole fleet.
+    pub peers: std::ops::Range<usize>,
 }
 
 /// Side effects of a command on the rest of the world.
@@ -114,6 +117,7 @@ impl Redis {
             priority,
             started_at: 0,
             loading_until: 0,
+            peers: 0..usize::MAX,
         }
     }
 
@@ -133,6 +137,11 @@ impl Redis {
         self.sync_ready_at = None;
         self.started_at = now;
         self.loading_until = now + rng.gen_range(0..500);
+    }
+
+    /// `peers`, within `0..len`.
+    fn peer_range(&self, len: usize) -> std::ops::Range<usize> {
+        self.peers.start.min(len)..self.peers.end.min(len)
     }
 
     fn replicates_from(&self, ip: &str, port: u16) -> bool {
@@ -329,7 +338,7 @@ pub fn info(instances: &[Redis], me: usize, now: Time) -> String {
     );
     match &inst.role {
         Role::Master => {
-            let replicas: Vec<&Redis> = instances
+            let replicas: Vec<&Redis> = instances[inst.peer_range(instances.len())]
                 .iter()
                 .filter(|r| r.up && r.link_up && r.replicates_from(&inst.ip, inst.port))
                 .collect();
@@ -384,7 +393,7 @@ pub fn cron(instances: &mut [Redis], net: &Net, now: Time, rng: &mut SmallRng) {
             instances[i].offset += rng.gen_range(0..200);
             continue;
         };
-        let upstream = instances
+        let upstream = instances[instances[i].peer_range(instances.len())]
             .iter()
             .find(|r| r.ip == host && r.port == port)
             .filter(|r| {

@@ -11,9 +11,8 @@ const FAST_SEEDS: u64 = 1_000;
 
 fn opts(trace: Detail) -> RunOptions {
     RunOptions {
-        profile: Profile::Fast,
         trace,
-        broken_voter: BrokenVoter::No,
+        ..RunOptions::new(Profile::Fast)
     }
 }
 

@@ -1,10 +1,44 @@
 //! Invariants that need the world's view rather than one event: the VIP lease (a holder
-//! without majority contact lets go within the lease) and convergence after healing.
+//! without majority contact lets go within the lease), convergence after healing (per
+//! master), and the fleet's liveness after its mass fault.
 
 use super::{World, BASE_WALL};
 use crate::invariants::majority;
 use crate::redis::Role;
-use crate::scenario::Time;
+use crate::scenario::{FaultKind, Time};
+use std::collections::HashMap;
+
+/// Details listed per rule when many masters break it at once.
+const SHOWN: usize = 5;
+
+/// What the fleet's liveness check follows from the mass fault to its deadline.
+#[derive(Debug)]
+pub(super) struct FleetWatch {
+    /// When the mass fault struck.
+    at: Time,
+    /// Sentinels running at the fault and not crashed by it.
+    live: Vec<usize>,
+    /// `+switch-master` needed per shard: a majority of `live`.
+    needed: usize,
+    /// Shards whose master died in it (with a live replica): which live sentinels switched
+    /// (bit per node) and when the majority was reached.
+    shards: HashMap<String, (u64, Option<Time>)>,
+    /// Disk writes of each sentinel when it struck.
+    saves_at: Vec<u64>,
+    /// `+vote-for-leader` per sentinel since.
+    votes: Vec<u64>,
+    /// Whether the deadline passed.
+    over: bool,
+}
+
+impl FleetWatch {
+    /// `node` announced a vote.
+    pub(super) fn vote(&mut self, node: usize) {
+        if !self.over {
+            self.votes[node] += 1;
+        }
+    }
+}
 
 /// How often VIP holders are checked.
 pub(super) const VIP_CHECK_MS: Time = 100;
@@ -104,11 +138,12 @@ impl World {
         }
     }
 
-    /// After healing every sentinel must agree on one master address and config epoch, that
-    /// address must be a running Redis master, and no other running Redis may still be a
-    /// master (writes accepted there would be lost).
+    /// After healing, for every master: every sentinel must agree on one address and config
+    /// epoch, that address must be a running Redis master, and no other running Redis of the
+    /// shard may still be a master (writes accepted there would be lost). With many masters,
+    /// one violation per rule lists the first few.
     pub(super) fn check_convergence(&mut self) {
-        let mut views = Vec::new();
+        let mut configs = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
             let Some(core) = n.core.as_ref() else {
                 self.checker.report(
@@ -119,54 +154,183 @@ impl World {
                 );
                 continue;
             };
-            if let Some(m) = core.config().masters.first() {
-                views.push((i, m.host.clone(), m.port, m.config_epoch));
+            configs.push((i, core.config()));
+        }
+        let mut found: Vec<(&'static str, Vec<String>)> = vec![
+            ("no-convergence", Vec::new()),
+            ("converged-on-non-master", Vec::new()),
+            ("stray-master", Vec::new()),
+        ];
+        let bound = self.sc.convergence_bound();
+        for (si, shard) in self.sc.layout.shards.iter().enumerate() {
+            let views: Vec<(usize, String, u16, u64)> = configs
+                .iter()
+                .filter_map(|(i, cfg)| {
+                    let m = match cfg.masters.get(si) {
+                        Some(m) if m.name == shard.name => m,
+                        _ => cfg.masters.iter().find(|m| m.name == shard.name)?,
+                    };
+                    Some((*i, m.host.clone(), m.port, m.config_epoch))
+                })
+                .collect();
+            let Some((_, host, port, epoch)) = views.first().cloned() else {
+                continue;
+            };
+            let name = if self.sc.layout.shards.len() > 1 {
+                format!("{}: ", shard.name)
+            } else {
+                String::new()
+            };
+            if views
+                .iter()
+                .any(|(_, h, p, e)| (h, *p, *e) != (&host, port, epoch))
+            {
+                let detail = views
+                    .iter()
+                    .map(|(i, h, p, e)| format!("s{i}={h}:{p}@{e}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                found[0]
+                    .1
+                    .push(format!("{name}{bound} ms after healing: {detail}"));
+                continue;
+            }
+            let instances = &self.redis[shard.first..shard.first + shard.len];
+            let master = instances.iter().find(|r| r.ip == host && r.port == port);
+            if !master.is_some_and(|r| r.up && r.role == Role::Master) {
+                let state = master.map_or("no such instance".to_string(), |r| {
+                    format!("up={} role={:?}", r.up, r.role)
+                });
+                found[1].1.push(format!(
+                    "{name}all agree on {host}:{port}@{epoch} but it is not a running master ({state})"
+                ));
+            }
+            let strays: Vec<String> = instances
+                .iter()
+                .filter(|r| r.up && r.role == Role::Master && (r.ip != host || r.port != port))
+                .map(|r| format!("{}:{}", r.ip, r.port))
+                .collect();
+            if !strays.is_empty() {
+                found[2].1.push(format!(
+                    "{name}sentinels agree on {host}:{port} but {} also run as master",
+                    strays.join(", ")
+                ));
             }
         }
-        let Some((_, host, port, epoch)) = views.first().cloned() else {
+        for (rule, details) in found {
+            if details.is_empty() {
+                continue;
+            }
+            let total = details.len();
+            let mut detail = details
+                .into_iter()
+                .take(SHOWN)
+                .collect::<Vec<_>>()
+                .join("; ");
+            if total > SHOWN {
+                detail = format!("{total} masters: {detail}; ...");
+            }
+            self.checker.report(self.now, None, rule, detail);
+        }
+    }
+
+    /// The mass fault strikes `host` now (before its crashes are applied): watch every shard
+    /// whose master runs there and whose replica runs elsewhere.
+    pub(super) fn start_fleet_watch(&mut self, host: usize) {
+        let crashed: Vec<usize> = self
+            .sc
+            .faults
+            .iter()
+            .filter(|f| f.at == self.now)
+            .filter_map(|f| match f.kind {
+                FaultKind::CrashSentinel(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        let live: Vec<usize> = (0..self.nodes.len())
+            .filter(|n| self.nodes[*n].core.is_some() && !crashed.contains(n))
+            .collect();
+        let mut shards = HashMap::new();
+        if live.len() >= self.sc.quorum as usize {
+            for shard in &self.sc.layout.shards {
+                let instances = &self.redis[shard.first..shard.first + shard.len];
+                let master_dies = instances
+                    .iter()
+                    .any(|r| r.host == host && r.up && r.role == Role::Master);
+                let replica_lives = instances
+                    .iter()
+                    .any(|r| r.host != host && r.up && r.role != Role::Master);
+                if master_dies && replica_lives {
+                    shards.insert(shard.name.clone(), (0, None));
+                }
+            }
+        }
+        self.stats.watched_shards += shards.len() as u64;
+        self.fleet = Some(FleetWatch {
+            at: self.now,
+            needed: majority(live.len()),
+            live,
+            shards,
+            saves_at: self.nodes.iter().map(|n| n.disk.lock().saves).collect(),
+            votes: vec![0; self.nodes.len()],
+            over: false,
+        });
+    }
+
+    /// `node` emitted `+switch-master <name> ...`.
+    pub(super) fn fleet_switch(&mut self, node: usize, message: &str) {
+        let now = self.now;
+        let Some(watch) = self.fleet.as_mut() else {
             return;
         };
-        if views
-            .iter()
-            .any(|(_, h, p, e)| (h, *p, *e) != (&host, port, epoch))
-        {
-            let detail = views
-                .iter()
-                .map(|(i, h, p, e)| format!("s{i}={h}:{p}@{e}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let bound = self.sc.convergence_bound();
-            self.checker.report(
-                self.now,
-                None,
-                "no-convergence",
-                format!("{bound} ms after healing: {detail}"),
-            );
+        if watch.over || !watch.live.contains(&node) {
             return;
         }
-        let master = self.redis.iter().find(|r| r.ip == host && r.port == port);
-        if !master.is_some_and(|r| r.up && r.role == Role::Master) {
-            let state = master.map_or("no such instance".to_string(), |r| {
-                format!("up={} role={:?}", r.up, r.role)
-            });
-            let detail = format!(
-                "all agree on {host}:{port}@{epoch} but it is not a running master ({state})"
-            );
-            self.checker
-                .report(self.now, None, "converged-on-non-master", detail);
+        let Some(name) = message.split_whitespace().next() else {
+            return;
+        };
+        let Some((switched, done)) = watch.shards.get_mut(name) else {
+            return;
+        };
+        *switched |= 1 << node;
+        if done.is_none() && switched.count_ones() as usize >= watch.needed {
+            *done = Some(now);
+            self.stats.failover_ms.push(now - watch.at);
         }
-        let strays: Vec<String> = self
-            .redis
+    }
+
+    /// The liveness deadline: every watched shard must have been failed over.
+    pub(super) fn fleet_deadline(&mut self) {
+        let bound = self.sc.fleet_failover_bound();
+        let Some(watch) = self.fleet.as_mut() else {
+            return;
+        };
+        watch.over = true;
+        let mut late: Vec<&String> = watch
+            .shards
             .iter()
-            .filter(|r| r.up && r.role == Role::Master && (r.ip != host || r.port != port))
-            .map(|r| format!("{}:{}", r.ip, r.port))
+            .filter(|(_, (_, done))| done.is_none())
+            .map(|(name, _)| name)
             .collect();
-        if !strays.is_empty() {
-            let detail = format!(
-                "sentinels agree on {host}:{port} but {} also run as master",
-                strays.join(", ")
-            );
-            self.checker.report(self.now, None, "stray-master", detail);
+        late.sort();
+        self.stats.mass_sentinels += watch.live.len() as u64;
+        for &n in &watch.live {
+            self.stats.mass_saves += self.nodes[n].disk.lock().saves - watch.saves_at[n];
+            self.stats.mass_votes += watch.votes[n];
         }
+        if late.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = late.iter().take(SHOWN).map(|s| s.to_string()).collect();
+        let detail = format!(
+            "{} of {} shards whose master died not failed over at a majority of the live sentinels ({:?}) within {bound} ms: {}{}",
+            late.len(),
+            watch.shards.len(),
+            watch.live,
+            shown.join(", "),
+            if late.len() > SHOWN { ", ..." } else { "" }
+        );
+        self.checker
+            .report(self.now, None, "fleet-failover-late", detail);
     }
 }

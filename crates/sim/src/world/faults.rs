@@ -36,22 +36,7 @@ impl World {
                     }
                 }
             }
-            FaultKind::CrashRedis(r) => {
-                if start {
-                    self.redis_crashes[r] += 1;
-                    self.crash_redis(r);
-                } else {
-                    self.redis_crashes[r] -= 1;
-                    if self.redis_crashes[r] == 0 && !self.redis[r].up {
-                        self.redis[r].restart(self.now, &mut self.rng);
-                        let role = format!("{:?}", self.redis[r].role);
-                        self.trace
-                            .log(Detail::Events, self.now, &format!("r{r}"), || {
-                                format!("restarted as {role}")
-                            });
-                    }
-                }
-            }
+            FaultKind::CrashRedis(r) => self.redis_fault(r, start),
             FaultKind::Pause(node) => {
                 if start {
                     let until = self.now + fault.duration;
@@ -64,6 +49,25 @@ impl World {
                 self.nodes[node].clock_jumped_at = Some(self.now);
             }
             FaultKind::Slow { host, extra_ms } => self.net.slow(host, extra_ms, start),
+            FaultKind::CrashHost(host) => {
+                if start && Some(self.now) == self.sc.mass_fault_at && self.fleet.is_none() {
+                    self.start_fleet_watch(host);
+                }
+                let on_host: Vec<usize> = (0..self.redis.len())
+                    .filter(|&r| self.redis[r].host == host)
+                    .collect();
+                for r in on_host {
+                    self.redis_fault(r, start);
+                }
+            }
+            FaultKind::SlowDisk { node, extra_ms } => {
+                let slow = &mut self.nodes[node].disk_slow_ms;
+                *slow = if start {
+                    *slow + extra_ms
+                } else {
+                    slow.saturating_sub(extra_ms)
+                };
+            }
         }
         if !start {
             self.resume_stalled();
@@ -83,6 +87,11 @@ impl World {
         let n = &mut self.nodes[node];
         n.next_tick = None;
         n.vip_held_since = None;
+        // Background saves in flight are lost (the restart reads the older file), and so are
+        // the replies that waited for them.
+        n.saving.clear();
+        n.held.clear();
+        n.disk.lock().started.clear();
         let owned: Vec<u64> = self
             .links
             .iter()
@@ -90,18 +99,14 @@ impl World {
             .map(|(k, _)| *k)
             .collect();
         for key in owned {
-            if let Some(link) = self.links.remove(&key) {
+            if let Some(link) = self.remove_link(key) {
                 self.by_id.remove(&(link.node, link.incarnation, link.id));
             }
         }
-        let served: Vec<u64> = self
-            .links
-            .iter()
-            .filter(|(_, l)| l.target == Endpoint::Sentinel(node) && l.state == State::Up)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in served {
-            self.server_close(key, "Connection reset by peer");
+        for key in self.links_to(Endpoint::Sentinel(node)) {
+            if self.links.get(&key).is_some_and(|l| l.state == State::Up) {
+                self.server_close(key, "Connection reset by peer");
+            }
         }
     }
 
@@ -114,7 +119,13 @@ impl World {
         n.incarnation += 1;
         n.next_tick = None;
         n.contact.iter_mut().for_each(|c| *c = None);
-        let config = n.disk.lock().saved.clone();
+        let config = {
+            // Generations start over with the new process.
+            let mut disk = n.disk.lock();
+            disk.generation = 0;
+            disk.started.clear();
+            disk.saved.clone()
+        };
         let seed =
             self.sc.seed.wrapping_mul(1_000_003) ^ ((node as u64) << 32) ^ u64::from(n.incarnation);
         let options = Options::new(super::SENTINEL_PORT, None, seed);
@@ -171,6 +182,24 @@ impl World {
         }
     }
 
+    /// A crash of Redis instance `r` starts or ends (it restarts when the last one ends).
+    fn redis_fault(&mut self, r: usize, start: bool) {
+        if start {
+            self.redis_crashes[r] += 1;
+            self.crash_redis(r);
+        } else {
+            self.redis_crashes[r] -= 1;
+            if self.redis_crashes[r] == 0 && !self.redis[r].up {
+                self.redis[r].restart(self.now, &mut self.rng);
+                let role = format!("{:?}", self.redis[r].role);
+                self.trace
+                    .log(Detail::Events, self.now, &format!("r{r}"), || {
+                        format!("restarted as {role}")
+                    });
+            }
+        }
+    }
+
     fn crash_redis(&mut self, r: usize) {
         if !self.redis[r].up {
             return;
@@ -180,14 +209,10 @@ impl World {
             .log(Detail::Events, self.now, &format!("r{r}"), || {
                 "redis crashed".into()
             });
-        let served: Vec<u64> = self
-            .links
-            .iter()
-            .filter(|(_, l)| l.target == Endpoint::Redis(r) && l.state == State::Up)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in served {
-            self.server_close(key, "Connection reset by peer");
+        for key in self.links_to(Endpoint::Redis(r)) {
+            if self.links.get(&key).is_some_and(|l| l.state == State::Up) {
+                self.server_close(key, "Connection reset by peer");
+            }
         }
     }
 

@@ -18,13 +18,13 @@ impl World {
     fn resolve(&self, host: &str, port: u16) -> Option<(usize, Endpoint, u32)> {
         let h = self.ips.iter().position(|ip| ip == host)?;
         match port {
-            6379 if h < self.redis.len() => {
-                Some((h, Endpoint::Redis(h), self.redis[h].incarnation))
-            }
             SENTINEL_PORT if h < self.nodes.len() => {
                 Some((h, Endpoint::Sentinel(h), self.nodes[h].incarnation))
             }
-            _ => None,
+            _ => {
+                let r = *self.addr_index.get(&(h, port))?;
+                Some((h, Endpoint::Redis(r), self.redis[r].incarnation))
+            }
         }
     }
 
@@ -72,8 +72,7 @@ impl World {
                 target_incarnation: 0,
             },
         };
-        self.links
-            .insert(key, Link::new(node, incarnation, id, kind, route));
+        self.insert_link(key, Link::new(node, incarnation, id, kind, route));
         if self.by_id.insert((node, incarnation, id), key).is_some() {
             self.checker.report(
                 self.now,
@@ -82,7 +81,7 @@ impl World {
                 format!("link id {id} reused while open"),
             );
         }
-        let open = self.links.values().filter(|l| l.node == node).count();
+        let open = self.open_links[node];
         let bound = 4 * (self.redis.len() + self.nodes.len()) + 16;
         if open == bound + 1 {
             self.checker.report(
@@ -192,7 +191,7 @@ impl World {
             return;
         };
         link.pending += commands.len();
-        if link.pending > super::MAX_PENDING_PER_LINK && !link.overflow_reported {
+        if link.pending > self.max_pending && !link.overflow_reported {
             link.overflow_reported = true;
             let detail = format!(
                 "{} commands pending on link {id} ({:?})",
@@ -313,7 +312,7 @@ impl World {
     }
 
     pub(super) fn link_down(&mut self, key: u64, reason: String) {
-        let Some(link) = self.links.remove(&key) else {
+        let Some(link) = self.remove_link(key) else {
             return;
         };
         self.by_id.remove(&(link.node, link.incarnation, link.id));

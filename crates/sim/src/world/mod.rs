@@ -2,34 +2,35 @@
 //! real sentinel cores and the simulated Redis servers, moves every byte through the network
 //! model, executes the cores' actions and hands everything they say to the invariant checker.
 //!
-//! Submodules: `links` (the TCP model), `serve` (server sides: Redis and sentinel listeners),
-//! `faults` (injection and healing, crashes and restarts), `checks` (VIP lease, convergence).
+//! Submodules: `links` (the TCP model), `serve` (server sides: Redis and sentinel listeners,
+//! replies held for a save), `faults` (injection and healing, crashes and restarts),
+//! `checks` (VIP lease, convergence, fleet liveness).
 
 mod checks;
 mod faults;
 mod links;
 mod serve;
 
-use crate::invariants::{Checker, Violation};
+use crate::invariants::{Checker, DiskView, Violation};
 use crate::link::{Dir, Endpoint, Link, Segment};
 use crate::net::Net;
 use crate::node::{BrokenVoter, DiskHandle, Node};
 use crate::panics;
 use crate::redis::{Redis, Role};
-use crate::scenario::{Profile, Scenario, TickMode, Time};
+use crate::scenario::{DiskMode, Profile, Scenario, TickMode, Time};
 use crate::trace::{Detail, Trace};
 use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use warden_core::config::{MasterConfig, SentinelConfig, VipConfig};
 use warden_core::io::{Event, ScriptOutcome};
 use warden_core::{Action, Input, LinkId, Millis, Sentinel};
 
 /// Wall-clock reading of every node at simulated time 0 (a plausible Unix time in ms).
 pub const BASE_WALL: u64 = 1_700_000_000_000;
-/// The monitored master's name.
+/// The monitored master's name in the single-master profiles.
 pub const MASTER: &str = "mymaster";
 /// Port of every sentinel listener.
 const SENTINEL_PORT: u16 = 26379;
@@ -50,6 +51,20 @@ pub struct RunOptions {
     pub trace: Detail,
     /// Make sentinel 0 the self-check's broken voter.
     pub broken_voter: BrokenVoter,
+    /// Fleet profile: the number of masters (drawn per seed when `None`).
+    pub masters: Option<usize>,
+}
+
+impl RunOptions {
+    /// Options for `profile`, no trace, a correct group.
+    pub fn new(profile: Profile) -> RunOptions {
+        RunOptions {
+            profile,
+            trace: Detail::Off,
+            broken_voter: BrokenVoter::No,
+            masters: None,
+        }
+    }
 }
 
 /// Counters of one run.
@@ -67,6 +82,29 @@ pub struct Stats {
     pub switches: u64,
     /// `+tilt` events.
     pub tilts: u64,
+    /// `-failover-abort-not-elected` events (lost or split elections: reported, not failed).
+    pub aborts_not_elected: u64,
+    /// `+vote-for-leader` events.
+    pub votes: u64,
+    /// Config-file writes that reached a disk.
+    pub saves: u64,
+    /// Of those, background saves (`Saved::Pending`, completed later).
+    pub background_saves: u64,
+    /// Sentinel replies held until a save was durable.
+    pub held_replies: u64,
+    /// Fleet: masters monitored.
+    pub masters: usize,
+    /// Fleet: virtual-time latency of each failover after the mass fault (fault to
+    /// `+switch-master` at a majority of the live sentinels), ms.
+    pub failover_ms: Vec<Time>,
+    /// Fleet: shards the liveness check watched.
+    pub watched_shards: u64,
+    /// Fleet: config-file writes during the mass failover (fault to deadline), all sentinels.
+    pub mass_saves: u64,
+    /// Fleet: `+vote-for-leader` events in the same window.
+    pub mass_votes: u64,
+    /// Fleet: sentinels those two counts cover.
+    pub mass_sentinels: u64,
 }
 
 /// Result of one run.
@@ -131,6 +169,14 @@ enum Ev {
         incarnation: u32,
         id: u64,
     },
+    /// A background save of `node` reaches its disk.
+    SaveDone {
+        node: usize,
+        incarnation: u32,
+        generation: u64,
+    },
+    /// The fleet's liveness deadline after the mass fault.
+    FleetDeadline,
 }
 
 struct Scheduled {
@@ -168,6 +214,20 @@ pub struct World {
     links: BTreeMap<u64, Link>,
     next_key: u64,
     by_id: BTreeMap<(usize, u32, LinkId), u64>,
+    /// Every link by the server process it is attached to.
+    by_target: BTreeSet<(Endpoint, u64)>,
+    /// Open links per client node (every incarnation).
+    open_links: Vec<usize>,
+    /// (host, port) → Redis instance.
+    addr_index: HashMap<(usize, u16), usize>,
+    /// Master name → shard index (also its index in every sentinel's config).
+    master_index: HashMap<String, usize>,
+    /// More actions than this from one step is unbounded growth.
+    max_actions: usize,
+    /// More unanswered commands than this on one link is an unbounded queue.
+    max_pending: usize,
+    /// Fleet liveness after the mass fault.
+    fleet: Option<checks::FleetWatch>,
     nodes: Vec<Node>,
     redis: Vec<Redis>,
     redis_crashes: Vec<u32>,
@@ -183,7 +243,7 @@ pub struct World {
 
 /// Run the scenario of `seed` to its end and check every invariant.
 pub fn run(seed: u64, opts: RunOptions) -> Outcome {
-    let scenario = Scenario::draw(seed, opts.profile);
+    let scenario = Scenario::draw(seed, opts.profile, opts.masters);
     let mut world = World::new(scenario, opts);
     world.run();
     world.finish()
@@ -193,21 +253,31 @@ fn ip_of(host: usize) -> String {
     format!("10.0.0.{}", host + 1)
 }
 
-/// The deployed `sentinel.conf` of every node.
+/// The deployed `sentinel.conf` of every node: one master per shard.
 fn deployed_configs(sc: &Scenario, ids: &[String]) -> Vec<SentinelConfig> {
+    let layout = &sc.layout;
     (0..sc.sentinels)
         .map(|n| {
-            let mut m = MasterConfig::new(MASTER, &ip_of(0), 6379, sc.quorum);
-            m.down_after_ms = sc.down_after_ms;
-            m.failover_timeout_ms = sc.failover_timeout_ms;
-            m.parallel_syncs = sc.parallel_syncs;
-            if sc.preknown_sentinels {
-                m.known_sentinels = (0..sc.sentinels)
-                    .filter(|&p| p != n)
-                    .map(|p| (ip_of(p), SENTINEL_PORT, ids[p].clone()))
-                    .collect();
-                m.known_replicas = (1..sc.instances()).map(|r| (ip_of(r), 6379)).collect();
-            }
+            let masters = layout.shards.iter().map(|shard| {
+                let master = &layout.instances[shard.first];
+                let mut m =
+                    MasterConfig::new(&shard.name, &ip_of(master.host), master.port, sc.quorum);
+                m.down_after_ms = sc.down_after_ms;
+                m.failover_timeout_ms = sc.failover_timeout_ms;
+                m.parallel_syncs = sc.parallel_syncs;
+                if sc.preknown_sentinels {
+                    m.known_sentinels = (0..sc.sentinels)
+                        .filter(|&p| p != n)
+                        .map(|p| (ip_of(p), SENTINEL_PORT, ids[p].clone()))
+                        .collect();
+                    m.known_replicas = (shard.first + 1..shard.first + shard.len)
+                        .map(|r| (ip_of(layout.instances[r].host), layout.instances[r].port))
+                        .collect();
+                }
+                m
+            });
+            let mut masters: Vec<MasterConfig> = masters.collect();
+            let m = &mut masters[0];
             m.vip = sc.vip_lease_ms.map(|lease_ms| VipConfig {
                 addr: std::net::IpAddr::from([10, 0, 0, 200]),
                 prefix: 32,
@@ -221,7 +291,7 @@ fn deployed_configs(sc: &Scenario, ids: &[String]) -> Vec<SentinelConfig> {
             SentinelConfig {
                 myid: Some(ids[n].clone()),
                 deny_scripts_reconfig: true,
-                masters: vec![m],
+                masters,
                 ..SentinelConfig::default()
             }
         })
@@ -242,7 +312,7 @@ impl World {
                 let mut node = Node::new(
                     n,
                     ids[n].clone(),
-                    DiskHandle::new(cfg),
+                    DiskHandle::new(cfg, sc.disks[n]),
                     sc.tick_modes[n],
                     sc.sentinels,
                 );
@@ -252,25 +322,56 @@ impl World {
                 node
             })
             .collect();
-        let redis = (0..sc.instances())
+        let layout = &sc.layout;
+        let redis: Vec<Redis> = (0..sc.instances())
             .map(|r| {
-                let role = if r == 0 {
+                let spec = &layout.instances[r];
+                let shard = layout.shard_of(r);
+                let master = &layout.instances[shard.first];
+                let role = if r == shard.first {
                     Role::Master
                 } else {
                     Role::Replica {
-                        host: ips[0].clone(),
-                        port: 6379,
+                        host: ips[master.host].clone(),
+                        port: master.port,
                     }
                 };
-                let mut redis = Redis::new(r, ips[r].clone(), role, sc.priorities[r], &mut rng);
+                let mut redis = Redis::new(
+                    spec.host,
+                    ips[spec.host].clone(),
+                    role,
+                    spec.priority,
+                    &mut rng,
+                );
+                redis.port = spec.port;
+                redis.peers = shard.first..shard.first + shard.len;
                 // A deployed group: replicas were in sync before the sentinels started.
-                redis.link_up = r != 0;
+                redis.link_up = r != shard.first;
                 redis
             })
             .collect();
+        let addr_index = redis
+            .iter()
+            .enumerate()
+            .map(|(r, i)| ((i.host, i.port), r))
+            .collect();
+        let names: Vec<String> = layout.shards.iter().map(|s| s.name.clone()).collect();
+        let master_index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        let masters = names.len();
         let mut world = World {
             net: Net::new(sc.hosts(), sc.net.clone()),
-            checker: Checker::new(ids, sc.quorum),
+            checker: Checker::new(ids, sc.quorum, &names),
+            by_target: BTreeSet::new(),
+            open_links: vec![0; sc.sentinels],
+            addr_index,
+            master_index,
+            max_actions: MAX_ACTIONS_PER_STEP.max(50 * masters),
+            max_pending: MAX_PENDING_PER_LINK.max(4 * masters),
+            fleet: None,
             redis_crashes: vec![0; sc.instances()],
             sc,
             now: 0,
@@ -284,7 +385,10 @@ impl World {
             redis,
             ips,
             trace: Trace::new(opts.trace),
-            stats: Stats::default(),
+            stats: Stats {
+                masters,
+                ..Stats::default()
+            },
             stop: false,
             traced_violations: 0,
             vip_overlap_since: None,
@@ -304,6 +408,10 @@ impl World {
         world.schedule(REDIS_CRON_MS, Ev::RedisCron);
         if world.sc.vip_lease_ms.is_some() {
             world.schedule(checks::VIP_CHECK_MS, Ev::VipCheck);
+        }
+        if let Some(at) = world.sc.mass_fault_at {
+            let deadline = at + world.sc.fleet_failover_bound();
+            world.schedule(deadline, Ev::FleetDeadline);
         }
         world
     }
@@ -354,6 +462,7 @@ impl World {
 
     fn finish(mut self) -> Outcome {
         self.stats.sim_ms = self.now;
+        self.stats.saves = self.nodes.iter().map(|n| n.disk.lock().saves).sum();
         self.stats.elections = self.checker.elections();
         Outcome {
             seed: self.sc.seed,
@@ -367,9 +476,10 @@ impl World {
     /// If the event is for a paused sentinel process, when it can be handled.
     fn deferred_until(&self, ev: &Ev) -> Option<Time> {
         let node = match ev {
-            Ev::Tick { node, .. } | Ev::VipObserved { node, .. } | Ev::ScriptExit { node, .. } => {
-                *node
-            }
+            Ev::Tick { node, .. }
+            | Ev::VipObserved { node, .. }
+            | Ev::ScriptExit { node, .. }
+            | Ev::SaveDone { node, .. } => *node,
             Ev::Established { key }
             | Ev::LinkDown { key, .. }
             | Ev::Arrive {
@@ -461,7 +571,32 @@ impl World {
                     self.step(node, |c, now| c.handle(input, now));
                 }
             }
+            Ev::SaveDone {
+                node,
+                incarnation,
+                generation,
+            } => self.save_done(node, incarnation, generation),
+            Ev::FleetDeadline => self.fleet_deadline(),
         }
+    }
+
+    /// A background save reaches the disk (unless the process died meanwhile: then it is
+    /// lost, and the process restarts from the older file); the core hears of it.
+    fn save_done(&mut self, node: usize, incarnation: u32, generation: u64) {
+        let n = &mut self.nodes[node];
+        if n.incarnation != incarnation || n.core.is_none() {
+            return;
+        }
+        let Some(state) = n.saving.remove(&generation) else {
+            return;
+        };
+        n.disk.lock().write(generation, &state);
+        self.stats.background_saves += 1;
+        self.trace
+            .log(Detail::Links, self.now, &format!("s{node}"), || {
+                format!("save {generation} durable")
+            });
+        self.step(node, |c, _| c.saved(generation));
     }
 
     /// The wall clock of `node` now.
@@ -493,6 +628,7 @@ impl World {
     /// Returns `None` if the process is down or the call panicked (which stops the run).
     fn step<R>(&mut self, node: usize, f: impl FnOnce(&mut Sentinel, Millis) -> R) -> Option<R> {
         let wall = self.wall(node);
+        let max_actions = self.max_actions;
         let core = self.nodes[node].core.as_mut()?;
         self.stats.steps += 1;
         let result = panics::catch(|| {
@@ -500,7 +636,7 @@ impl World {
             let mut actions = Vec::new();
             while let Some(action) = core.poll_action() {
                 actions.push(action);
-                if actions.len() > MAX_ACTIONS_PER_STEP {
+                if actions.len() > max_actions {
                     break;
                 }
             }
@@ -514,12 +650,12 @@ impl World {
                 None
             }
             Ok((result, actions)) => {
-                if actions.len() > MAX_ACTIONS_PER_STEP {
+                if actions.len() > self.max_actions {
                     self.checker.report(
                         self.now,
                         Some(node),
                         "unbounded-actions",
-                        format!("more than {MAX_ACTIONS_PER_STEP} actions from one step"),
+                        format!("more than {} actions from one step", self.max_actions),
                     );
                     self.stop = true;
                 }
@@ -530,10 +666,38 @@ impl World {
     }
 
     fn after_step(&mut self, node: usize, actions: Vec<Action>) {
-        let regressions = std::mem::take(&mut self.nodes[node].disk.lock().regressions);
+        let (regressions, started, mode) = {
+            let mut disk = self.nodes[node].disk.lock();
+            (
+                std::mem::take(&mut disk.regressions),
+                std::mem::take(&mut disk.started),
+                disk.mode,
+            )
+        };
         for r in regressions {
             self.checker
                 .report(self.now, Some(node), "persisted-epoch-regression", r);
+        }
+        // Background saves the core began: each completes after a drawn write latency.
+        for (generation, state) in started {
+            let DiskMode::Background { min_ms, max_ms } = mode else {
+                continue;
+            };
+            let latency = self.rng.gen_range(min_ms..=max_ms) + self.nodes[node].disk_slow_ms;
+            let n = &mut self.nodes[node];
+            n.saving.insert(generation, state);
+            let incarnation = n.incarnation;
+            self.schedule(
+                self.now + latency,
+                Ev::SaveDone {
+                    node,
+                    incarnation,
+                    generation,
+                },
+            );
+        }
+        if !self.nodes[node].held.is_empty() {
+            self.release_held(node);
         }
         for action in actions {
             self.apply(node, action);
@@ -577,7 +741,7 @@ impl World {
             Action::Close { link } => {
                 let incarnation = self.nodes[node].incarnation;
                 if let Some(key) = self.by_id.remove(&(node, incarnation, link)) {
-                    self.links.remove(&key);
+                    self.remove_link(key);
                     self.trace
                         .log(Detail::Links, self.now, &format!("s{node}"), || {
                             format!("close link {link}")
@@ -612,7 +776,7 @@ impl World {
                     .log(Detail::Events, self.now, &format!("s{node}"), || {
                         format!("VIP claim {master} epoch {epoch}")
                     });
-                self.checker.vip_claim(self.now, node, epoch);
+                self.checker.vip_claim(self.now, node, &master, epoch);
                 let n = &mut self.nodes[node];
                 n.vip_present = true;
                 if n.vip_held_since.is_none() {
@@ -669,18 +833,87 @@ impl World {
                 format!("{kind} {message}")
             });
         match kind.as_str() {
-            "+switch-master" => self.stats.switches += 1,
-            "+tilt" => self.stats.tilts += 1,
+            "+switch-master" => {
+                self.stats.switches += 1;
+                self.fleet_switch(node, &message);
+            }
+            "+tilt" => {
+                self.stats.tilts += 1;
+                if !self.sc.clock_faults() {
+                    self.checker.report(
+                        self.now,
+                        Some(node),
+                        "tilt-without-clock-fault",
+                        format!("+tilt {message}"),
+                    );
+                }
+            }
+            "+vote-for-leader" => {
+                self.stats.votes += 1;
+                if let Some(watch) = self.fleet.as_mut() {
+                    watch.vote(node);
+                }
+            }
+            "-failover-abort-not-elected" => self.stats.aborts_not_elected += 1,
             _ => {}
         }
-        let leader_epoch = self.nodes[node]
-            .disk
-            .lock()
-            .saved
-            .masters
-            .first()
-            .map_or(0, |m| m.leader_epoch);
-        self.checker
-            .event(self.now, node, &kind, &message, leader_epoch);
+        let disk = self.nodes[node].disk.lock();
+        let view = Persisted {
+            cfg: &disk.saved,
+            index: &self.master_index,
+        };
+        self.checker.event(self.now, node, &kind, &message, &view);
+    }
+
+    /// Insert a new link into the indexes.
+    fn insert_link(&mut self, key: u64, link: Link) {
+        self.by_target.insert((link.target, key));
+        self.open_links[link.node] += 1;
+        self.links.insert(key, link);
+    }
+
+    /// Remove a link from the indexes.
+    fn remove_link(&mut self, key: u64) -> Option<Link> {
+        let link = self.links.remove(&key)?;
+        self.by_target.remove(&(link.target, key));
+        self.open_links[link.node] -= 1;
+        Some(link)
+    }
+
+    /// Keys of the links attached to server process `target`.
+    fn links_to(&self, target: Endpoint) -> Vec<u64> {
+        self.by_target
+            .range((target, 0)..=(target, u64::MAX))
+            .map(|(_, k)| *k)
+            .collect()
+    }
+}
+
+/// A sentinel's config file as the checker reads it: masters found by name, through the
+/// deployment's index (masters keep their order in every save), else by a scan.
+pub(crate) struct Persisted<'a> {
+    cfg: &'a SentinelConfig,
+    index: &'a HashMap<String, usize>,
+}
+
+impl Persisted<'_> {
+    fn master(&self, name: &str) -> Option<&MasterConfig> {
+        let hinted = self.index.get(name).and_then(|&i| self.cfg.masters.get(i));
+        match hinted {
+            Some(m) if m.name == name => Some(m),
+            _ => self.cfg.masters.iter().find(|m| m.name == name),
+        }
+    }
+}
+
+impl DiskView for Persisted<'_> {
+    fn current_epoch(&self) -> u64 {
+        self.cfg.current_epoch
+    }
+    fn leader_epoch(&self, master: &str) -> u64 {
+        self.master(master).map_or(0, |m| m.leader_epoch)
+    }
+    fn config_epoch(&self, master: &str) -> u64 {
+        self.master(master).map_or(0, |m| m.config_epoch)
     }
 }

@@ -1,10 +1,11 @@
 //! Server sides of the connections sentinels open: simulated Redis instances (commands, pub/sub
-//! fan-out, `CLIENT KILL`) and other sentinels' listeners (hello, `SENTINEL ...`), plus the
-//! self-check's broken voter.
+//! fan-out, `CLIENT KILL`) and other sentinels' listeners (hello, `SENTINEL ...`; replies held
+//! until the save they wait for is durable), plus the self-check's broken voter.
 
-use super::{Ev, World};
+use super::{Ev, Persisted, World};
+use crate::invariants::Hello;
 use crate::link::{Dir, Endpoint, Segment, State};
-use crate::node::BrokenVoter;
+use crate::node::{BrokenVoter, HeldReply};
 use crate::redis::{self, Conn, Effect, HELLO_CHANNEL};
 use crate::trace::Detail;
 use bytes::Bytes;
@@ -45,15 +46,14 @@ impl World {
                     }
                     Effect::Kill { pubsub } => {
                         let victims: Vec<u64> = self
-                            .links
-                            .iter()
-                            .filter(|(k, l)| {
-                                **k != key
-                                    && l.target == Endpoint::Redis(r)
-                                    && l.state == State::Up
-                                    && l.subscribed == pubsub
+                            .links_to(Endpoint::Redis(r))
+                            .into_iter()
+                            .filter(|k| {
+                                *k != key
+                                    && self.links.get(k).is_some_and(|l| {
+                                        l.state == State::Up && l.subscribed == pubsub
+                                    })
                             })
-                            .map(|(k, _)| *k)
                             .collect();
                         for victim in &victims {
                             self.server_close(*victim, "Connection closed by CLIENT KILL");
@@ -84,15 +84,13 @@ impl World {
         }
         let incarnation = self.redis[r].incarnation;
         let subscribers: Vec<u64> = self
-            .links
-            .iter()
-            .filter(|(_, l)| {
-                l.target == Endpoint::Redis(r)
-                    && l.state == State::Up
-                    && l.subscribed
-                    && l.target_incarnation == incarnation
+            .links_to(Endpoint::Redis(r))
+            .into_iter()
+            .filter(|k| {
+                self.links.get(k).is_some_and(|l| {
+                    l.state == State::Up && l.subscribed && l.target_incarnation == incarnation
+                })
             })
-            .map(|(k, _)| *k)
             .collect();
         for &key in &subscribers {
             self.transmit(
@@ -131,12 +129,109 @@ impl World {
         self.contact(t, client);
         let mut replies = Vec::with_capacity(commands.len());
         for cmd in &commands {
-            replies.push(self.sentinel_exec(t, client, cmd));
+            let reply = self.sentinel_exec(t, client, cmd);
+            let vote = self.announced_vote(cmd, &reply);
+            replies.push(HeldReply { reply, vote });
             if self.stop || self.nodes[t].core.is_none() {
                 return;
             }
         }
-        self.transmit(key, Dir::ToClient, Segment::Replies(replies));
+        // The core says whether these replies may be written now, or only once a save is
+        // durable; later replies on the same connection queue behind held ones.
+        let barrier = self.nodes[t].core.as_ref().and_then(|c| c.reply_barrier());
+        if barrier.is_none() && !self.nodes[t].held.contains_key(&key) {
+            self.send_replies(t, key, replies);
+            return;
+        }
+        self.stats.held_replies += replies.len() as u64;
+        self.nodes[t]
+            .held
+            .entry(key)
+            .or_default()
+            .push_back((barrier.unwrap_or(0), replies));
+        self.release_held(t);
+    }
+
+    /// Write every held reply of node `t` whose save is durable now, in order per connection.
+    pub(super) fn release_held(&mut self, t: usize) {
+        let Some(durable) = self.nodes[t].core.as_ref().map(|c| c.durable_generation()) else {
+            self.nodes[t].held.clear();
+            return;
+        };
+        let keys: Vec<u64> = self.nodes[t].held.keys().copied().collect();
+        for key in keys {
+            loop {
+                let Some(queue) = self.nodes[t].held.get_mut(&key) else {
+                    break;
+                };
+                match queue.front() {
+                    Some((generation, _)) if *generation <= durable => {
+                        let Some((_, replies)) = queue.pop_front() else {
+                            break;
+                        };
+                        self.send_replies(t, key, replies);
+                    }
+                    Some(_) => break,
+                    None => {
+                        self.nodes[t].held.remove(&key);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Node `t` writes `replies` on connection `key`: a vote they announce must already be on
+    /// its disk.
+    fn send_replies(&mut self, t: usize, key: u64, replies: Vec<HeldReply>) {
+        if !self.links.contains_key(&key) {
+            return;
+        }
+        let mut out = Vec::with_capacity(replies.len());
+        for HeldReply { reply, vote } in replies {
+            if let Some((master, leader, epoch)) = vote {
+                let disk = self.nodes[t].disk.lock();
+                let view = Persisted {
+                    cfg: &disk.saved,
+                    index: &self.master_index,
+                };
+                self.checker
+                    .vote_reply(self.now, t, &master, &leader, epoch, &view);
+            }
+            out.push(reply);
+        }
+        self.transmit(key, Dir::ToClient, Segment::Replies(out));
+    }
+
+    /// The master a `SENTINEL is-master-down-by-addr <ip> <port> ...` is about (by the
+    /// deployment's addresses: every instance belongs to one shard).
+    fn asked_master(&self, cmd: &[Bytes]) -> Option<String> {
+        if cmd.len() != 6
+            || upper(&cmd[0]) != "SENTINEL"
+            || upper(&cmd[1]) != "IS-MASTER-DOWN-BY-ADDR"
+        {
+            return None;
+        }
+        let host = self
+            .ips
+            .iter()
+            .position(|ip| ip.as_bytes() == cmd[2].as_ref())?;
+        let port: u16 = std::str::from_utf8(&cmd[3]).ok()?.parse().ok()?;
+        let r = *self.addr_index.get(&(host, port))?;
+        Some(self.sc.layout.shard_of(r).name.clone())
+    }
+
+    /// The vote an answer to `is-master-down-by-addr` announces: (master, leader, epoch).
+    fn announced_vote(&self, cmd: &[Bytes], reply: &Reply) -> Option<(String, String, u64)> {
+        let master = self.asked_master(cmd)?;
+        let Reply::Array(items) = reply else {
+            return None;
+        };
+        let [_, leader, Reply::Int(epoch)] = items.as_slice() else {
+            return None;
+        };
+        let leader = leader.as_str()?.to_string();
+        (leader != "*").then(|| (master, leader, (*epoch).max(0) as u64))
     }
 
     fn sentinel_exec(&mut self, t: usize, client: usize, cmd: &[Bytes]) -> Reply {
@@ -160,6 +255,15 @@ impl World {
                 Reply::Int(1)
             }
             "SENTINEL" => {
+                if let Some(master) = self.asked_master(cmd) {
+                    let epoch = std::str::from_utf8(&cmd[4])
+                        .ok()
+                        .and_then(|e| e.parse().ok());
+                    let candidate = String::from_utf8_lossy(&cmd[5]);
+                    if let (Some(epoch), false) = (epoch, candidate == "*") {
+                        self.checker.vote_requested(t, &master, &candidate, epoch);
+                    }
+                }
                 if let Some(reply) = self.forged_vote(t, cmd) {
                     return reply;
                 }
@@ -184,19 +288,14 @@ impl World {
             return;
         }
         let text = String::from_utf8_lossy(payload);
-        let fields: Vec<&str> = text.split(',').collect();
-        let parsed = match fields.as_slice() {
-            [_, _, _, _, _, ip, port, epoch] => port
-                .parse::<u16>()
-                .ok()
-                .zip(epoch.parse::<u64>().ok())
-                .map(|(p, e)| (*ip, p, e)),
-            _ => None,
-        };
-        match parsed {
-            Some((ip, port, epoch)) => {
-                self.checker
-                    .advertised(self.now, sender, &format!("{ip}:{port}"), epoch)
+        match Hello::parse(&text) {
+            Some(hello) => {
+                let disk = self.nodes[sender].disk.lock();
+                let view = Persisted {
+                    cfg: &disk.saved,
+                    index: &self.master_index,
+                };
+                self.checker.hello(self.now, sender, &hello, &view);
             }
             None => {
                 self.checker
@@ -225,8 +324,9 @@ impl World {
                 format!("+vote-for-leader {message} (forged)")
             });
         if broken == BrokenVoter::Logged {
+            let disk = crate::invariants::Epochs(u64::MAX);
             self.checker
-                .event(self.now, t, "+vote-for-leader", &message, u64::MAX);
+                .event(self.now, t, "+vote-for-leader", &message, &disk);
         }
         Some(Reply::Array(vec![
             Reply::Int(1),
