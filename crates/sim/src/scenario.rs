@@ -447,7 +447,7 @@ impl Scenario {
             replicas: 1,
             quorum: 2,
             down_after_ms,
-            failover_timeout_ms: rng.gen_range(10_000..=20_000),
+            failover_timeout_ms: rng.gen_range(5_000..=10_000),
             parallel_syncs: 1,
             tick_modes,
             preknown_sentinels: rng.gen_bool(0.7),

@@ -8,6 +8,7 @@ use warden_sim::trace::Detail;
 use warden_sim::{run, run_seeds, self_check, BrokenVoter, Profile, RunOptions};
 
 const FAST_SEEDS: u64 = 1_000;
+const FLEET_SEEDS: u64 = 5;
 
 fn opts(trace: Detail) -> RunOptions {
     RunOptions {
@@ -67,4 +68,36 @@ fn a_seed_replays_identically() {
         assert_eq!(first.trace, second.trace, "seed {seed} diverged");
         assert_eq!(first.violations, second.violations);
     }
+}
+
+#[test]
+fn a_small_fleet_fails_over_a_third_of_its_masters_in_time() {
+    const MASTERS: usize = 200;
+    let opts = RunOptions {
+        masters: Some(MASTERS),
+        ..RunOptions::new(Profile::Fleet)
+    };
+    let summary = run_seeds(0..FLEET_SEEDS, opts, 2, |_| {});
+    let t = &summary.totals;
+    // A third of the masters die at once in every seed; each must be failed over.
+    assert!(
+        t.watched_shards >= FLEET_SEEDS * MASTERS as u64 / 3,
+        "only {} shards lost their master",
+        t.watched_shards
+    );
+    assert_eq!(t.failover_ms.len() as u64, t.watched_shards);
+    assert_eq!(t.tilts, 0, "TILT without clock faults");
+    let report: Vec<String> = summary
+        .violations
+        .iter()
+        .map(|(seed, v)| {
+            format!("seed {seed}: {v}  (replay: warden-sim --replay {seed} --fleet --masters {MASTERS})")
+        })
+        .collect();
+    assert!(
+        report.is_empty(),
+        "{} violations:\n{}",
+        report.len(),
+        report.join("\n")
+    );
 }

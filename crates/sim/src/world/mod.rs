@@ -370,7 +370,13 @@ impl World {
             addr_index,
             master_index,
             max_actions: MAX_ACTIONS_PER_STEP.max(50 * masters),
-            max_pending: MAX_PENDING_PER_LINK.max(4 * masters),
+            // A link to a peer sentinel is shared by every master; like Redis, the core caps
+            // periodic commands per link at 100 × the masters sharing it.
+            max_pending: if masters > 1 {
+                MAX_PENDING_PER_LINK + 100 * masters
+            } else {
+                MAX_PENDING_PER_LINK
+            },
             fleet: None,
             redis_crashes: vec![0; sc.instances()],
             sc,
