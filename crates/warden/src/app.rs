@@ -61,13 +61,9 @@ impl App {
             let _ = self.actions.send(action);
         }
         let durable = core.durable_generation();
-        self.durable.send_if_modified(|seen| {
-            let newer = durable > *seen;
-            if newer {
-                *seen = durable;
-            }
-            newer
-        });
+        if durable > *self.durable.borrow() {
+            self.durable.send_replace(durable);
+        }
         result
     }
 

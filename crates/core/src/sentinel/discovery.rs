@@ -10,11 +10,8 @@ impl Sentinel {
     /// Handle a hello from a pub/sub channel or a direct PUBLISH (Redis's
     /// `sentinelProcessHelloMessage`). Malformed or foreign hellos are ignored.
     pub(super) fn process_hello(&mut self, payload: &[u8], now: Millis) {
-        let myid = self.myid().as_bytes().to_vec();
-        if payload
-            .windows(myid.len().max(1))
-            .any(|w| w == myid.as_slice())
-        {
+        let myid = self.myid().as_bytes();
+        if payload.windows(myid.len().max(1)).any(|w| w == myid) {
             return;
         }
         let Some(hello) = Hello::parse(payload) else {

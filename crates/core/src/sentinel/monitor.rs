@@ -130,8 +130,7 @@ impl Sentinel {
     /// Open missing connections, at most once per ping period.
     fn reconnect(&mut self, mi: usize, which: Which, now: Millis) {
         let inst = self.inst(mi, which);
-        let key = inst.link;
-        let (host, port) = (inst.addr.ip.clone(), inst.addr.port);
+        let (key, port) = (inst.link, inst.addr.port);
         // Redis retries once per ping period (1 s); with a down-after below a few seconds a
         // single dropped connection would then turn into SDOWN before the retry. Warden retries
         // within a quarter of down-after (at least every 100 ms, at most every ping period).
@@ -151,6 +150,7 @@ impl Sentinel {
         link.last_reconn_time = now;
         let need_cmd = link.cmd.is_none();
         let need_pubsub = link.wants_pubsub && link.pubsub.is_none();
+        let host = self.inst(mi, which).addr.ip.clone();
         if need_cmd {
             let id = self.links.open(key, LinkKind::Cmd, now);
             self.push(Action::Connect {
