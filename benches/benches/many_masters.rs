@@ -245,7 +245,7 @@ fn one_run(
         })
         .collect();
     fleet::sleep(ATTACH_TIME)?;
-    let pool = WriterPool::start();
+    let pool = WriterPool::start(o.kill * survivors.len());
     let kill_at = fleet.kill_masters(o.kill)?;
     let mut dead_ports: HashSet<u16> = fleet.shards[..o.kill].iter().map(|s| s.master).collect();
     if let Some(victim) = killed_sentinel {

@@ -18,8 +18,12 @@ use crate::writer::IO_TIMEOUT;
 
 /// How often a shard's client asks its sentinel again until it names a new master.
 pub const POLL_PERIOD: Duration = Duration::from_millis(10);
-/// Threads writing (the connections they keep are bounded by threads × sentinels).
-const WRITER_THREADS: usize = 4;
+/// Shards per writing thread: a thread tries one shard at a time, so with more shards per
+/// thread a write would wait for the others' round trips and measure the bench, not the
+/// sentinels (the connections kept are bounded by threads × sentinels).
+const SHARDS_PER_THREAD: usize = 4;
+/// Most writing threads.
+const MAX_WRITER_THREADS: usize = 64;
 
 /// A shard whose client asks sentinel `sentinel` (index) for the master until it names one
 /// other than `old_master`, then `SET`s a key there until it is acknowledged.
@@ -61,22 +65,16 @@ pub struct WriterPool {
     threads: Vec<JoinHandle<()>>,
 }
 
-impl Default for WriterPool {
-    fn default() -> WriterPool {
-        WriterPool::start()
-    }
-}
-
 impl WriterPool {
-    /// Starts the threads.
-    pub fn start() -> WriterPool {
+    /// Starts the threads for `shards` shards.
+    pub fn start(shards: usize) -> WriterPool {
         let queue = Arc::new(Queue {
             jobs: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
             stop: AtomicBool::new(false),
             written: Mutex::new(Vec::new()),
         });
-        let threads = (0..WRITER_THREADS)
+        let threads = (0..shards.div_ceil(SHARDS_PER_THREAD).clamp(1, MAX_WRITER_THREADS))
             .map(|_| {
                 let queue = queue.clone();
                 thread::spawn(move || serve(&queue))
