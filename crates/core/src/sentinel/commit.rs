@@ -9,14 +9,13 @@
 //! * at the end of every call into the core one save covers every change of that call
 //!   ([`Commit::begin`]; while a save is in flight, the changes wait for the next one, so a
 //!   burst of votes costs one or two writes, not one each);
-//! * every output produced after a change — actions, and the replies the driver writes for
-//!   `SENTINEL` commands ([`super::Sentinel::reply_barrier`]) — carries the generation that
-//!   must be durable first ([`Commit::barrier`]) and is held until it is
-//!   ([`super::Sentinel::saved`]). Generations grow monotonically, so a held queue releases in
-//!   order.
+//! * every output produced after a change that could reveal it — events, hellos, votes, the
+//!   failover's commands (`outbox`), and the replies the driver writes for `SENTINEL` commands
+//!   ([`super::Sentinel::reply_barrier`]) — carries the generation that must be durable first
+//!   ([`Commit::barrier`]) and is held until it is ([`super::Sentinel::saved`]).
 //!
-//! VIP claims and releases are local side effects that reveal nothing persisted; they are never
-//! held (a release that waited for a disk would outlive its lease).
+//! PINGs, INFO and VIP claims and releases reveal nothing persisted and do not wait for a disk
+//! (a slow save must not make live instances look down, nor a release outlive its lease).
 
 /// Save generations: what has changed, what is being written, what is durable.
 #[derive(Debug, Default)]
@@ -73,9 +72,6 @@ impl Commit {
         self.durable
     }
 }
-
-/// An action and the generation that must be durable before it leaves the core.
-pub(super) type Held<T> = (u64, T);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@ pub mod instance;
 mod links;
 mod maps;
 mod monitor;
+mod outbox;
 mod scripts;
 pub mod timers;
 mod vip;
@@ -31,7 +32,7 @@ use instance::{Addr, Flags, Instance, Kind, Master};
 use links::{Links, Target};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use timers::Timers;
 
 /// Resolves a hostname to an IP address text (only used with `resolve-hostnames yes`).
@@ -97,10 +98,8 @@ pub struct Sentinel {
     by_name: HashMap<String, usize>,
     links: Links,
     timers: Timers,
-    /// Actions for the driver, each held until its generation is durable.
-    actions: VecDeque<commit::Held<Action>>,
-    /// VIP claims and releases, never held.
-    vip_actions: VecDeque<Action>,
+    /// Actions for the driver, held while they could reveal a change not yet durable.
+    outbox: outbox::Outbox,
     rng: SmallRng,
     tilt: bool,
     tilt_start_time: Millis,
@@ -149,8 +148,7 @@ impl Sentinel {
             by_name: HashMap::new(),
             links: Links::default(),
             timers: Timers::default(),
-            actions: VecDeque::new(),
-            vip_actions: VecDeque::new(),
+            outbox: outbox::Outbox::default(),
             rng,
             tilt: false,
             tilt_start_time: 0,
@@ -277,18 +275,10 @@ impl Sentinel {
         self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
     }
 
-    /// Next action for the driver, if any: VIP claims and releases first, then the others in
-    /// order as far as the saves they wait for are durable.
+    /// Next action for the driver, if any (those that could reveal a change not yet durable
+    /// wait for its save; see `outbox`).
     pub fn poll_action(&mut self) -> Option<Action> {
-        if let Some(action) = self.vip_actions.pop_front() {
-            return Some(action);
-        }
-        match self.actions.front() {
-            Some((generation, _)) if self.commit.is_durable(*generation) => {
-                self.actions.pop_front().map(|(_, action)| action)
-            }
-            _ => None,
-        }
+        self.outbox.pop()
     }
 
     /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`). The driver must not
@@ -319,8 +309,14 @@ impl Sentinel {
     /// (the persister logs why; like Redis Sentinel, the sentinel announces anyway). Releases
     /// the outputs that waited for it and begins the next save if there are new changes.
     pub fn saved(&mut self, generation: u64) {
-        self.commit.done(generation);
+        self.saved_through(generation);
         self.commit();
+    }
+
+    /// Generation `generation` ended: release what waited for it.
+    fn saved_through(&mut self, generation: u64) {
+        self.commit.done(generation);
+        self.outbox.release(self.commit.durable());
     }
 
     /// Whether `SENTINEL <args...>` only reads state: such a command changes no deadline and
@@ -431,7 +427,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         let generation = self.commit.begin_now();
         let snapshot = self.config();
         let result = self.persist.save(generation, &snapshot, true).map(|_| ());
-        self.commit.done(generation);
+        self.saved_through(generation);
         result
     }
 
@@ -451,17 +447,31 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         match self.persist.save(generation, &snapshot, false) {
             Ok(Saved::Pending) => {}
             // A failed save was logged by the persister; Redis Sentinel goes on announcing.
-            Ok(Saved::Durable) | Err(_) => self.commit.done(generation),
+            Ok(Saved::Durable) | Err(_) => self.saved_through(generation),
         }
     }
 
+    /// Queue an action for the driver: events, scripts, commands and the simulated crash may
+    /// reveal state and wait for the current save; connects, closes and log lines do not.
     fn push(&mut self, action: Action) {
-        match action {
-            Action::VipClaim { .. } | Action::VipRelease { .. } => {
-                self.vip_actions.push_back(action)
-            }
-            _ => self.actions.push_back((self.commit.barrier(), action)),
-        }
+        let reveals = match action {
+            Action::Connect { .. }
+            | Action::Close { .. }
+            | Action::Log { .. }
+            | Action::KillScript { .. }
+            | Action::VipClaim { .. }
+            | Action::VipRelease { .. } => outbox::Reveals::Nothing,
+            Action::Send { .. }
+            | Action::Event(_)
+            | Action::RunScript { .. }
+            | Action::Exit { .. } => outbox::Reveals::State,
+        };
+        self.push_revealing(action, reveals);
+    }
+
+    fn push_revealing(&mut self, action: Action, reveals: outbox::Reveals) {
+        let (barrier, durable) = (self.commit.barrier(), self.commit.durable());
+        self.outbox.push(action, reveals, barrier, durable);
     }
 
     fn push_all(&mut self, actions: Vec<Action>) {

@@ -5,6 +5,7 @@ use super::detect::Ask;
 use super::info::{self, ParsedInfo};
 use super::instance::{FailoverState, Kind, Role};
 use super::links::Expect;
+use super::outbox::Reveals;
 use super::timers::{
     ping_period, FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, MIN_PING_PERIOD, PROMOTION_INFO_PERIOD,
 };
@@ -81,6 +82,10 @@ impl Sentinel {
         };
         let Some(conn) = conn else { return false };
         let id = conn.id;
+        // Only PING and INFO reveal nothing of our state (see `outbox`).
+        let quiet = cmds
+            .iter()
+            .all(|(_, expect)| matches!(expect, Expect::Ping | Expect::Info));
         let mut commands = Vec::with_capacity(cmds.len());
         for (words, expect) in cmds {
             conn.expect.push_back(expect);
@@ -89,7 +94,12 @@ impl Sentinel {
         if kind == LinkKind::Cmd {
             link.pending_commands += commands.len() as u32;
         }
-        self.push(Action::Send { link: id, commands });
+        let reveals = if quiet {
+            Reveals::Nothing
+        } else {
+            Reveals::State
+        };
+        self.push_revealing(Action::Send { link: id, commands }, reveals);
         true
     }
 
