@@ -237,6 +237,31 @@ struct ConfigFile {
     path: PathBuf,
     server: ServerConfig,
     written: u64,
+    /// What the last save wrote and the file's identity right after it: while the file is
+    /// unchanged, the next save need not read it back (a hand edit changes the identity).
+    last: Option<(String, FileIdentity)>,
+}
+
+/// Inode, size and modification time of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    ino: u64,
+    len: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            ino: m.ino(),
+            len: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        })
+    }
 }
 
 impl FilePersist {
@@ -248,6 +273,7 @@ impl FilePersist {
                 path,
                 server,
                 written: 0,
+                last: None,
             })),
             jobs: None,
         }
@@ -302,13 +328,27 @@ impl ConfigFile {
         }
     }
 
-    /// One rewrite of the file.
-    fn write(&self, state: &SentinelConfig) -> io::Result<()> {
-        let old = match fs::read(&self.path) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e),
-        };
+    /// The file's current text: what the last save wrote while nobody changed it since, else
+    /// read from disk (hand edits survive, as with Redis).
+    fn current_text(&self) -> io::Result<String> {
+        if let Some((text, identity)) = &self.last {
+            if FileIdentity::of(&self.path).as_ref() == Some(identity) {
+                return Ok(text.clone());
+            }
+        }
+        match fs::read(&self.path) {
+            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One rewrite of the file: the new text is written to a temporary file and fsynced, renamed
+    /// over the config, and the directory fsynced, so a crash leaves the old file or the new
+    /// one. (Redis 7.0.15 then also re-opens and fsyncs the final file; that adds a journal
+    /// commit and no durability, and is left out: saves are on the path of every vote.)
+    fn write(&mut self, state: &SentinelConfig) -> io::Result<()> {
+        let old = self.current_text()?;
         let content = config::rewrite(&old, &self.server, state);
 
         let (tmp_path, mut tmp) = self.create_temp()?;
@@ -319,11 +359,14 @@ impl ConfigFile {
             if let Some(dir) = self.path.parent() {
                 File::open(dir)?.sync_all()?;
             }
-            // 7.0.15 also re-opens and fsyncs the final file.
-            File::open(&self.path)?.sync_all()
+            Ok(())
         })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp_path);
+        match &result {
+            Ok(()) => self.last = FileIdentity::of(&self.path).map(|id| (content, id)),
+            Err(_) => {
+                self.last = None;
+                let _ = fs::remove_file(&tmp_path);
+            }
         }
         result
     }

@@ -1,7 +1,9 @@
 //! The `SENTINEL` command surface, with Redis Sentinel 7.0.15's replies and error texts.
 
 use super::detect::Ask;
-use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION};
+use super::{
+    Change, Reveals, Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION,
+};
 use crate::config::MasterConfig;
 use crate::glob::glob_match;
 use crate::io::{Action, Level};
@@ -172,6 +174,8 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
         "get-master-addr-by-name" => match master_named(s, &a[0]) {
             None => Reply::NullArray,
             Some(mi) => {
+                // The address shows this master's configuration, nothing else.
+                s.reply_generation = s.generation_for(Reveals::Master(mi));
                 let addr = s.masters[mi].current_addr();
                 Reply::Array(vec![
                     Reply::bulk(addr.announced(s.config.announce_hostnames)),
@@ -308,6 +312,11 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
             leader_epoch = vote_epoch;
         }
     }
+    // The reply shows this master's vote at most (`*` and 0 without a vote request).
+    s.reply_generation = match mi.filter(|_| runid != "*") {
+        Some(mi) => s.generation_for(Reveals::Master(mi)),
+        None => 0,
+    };
     Reply::Array(vec![
         Reply::Int(down),
         Reply::bulk(leader.as_deref().unwrap_or("*")),
@@ -533,7 +542,7 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
     match error {
         Some(e) => {
             if changes > 0 {
-                s.flush();
+                s.flush(Change::Master(mi));
             }
             e
         }

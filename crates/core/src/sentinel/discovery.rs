@@ -2,7 +2,7 @@
 //! adopting newer epochs, and switching to a newer master configuration.
 
 use super::hello::Hello;
-use super::{Sentinel, Which};
+use super::{Change, Sentinel, Which};
 use crate::io::Level;
 use crate::Millis;
 
@@ -116,7 +116,7 @@ impl Sentinel {
                 "",
             );
         }
-        self.flush();
+        self.flush(Change::Discovery);
         Some(si)
     }
 

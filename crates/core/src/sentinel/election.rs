@@ -3,7 +3,7 @@
 
 use super::instance::{FailoverState, Kind};
 use super::timers::{ping_period, RECENTLY_HEARD_PINGS, START_JITTER, START_RANK_STEP};
-use super::{Sentinel, Which};
+use super::{Change, Sentinel, Which};
 use crate::io::Level;
 use crate::quorum::{self, Tally};
 use crate::Millis;
@@ -48,7 +48,8 @@ impl Sentinel {
         m.failover_start_time = now + desync;
         m.failover_state_change_time = now;
         // Persist the epoch before announcing it.
-        self.flush();
+        self.flush(Change::Epoch);
+        self.flush(Change::Master(mi));
         self.emit(Level::Warning, "+new-epoch", Some(mi), epoch.to_string());
         self.event(
             Level::Warning,
@@ -91,7 +92,7 @@ impl Sentinel {
     pub(super) fn adopt_epoch(&mut self, epoch: u64, master: Option<usize>) {
         if epoch > self.config.current_epoch {
             self.config.current_epoch = epoch;
-            self.flush();
+            self.flush(Change::Epoch);
             self.emit(Level::Warning, "+new-epoch", master, epoch.to_string());
         }
     }
@@ -118,7 +119,7 @@ impl Sentinel {
             cfg.leader = Some(req_runid.to_string());
             cfg.leader_epoch = req_epoch;
             // Persist the vote before anyone can learn of it.
-            self.flush();
+            self.flush(Change::Master(mi));
             self.emit(
                 Level::Warning,
                 "+vote-for-leader",

@@ -3,7 +3,7 @@
 
 use super::instance::{Addr, FailoverState, Instance};
 use super::timers::{FAST_INFO_PERIOD, FRESH_INFO_WAIT, SPLIT_RETRY_BACKOFF};
-use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION};
+use super::{Change, Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION};
 use crate::io::{Action, Level};
 use crate::Millis;
 use std::cmp::Ordering;
@@ -479,7 +479,7 @@ impl Sentinel {
             }
         }
         self.vip_sync_master(mi, now);
-        self.flush();
+        self.flush(Change::Master(mi));
     }
 
     /// Forget replicas (and sentinels unless `keep_sentinels`... see callers), close the master's

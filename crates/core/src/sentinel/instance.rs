@@ -286,6 +286,9 @@ pub struct Master {
     /// The failover in progress is a coordinated switchover (`SENTINEL FAILOVER <name>
     /// COORDINATED`): the old master hands over with Redis's `FAILOVER TO`, losing no write.
     pub coordinated: bool,
+    /// The save generation holding this master's last vote, failover epoch or configuration
+    /// change (what its vote replies and failover commands wait for).
+    pub saved_generation: u64,
 }
 
 impl Master {

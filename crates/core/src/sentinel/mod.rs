@@ -85,6 +85,29 @@ pub(crate) enum Which {
     Sentinel(usize),
 }
 
+/// What a change to the persistent state concerns, so outputs wait only for the changes they
+/// could reveal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// The current epoch (announced in hellos and in every vote request).
+    Epoch,
+    /// One master's vote, failover epoch or configuration.
+    Master(usize),
+    /// Discovered replicas and sentinels: nothing any output depends on.
+    Discovery,
+}
+
+/// What an output could reveal of the persistent state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reveals {
+    /// Nothing (PING, INFO, connects, an address).
+    Nothing,
+    /// One master's vote or configuration (a vote reply, the failover's commands).
+    Master(usize),
+    /// The current epoch, and that master's state if given (hellos, vote requests, events).
+    Epochs(Option<usize>),
+}
+
 /// One Redis Sentinel, as a plain value.
 pub struct Sentinel {
     /// Global settings and persisted state; `masters` is kept empty (see `masters`).
@@ -100,6 +123,10 @@ pub struct Sentinel {
     timers: Timers,
     /// Actions for the driver, held while they could reveal a change not yet durable.
     outbox: outbox::Outbox,
+    /// The save generation holding the last change of the current epoch.
+    epoch_generation: u64,
+    /// The save generation the reply of the last command waits for (see `reply_barrier`).
+    reply_generation: u64,
     rng: SmallRng,
     tilt: bool,
     tilt_start_time: Millis,
@@ -149,6 +176,8 @@ impl Sentinel {
             links: Links::default(),
             timers: Timers::default(),
             outbox: outbox::Outbox::default(),
+            epoch_generation: 0,
+            reply_generation: 0,
             rng,
             tilt: false,
             tilt_start_time: 0,
@@ -284,7 +313,12 @@ impl Sentinel {
     /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`). The driver must not
     /// write the reply before [`Sentinel::reply_barrier`] is durable.
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
+        self.reply_generation = u64::MAX;
         let reply = commands::dispatch(self, args, now);
+        if self.reply_generation == u64::MAX {
+            // Any reply may show an epoch, a vote or a configuration: it waits for all of them.
+            self.reply_generation = self.commit.barrier();
+        }
         if !commands::is_read_only(args) {
             self.vip_poll(now, false);
             self.commit();
@@ -296,8 +330,19 @@ impl Sentinel {
     /// driver holds the reply, and any later one on the same connection, until
     /// [`Sentinel::saved`] reports it — or [`Sentinel::durable_generation`] reaches it).
     pub fn reply_barrier(&self) -> Option<u64> {
-        let generation = self.commit.barrier();
+        let generation = self.reply_generation;
         (!self.commit.is_durable(generation)).then_some(generation)
+    }
+
+    /// The save generation an output revealing `what` must wait for.
+    fn generation_for(&self, what: Reveals) -> u64 {
+        match what {
+            Reveals::Nothing => 0,
+            Reveals::Master(mi) => self.masters.get(mi).map_or(0, |m| m.saved_generation),
+            Reveals::Epochs(mi) => self
+                .epoch_generation
+                .max(mi.map_or(0, |mi| self.generation_for(Reveals::Master(mi)))),
+        }
     }
 
     /// The newest save generation known durable.
@@ -431,11 +476,16 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         result
     }
 
-    /// The state changed where Redis Sentinel flushes its config (votes, epochs, switches,
-    /// discoveries): saved at the end of this call into the core, before anything produced
-    /// from now on leaves it (see `commit`).
-    fn flush(&mut self) {
+    /// The state changed where Redis Sentinel flushes its config: saved at the end of this
+    /// call into the core (see `commit`); what the change is decides what waits for that save.
+    fn flush(&mut self, change: Change) {
         self.commit.mark();
+        let generation = self.commit.barrier();
+        match change {
+            Change::Epoch => self.epoch_generation = generation,
+            Change::Master(mi) => self.masters[mi].saved_generation = generation,
+            Change::Discovery => {}
+        }
     }
 
     /// Begin the save of this call's changes, unless one is in flight (they go with the next).
@@ -451,8 +501,9 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         }
     }
 
-    /// Queue an action for the driver: events, scripts, commands and the simulated crash may
-    /// reveal state and wait for the current save; connects, closes and log lines do not.
+    /// Queue an action for the driver: events, scripts and the simulated crash may reveal the
+    /// current epoch (commands say what they reveal, see `send`); connects, closes and log
+    /// lines reveal nothing.
     fn push(&mut self, action: Action) {
         let reveals = match action {
             Action::Connect { .. }
@@ -460,18 +511,18 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             | Action::Log { .. }
             | Action::KillScript { .. }
             | Action::VipClaim { .. }
-            | Action::VipRelease { .. } => outbox::Reveals::Nothing,
+            | Action::VipRelease { .. } => Reveals::Nothing,
             Action::Send { .. }
             | Action::Event(_)
             | Action::RunScript { .. }
-            | Action::Exit { .. } => outbox::Reveals::State,
+            | Action::Exit { .. } => Reveals::Epochs(None),
         };
         self.push_revealing(action, reveals);
     }
 
-    fn push_revealing(&mut self, action: Action, reveals: outbox::Reveals) {
-        let (barrier, durable) = (self.commit.barrier(), self.commit.durable());
-        self.outbox.push(action, reveals, barrier, durable);
+    fn push_revealing(&mut self, action: Action, reveals: Reveals) {
+        let needs = self.generation_for(reveals);
+        self.outbox.push(action, needs, self.commit.durable());
     }
 
     fn push_all(&mut self, actions: Vec<Action>) {
@@ -616,11 +667,12 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
                     .schedule(vec![script, kind.to_string(), message.clone()]);
             }
         }
-        self.push(Action::Event(Event {
+        let event = Action::Event(Event {
             level,
             kind: kind.to_string(),
             message,
-        }));
+        });
+        self.push_revealing(event, Reveals::Epochs(master));
     }
 
     /// Start monitoring a master (config load or `SENTINEL MONITOR`).
@@ -651,6 +703,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             failover_delay_logged: 0,
             promoted: None,
             coordinated: false,
+            saved_generation: 0,
         });
         let mi = self.masters.len() - 1;
         self.by_name.insert(self.masters[mi].cfg.name.clone(), mi);

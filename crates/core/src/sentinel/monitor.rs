@@ -5,11 +5,10 @@ use super::detect::Ask;
 use super::info::{self, ParsedInfo};
 use super::instance::{FailoverState, Kind, Role};
 use super::links::Expect;
-use super::outbox::Reveals;
 use super::timers::{
     ping_period, FAST_INFO_PERIOD, MAX_PENDING_COMMANDS, MIN_PING_PERIOD, PROMOTION_INFO_PERIOD,
 };
-use super::{Sentinel, Which, SIMFAILURE_CRASH_AFTER_PROMOTION};
+use super::{Change, Reveals, Sentinel, Which, SIMFAILURE_CRASH_AFTER_PROMOTION};
 use crate::io::{Action, Level, LinkId, LinkKind};
 use crate::reply::Reply;
 use crate::Millis;
@@ -82,10 +81,25 @@ impl Sentinel {
         };
         let Some(conn) = conn else { return false };
         let id = conn.id;
-        // Only PING and INFO reveal nothing of our state (see `outbox`).
-        let quiet = cmds
+        // PING and INFO reveal nothing; hellos and questions to peers carry the current
+        // epoch; the rest (handshakes, the failover's transactions) acts on this master's
+        // election at most (see `outbox`).
+        let reveals = cmds
             .iter()
-            .all(|(_, expect)| matches!(expect, Expect::Ping | Expect::Info));
+            .map(|(_, expect)| match expect {
+                Expect::Ping | Expect::Info => Reveals::Nothing,
+                Expect::Publish(_)
+                | Expect::MasterDown { .. }
+                | Expect::VipConfirm { .. }
+                | Expect::VipProbe { .. } => Reveals::Epochs(Some(mi)),
+                Expect::Ignore | Expect::Handover(_) => Reveals::Master(mi),
+            })
+            .max_by_key(|r| match r {
+                Reveals::Nothing => 0,
+                Reveals::Master(_) => 1,
+                Reveals::Epochs(_) => 2,
+            })
+            .unwrap_or(Reveals::Nothing);
         let mut commands = Vec::with_capacity(cmds.len());
         for (words, expect) in cmds {
             conn.expect.push_back(expect);
@@ -94,11 +108,6 @@ impl Sentinel {
         if kind == LinkKind::Cmd {
             link.pending_commands += commands.len() as u32;
         }
-        let reveals = if quiet {
-            Reveals::Nothing
-        } else {
-            Reveals::State
-        };
         self.push_revealing(Action::Send { link: id, commands }, reveals);
         true
     }
@@ -507,7 +516,7 @@ impl Sentinel {
             }
             if let Some(ri) = self.add_replica(mi, ip, *port, now) {
                 self.event(Level::Notice, "+slave", Some((mi, Which::Replica(ri))), "");
-                self.flush();
+                self.flush(Change::Discovery);
             }
         }
     }
@@ -642,7 +651,7 @@ impl Sentinel {
         m.cfg.config_epoch = m.failover_epoch;
         m.failover_state = FailoverState::ReconfSlaves;
         m.failover_state_change_time = now;
-        self.flush();
+        self.flush(Change::Master(mi));
         self.vip_promoted(mi, ri, now);
         self.event(
             Level::Warning,

@@ -3,8 +3,8 @@
 //!
 //! An action that can reveal persisted state — an event (and the script it runs), a command
 //! that announces or acts on an epoch or a vote (hellos, `is-master-down-by-addr`, the
-//! promotion transaction...) — waits for the save generation current when it was produced. An
-//! action that reveals nothing (PING and INFO, connects, closes, log lines) only waits for the
+//! promotion transaction...) — waits for the save generation that holds the last change it
+//! could reveal (see [`super::Reveals`]). An action that reveals nothing (PING and INFO, connects, closes, log lines) only waits for the
 //! held actions before it in its lane: the commands of one connection must keep their order
 //! (replies are matched to them in order), but a PING to a healthy instance must never wait for
 //! a disk, or a slow save would make live instances look down. VIP claims and releases never
@@ -22,15 +22,6 @@ enum Lane {
     Story,
 }
 
-/// Whether an action can reveal state that must be durable first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reveals {
-    /// It may: it waits for the current save generation.
-    State,
-    /// It cannot: it only waits behind its lane.
-    Nothing,
-}
-
 /// Outgoing actions: ready ones in order, held ones with the generation they wait for.
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
@@ -41,9 +32,9 @@ pub(super) struct Outbox {
 }
 
 impl Outbox {
-    /// Queue `action`; `barrier` is the generation that must be durable for an action that
-    /// reveals state, `durable` the newest durable one.
-    pub(super) fn push(&mut self, action: Action, reveals: Reveals, barrier: u64, durable: u64) {
+    /// Queue `action`, which must wait for save generation `needs` (0: reveals nothing) and
+    /// behind the held actions of its lane; `durable` is the newest durable generation.
+    pub(super) fn push(&mut self, action: Action, needs: u64, durable: u64) {
         let lane = match &action {
             Action::VipClaim { .. } | Action::VipRelease { .. } => {
                 self.ready.push_back(action);
@@ -59,10 +50,7 @@ impl Outbox {
             | Action::Exit { .. } => Lane::Story,
         };
         let behind = self.lanes.get(&lane).map_or(0, |(_, g)| *g);
-        let generation = match reveals {
-            Reveals::State => barrier.max(behind),
-            Reveals::Nothing => behind,
-        };
+        let generation = needs.max(behind);
         if generation <= durable {
             self.ready.push_back(action);
             return;
@@ -129,16 +117,16 @@ mod tests {
     #[test]
     fn quiet_commands_pass_unless_their_connection_has_held_ones() {
         let mut o = Outbox::default();
-        o.push(send(1, "hello"), Reveals::State, 1, 0);
-        o.push(event("+vote-for-leader"), Reveals::State, 1, 0);
-        o.push(send(1, "PING"), Reveals::Nothing, 1, 0);
-        o.push(send(2, "PING"), Reveals::Nothing, 1, 0);
+        o.push(send(1, "hello"), 1, 0);
+        o.push(event("+vote-for-leader"), 1, 0);
+        o.push(send(1, "PING"), 0, 0);
+        o.push(send(2, "PING"), 0, 0);
         let vip = Action::VipRelease {
             master: "m".into(),
             epoch: 1,
             fence: true,
         };
-        o.push(vip.clone(), Reveals::State, 1, 0);
+        o.push(vip.clone(), 1, 0);
         assert_eq!(drain(&mut o), [send(2, "PING"), vip]);
         o.release(1);
         assert_eq!(
@@ -146,16 +134,16 @@ mod tests {
             [send(1, "hello"), event("+vote-for-leader"), send(1, "PING")]
         );
         // Nothing held any more: a quiet command on link 1 goes at once.
-        o.push(send(1, "INFO"), Reveals::Nothing, 2, 1);
+        o.push(send(1, "INFO"), 0, 1);
         assert_eq!(drain(&mut o), [send(1, "INFO")]);
     }
 
     #[test]
     fn a_lane_releases_in_order_across_generations() {
         let mut o = Outbox::default();
-        o.push(send(1, "a"), Reveals::State, 1, 0);
-        o.push(send(1, "b"), Reveals::State, 2, 0);
-        o.push(send(1, "c"), Reveals::Nothing, 2, 0);
+        o.push(send(1, "a"), 1, 0);
+        o.push(send(1, "b"), 2, 0);
+        o.push(send(1, "c"), 0, 0);
         o.release(1);
         assert_eq!(drain(&mut o), [send(1, "a")]);
         o.release(2);
