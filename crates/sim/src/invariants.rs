@@ -2,7 +2,7 @@
 //! persist, as each event happens. Everything here is black-box: no core internals.
 
 use crate::scenario::Time;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 
 /// One broken invariant.
@@ -119,9 +119,11 @@ pub struct Checker {
     nodes: Vec<Observed>,
     /// (master, epoch, voter) → candidate run id.
     votes: BTreeMap<(String, u64, usize), String>,
-    /// Vote requests seen on the wire: (voter, candidate, epoch) → master. `+vote-for-leader`
-    /// does not name its master; a candidate's epoch names one attempt of one master.
-    asked: HashMap<(usize, String, u64), String>,
+    /// Votes granted as seen on the wire, not yet matched with their `+vote-for-leader`:
+    /// (voter, candidate, epoch) → masters, in the order granted. The event does not name its
+    /// master, and a candidate asks with its global current epoch for every master it is
+    /// failing over, so (candidate, epoch) alone does not name one master.
+    granted: HashMap<(usize, String, u64), VecDeque<String>>,
     /// (master, epoch) → elected node.
     leaders: BTreeMap<(String, u64), usize>,
     /// (master, config epoch) → (master address, first sentinel that advertised it).
@@ -152,7 +154,7 @@ impl Checker {
             ids,
             single_master: (masters.len() == 1).then(|| masters[0].clone()),
             votes: BTreeMap::new(),
-            asked: HashMap::new(),
+            granted: HashMap::new(),
             leaders: BTreeMap::new(),
             configs: HashMap::new(),
             config_conflicts: BTreeSet::new(),
@@ -177,11 +179,14 @@ impl Checker {
         self.nodes[node] = Observed::default();
     }
 
-    /// `voter` received `SENTINEL is-master-down-by-addr` for `master` at `epoch` from
-    /// `candidate` (a run id): a vote it grants for (candidate, epoch) is for that master.
-    pub fn vote_requested(&mut self, voter: usize, master: &str, candidate: &str, epoch: u64) {
-        self.asked
-            .insert((voter, candidate.to_string(), epoch), master.to_string());
+    /// `voter` granted its vote for `master` to `candidate` at `epoch`, in answer to
+    /// `is-master-down-by-addr` (its reply names them, where it did not before): its next
+    /// `+vote-for-leader <candidate> <epoch>` is about that master.
+    pub fn vote_granted(&mut self, voter: usize, master: &str, candidate: &str, epoch: u64) {
+        self.granted
+            .entry((voter, candidate.to_ascii_lowercase(), epoch))
+            .or_default()
+            .push_back(master.to_string());
     }
 
     /// Check one event emitted by `node`; `disk` is its config file when the event left it.
@@ -295,18 +300,22 @@ impl Checker {
     }
 
     /// The master a `+vote-for-leader <candidate> <epoch>` of `node` is about: its own attempt
-    /// at that epoch, else the request that asked for it, else the only master.
-    fn attribute_vote(&self, node: usize, candidate: &str, epoch: u64) -> Option<String> {
+    /// at that epoch (self-votes), else the oldest unmatched grant seen on the wire, else the
+    /// only master.
+    fn attribute_vote(&mut self, node: usize, candidate: &str, epoch: u64) -> Option<String> {
         let o = &self.nodes[node];
         if self.ids[node].eq_ignore_ascii_case(candidate) {
             if let Some((m, _)) = o.failover_epoch.iter().find(|(_, e)| **e == epoch) {
                 return Some(m.clone());
             }
         }
-        self.asked
-            .get(&(node, candidate.to_string(), epoch))
-            .cloned()
-            .or_else(|| self.single_master.clone())
+        let key = (node, candidate.to_ascii_lowercase(), epoch);
+        let queue = self.granted.get_mut(&key);
+        let found = queue.and_then(|q| q.pop_front());
+        if self.granted.get(&key).is_some_and(|q| q.is_empty()) {
+            self.granted.remove(&key);
+        }
+        found.or_else(|| self.single_master.clone())
     }
 
     fn odown(&mut self, time: Time, node: usize, master: String, words: &[&str]) {
@@ -393,12 +402,16 @@ impl Checker {
         } else {
             self.leaders.insert(key, node);
         }
+        // Like the core: a vote for this master at the attempt's epoch or later counts (a
+        // candidate asks with its global current epoch, which its other attempts raise).
         let me = &self.ids[node];
-        let votes = self
+        let voters: BTreeSet<usize> = self
             .votes
-            .range((master.clone(), epoch, 0)..=(master.clone(), epoch, usize::MAX))
+            .range((master.clone(), epoch, 0)..=(master.clone(), u64::MAX, usize::MAX))
             .filter(|(_, c)| c.eq_ignore_ascii_case(me))
-            .count();
+            .map(|((_, _, voter), _)| *voter)
+            .collect();
+        let votes = voters.len();
         let needed = majority(self.group).max(self.quorum as usize);
         if votes < needed {
             self.report(
@@ -589,7 +602,7 @@ mod tests {
                 &format!("a {epoch}"),
                 &Epochs(epoch),
             );
-            c.vote_requested(1, master, "a", epoch);
+            c.vote_granted(1, master, "a", epoch);
             c.event(
                 3,
                 1,
@@ -603,7 +616,7 @@ mod tests {
         assert!(c.violations.is_empty(), "{:?}", c.violations);
         assert_eq!(c.elections(), 2);
         // s1 votes for b in m2's epoch 2 too: a double vote for m2, not for m1.
-        c.vote_requested(1, "m2", "b", 2);
+        c.vote_granted(1, "m2", "b", 2);
         c.event(5, 1, "+vote-for-leader", "b 2", &Epochs(2));
         assert_eq!(rules(&c), ["double-vote"]);
         assert!(c.violations[0].detail.starts_with("m2 "));

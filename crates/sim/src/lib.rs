@@ -62,6 +62,9 @@ impl Summary {
         t.mass_saves += outcome.stats.mass_saves;
         t.mass_votes += outcome.stats.mass_votes;
         t.mass_sentinels += outcome.stats.mass_sentinels;
+        t.mass_saves_bg += outcome.stats.mass_saves_bg;
+        t.mass_votes_bg += outcome.stats.mass_votes_bg;
+        t.mass_sentinels_bg += outcome.stats.mass_sentinels_bg;
         self.violations
             .extend(outcome.violations.into_iter().map(|v| (outcome.seed, v)));
     }

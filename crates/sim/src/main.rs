@@ -124,11 +124,16 @@ fn print_details(t: &Stats) {
         quantile(&latencies, 0.9),
         latencies.last().copied().unwrap_or(0)
     );
-    let per = t.mass_sentinels.max(1) as f64;
+    let sync = (t.mass_sentinels - t.mass_sentinels_bg).max(1) as f64;
+    let bg = t.mass_sentinels_bg.max(1) as f64;
     println!(
-        "fleet: during the mass failover, per live sentinel: {:.1} config writes, {:.1} votes announced",
-        t.mass_saves as f64 / per,
-        t.mass_votes as f64 / per
+        "fleet: during the mass failover, per live sentinel: background disk ({} sentinels) {:.1} config writes for {:.1} votes announced; synchronous disk ({} sentinels) {:.1} writes for {:.1} votes",
+        t.mass_sentinels_bg,
+        t.mass_saves_bg as f64 / bg,
+        t.mass_votes_bg as f64 / bg,
+        t.mass_sentinels - t.mass_sentinels_bg,
+        (t.mass_saves - t.mass_saves_bg) as f64 / sync,
+        (t.mass_votes - t.mass_votes_bg) as f64 / sync
     );
 }
 

@@ -168,6 +168,9 @@ pub struct Node {
     /// Replies to connections served by this node that wait for a save, per link key, in
     /// order: (generation that must be durable, replies).
     pub held: BTreeMap<u64, VecDeque<(u64, Vec<HeldReply>)>>,
+    /// Per master, the vote (lower-case leader run id, epoch) its replies last named (from
+    /// its disk at every start), to tell a newly granted vote from a repeated answer.
+    pub known_votes: std::collections::HashMap<String, (String, u64)>,
 }
 
 /// A reply written by a sentinel's listener, and the vote it announces (checked when it
@@ -210,6 +213,7 @@ impl Node {
             saving: BTreeMap::new(),
             disk_slow_ms: 0,
             held: BTreeMap::new(),
+            known_votes: std::collections::HashMap::new(),
         }
     }
 

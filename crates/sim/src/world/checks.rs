@@ -315,8 +315,15 @@ impl World {
         late.sort();
         self.stats.mass_sentinels += watch.live.len() as u64;
         for &n in &watch.live {
-            self.stats.mass_saves += self.nodes[n].disk.lock().saves - watch.saves_at[n];
+            let disk = self.nodes[n].disk.lock();
+            let saves = disk.saves - watch.saves_at[n];
+            self.stats.mass_saves += saves;
             self.stats.mass_votes += watch.votes[n];
+            if matches!(disk.mode, crate::scenario::DiskMode::Background { .. }) {
+                self.stats.mass_saves_bg += saves;
+                self.stats.mass_votes_bg += watch.votes[n];
+                self.stats.mass_sentinels_bg += 1;
+            }
         }
         if late.is_empty() {
             return;

@@ -126,6 +126,14 @@ impl World {
             disk.started.clear();
             disk.saved.clone()
         };
+        n.known_votes = config
+            .masters
+            .iter()
+            .filter_map(|m| {
+                let leader = m.leader.as_ref()?.to_ascii_lowercase();
+                Some((m.name.clone(), (leader, m.leader_epoch)))
+            })
+            .collect();
         let seed =
             self.sc.seed.wrapping_mul(1_000_003) ^ ((node as u64) << 32) ^ u64::from(n.incarnation);
         let options = Options::new(super::SENTINEL_PORT, None, seed);

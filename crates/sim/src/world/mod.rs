@@ -105,6 +105,12 @@ pub struct Stats {
     pub mass_votes: u64,
     /// Fleet: sentinels those two counts cover.
     pub mass_sentinels: u64,
+    /// Fleet: the same three counts for the sentinels with a background disk only.
+    pub mass_saves_bg: u64,
+    /// See `mass_saves_bg`.
+    pub mass_votes_bg: u64,
+    /// See `mass_saves_bg`.
+    pub mass_sentinels_bg: u64,
 }
 
 /// Result of one run.
@@ -369,7 +375,9 @@ impl World {
             open_links: vec![0; sc.sentinels],
             addr_index,
             master_index,
-            max_actions: MAX_ACTIONS_PER_STEP.max(50 * masters),
+            // The core holds every action (pings included) behind a save in flight: the step
+            // that ends a slow save (up to 1.5 s) releases a second and a half of them at once.
+            max_actions: MAX_ACTIONS_PER_STEP.max(250 * masters),
             // A link to a peer sentinel is shared by every master; like Redis, the core caps
             // periodic commands per link at 100 × the masters sharing it.
             max_pending: if masters > 1 {

@@ -131,6 +131,9 @@ impl World {
         for cmd in &commands {
             let reply = self.sentinel_exec(t, client, cmd);
             let vote = self.announced_vote(cmd, &reply);
+            if let Some((master, leader, epoch)) = &vote {
+                self.note_grant(t, cmd, master, leader, *epoch);
+            }
             replies.push(HeldReply { reply, vote });
             if self.stop || self.nodes[t].core.is_none() {
                 return;
@@ -203,6 +206,26 @@ impl World {
         self.transmit(key, Dir::ToClient, Segment::Replies(out));
     }
 
+    /// A reply of `t` names (leader, epoch) as its vote for `master`: if that is what `cmd`
+    /// asked for and not what `t` answered before, `t` just granted it.
+    fn note_grant(&mut self, t: usize, cmd: &[Bytes], master: &str, leader: &str, epoch: u64) {
+        let asked_epoch: Option<u64> = std::str::from_utf8(&cmd[4])
+            .ok()
+            .and_then(|e| e.parse().ok());
+        if asked_epoch != Some(epoch)
+            || !leader.eq_ignore_ascii_case(&String::from_utf8_lossy(&cmd[5]))
+        {
+            return;
+        }
+        let known = &mut self.nodes[t].known_votes;
+        let vote = (leader.to_ascii_lowercase(), epoch);
+        if known.get(master) == Some(&vote) {
+            return;
+        }
+        known.insert(master.to_string(), vote);
+        self.checker.vote_granted(t, master, leader, epoch);
+    }
+
     /// The master a `SENTINEL is-master-down-by-addr <ip> <port> ...` is about (by the
     /// deployment's addresses: every instance belongs to one shard).
     fn asked_master(&self, cmd: &[Bytes]) -> Option<String> {
@@ -255,15 +278,6 @@ impl World {
                 Reply::Int(1)
             }
             "SENTINEL" => {
-                if let Some(master) = self.asked_master(cmd) {
-                    let epoch = std::str::from_utf8(&cmd[4])
-                        .ok()
-                        .and_then(|e| e.parse().ok());
-                    let candidate = String::from_utf8_lossy(&cmd[5]);
-                    if let (Some(epoch), false) = (epoch, candidate == "*") {
-                        self.checker.vote_requested(t, &master, &candidate, epoch);
-                    }
-                }
                 if let Some(reply) = self.forged_vote(t, cmd) {
                     return reply;
                 }
