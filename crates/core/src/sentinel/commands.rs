@@ -283,11 +283,9 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
     };
     let host = text(&a[0]);
     let runid = text(&a[3]);
-    let mi = u16::try_from(port).ok().and_then(|port| {
-        s.masters
-            .iter()
-            .position(|m| m.inst.addr.matches(&host, port))
-    });
+    let mi = u16::try_from(port)
+        .ok()
+        .and_then(|port| s.master_at(&host, port));
     let mut down = 0;
     let mut leader = None;
     let mut leader_epoch = 0;

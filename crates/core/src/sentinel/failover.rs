@@ -469,8 +469,11 @@ impl Sentinel {
             replica_addrs.push(m.inst.addr.clone());
         }
         self.reset_master(mi, false, now);
+        self.unindex_addr(mi);
         let m = &mut self.masters[mi];
         m.inst.addr = new;
+        self.index_addr(mi);
+        let m = &mut self.masters[mi];
         m.inst.o_down_since = 0;
         m.inst.s_down_since = 0;
         for addr in replica_addrs {

@@ -119,6 +119,8 @@ pub struct Sentinel {
     masters: Vec<Master>,
     /// Index of `masters` by name.
     by_name: HashMap<String, usize>,
+    /// Index of `masters` by current address (IP and lower-case hostname, with the port).
+    by_addr: HashMap<(String, u16), Vec<usize>>,
     links: Links,
     timers: Timers,
     /// Actions for the driver, held while they could reveal a change not yet durable.
@@ -173,6 +175,7 @@ impl Sentinel {
             commit: commit::Commit::default(),
             masters: Vec::new(),
             by_name: HashMap::new(),
+            by_addr: HashMap::new(),
             links: Links::default(),
             timers: Timers::default(),
             outbox: outbox::Outbox::default(),
@@ -555,16 +558,68 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         self.by_name.get(name).copied()
     }
 
+    /// The first master whose current address is `host:port` (by IP or hostname).
+    fn master_at(&self, host: &str, port: u16) -> Option<usize> {
+        let exact = self.by_addr.get(&(host.to_string(), port));
+        let folded = self.by_addr.get(&(host.to_ascii_lowercase(), port));
+        exact
+            .into_iter()
+            .chain(folded)
+            .flatten()
+            .copied()
+            .filter(|&mi| self.masters[mi].inst.addr.matches(host, port))
+            .min()
+    }
+
     /// Stop monitoring master `mi` (its links must be released by the caller).
     fn remove_master(&mut self, mi: usize) -> Master {
         let m = self.masters.remove(mi);
-        self.by_name = self
-            .masters
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.cfg.name.clone(), i))
-            .collect();
+        self.reindex_masters();
         m
+    }
+
+    /// Rebuild the name and address indexes (after a removal or an address change).
+    fn reindex_masters(&mut self) {
+        self.by_name.clear();
+        self.by_addr.clear();
+        for mi in 0..self.masters.len() {
+            self.index_master(mi);
+        }
+    }
+
+    fn index_master(&mut self, mi: usize) {
+        self.by_name.insert(self.masters[mi].cfg.name.clone(), mi);
+        self.index_addr(mi);
+    }
+
+    /// The address index keys of master `mi`'s current address.
+    fn addr_keys(&self, mi: usize) -> Vec<(String, u16)> {
+        let addr = &self.masters[mi].inst.addr;
+        let mut keys = vec![(addr.ip.clone(), addr.port)];
+        let host = addr.hostname.to_ascii_lowercase();
+        if host != addr.ip {
+            keys.push((host, addr.port));
+        }
+        keys
+    }
+
+    fn index_addr(&mut self, mi: usize) {
+        for key in self.addr_keys(mi) {
+            let entry = self.by_addr.entry(key).or_default();
+            let at = entry.partition_point(|&i| i < mi);
+            entry.insert(at, mi);
+        }
+    }
+
+    fn unindex_addr(&mut self, mi: usize) {
+        for key in self.addr_keys(mi) {
+            if let Some(entry) = self.by_addr.get_mut(&key) {
+                entry.retain(|&i| i != mi);
+                if entry.is_empty() {
+                    self.by_addr.remove(&key);
+                }
+            }
+        }
     }
 
     fn inst(&self, mi: usize, which: Which) -> &Instance {
@@ -706,7 +761,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             saved_generation: 0,
         });
         let mi = self.masters.len() - 1;
-        self.by_name.insert(self.masters[mi].cfg.name.clone(), mi);
+        self.index_master(mi);
         for (host, port) in known_replicas {
             self.add_replica(mi, &host, port, now);
         }
