@@ -257,8 +257,9 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Directive> {
 
 /// Whether the rewrite engine recognises `name` as a directive (else the line becomes `# ???`).
 pub(crate) fn is_rewritable(name: &str) -> bool {
-    lookup(name).is_some()
-        || name.eq_ignore_ascii_case("sentinel")
+    // `sentinel` first: nearly every line of a fleet's file is one.
+    name.eq_ignore_ascii_case("sentinel")
+        || lookup(name).is_some()
         || EXTRA.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 

@@ -7,8 +7,9 @@
 //!
 //! * a change that Redis would flush only marks the state dirty ([`Commit::mark`]);
 //! * at the end of every call into the core one save covers every change of that call
-//!   ([`Commit::begin`]; while a save is in flight, the changes wait for the next one, so a
-//!   burst of votes costs one or two writes, not one each);
+//!   ([`Commit::begin`]; at most two saves are in flight, the second queued behind the first,
+//!   and the changes made meanwhile wait for the next one, so a burst of votes costs a few
+//!   writes, not one each);
 //! * every output produced after a change that could reveal it — events, hellos, votes, the
 //!   failover's commands (`outbox`), and the replies the driver writes for `SENTINEL` commands
 //!   ([`super::Sentinel::reply_barrier`]) — carries the generation that must be durable first
@@ -44,10 +45,11 @@ impl Commit {
         generation <= self.durable
     }
 
-    /// The generation of a background save to begin now, if there are changes and no save is
-    /// in flight (then the changes wait for that save to end).
+    /// The generation of a background save to begin now, if there are changes and at most one
+    /// save is in flight (the persister writes the next one right after it, without waiting
+    /// for the driver to report the first; with two in flight, the changes wait).
     pub(super) fn begin(&mut self) -> Option<u64> {
-        if !self.dirty || self.started != self.durable {
+        if !self.dirty || self.started > self.durable + 1 {
             return None;
         }
         self.dirty = false;
@@ -90,11 +92,14 @@ mod tests {
         c.mark();
         c.mark();
         assert_eq!(c.barrier(), 2);
-        assert_eq!(c.begin(), None, "one save at a time");
+        assert_eq!(c.begin(), Some(2), "both changes in the save queued behind the first");
+        c.mark();
+        assert_eq!(c.barrier(), 3);
+        assert_eq!(c.begin(), None, "two saves in flight at most");
         c.done(1);
         assert!(c.is_durable(1) && !c.is_durable(2));
-        assert_eq!(c.begin(), Some(2), "both changes in one save");
-        c.done(2);
+        assert_eq!(c.begin(), Some(3));
+        c.done(3);
         assert!(c.is_durable(c.barrier()));
     }
 

@@ -192,6 +192,7 @@ impl Sentinel {
             let expect = Expect::MasterDown {
                 master: m.cfg.name.clone(),
                 runid: s.runid.clone().unwrap_or_default(),
+                vote: runid != "*",
             };
             if self.send(
                 mi,

@@ -46,6 +46,9 @@ pub enum Expect {
         master: String,
         /// The asked sentinel's run id.
         runid: String,
+        /// It asks for a vote (our run id, not `*`): the epoch it carries is adopted by the
+        /// receiver, so it must be durable first. A plain question's epoch is ignored.
+        vote: bool,
     },
 }
 

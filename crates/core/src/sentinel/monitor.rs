@@ -81,17 +81,21 @@ impl Sentinel {
         };
         let Some(conn) = conn else { return false };
         let id = conn.id;
-        // PING and INFO reveal nothing; hellos and questions to peers carry the current
-        // epoch; the rest (handshakes, the failover's transactions) acts on this master's
-        // election at most (see `outbox`).
+        // PING, INFO and questions reveal nothing (a peer ignores the epoch of a question that
+        // asks no vote); hellos and vote requests carry the current epoch; the rest
+        // (handshakes, the failover's transactions) acts on this master's election at most
+        // (see `outbox`).
         let reveals = cmds
             .iter()
             .map(|(_, expect)| match expect {
-                Expect::Ping | Expect::Info => Reveals::Nothing,
-                Expect::Publish(_)
-                | Expect::MasterDown { .. }
+                Expect::Ping
+                | Expect::Info
+                | Expect::MasterDown { vote: false, .. }
                 | Expect::VipConfirm { .. }
-                | Expect::VipProbe { .. } => Reveals::Epochs(Some(mi)),
+                | Expect::VipProbe { .. } => Reveals::Nothing,
+                Expect::Publish(_) | Expect::MasterDown { vote: true, .. } => {
+                    Reveals::Epochs(Some(mi))
+                }
                 Expect::Ignore | Expect::Handover(_) => Reveals::Master(mi),
             })
             .max_by_key(|r| match r {
@@ -369,7 +373,7 @@ impl Sentinel {
                     }
                 }
             }
-            Expect::MasterDown { master, runid } => {
+            Expect::MasterDown { master, runid, .. } => {
                 self.on_master_down_reply(&master, &runid, &reply, now)
             }
             Expect::Handover(master) => self.on_handover_reply(&master, &reply, now),

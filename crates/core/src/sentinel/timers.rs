@@ -150,8 +150,12 @@ pub const PROMOTION_INFO_PERIOD: Millis = 100;
 pub const START_JITTER: Millis = 10;
 /// Extra start delay per reachable peer whose run id sorts before ours (Warden): the first
 /// candidate's vote requests reach the others before they start themselves, so their votes do
-/// not cross and split the election.
-pub const START_RANK_STEP: Millis = 25;
+/// not cross and split the election. The requests leave once the candidate's new epoch is
+/// durable — one or two config saves (a rename and two fsyncs each, more when a mass failover
+/// keeps the disk busy) — so the step covers a few saves, not just a round trip. It costs
+/// nothing while the first candidate is alive: only a candidate whose predecessors stay silent
+/// waits for it.
+pub const START_RANK_STEP: Millis = 75;
 /// A peer answered within this many of its ping periods counts as reachable when ranking
 /// candidates (Warden).
 pub const RECENTLY_HEARD_PINGS: Millis = 3;
