@@ -38,6 +38,9 @@ impl Sentinel {
         if let Some(si) = si {
             if self.masters[mi].cfg.config_epoch < hello.master_config_epoch {
                 self.masters[mi].cfg.config_epoch = hello.master_config_epoch;
+                // Warden: saved before our hellos announce it, also when the address stays
+                // the same (Redis only saves when it switches).
+                self.flush(Change::Master(mi));
                 // Compare with the address we advertise: mid-failover (from reconf_slaves on)
                 // that is our promoted replica, not the old master. A newer configuration that
                 // names the old master while our failover has not promoted anyone ends our

@@ -174,26 +174,31 @@ impl Sentinel {
         let need_cmd = link.cmd.is_none();
         let need_pubsub = link.wants_pubsub && link.pubsub.is_none();
         let host = self.inst(mi, which).addr.ip.clone();
+        // A connect reveals nothing, but waits for the master's last change to be saved, so
+        // a switch to a new address is announced before anything is sent to it.
+        let after = Reveals::Master(mi);
         if need_cmd {
             let id = self.links.open(key, LinkKind::Cmd, now);
-            self.push(Action::Connect {
+            let connect = Action::Connect {
                 link: id,
                 kind: LinkKind::Cmd,
                 host: host.clone(),
                 port,
-            });
+            };
+            self.push_revealing(connect, after);
             let cmds = self.handshake(mi, which, "cmd");
             self.send(mi, which, LinkKind::Cmd, cmds);
             self.send_ping(mi, which, now);
         }
         if need_pubsub {
             let id = self.links.open(key, LinkKind::PubSub, now);
-            self.push(Action::Connect {
+            let connect = Action::Connect {
                 link: id,
                 kind: LinkKind::PubSub,
                 host,
                 port,
-            });
+            };
+            self.push_revealing(connect, after);
             let mut cmds = self.handshake(mi, which, "pubsub");
             cmds.push((
                 self.words(mi, &["SUBSCRIBE", HELLO_CHANNEL]),
