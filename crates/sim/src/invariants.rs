@@ -124,6 +124,10 @@ pub struct Checker {
     /// master, and a candidate asks with its global current epoch for every master it is
     /// failing over, so (candidate, epoch) alone does not name one master.
     granted: HashMap<(usize, String, u64), VecDeque<String>>,
+    /// The `is-master-down-by-addr` being executed: (voter, lower-case candidate, epoch,
+    /// master), and whether a vote event was already attributed to it (with a synchronous
+    /// disk the event leaves within the command, before its reply is seen).
+    executing: Option<((usize, String, u64), String, bool)>,
     /// (master, epoch) → elected node.
     leaders: BTreeMap<(String, u64), usize>,
     /// (master, config epoch) → (master address, first sentinel that advertised it).
@@ -155,6 +159,7 @@ impl Checker {
             single_master: (masters.len() == 1).then(|| masters[0].clone()),
             votes: BTreeMap::new(),
             granted: HashMap::new(),
+            executing: None,
             leaders: BTreeMap::new(),
             configs: HashMap::new(),
             config_conflicts: BTreeSet::new(),
@@ -183,10 +188,28 @@ impl Checker {
     /// `is-master-down-by-addr` (its reply names them, where it did not before): its next
     /// `+vote-for-leader <candidate> <epoch>` is about that master.
     pub fn vote_granted(&mut self, voter: usize, master: &str, candidate: &str, epoch: u64) {
+        let key = (voter, candidate.to_ascii_lowercase(), epoch);
+        if let Some((k, m, true)) = &self.executing {
+            if *k == key && m == master {
+                return;
+            }
+        }
         self.granted
-            .entry((voter, candidate.to_ascii_lowercase(), epoch))
+            .entry(key)
             .or_default()
             .push_back(master.to_string());
+    }
+
+    /// `voter` starts (`Some`) or ends (`None`) executing `is-master-down-by-addr` for
+    /// `master` from `candidate` at `epoch`.
+    pub fn executing(&mut self, request: Option<(usize, &str, &str, u64)>) {
+        self.executing = request.map(|(voter, master, candidate, epoch)| {
+            (
+                (voter, candidate.to_ascii_lowercase(), epoch),
+                master.to_string(),
+                false,
+            )
+        });
     }
 
     /// Check one event emitted by `node`; `disk` is its config file when the event left it.
@@ -310,6 +333,12 @@ impl Checker {
             }
         }
         let key = (node, candidate.to_ascii_lowercase(), epoch);
+        if let Some((k, m, used)) = self.executing.as_mut() {
+            if *k == key && !*used {
+                *used = true;
+                return Some(m.clone());
+            }
+        }
         let queue = self.granted.get_mut(&key);
         let found = queue.and_then(|q| q.pop_front());
         if self.granted.get(&key).is_some_and(|q| q.is_empty()) {

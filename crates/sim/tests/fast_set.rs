@@ -8,7 +8,7 @@ use warden_sim::trace::Detail;
 use warden_sim::{run, run_seeds, self_check, BrokenVoter, Profile, RunOptions};
 
 const FAST_SEEDS: u64 = 1_000;
-const FLEET_SEEDS: u64 = 5;
+const FLEET_SEEDS: u64 = 3;
 
 fn opts(trace: Detail) -> RunOptions {
     RunOptions {
@@ -72,7 +72,7 @@ fn a_seed_replays_identically() {
 
 #[test]
 fn a_small_fleet_fails_over_a_third_of_its_masters_in_time() {
-    const MASTERS: usize = 200;
+    const MASTERS: usize = 100;
     let opts = RunOptions {
         masters: Some(MASTERS),
         ..RunOptions::new(Profile::Fleet)

@@ -134,6 +134,7 @@ impl World {
             if let Some((master, leader, epoch)) = &vote {
                 self.note_grant(t, cmd, master, leader, *epoch);
             }
+            self.checker.executing(None);
             replies.push(HeldReply { reply, vote });
             if self.stop || self.nodes[t].core.is_none() {
                 return;
@@ -278,6 +279,16 @@ impl World {
                 Reply::Int(1)
             }
             "SENTINEL" => {
+                if let Some(master) = self.asked_master(cmd) {
+                    let epoch = std::str::from_utf8(&cmd[4])
+                        .ok()
+                        .and_then(|e| e.parse().ok());
+                    let candidate = String::from_utf8_lossy(&cmd[5]).into_owned();
+                    if let (Some(epoch), false) = (epoch, candidate == "*") {
+                        self.checker
+                            .executing(Some((t, &master, &candidate, epoch)));
+                    }
+                }
                 if let Some(reply) = self.forged_vote(t, cmd) {
                     return reply;
                 }
