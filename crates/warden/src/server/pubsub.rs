@@ -12,8 +12,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 use warden_core::glob::glob_match;
 
-/// Messages a subscriber may have queued before it is disconnected.
-pub const SUBSCRIBER_QUEUE: usize = 4096;
+/// Messages a subscriber may have queued before it is disconnected. Redis bounds only the
+/// bytes; this bound is far above what the byte limit allows for real events (a mass failover
+/// of a thousand masters publishes ~15,000 events within a second; 4096 dropped the subscriber).
+pub const SUBSCRIBER_QUEUE: usize = 1 << 17;
 /// Bytes a subscriber may have queued before it is disconnected (Redis' pub/sub hard
 /// output-buffer limit, 32 MB).
 pub const SUBSCRIBER_BYTES: usize = 32 * 1024 * 1024;
