@@ -431,12 +431,11 @@ impl Checker {
         } else {
             self.leaders.insert(key, node);
         }
-        // Like the core: a vote for this master at the attempt's epoch or later counts (a
-        // candidate asks with its global current epoch, which its other attempts raise).
+        // Like the core: votes for this master at the attempt's epoch count.
         let me = &self.ids[node];
         let voters: BTreeSet<usize> = self
             .votes
-            .range((master.clone(), epoch, 0)..=(master.clone(), u64::MAX, usize::MAX))
+            .range((master.clone(), epoch, 0)..=(master.clone(), epoch, usize::MAX))
             .filter(|(_, c)| c.eq_ignore_ascii_case(me))
             .map(|((_, _, voter), _)| *voter)
             .collect();

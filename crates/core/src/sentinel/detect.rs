@@ -172,11 +172,13 @@ impl Sentinel {
                 .announced(self.config.announce_hostnames)
                 .to_string();
             let port = m.inst.addr.port.to_string();
-            let epoch = self.config.current_epoch.to_string();
-            let runid = if m.failover_state != super::instance::FailoverState::None {
-                self.myid().to_string()
+            // Warden: a vote request carries the attempt's own epoch, the one its votes are
+            // counted at (Redis sends its current epoch, which the attempts it starts for other
+            // masters raise; counting those votes could elect two leaders at one epoch).
+            let (epoch, runid) = if m.failover_state != super::instance::FailoverState::None {
+                (m.failover_epoch.to_string(), self.myid().to_string())
             } else {
-                "*".to_string()
+                (self.config.current_epoch.to_string(), "*".to_string())
             };
             let words = self.words(
                 mi,

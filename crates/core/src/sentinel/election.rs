@@ -136,17 +136,17 @@ impl Sentinel {
     }
 
     /// The leader for the attempt at `epoch` if one has the votes (Redis's
-    /// `sentinelGetLeader`). Warden counts the votes given at `epoch` or later, where Redis
-    /// counts those at its current epoch: a sentinel leading several failovers at once raises
-    /// its current epoch with each start, and its earlier elections would otherwise wait for
-    /// the next round of questions. Votes are still one per master and epoch, and a later
-    /// epoch's configuration wins, so this elects no second leader for an epoch.
+    /// `sentinelGetLeader`). Warden counts the votes given at `epoch` itself — its vote
+    /// requests carry it — where Redis counts those at its current epoch: a sentinel leading
+    /// several failovers at once raises its current epoch with each start, and its earlier
+    /// elections would otherwise wait for the next round of questions. One vote per master and
+    /// epoch, counted at one epoch: at most one leader per master and epoch.
     pub(super) fn get_leader(&mut self, mi: usize, epoch: u64, now: Millis) -> Option<String> {
         let m = &self.masters[mi];
         let voters = m.sentinels.len() + 1;
         let mut tally = Tally::default();
         for s in &m.sentinels {
-            if let Some(leader) = s.leader.as_deref().filter(|_| s.leader_epoch >= epoch) {
+            if let Some(leader) = s.leader.as_deref().filter(|_| s.leader_epoch == epoch) {
                 tally.add(leader);
             }
         }
@@ -155,7 +155,7 @@ impl Sentinel {
             .map(|(c, _)| c.to_string())
             .unwrap_or_else(|| self.myid().to_string());
         let (my_vote, my_epoch) = self.vote_leader(mi, epoch, &candidate, now);
-        if let Some(vote) = my_vote.filter(|_| my_epoch >= epoch) {
+        if let Some(vote) = my_vote.filter(|_| my_epoch == epoch) {
             tally.add(&vote);
         }
         let (winner, votes) = tally.leader()?;

@@ -242,14 +242,14 @@ impl Sentinel {
     fn election_lost(&self, mi: usize, epoch: u64) -> bool {
         let m = &self.masters[mi];
         let mut tally = crate::quorum::Tally::default();
-        if m.cfg.leader_epoch >= epoch {
+        if m.cfg.leader_epoch == epoch {
             if let Some(own) = &m.cfg.leader {
                 tally.add(own);
             }
         }
         let mut undecided = 0;
         for s in &m.sentinels {
-            match s.leader.as_deref().filter(|_| s.leader_epoch >= epoch) {
+            match s.leader.as_deref().filter(|_| s.leader_epoch == epoch) {
                 Some(vote) => {
                     tally.add(vote);
                 }

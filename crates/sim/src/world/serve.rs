@@ -164,10 +164,7 @@ impl World {
         };
         let keys: Vec<u64> = self.nodes[t].held.keys().copied().collect();
         for key in keys {
-            loop {
-                let Some(queue) = self.nodes[t].held.get_mut(&key) else {
-                    break;
-                };
+            while let Some(queue) = self.nodes[t].held.get_mut(&key) {
                 match queue.front() {
                     Some((generation, _)) if *generation <= durable => {
                         let Some((_, replies)) = queue.pop_front() else {
