@@ -74,7 +74,9 @@ impl WriterPool {
             stop: AtomicBool::new(false),
             written: Mutex::new(Vec::new()),
         });
-        let threads = (0..shards.div_ceil(SHARDS_PER_THREAD).clamp(1, MAX_WRITER_THREADS))
+        let threads = (0..shards
+            .div_ceil(SHARDS_PER_THREAD)
+            .clamp(1, MAX_WRITER_THREADS))
             .map(|_| {
                 let queue = queue.clone();
                 thread::spawn(move || serve(&queue))

@@ -443,9 +443,7 @@ impl Decision {
         if !self.target_local {
             return None;
         }
-        let probe = self
-            .waiting(now)
-            .then_some(now + TAKEOVER_PROBE_PERIOD);
+        let probe = self.waiting(now).then_some(now + TAKEOVER_PROBE_PERIOD);
         [self.lease_until, self.takeover_at, probe]
             .into_iter()
             .flatten()

@@ -13,9 +13,9 @@ use std::io::{self, Write};
 use std::net::{IpAddr, ToSocketAddrs};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
 use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, ServerConfig};
 use warden_core::glob::glob_match;
-use std::sync::{mpsc, Arc, Mutex};
 use warden_core::{Persist, Saved};
 
 /// `strerror(errno)` text of an I/O error (std's Display without the ` (os error N)` suffix).
@@ -411,7 +411,9 @@ impl Persist for FilePersist {
                 }
             }
         }
-        lock(&self.file).save(generation, state).map(|()| Saved::Durable)
+        lock(&self.file)
+            .save(generation, state)
+            .map(|()| Saved::Durable)
     }
 }
 
@@ -533,7 +535,10 @@ mod tests {
         std::os::unix::fs::symlink(&real, dir.0.join("link")).unwrap();
         let path = dir.file("s.conf", &format!("dir {}/link\n{CONF}", dir.0.display()));
         let mut loaded = load(Some(&path), "").unwrap();
-        loaded.persist.save(1, &loaded.parsed.sentinel, true).unwrap();
+        loaded
+            .persist
+            .save(1, &loaded.parsed.sentinel, true)
+            .unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let real = fs::canonicalize(&real).unwrap();
         assert!(
@@ -550,7 +555,10 @@ mod tests {
         // What upstream test 03 does: replace the config file by a directory.
         fs::remove_file(&path).unwrap();
         fs::create_dir(&path).unwrap();
-        let err = loaded.persist.save(1, &loaded.parsed.sentinel, true).unwrap_err();
+        let err = loaded
+            .persist
+            .save(1, &loaded.parsed.sentinel, true)
+            .unwrap_err();
         assert_eq!(err, "Is a directory");
         assert!(path.is_dir());
         let names: Vec<_> = fs::read_dir(&dir.0)
@@ -567,7 +575,10 @@ mod tests {
         let mut loaded = load(Some(&path), "").unwrap();
         fs::remove_dir_all(&dir.0).unwrap();
         assert_eq!(
-            loaded.persist.save(1, &loaded.parsed.sentinel, true).unwrap_err(),
+            loaded
+                .persist
+                .save(1, &loaded.parsed.sentinel, true)
+                .unwrap_err(),
             "No such file or directory"
         );
     }

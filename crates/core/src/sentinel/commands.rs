@@ -2,7 +2,8 @@
 
 use super::detect::Ask;
 use super::{
-    Change, Reveals, Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION, SIMFAILURE_CRASH_AFTER_PROMOTION,
+    Change, Reveals, Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION,
+    SIMFAILURE_CRASH_AFTER_PROMOTION,
 };
 use crate::config::MasterConfig;
 use crate::glob::glob_match;

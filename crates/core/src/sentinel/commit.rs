@@ -92,7 +92,11 @@ mod tests {
         c.mark();
         c.mark();
         assert_eq!(c.barrier(), 2);
-        assert_eq!(c.begin(), Some(2), "both changes in the save queued behind the first");
+        assert_eq!(
+            c.begin(),
+            Some(2),
+            "both changes in the save queued behind the first"
+        );
         c.mark();
         assert_eq!(c.barrier(), 3);
         assert_eq!(c.begin(), None, "two saves in flight at most");

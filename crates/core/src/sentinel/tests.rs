@@ -1206,7 +1206,11 @@ fn votes_wait_for_their_save_and_a_burst_costs_few_saves() {
     assert_eq!(s.reply_barrier(), Some(2));
     s.command(&ask("6579", "6"), now);
     assert_eq!(s.reply_barrier(), Some(3));
-    assert_eq!(persist.0.lock().unwrap().len(), 2, "two saves in flight at most");
+    assert_eq!(
+        persist.0.lock().unwrap().len(),
+        2,
+        "two saves in flight at most"
+    );
     s.saved(1);
     assert_eq!(
         events_released(&mut s),
