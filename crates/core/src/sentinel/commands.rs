@@ -176,7 +176,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             None => Reply::NullArray,
             Some(mi) => {
                 // The address shows this master's configuration, nothing else.
-                s.reply_generation = s.generation_for(Reveals::Master(mi));
+                s.reply_generation = Some(s.generation_for(Reveals::Master(mi)));
                 let addr = s.masters[mi].current_addr();
                 Reply::Array(vec![
                     Reply::bulk(addr.announced(s.config.announce_hostnames)),
@@ -312,10 +312,10 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
         }
     }
     // The reply shows this master's vote at most (`*` and 0 without a vote request).
-    s.reply_generation = match mi.filter(|_| runid != "*") {
+    s.reply_generation = Some(match mi.filter(|_| runid != "*") {
         Some(mi) => s.generation_for(Reveals::Master(mi)),
         None => 0,
-    };
+    });
     Reply::Array(vec![
         Reply::Int(down),
         Reply::bulk(leader.as_deref().unwrap_or("*")),

@@ -266,30 +266,19 @@ impl Links {
         }
     }
 
-    /// If `id` is a link's command connection and no PING is unanswered, count the link as
-    /// unanswered from `now` (the connection just broke).
-    pub fn start_down_clock(&mut self, id: LinkId, now: Millis) {
-        let Some((key, LinkKind::Cmd)) = self.conns.get(&id).copied() else {
-            return;
-        };
-        if let Some(link) = self.links.get_mut(&key) {
+    /// Connection `id` broke: a broken command connection starts the link's down-after clock
+    /// now if no PING is unanswered (the connection is as good as an unanswered PING); the
+    /// connection is dropped. Returns when the master becomes SDOWN, for a watched master link.
+    pub fn conn_lost(&mut self, id: LinkId, now: Millis) -> Option<Millis> {
+        let (key, kind) = self.route(id)?;
+        if let (Some(link), LinkKind::Cmd) = (self.links.get_mut(&key), kind) {
             if link.act_ping_time == 0 {
                 link.act_ping_time = now;
             }
         }
-    }
-
-    /// For a watched master link, when its master becomes SDOWN once connection `id` is gone.
-    pub fn sdown_due(&self, id: LinkId) -> Option<Millis> {
-        let (key, _) = self.conns.get(&id)?;
-        let link = self.links.get(key)?;
-        let down_after = link.sdown_watch?;
-        // Without the connection the link is disconnected.
-        let since = match link.act_ping_time {
-            0 => link.last_avail_time,
-            pinged => pinged,
-        };
-        Some(since + down_after + 1)
+        self.drop_conn(id);
+        let link = self.links.get(&key)?;
+        link.sdown_due(link.sdown_watch?)
     }
 
     /// The link and kind a connection id belongs to.

@@ -127,8 +127,9 @@ pub struct Sentinel {
     outbox: outbox::Outbox,
     /// The save generation holding the last change of the current epoch.
     epoch_generation: u64,
-    /// The save generation the reply of the last command waits for (see `reply_barrier`).
-    reply_generation: u64,
+    /// The save generation the reply of the last command waits for, when its handler knows
+    /// what the reply shows (see `reply_barrier`).
+    reply_generation: Option<u64>,
     rng: SmallRng,
     tilt: bool,
     tilt_start_time: Millis,
@@ -180,7 +181,7 @@ impl Sentinel {
             timers: Timers::default(),
             outbox: outbox::Outbox::default(),
             epoch_generation: 0,
-            reply_generation: 0,
+            reply_generation: None,
             rng,
             tilt: false,
             tilt_start_time: 0,
@@ -218,11 +219,9 @@ impl Sentinel {
                 // Warden: a broken command connection starts the down-after clock now, as an
                 // unanswered PING would (Redis starts it at the reconnection's PING, up to a
                 // timer period later, so sentinels that all saw the break disagree).
-                self.links.start_down_clock(link, now);
-                if let Some(due) = self.links.sdown_due(link) {
+                if let Some(due) = self.links.conn_lost(link, now) {
                     self.wake_at(due);
                 }
-                self.links.drop_conn(link);
             }
             Input::Reply { link, reply } => self.on_reply(link, reply, now),
             Input::Message {
@@ -316,12 +315,12 @@ impl Sentinel {
     /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`). The driver must not
     /// write the reply before [`Sentinel::reply_barrier`] is durable.
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
-        self.reply_generation = u64::MAX;
+        self.reply_generation = None;
         let reply = commands::dispatch(self, args, now);
-        if self.reply_generation == u64::MAX {
-            // Any reply may show an epoch, a vote or a configuration: it waits for all of them.
-            self.reply_generation = self.commit.barrier();
-        }
+        // Unless its handler said what it shows, a reply may show an epoch, a vote or a
+        // configuration: it waits for all of them.
+        let barrier = self.commit.barrier();
+        self.reply_generation.get_or_insert(barrier);
         if !commands::is_read_only(args) {
             self.vip_poll(now, false);
             self.commit();
@@ -333,8 +332,8 @@ impl Sentinel {
     /// driver holds the reply, and any later one on the same connection, until
     /// [`Sentinel::saved`] reports it — or [`Sentinel::durable_generation`] reaches it).
     pub fn reply_barrier(&self) -> Option<u64> {
-        let generation = self.reply_generation;
-        (!self.commit.is_durable(generation)).then_some(generation)
+        self.reply_generation
+            .filter(|generation| !self.commit.is_durable(*generation))
     }
 
     /// The save generation an output revealing `what` must wait for.
