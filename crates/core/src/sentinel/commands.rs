@@ -211,6 +211,9 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             if s.masters[mi].inst.flags.failover_in_progress {
                 return Reply::err("INPROG Failover already in progress");
             }
+            if s.joins_followed_failover(mi, now) {
+                return Reply::ok();
+            }
             if s.select_replica(mi, now).is_none() {
                 return Reply::err("NOGOODSLAVE No suitable replica to promote");
             }
@@ -306,7 +309,7 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
             }
         }
         if runid != "*" {
-            let (vote, vote_epoch) = s.vote_leader(mi, epoch.max(0) as u64, &runid, now);
+            let (vote, vote_epoch) = s.vote_for_peer(mi, epoch.max(0) as u64, &runid, now);
             leader = vote;
             leader_epoch = vote_epoch;
         }

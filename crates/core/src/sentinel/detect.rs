@@ -96,6 +96,22 @@ impl Sentinel {
         }
     }
 
+    /// Warden: whether master `mi` answers us: not SDOWN, its command connection up, and its
+    /// last valid PING reply and its oldest unanswered PING both within half of down-after
+    /// (Redis's threshold for a suspect link). Right after a switch it counts as answering
+    /// for that half, the time a reconnection and its first PING take.
+    pub(super) fn master_answers(&self, mi: usize, now: Millis) -> bool {
+        let m = &self.masters[mi];
+        let Some(link) = self.links.get(m.inst.link) else {
+            return false;
+        };
+        let half = m.inst.down_after / 2;
+        !m.inst.flags.s_down
+            && !link.disconnected()
+            && now.saturating_sub(link.last_avail_time) <= half
+            && (link.act_ping_time == 0 || now.saturating_sub(link.act_ping_time) <= half)
+    }
+
     /// ODOWN: self plus peers that recently said "down" reach the quorum.
     pub(super) fn check_odown(&mut self, mi: usize, now: Millis) {
         let m = &self.masters[mi];

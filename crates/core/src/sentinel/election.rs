@@ -135,6 +135,38 @@ impl Sentinel {
         (cfg.leader.clone(), cfg.leader_epoch)
     }
 
+    /// A peer's vote request for master `mi` (`is-master-down-by-addr` with its run id).
+    /// Warden deviates from Redis Sentinel, which grants it whatever it sees of the master: it
+    /// adopts the epoch but refuses the vote while the master answers it
+    /// ([`Sentinel::master_answers`]). A peer that counted "down" answers from before a
+    /// switch (Redis keeps them 5 s) can otherwise fail a freshly promoted, healthy master over
+    /// again with our help, and lose what it acknowledged meanwhile.
+    pub(super) fn vote_for_peer(
+        &mut self,
+        mi: usize,
+        req_epoch: u64,
+        req_runid: &str,
+        now: Millis,
+    ) -> (Option<String>, u64) {
+        if !self.master_answers(mi, now) {
+            return self.vote_leader(mi, req_epoch, req_runid, now);
+        }
+        self.adopt_epoch(req_epoch, Some(mi));
+        let cfg = &self.masters[mi].cfg;
+        if cfg.leader_epoch < req_epoch {
+            let message = format!(
+                "No vote for {req_runid} at epoch {req_epoch}: master {} answers",
+                cfg.name
+            );
+            self.push(crate::io::Action::Log {
+                level: Level::Notice,
+                message,
+            });
+        }
+        let cfg = &self.masters[mi].cfg;
+        (cfg.leader.clone(), cfg.leader_epoch)
+    }
+
     /// The leader for the attempt at `epoch` if one has the votes (Redis's
     /// `sentinelGetLeader`). Warden counts the votes given at `epoch` itself — its vote
     /// requests carry it — where Redis counts those at its current epoch: a sentinel leading

@@ -10,8 +10,12 @@ use std::cmp::Ordering;
 
 impl Sentinel {
     /// Advance the failover of master `mi` by one step.
+    ///
+    /// Nothing moves during TILT (the timer that measures every step cannot be trusted): a
+    /// failover started then, by `SENTINEL FAILOVER`, waits in its current state until TILT
+    /// ends, as in Redis Sentinel, whose timer skips the acting half in TILT.
     pub(super) fn failover_step(&mut self, mi: usize, now: Millis) {
-        if !self.masters[mi].inst.flags.failover_in_progress {
+        if self.tilt || !self.masters[mi].inst.flags.failover_in_progress {
             return;
         }
         match self.masters[mi].failover_state {
@@ -228,6 +232,32 @@ impl Sentinel {
         }
     }
 
+    /// Warden: whether a `SENTINEL FAILOVER` of `mi` now joins the failover this sentinel
+    /// followed within the last two hello periods (it switched to a peer's promoted replica)
+    /// instead of starting another. A Redis Sentinel asked at that moment has not heard of the
+    /// peer's failover yet (it learns of it from the peer's next hello, after the peer's
+    /// slower failover ended): it starts its own at the same epoch, promotes the same replica
+    /// and answers `+OK` — what `redis-py`'s `sentinel_failover()`, asking every sentinel in
+    /// turn, expects. A Warden follows within milliseconds, so asked the same way it would
+    /// answer `-NOGOODSLAVE` (the new master's replicas have no INFO yet) or, once they have,
+    /// move the master a second time.
+    pub(super) fn joins_followed_failover(&mut self, mi: usize, now: Millis) -> bool {
+        let m = &self.masters[mi];
+        let since = now.saturating_sub(m.followed_switch_time);
+        if m.followed_switch_time == 0 || since > self.timers.publish_period * 2 {
+            return false;
+        }
+        let message = format!(
+            "User requested FAILOVER of '{}': joining the failover to {}:{} (epoch {}) followed {since} ms ago",
+            m.cfg.name, m.inst.addr.hostname, m.inst.addr.port, m.cfg.config_epoch
+        );
+        self.push(Action::Log {
+            level: Level::Warning,
+            message,
+        });
+        true
+    }
+
     /// Whether the failover of `mi` already promoted its replica (past the point of no return).
     pub(super) fn failover_promoted(&self, mi: usize) -> bool {
         matches!(
@@ -399,6 +429,15 @@ impl Sentinel {
             );
         }
         if not_reconfigured == 0 {
+            if self.masters[mi].inst.flags.o_down {
+                // The peers that switched answer "not down" for the old address, so Redis
+                // Sentinel sees the quorum lapse during the reconfiguration and publishes
+                // `-odown` before `+failover-end`; Warden gets here before their answers do.
+                let inst = &mut self.masters[mi].inst;
+                inst.flags.o_down = false;
+                inst.o_down_since = 0;
+                self.event(Level::Warning, "-odown", Some((mi, Which::Master)), "");
+            }
             self.event(
                 Level::Warning,
                 "+failover-end",

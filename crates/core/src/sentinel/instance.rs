@@ -281,6 +281,10 @@ pub struct Master {
     pub failover_start_after: Millis,
     /// `failover_start_time` for which the "next failover delay" was logged.
     pub failover_delay_logged: Millis,
+    /// Warden: when this sentinel last switched the master to the address a peer's failover
+    /// promoted (`+config-update-from`), 0 if never. A `SENTINEL FAILOVER` shortly after
+    /// joins that failover instead of starting another one (see `commands.rs`).
+    pub followed_switch_time: Millis,
     /// Index into `replicas` of the replica being promoted.
     pub promoted: Option<usize>,
     /// The failover in progress is a coordinated switchover (`SENTINEL FAILOVER <name>

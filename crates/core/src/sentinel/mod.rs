@@ -755,6 +755,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             failover_state_change_time: 0,
             failover_start_after: 0,
             failover_delay_logged: 0,
+            followed_switch_time: 0,
             promoted: None,
             coordinated: false,
             saved_generation: 0,

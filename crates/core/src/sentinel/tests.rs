@@ -364,6 +364,7 @@ fn full_failover_single_sentinel() {
         "+slave-reconf-sent",
         "+slave-reconf-inprog",
         "+slave-reconf-done",
+        "-odown",
         "+failover-end",
         "+switch-master",
     ];
@@ -1243,5 +1244,111 @@ fn a_vote_is_refused_for_an_epoch_not_newer_than_the_masters_config() {
     assert_eq!(
         reply,
         Reply::Array(vec![Reply::Int(0), Reply::bulk(PEER1), Reply::Int(8)])
+    );
+}
+
+/// The INFO a replica that was promoted reports.
+fn info_promoted(runid: &str) -> String {
+    format!("run_id:{runid}\r\nrole:master\r\n")
+}
+
+#[test]
+fn a_failover_requested_right_after_following_a_peers_joins_it() {
+    let mut h = with_two_peers(2);
+    h.tick(100);
+    h.answer(healthy);
+    // PEER1 failed the master over to 6380 at epoch 1; we follow its hello.
+    let newer = format!("127.0.0.1,26380,{PEER1},1,mymaster,127.0.0.2,6380,1");
+    h.s.receive_hello(newer.as_bytes(), h.now);
+    h.drain();
+    assert!(h.has_event("+switch-master"), "{:?}", h.event_kinds());
+    h.events.clear();
+    // The next sentinel a client asks in turn answers +OK and starts nothing.
+    h.now += 50;
+    assert_eq!(h.command(&["FAILOVER", "mymaster"]), Reply::ok());
+    assert!(!h.has_event("+try-failover"), "{:?}", h.event_kinds());
+    assert!(!h.s.masters[0].inst.flags.failover_in_progress);
+    // Two hello periods later the request is a new failover of its own (here the new
+    // master's replicas have not answered INFO yet).
+    h.now += 2 * h.s.timers.publish_period;
+    assert_eq!(
+        h.command(&["FAILOVER", "mymaster"]),
+        Reply::err("NOGOODSLAVE No suitable replica to promote")
+    );
+}
+
+#[test]
+fn a_failover_requested_in_tilt_waits_for_tilt_to_end() {
+    let mut h = Harness::new(master_cfg(1));
+    h.tick(100);
+    h.answer(healthy);
+    h.tick(5000);
+    assert!(h.s.in_tilt());
+    h.answer(healthy);
+    assert_eq!(h.command(&["FAILOVER", "mymaster"]), Reply::ok());
+    let mut promoted_at = None;
+    let mut tilt_end = None;
+    while promoted_at.is_none() {
+        assert!(h.now < 1_000_000 + 60_000, "{:?}", h.event_kinds());
+        h.tick(100);
+        if tilt_end.is_none() && h.has_event("-tilt") {
+            tilt_end = Some(h.now);
+        }
+        let now = h.now;
+        h.answer(|port, kind, words| {
+            if words[0] == "SLAVEOF" && port == 6380 && words[1] == "NO" {
+                promoted_at = Some(now);
+            }
+            if words[0] == "INFO" && port == 6380 && promoted_at.is_some() {
+                return Some(Reply::bulk(info_promoted(R1_RUNID)));
+            }
+            healthy(port, kind, words)
+        });
+    }
+    let tilt_end = tilt_end.expect("promoted before TILT ended");
+    assert!(promoted_at >= Some(tilt_end));
+    // Nothing of the failover ran before TILT ended; it completes after.
+    let kinds = h.event_kinds();
+    let exit = kinds.iter().position(|k| *k == "-tilt").unwrap();
+    let elected = kinds.iter().position(|k| *k == "+elected-leader").unwrap();
+    assert!(exit < elected, "{kinds:?}");
+    for _ in 0..30 {
+        h.tick(100);
+        h.answer(|port, kind, words| match (port, words[0].as_str()) {
+            (6380, "INFO") => Some(Reply::bulk(info_promoted(R1_RUNID))),
+            (6381, "INFO") => Some(Reply::bulk(info_replica(R2_RUNID, 6380, 90, true))),
+            _ => healthy(port, kind, words),
+        });
+        if h.has_event("+switch-master") {
+            break;
+        }
+    }
+    assert!(h.has_event("+switch-master"), "{:?}", h.event_kinds());
+    assert!(!h.has_event("-failover-abort-slave-timeout"));
+}
+
+#[test]
+fn no_vote_to_fail_over_a_master_that_answers() {
+    let mut h = with_two_peers(2);
+    for _ in 0..5 {
+        h.tick(100);
+        h.answer(healthy);
+    }
+    let ask = |h: &mut Harness, epoch: &str| {
+        h.command(&["is-master-down-by-addr", "127.0.0.1", "6379", epoch, PEER1])
+    };
+    // The master answers our PINGs: the epoch is adopted, the vote refused.
+    assert_eq!(
+        ask(&mut h, "3"),
+        Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])
+    );
+    assert_eq!(h.s.config.current_epoch, 3);
+    assert!(!h.has_event("+vote-for-leader"));
+    // Once it stops answering, the vote is granted as Redis Sentinel grants it.
+    h.kill_port(6379);
+    h.run_until("+sdown", 100, 0);
+    assert_eq!(
+        ask(&mut h, "4"),
+        Reply::Array(vec![Reply::Int(1), Reply::bulk(PEER1), Reply::Int(4)])
     );
 }
