@@ -2,6 +2,7 @@
 //! arity, value type, validation and default — used to accept, validate and re-render them.
 
 use super::tokenize::{repr, string2ll, token};
+use super::Compat;
 
 /// Value type of a generic directive.
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +139,10 @@ static DIRECTIVES: &[Directive] = &[
     d("enable-protected-configs", None, false, Enum { values: &["no", "yes", "local"], default: "no" }),
     d("enable-debug-command", None, false, Enum { values: &["no", "yes", "local"], default: "no" }),
     d("enable-module-command", None, false, Enum { values: &["no", "yes", "local"], default: "no" }),
+    // Valkey's (its test harness writes it into every instance's config).
+    d("enable-debug-assert", None, false, Bool(false)),
+    // Warden's compatibility setting (see `Compat`).
+    d(Compat::DIRECTIVE, None, false, Enum { values: &Compat::NAMES, default: "redis-7.0" }),
     d("cluster-preferred-endpoint-type", None, false, Enum { values: &["ip", "hostname", "unknown-endpoint"], default: "ip" }),
     d("propagation-error-behavior", None, false, Enum { values: &["ignore", "panic", "panic-on-replicas"], default: "ignore" }),
     d("shutdown-on-sigint", None, true, Other),

@@ -7,14 +7,16 @@
 
 use std::collections::BTreeMap;
 
+mod compat;
 mod directives;
 pub mod include;
 pub mod parse;
 pub mod rewrite;
-mod sha256;
+pub(crate) mod sha256;
 pub mod tokenize;
 pub mod vip;
 
+pub use compat::Compat;
 pub use include::{expand_includes, Expanded};
 pub use parse::{command_line, config_text, parse, CommandLine, ConfigEnv, ConfigError, Parsed};
 pub use rewrite::rewrite;
@@ -78,7 +80,7 @@ pub struct MasterConfig {
     pub auth_pass: Option<String>,
     /// `auth-user`.
     pub auth_user: Option<String>,
-    /// `master-reboot-down-after-period` (0 = off).
+    /// `master-reboot-down-after-period`, Valkey's `primary-reboot-down-after-period` (0 = off).
     pub master_reboot_down_after_period_ms: u64,
     /// `rename-command` table: upper-case original name → new name, in insertion order.
     pub renamed_commands: Vec<(String, String)>,
@@ -144,6 +146,9 @@ pub struct SentinelConfig {
     pub resolve_hostnames: bool,
     /// `announce-hostnames`.
     pub announce_hostnames: bool,
+    /// The `loglevel` set at run time by `SENTINEL CONFIG SET loglevel` (Redis 7.2+, Valkey),
+    /// written by the rewrite in place of the loaded one; `None` until such a change.
+    pub loglevel: Option<String>,
     /// Monitored masters, in config order.
     pub masters: Vec<MasterConfig>,
 }
@@ -191,6 +196,17 @@ pub struct ServerConfig {
     pub maxclients: u32,
     /// Other accepted directives, lower-cased name → arguments, last one wins.
     pub other: BTreeMap<String, Vec<String>>,
+}
+
+impl ServerConfig {
+    /// The `warden-compat` setting (the default when the file has none).
+    pub fn compat(&self) -> Compat {
+        self.other
+            .get(Compat::DIRECTIVE)
+            .and_then(|v| v.first())
+            .and_then(|name| Compat::from_name(name))
+            .unwrap_or_default()
+    }
 }
 
 impl Default for ServerConfig {

@@ -188,6 +188,12 @@ fn apply_generic(
                 values = split;
             }
         }
+        // Redis 7.2's `loglevel nothing` is accepted, while a bad level gets 7.0.15's error,
+        // which lists the four levels it knows.
+        if d.name == "loglevel" && values.len() == 1 && values[0].eq_ignore_ascii_case("nothing") {
+            server.loglevel = "nothing".into();
+            return Ok(());
+        }
         let values = d.check(&values)?;
         return apply_known(server, d.name, d.kind, values, env);
     }
@@ -437,7 +443,8 @@ impl SentinelLoader {
                 self.cfg.announce_hostnames = yes_no(a(1))
                     .ok_or("Please specify yes or no for the announce-hostnames option.")?;
             }
-            ("master-reboot-down-after-period", 3) => {
+            // Valkey writes (and reads) it as `primary-reboot-down-after-period`.
+            ("master-reboot-down-after-period" | "primary-reboot-down-after-period", 3) => {
                 let m = self.master(a(1))?;
                 let ms = atoi(a(2));
                 if ms < 0 {

@@ -406,3 +406,43 @@ fn command_line_like_redis_server() {
     let err = load(&config_text("port 1\n", &bad.options)).unwrap_err();
     assert_eq!((err.line, err.text.as_str()), (3, "port \"x\""));
 }
+
+/// Valkey's and Redis 7.2's additions: `loglevel nothing`, `enable-debug-assert`, the
+/// primary-named reboot period, and Warden's `warden-compat`.
+#[test]
+fn newer_directives() {
+    let p = ok("loglevel nothing
+        enable-debug-assert yes
+        warden-compat VALKEY-8
+        sentinel monitor m 127.0.0.1 6379 2
+        sentinel primary-reboot-down-after-period m 5000");
+    assert_eq!(p.server.loglevel, "nothing");
+    assert_eq!(p.server.compat(), super::Compat::Valkey8);
+    assert_eq!(master(&p).master_reboot_down_after_period_ms, 5000);
+    assert_eq!(ok("port 1").server.compat(), super::Compat::Redis70);
+    let err = load("warden-compat redis-6").unwrap_err();
+    assert_eq!(
+        err.reason,
+        "argument(s) must be one of the following: redis-7.0, redis-7.2, valkey-8"
+    );
+    let err =
+        load("sentinel monitor m 127.0.0.1 6379 2\nsentinel primary-reboot-down-after-period m -1")
+            .unwrap_err();
+    assert_eq!(
+        (err.line, err.reason.as_str()),
+        (2, "negative time parameter.")
+    );
+}
+
+/// A file valkey-sentinel 8.1 rewrote (`primary-reboot-down-after-period`, a quoted
+/// `auth-pass`, `loglevel` and `user` lines of its own) loads with every value.
+#[test]
+fn a_config_written_by_valkey_sentinel_loads() {
+    let p = ok(include_str!("testdata/valkey-written.conf"));
+    let m = master(&p);
+    assert_eq!(m.master_reboot_down_after_period_ms, 5000);
+    assert_eq!(m.auth_pass.as_deref(), Some("my \"pass"));
+    assert_eq!(m.down_after_ms, 2000);
+    assert_eq!(p.server.loglevel, "verbose");
+    assert_eq!(p.sentinel.announce_port, 1234);
+}

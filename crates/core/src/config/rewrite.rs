@@ -72,8 +72,13 @@ impl State {
             let key = if name == "sentinel" && args.len() > 1 {
                 // 7.0.15 leaves old `known-slave` lines alone and appends `known-replica`,
                 // producing a duplicate that makes the next start fail; like 7.2 we reuse them.
+                // Valkey's `primary-reboot-down-after-period` lines are reused the same way
+                // (Warden writes the `master-` name, which Redis and Valkey both load).
                 match args[1].to_ascii_lowercase().as_str() {
                     "known-slave" => "sentinel known-replica".to_string(),
+                    "primary-reboot-down-after-period" => {
+                        "sentinel master-reboot-down-after-period".to_string()
+                    }
                     sub => format!("sentinel {sub}"),
                 }
             } else {
@@ -161,7 +166,7 @@ impl State {
 /// Redis always writes `dir "<cwd>"`; when `None` the old `dir` line is left alone.
 pub fn rewrite(old: &str, server: &ServerConfig, sentinel: &SentinelConfig) -> String {
     let mut st = State::read(old);
-    generic(&mut st, server);
+    generic(&mut st, server, sentinel.loglevel.as_deref());
     sentinel_lines(&mut st, sentinel);
     st.finish()
 }
@@ -176,7 +181,7 @@ fn yes_no(b: bool) -> Vec<String> {
 
 /// The generic directives (Redis iterates its config table in hash order; any order is
 /// equivalent, this one matches what 7.0.15 produced for the test-suite config).
-fn generic(st: &mut State, s: &ServerConfig) {
+fn generic(st: &mut State, s: &ServerConfig, loglevel: Option<&str>) {
     st.known("port", &one(s.port));
     if s.bind.is_empty() || s.bind == ["*", "-::*"] {
         st.mark("bind");
@@ -199,7 +204,7 @@ fn generic(st: &mut State, s: &ServerConfig) {
     st.line("latency-tracking-info-percentiles", line, true);
     st.optional_string("requirepass", s.requirepass.as_deref());
     st.known("supervised", &one(&s.supervised));
-    st.known("loglevel", &one(&s.loglevel));
+    st.known("loglevel", &one(loglevel.unwrap_or(&s.loglevel)));
     st.known("aclfile", &one(s.aclfile.as_deref().unwrap_or("")));
     st.known("maxclients", &one(s.maxclients));
     // Sentinel never writes save points nor replicaof (it is no replica).

@@ -379,3 +379,33 @@ fn property_round_trip_and_fixpoint() {
         assert!(first.starts_with("# head comment\n"));
     }
 }
+
+/// Warden rewrites a valkey-sentinel file in place: the `primary-reboot-down-after-period`
+/// line becomes `master-reboot-down-after-period` (which Redis and Valkey both load) on the
+/// same line, the runtime `loglevel` replaces the loaded one, and credentials with blanks,
+/// quotes or control characters are written quoted and escaped so that they read back.
+#[test]
+fn valkey_written_config_is_rewritten_in_place() {
+    let old = include_str!("testdata/valkey-written.conf");
+    let mut p = load(old).unwrap();
+    p.sentinel.loglevel = Some("nothing".into());
+    p.sentinel.masters[0].auth_user = Some("x\nsentinel notification-script m /tmp/evil.sh".into());
+    let new = rewrite(old, &p.server, &p.sentinel);
+    let lines: Vec<&str> = new.lines().collect();
+    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix));
+    assert_eq!(
+        at("sentinel master-reboot-down-after-period mymaster 5000"),
+        old.lines()
+            .position(|l| l.starts_with("sentinel primary-reboot-down-after-period"))
+    );
+    assert_eq!(at("sentinel primary-reboot"), None);
+    assert!(lines.contains(&"loglevel nothing"));
+    assert!(lines.contains(&r#"sentinel auth-pass mymaster "my \"pass""#));
+    assert!(lines.contains(
+        &r#"sentinel auth-user mymaster "x\nsentinel notification-script m /tmp/evil.sh""#
+    ));
+    assert_eq!(at("sentinel notification-script"), None);
+    let back = load(&new).unwrap();
+    assert_eq!(back.sentinel.masters[0], p.sentinel.masters[0]);
+    assert_eq!(back.server.loglevel, "nothing");
+}

@@ -1,4 +1,6 @@
-//! The `SENTINEL` command surface, with Redis Sentinel 7.0.15's replies and error texts.
+//! The `SENTINEL` command surface, with Redis Sentinel 7.0.15's replies and error texts, Valkey's
+//! primary-named aliases, and Redis 7.2's `SENTINEL CONFIG` where the compatibility setting asks
+//! for it (see `Compat`).
 
 use super::detect::Ask;
 use super::{
@@ -15,6 +17,34 @@ use bytes::Bytes;
 const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
 const NO_SUCH_MASTER: &str = "ERR No such master with that name";
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
+
+/// Valkey 8's primary-named subcommands and the Redis names they stand for (accepted whatever
+/// the compatibility setting: no version gives these names another meaning).
+const ALIASES: [(&str, &str); 4] = [
+    ("primaries", "masters"),
+    ("primary", "master"),
+    ("get-primary-addr-by-name", "get-master-addr-by-name"),
+    ("is-primary-down-by-addr", "is-master-down-by-addr"),
+];
+
+/// The Redis name of a subcommand (`master` for Valkey's `primary`), as given otherwise.
+fn canonical(sub: &[u8]) -> &[u8] {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| alias.as_bytes().eq_ignore_ascii_case(sub))
+        .map_or(sub, |(_, name)| name.as_bytes())
+}
+
+/// Whether `value` holds a control character (0x00-0x1f, 0x7f), which newer Redis and Valkey
+/// refuse in names, paths and commands given to `SENTINEL SET/MONITOR/CONFIG SET`.
+fn has_control(value: &[u8]) -> bool {
+    value.iter().any(|&b| b < 0x20 || b == 0x7f)
+}
+
+/// The refusal of a value with a control character.
+fn control_error(what: &str) -> Reply {
+    Reply::err(format!("ERR {what} must not contain control characters"))
+}
 
 /// `(name, arity counting SENTINEL itself)`; negative = at least.
 const SUBCOMMANDS: [(&str, i32); 22] = [
@@ -123,6 +153,7 @@ pub(super) fn is_read_only(args: &[Bytes]) -> bool {
         "info-cache",
     ];
     args.first().is_some_and(|sub| {
+        let sub = canonical(sub);
         READ_ONLY
             .iter()
             .any(|n| n.as_bytes().eq_ignore_ascii_case(sub))
@@ -136,7 +167,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
     };
     let Some(&(name, arity)) = SUBCOMMANDS
         .iter()
-        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(sub))
+        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(canonical(sub)))
     else {
         return Reply::err(format!(
             "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
@@ -146,7 +177,8 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
     let argc = args.len() as i32 + 1;
     if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
         return Reply::err(format!(
-            "ERR wrong number of arguments for 'sentinel|{name}' command"
+            "ERR wrong number of arguments for 'sentinel|{}' command",
+            text(sub).to_ascii_lowercase()
         ));
     }
     let a = &args[1..];
@@ -364,6 +396,9 @@ fn monitor(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
     if quorum <= 0 {
         return Reply::err("ERR Quorum must be 1 or greater.");
     }
+    if has_control(&a[0]) {
+        return control_error("Master name");
+    }
     let host = text(&a[1]);
     let valid_host = super::resolve_ip_literal(&host).is_some()
         || (s.config.resolve_hostnames && (s.options.resolver)(&host).is_some());
@@ -447,7 +482,9 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
             "notification-script" | "client-reconfig-script" if more > 0 => {
                 j += 1;
                 let value = text(&a[j]);
-                if s.config.deny_scripts_reconfig {
+                if has_control(&a[j]) {
+                    Err(control_error(&shown))
+                } else if s.config.deny_scripts_reconfig {
                     Err(Reply::err("ERR Reconfiguration of scripts path is denied for security reasons. Check the deny-scripts-reconfig configuration directive in your Sentinel configuration"))
                 } else if !value.is_empty() && !(s.options.is_executable)(&value) {
                     Err(Reply::err(if option == "notification-script" {
@@ -480,7 +517,9 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
             "rename-command" if more > 1 => {
                 let (old, new) = (text(&a[j + 1]), text(&a[j + 2]));
                 j += 2;
-                if old.is_empty() || new.is_empty() {
+                if has_control(&a[j - 1]) || has_control(&a[j]) {
+                    Err(control_error(&shown))
+                } else if old.is_empty() || new.is_empty() {
                     Err(bad(if new.is_empty() { &a[j] } else { &a[j - 1] }))
                 } else {
                     let table = &mut s.masters[mi].cfg.renamed_commands;
@@ -491,7 +530,7 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
                     Ok(())
                 }
             }
-            "master-reboot-down-after-period" if more > 0 => {
+            "master-reboot-down-after-period" | "primary-reboot-down-after-period" if more > 0 => {
                 j += 1;
                 match parse_i64(&a[j]).filter(|n| *n >= 0) {
                     None => Err(bad(&a[j])),
@@ -552,33 +591,45 @@ fn set(s: &mut Sentinel, mi: usize, a: &[Bytes], now: Millis) -> Reply {
     }
 }
 
+/// The `SENTINEL CONFIG` parameters, in the order `GET` lists them (`loglevel` from Redis 7.2).
+const CONFIG_PARAMS: [&str; 7] = [
+    "resolve-hostnames",
+    "announce-hostnames",
+    "announce-ip",
+    "announce-port",
+    "sentinel-user",
+    "sentinel-pass",
+    "loglevel",
+];
+
+/// The `loglevel` values (`nothing` since Redis 7.2).
+const LOG_LEVELS: [&str; 5] = ["debug", "verbose", "notice", "warning", "nothing"];
+
 fn config(s: &mut Sentinel, a: &[Bytes]) -> Reply {
     let verb = text(&a[0]).to_ascii_lowercase();
-    if verb == "set" && a.len() == 3 {
-        return config_set(s, &text(&a[1]), &text(&a[2]));
-    }
-    if verb == "get" && a.len() == 2 {
-        let pattern = a[1].to_vec();
-        let c = &s.config;
-        let params = [
-            ("resolve-hostnames", yes_no(c.resolve_hostnames).to_string()),
-            (
-                "announce-hostnames",
-                yes_no(c.announce_hostnames).to_string(),
+    if !s.options.compat.multi_param_config() {
+        // Redis 7.0.15: one parameter, no `loglevel`.
+        return match (verb.as_str(), &a[1..]) {
+            ("set", [param, _]) if !is_loglevel(param) => config_set(s, &a[1..]),
+            ("set", [param, _]) => Reply::err(format!(
+                "ERR Invalid argument '{}' to SENTINEL CONFIG SET",
+                text(param)
+            )),
+            ("get", [_]) => config_get(s, &a[1..], 6),
+            _ => Reply::err(
+                "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
             ),
-            ("announce-ip", c.announce_ip.clone().unwrap_or_default()),
-            ("announce-port", c.announce_port.to_string()),
-            ("sentinel-user", c.sentinel_user.clone().unwrap_or_default()),
-            ("sentinel-pass", c.sentinel_pass.clone().unwrap_or_default()),
-        ];
-        return Reply::map(
-            params
-                .into_iter()
-                .filter(|(k, _)| glob_match(&pattern, k.as_bytes(), true))
-                .map(|(k, v)| (k, Reply::bulk(v))),
-        );
+        };
     }
-    Reply::err("ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.")
+    match verb.as_str() {
+        "set" if a.len() >= 3 => config_set(s, &a[1..]),
+        "get" if a.len() >= 2 => config_get(s, &a[1..], CONFIG_PARAMS.len()),
+        _ => Reply::err("ERR Only SENTINEL CONFIG GET <param> [<param> <param> ...] / SET <param> <value> [<param> <value> ...] are supported."),
+    }
+}
+
+fn is_loglevel(param: &Bytes) -> bool {
+    param.eq_ignore_ascii_case(b"loglevel")
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -589,44 +640,78 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
-fn config_set(s: &mut Sentinel, param: &str, value: &str) -> Reply {
-    let bad = || {
-        Reply::err(format!(
-            "ERR Invalid value '{value}' to SENTINEL CONFIG SET '{param}'"
-        ))
+/// `SENTINEL CONFIG GET <pattern> ...`: each parameter matching any pattern, once, in table
+/// order per pattern (the first `known` entries of [`CONFIG_PARAMS`] exist).
+fn config_get(s: &Sentinel, patterns: &[Bytes], known: usize) -> Reply {
+    let c = &s.config;
+    let value = |param: &str| match param {
+        "resolve-hostnames" => yes_no(c.resolve_hostnames).to_string(),
+        "announce-hostnames" => yes_no(c.announce_hostnames).to_string(),
+        "announce-ip" => c.announce_ip.clone().unwrap_or_default(),
+        "announce-port" => c.announce_port.to_string(),
+        "sentinel-user" => c.sentinel_user.clone().unwrap_or_default(),
+        "sentinel-pass" => c.sentinel_pass.clone().unwrap_or_default(),
+        _ => s.loglevel().to_string(),
     };
-    let yes_no = match value.to_ascii_lowercase().as_str() {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => None,
-    };
-    let mut drop_conns = false;
-    match param.to_ascii_lowercase().as_str() {
-        "resolve-hostnames" => match yes_no {
-            Some(v) => s.config.resolve_hostnames = v,
-            None => return bad(),
-        },
-        "announce-hostnames" => match yes_no {
-            Some(v) => s.config.announce_hostnames = v,
-            None => return bad(),
-        },
-        "announce-ip" => s.config.announce_ip = Some(value.to_string()).filter(|v| !v.is_empty()),
-        "announce-port" => match value.parse::<u16>() {
-            Ok(p) => s.config.announce_port = p,
-            Err(_) => return bad(),
-        },
-        "sentinel-user" => {
-            s.config.sentinel_user = Some(value.to_string()).filter(|v| !v.is_empty());
-            drop_conns = true;
+    let mut shown: Vec<&str> = Vec::new();
+    for pattern in patterns {
+        for &param in &CONFIG_PARAMS[..known] {
+            if !shown.contains(&param) && glob_match(pattern, param.as_bytes(), true) {
+                shown.push(param);
+            }
         }
-        "sentinel-pass" => {
-            s.config.sentinel_pass = Some(value.to_string()).filter(|v| !v.is_empty());
-            drop_conns = true;
-        }
-        _ => {
+    }
+    Reply::map(shown.into_iter().map(|p| (p, Reply::bulk(value(p)))))
+}
+
+/// `SENTINEL CONFIG SET <param> <value> ...`: every pair is checked before any is applied
+/// (Redis 7.2's errors, in its order: unknown name, repeated name, missing value, bad value),
+/// then one flush.
+fn config_set(s: &mut Sentinel, a: &[Bytes]) -> Reply {
+    let mut pairs: Vec<(&'static str, &Bytes)> = Vec::new();
+    let mut j = 0;
+    while j < a.len() {
+        let given = text(&a[j]);
+        let Some(&param) = CONFIG_PARAMS
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(&given))
+        else {
             return Reply::err(format!(
-                "ERR Invalid argument '{param}' to SENTINEL CONFIG SET"
-            ))
+                "ERR Invalid argument '{given}' to SENTINEL CONFIG SET"
+            ));
+        };
+        if pairs.iter().any(|(p, _)| *p == param) {
+            return Reply::err(format!(
+                "ERR Duplicate argument '{given}' to SENTINEL CONFIG SET"
+            ));
+        }
+        let Some(value) = a.get(j + 1) else {
+            return Reply::err(format!("ERR Missing argument '{given}' value"));
+        };
+        if let Err(e) = check_config_value(param, &given, value) {
+            return e;
+        }
+        pairs.push((param, value));
+        j += 2;
+    }
+    let mut drop_conns = false;
+    for (param, value) in pairs {
+        let v = text(value);
+        let c = &mut s.config;
+        match param {
+            "resolve-hostnames" => c.resolve_hostnames = v.eq_ignore_ascii_case("yes"),
+            "announce-hostnames" => c.announce_hostnames = v.eq_ignore_ascii_case("yes"),
+            "announce-ip" => c.announce_ip = Some(v).filter(|v| !v.is_empty()),
+            "announce-port" => c.announce_port = v.parse().unwrap_or_default(),
+            "sentinel-user" => {
+                c.sentinel_user = Some(v).filter(|v| !v.is_empty());
+                drop_conns = true;
+            }
+            "sentinel-pass" => {
+                c.sentinel_pass = Some(v).filter(|v| !v.is_empty());
+                drop_conns = true;
+            }
+            _ => c.loglevel = Some(v.to_ascii_lowercase()),
         }
     }
     let reply = flush_reply(s);
@@ -634,6 +719,27 @@ fn config_set(s: &mut Sentinel, param: &str, value: &str) -> Reply {
         s.drop_sentinel_connections();
     }
     reply
+}
+
+/// Validates one `SENTINEL CONFIG SET` value (`given` is the parameter as the client spelt it).
+fn check_config_value(param: &str, given: &str, value: &Bytes) -> Result<(), Reply> {
+    let v = text(value);
+    let ok = match param {
+        "resolve-hostnames" | "announce-hostnames" => {
+            v.eq_ignore_ascii_case("yes") || v.eq_ignore_ascii_case("no")
+        }
+        "announce-port" => v.parse::<u16>().is_ok(),
+        "loglevel" => LOG_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(&v)),
+        "announce-ip" if has_control(value) => return Err(control_error(given)),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Reply::err(format!(
+            "ERR Invalid value '{v}' to SENTINEL CONFIG SET '{given}'"
+        )))
+    }
 }
 
 fn debug(s: &mut Sentinel, a: &[Bytes]) -> Reply {
@@ -765,3 +871,7 @@ impl Sentinel {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "commands_tests.rs"]
+mod tests;

@@ -65,20 +65,28 @@ impl Sentinel {
     }
 
     /// Warden: how long to wait before starting a failover attempt this sentinel is eligible
-    /// for. The sentinels it currently hears from are ranked by run id: the first waits only a
-    /// few ms of jitter and each next one [`START_RANK_STEP`] more, so the first candidate's
-    /// vote requests arrive before the others start and the vote is not split. A candidate
-    /// whose predecessors stay silent (they do not see the failure) still starts, one step per
-    /// predecessor later.
+    /// for. The sentinels it currently hears from are ranked by [`rank_key`] of their run id
+    /// and the master's name: the first waits only a few ms of jitter and each next one
+    /// [`START_RANK_STEP`] more, so the first candidate's vote requests arrive before the
+    /// others start and the vote is not split. The order differs from master to master, so in
+    /// a mass failover each sentinel leads its share rather than one leading them all (and
+    /// falling behind with the work). A candidate whose predecessors stay silent (they do not
+    /// see the failure) still starts, one step per predecessor later.
     pub(super) fn start_delay(&mut self, mi: usize, now: Millis) -> Millis {
-        let me = self.myid();
+        let name = &self.masters[mi].cfg.name;
+        let mine = rank_key(name, self.myid());
         let down_after = self.masters[mi].inst.down_after;
         let recently =
             RECENTLY_HEARD_PINGS * ping_period(Kind::Sentinel, down_after, self.timers.ping_period);
         let ahead = self.masters[mi]
             .sentinels
             .iter()
-            .filter(|s| !s.flags.s_down && s.runid.as_deref().is_some_and(|id| id < me))
+            .filter(|s| !s.flags.s_down)
+            .filter(|s| {
+                s.runid
+                    .as_deref()
+                    .is_some_and(|id| rank_key(name, id) < mine)
+            })
             .filter(|s| {
                 self.links.get(s.link).is_some_and(|l| {
                     !l.disconnected() && now.saturating_sub(l.last_avail_time) <= recently
@@ -194,4 +202,15 @@ impl Sentinel {
         quorum::wins_election(votes, voters, self.masters[mi].cfg.quorum)
             .then(|| winner.to_string())
     }
+}
+
+/// Where the sentinel with `runid` ranks among the candidates to fail `master` over (lower
+/// first; see [`Sentinel::start_delay`]): the SHA-256 of the master's name and the run id
+/// (case-folded, as run ids compare), the same in every Warden.
+pub(super) fn rank_key(master: &str, runid: &str) -> String {
+    let mut text = Vec::with_capacity(master.len() + runid.len() + 1);
+    text.extend_from_slice(master.as_bytes());
+    text.push(0);
+    text.extend_from_slice(runid.to_ascii_lowercase().as_bytes());
+    crate::config::sha256::hex_digest(&text)
 }

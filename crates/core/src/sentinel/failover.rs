@@ -32,6 +32,20 @@ impl Sentinel {
         let m = &mut self.masters[mi];
         m.failover_state = state;
         m.failover_state_change_time = now;
+        if state == FailoverState::UpdateConfig {
+            self.switch_due.push(mi);
+        }
+    }
+
+    /// Switch the masters whose failover ended to their promoted replica: at the end of the
+    /// call into the core that ended it, when no caller holds an index into their replicas
+    /// (Redis switches at its next timer run, up to 100 ms later).
+    pub(super) fn switch_due_masters(&mut self, now: Millis) {
+        while let Some(mi) = self.switch_due.pop() {
+            if self.masters[mi].failover_state == FailoverState::UpdateConfig {
+                self.switch_to_promoted(mi, now);
+            }
+        }
     }
 
     fn failover_wait_start(&mut self, mi: usize, now: Millis) {

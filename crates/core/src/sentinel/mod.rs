@@ -23,7 +23,7 @@ mod scripts;
 pub mod timers;
 mod vip;
 
-use crate::config::{MasterConfig, SentinelConfig};
+use crate::config::{Compat, MasterConfig, SentinelConfig};
 use crate::io::{Action, Event, Input, Level};
 use crate::reply::Reply;
 use crate::{Millis, Persist, Saved};
@@ -58,6 +58,10 @@ pub struct Options {
     pub resolver: Resolver,
     /// Whether a script path exists and is executable (`SENTINEL SET ... notification-script`).
     pub is_executable: fn(&str) -> bool,
+    /// Which upstream surface to present where versions disagree (`warden-compat`).
+    pub compat: Compat,
+    /// The `loglevel` loaded from the file (`SENTINEL CONFIG GET loglevel` until it is set).
+    pub loglevel: String,
 }
 
 impl Options {
@@ -70,6 +74,8 @@ impl Options {
             seed,
             resolver: resolve_ip_literal,
             is_executable: |_| false,
+            compat: Compat::default(),
+            loglevel: "notice".into(),
         }
     }
 }
@@ -144,6 +150,9 @@ pub struct Sentinel {
     /// down-after, a VIP decision): recomputed by every tick, lowered by the inputs that set
     /// such deadlines ([`Sentinel::wake_at`]), so asking for it costs O(1).
     wake: Option<Millis>,
+    /// Masters whose failover reached `UpdateConfig`: switched to the promoted replica at the
+    /// end of the current call into the core (Redis waits for the next timer run).
+    switch_due: Vec<usize>,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` flag: crash right after being elected.
@@ -191,6 +200,7 @@ impl Sentinel {
             vip: crate::vip::VipDecider::new(),
             next_tick: now + timers::MAX_TICK_PERIOD,
             wake: None,
+            switch_due: Vec::new(),
         };
         for cfg in master_cfgs {
             sentinel.add_master(cfg, now).map_err(|e| e.to_string())?;
@@ -234,6 +244,7 @@ impl Sentinel {
             Input::LocalAddrs { addrs } => self.vip.set_local_addrs(&addrs),
             Input::VipObserved { .. } => {}
         }
+        self.switch_due_masters(now);
         self.vip_poll(now, false);
         self.commit();
     }
@@ -241,7 +252,6 @@ impl Sentinel {
     /// Run periodic work: the equivalent of Redis Sentinel's `sentinelTimer`.
     pub fn tick(&mut self, now: Millis) {
         self.check_tilt(now);
-        let mut switch = Vec::new();
         for mi in 0..self.masters.len() {
             self.handle_instance(mi, Which::Master, now);
             for ri in 0..self.masters[mi].replicas.len() {
@@ -250,13 +260,8 @@ impl Sentinel {
             for si in 0..self.masters[mi].sentinels.len() {
                 self.handle_instance(mi, Which::Sentinel(si), now);
             }
-            if self.masters[mi].failover_state == instance::FailoverState::UpdateConfig {
-                switch.push(mi);
-            }
         }
-        for mi in switch {
-            self.switch_to_promoted(mi, now);
-        }
+        self.switch_due_masters(now);
         self.run_scripts(now);
         self.vip_poll(now, true);
         // Like Redis Sentinel's re-randomised hz: sentinels started together must not evaluate
@@ -317,6 +322,7 @@ impl Sentinel {
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
         self.reply_generation = None;
         let reply = commands::dispatch(self, args, now);
+        self.switch_due_masters(now);
         // Unless its handler said what it shows, a reply may show an epoch, a vote or a
         // configuration: it waits for all of them.
         let barrier = self.commit.barrier();
@@ -427,6 +433,14 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     /// Whether the sentinel is in TILT mode.
     pub fn in_tilt(&self) -> bool {
         self.tilt
+    }
+
+    /// The current `loglevel`: as loaded, or as `SENTINEL CONFIG SET loglevel` last set it.
+    pub fn loglevel(&self) -> &str {
+        self.config
+            .loglevel
+            .as_deref()
+            .unwrap_or(&self.options.loglevel)
     }
 
     /// Snapshot of the persistent state, as it would be written to the config file.

@@ -1126,12 +1126,39 @@ fn failover_start_waits_one_step_per_reachable_peer_ranked_first() {
     h.run_until("+odown", 5, 1);
     let odown = h.now;
     h.run_until("+try-failover", 1, 1);
-    // Both peers' run ids sort before ours ("fff…") and both answer: two steps.
+    // Both peers answer: one step for each whose rank key for this master sorts before ours.
+    let name = h.s.masters[0].cfg.name.clone();
+    let mine = super::election::rank_key(&name, h.s.myid());
+    let ahead = [PEER1, PEER2]
+        .iter()
+        .filter(|id| super::election::rank_key(&name, id) < mine)
+        .count() as u64;
     let waited = h.now - odown;
     assert!(
-        (2 * START_RANK_STEP..=2 * START_RANK_STEP + START_JITTER).contains(&waited),
-        "started {waited} ms after ODOWN"
+        (ahead * START_RANK_STEP..=ahead * START_RANK_STEP + START_JITTER).contains(&waited),
+        "started {waited} ms after ODOWN, {ahead} peers ranked ahead"
     );
+}
+
+#[test]
+fn candidates_rank_differently_for_different_masters() {
+    use super::election::rank_key;
+    let ids = [PEER1, PEER2, "ffffffffffffffffffffffffffffffffffffffff"];
+    let first = |master: &str| {
+        ids.iter()
+            .min_by_key(|id| rank_key(master, id))
+            .copied()
+            .unwrap()
+    };
+    let leaders: std::collections::HashSet<&str> =
+        (0..30).map(|i| first(&format!("m{i}"))).collect();
+    assert_eq!(
+        leaders.len(),
+        ids.len(),
+        "each sentinel ranks first for some master"
+    );
+    // Run ids compare case-insensitively.
+    assert_eq!(rank_key("m", "ABC"), rank_key("m", "abc"));
 }
 
 /// A persister that writes in the background: it records what it was asked to save and
