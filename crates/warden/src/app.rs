@@ -90,7 +90,7 @@ impl App {
     /// ([`App::timer_due`]).
     pub fn tick(&self) {
         self.with_core(|core, now| {
-            core.tick(now);
+            core.timer(now);
             self.timer_due
                 .store(core.next_deadline(now), Ordering::Relaxed);
         })
@@ -116,6 +116,11 @@ impl App {
         } else {
             self.with_core_then_reschedule(run)
         }
+    }
+
+    /// The sentinel's current `loglevel` (`SENTINEL CONFIG SET` changes it).
+    pub fn loglevel(&self) -> String {
+        self.with_core(|core, _| core.loglevel().to_string())
     }
 
     /// A background save of generation `generation` ended: the outputs that waited for it go.

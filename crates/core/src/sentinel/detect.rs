@@ -125,7 +125,7 @@ impl Sentinel {
             let q = m.cfg.quorum;
             let start = now + self.start_delay(mi, now);
             self.masters[mi].failover_start_after = start;
-            self.wake_at(start);
+            self.wake_master_at(start, mi);
             let inst = &mut self.masters[mi].inst;
             inst.flags.o_down = true;
             inst.o_down_since = now;

@@ -73,7 +73,7 @@ impl Sentinel {
                     let backoff = SPLIT_RETRY_BACKOFF + self.start_delay(mi, now);
                     let gap = self.masters[mi].cfg.failover_timeout_ms * 2;
                     self.masters[mi].failover_start_time = (now + backoff).saturating_sub(gap);
-                    self.wake_at(now + backoff);
+                    self.wake_master_at(now + backoff, mi);
                 }
             }
             return;
@@ -567,7 +567,7 @@ impl Sentinel {
             link.last_pong_time = now;
         }
         let down_after = self.masters[mi].inst.down_after;
-        self.wake_at(now + down_after + 1);
+        self.wake_master_at(now + down_after + 1, mi);
         let m = &mut self.masters[mi];
         m.inst.flags = Default::default();
         m.cfg.leader = None;

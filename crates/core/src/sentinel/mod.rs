@@ -8,6 +8,7 @@
 
 mod commands;
 mod commit;
+mod deadlines;
 mod detect;
 mod discovery;
 mod election;
@@ -146,10 +147,13 @@ pub struct Sentinel {
     /// When the next timer run is due at the latest: a random 50–100 ms after the last one
     /// (see `next_deadline`).
     next_tick: Millis,
-    /// The earliest deadline known before `next_tick` (a failover start, a master crossing
-    /// down-after, a VIP decision): recomputed by every tick, lowered by the inputs that set
-    /// such deadlines ([`Sentinel::wake_at`]), so asking for it costs O(1).
+    /// The VIP side's earliest deadline before `next_tick` (a lease end, a takeover, a release
+    /// probe): recomputed by every tick, lowered by every VIP decision
+    /// ([`Sentinel::wake_at`]), so asking for it costs O(1).
     wake: Option<Millis>,
+    /// Masters' deadlines before `next_tick` (a failover start, crossing down-after): reaching
+    /// one runs that master's checks only ([`Sentinel::timer`]).
+    deadlines: deadlines::Deadlines,
     /// Masters whose failover reached `UpdateConfig`: switched to the promoted replica at the
     /// end of the current call into the core (Redis waits for the next timer run).
     switch_due: Vec<usize>,
@@ -200,6 +204,7 @@ impl Sentinel {
             vip: crate::vip::VipDecider::new(),
             next_tick: now + timers::MAX_TICK_PERIOD,
             wake: None,
+            deadlines: deadlines::Deadlines::default(),
             switch_due: Vec::new(),
         };
         for cfg in master_cfgs {
@@ -229,8 +234,11 @@ impl Sentinel {
                 // Warden: a broken command connection starts the down-after clock now, as an
                 // unanswered PING would (Redis starts it at the reconnection's PING, up to a
                 // timer period later, so sentinels that all saw the break disagree).
+                let key = self.links.route(link).map(|(key, _)| key);
                 if let Some(due) = self.links.conn_lost(link, now) {
-                    self.wake_at(due);
+                    if let Some((mi, Which::Master)) = key.and_then(|key| self.link_owner(key)) {
+                        self.wake_master_at(due, mi);
+                    }
                 }
             }
             Input::Reply { link, reply } => self.on_reply(link, reply, now),
@@ -249,7 +257,30 @@ impl Sentinel {
         self.commit();
     }
 
-    /// Run periodic work: the equivalent of Redis Sentinel's `sentinelTimer`.
+    /// Call when [`Sentinel::next_deadline`] is reached: the periodic run
+    /// ([`Sentinel::tick`]) when it is due, else the checks of the masters whose deadline came
+    /// (a failover start, crossing down-after) and the VIP decisions, without visiting every
+    /// other instance.
+    pub fn timer(&mut self, now: Millis) {
+        if now >= self.next_tick {
+            self.tick(now);
+            return;
+        }
+        for mi in self.deadlines.take_due(now) {
+            if mi < self.masters.len() {
+                self.handle_instance(mi, Which::Master, now);
+            }
+        }
+        self.switch_due_masters(now);
+        if self.wake.is_some_and(|t| t <= now) {
+            self.wake = None;
+            self.vip_poll(now, true);
+        }
+        self.commit();
+    }
+
+    /// Run periodic work over every instance: the equivalent of Redis Sentinel's
+    /// `sentinelTimer`.
     pub fn tick(&mut self, now: Millis) {
         self.check_tilt(now);
         for mi in 0..self.masters.len() {
@@ -270,7 +301,8 @@ impl Sentinel {
             + self
                 .rng
                 .gen_range(timers::MAX_TICK_PERIOD / 2..=timers::MAX_TICK_PERIOD);
-        self.wake = self.scan_deadlines(now);
+        self.wake = self.vip.next_deadline(now).filter(|t| *t > now);
+        self.reset_deadlines(now);
         self.commit();
     }
 
@@ -281,34 +313,47 @@ impl Sentinel {
     pub fn next_deadline(&self, now: Millis) -> Millis {
         self.wake
             .filter(|t| *t > now)
-            .map_or(self.next_tick, |t| t.min(self.next_tick))
+            .into_iter()
+            .chain(self.deadlines.next())
+            .fold(self.next_tick, Millis::min)
     }
 
-    /// Every deadline before the next regular tick, computed from scratch (by the tick, which
-    /// visits every instance anyway): pending failover starts, masters about to cross
-    /// down-after (so SDOWN is noticed at that moment, not up to one timer period later), and
-    /// the VIP side's.
-    fn scan_deadlines(&self, now: Millis) -> Option<Millis> {
-        let pending_start = self
+    /// Every master's deadline, computed from scratch (by the tick, which visits every
+    /// instance anyway): a pending failover start (its ODOWN start delay or the retry gap) and
+    /// crossing down-after (so SDOWN is noticed at that moment, not up to one timer period
+    /// later).
+    fn reset_deadlines(&mut self, now: Millis) {
+        let deadlines = self
             .masters
             .iter()
-            .filter(|m| m.inst.flags.o_down && !m.inst.flags.failover_in_progress)
-            .map(|m| m.failover_start_after);
-        let sdown_due = self
-            .masters
-            .iter()
-            .filter(|m| !m.inst.flags.s_down)
-            .filter_map(|m| self.links.get(m.inst.link)?.sdown_due(m.inst.down_after));
-        pending_start
-            .chain(sdown_due)
-            .chain(self.vip.next_deadline(now))
-            .filter(|t| *t > now)
-            .min()
+            .enumerate()
+            .flat_map(|(mi, m)| {
+                let start =
+                    (m.inst.flags.o_down && !m.inst.flags.failover_in_progress).then(|| {
+                        m.failover_start_after
+                            .max(m.failover_start_time + m.cfg.failover_timeout_ms * 2)
+                    });
+                let sdown = (!m.inst.flags.s_down)
+                    .then(|| self.links.get(m.inst.link)?.sdown_due(m.inst.down_after))
+                    .flatten();
+                start.into_iter().chain(sdown).map(move |t| (t, mi))
+            })
+            .filter(|(t, _)| *t > now)
+            .collect::<Vec<_>>();
+        self.deadlines.reset(deadlines);
     }
 
-    /// Make sure the timer runs at `t` (a deadline set between two ticks).
+    /// Make sure the timer runs at `t` for the VIP side (a deadline set between two ticks).
     fn wake_at(&mut self, t: Millis) {
         self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
+    }
+
+    /// Make sure master `mi`'s checks run at `t` (a deadline set between two ticks); one
+    /// after the next tick is left to that tick, which finds it again.
+    fn wake_master_at(&mut self, t: Millis, mi: usize) {
+        if t < self.next_tick {
+            self.deadlines.at(t, mi);
+        }
     }
 
     /// Next action for the driver, if any (those that could reveal a change not yet durable
@@ -588,6 +633,10 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     fn remove_master(&mut self, mi: usize) -> Master {
         let m = self.masters.remove(mi);
         self.reindex_masters();
+        // The deadlines name masters by index: the next timer call is a full run, which
+        // computes them again.
+        self.deadlines.reset([]);
+        self.next_tick = 0;
         m
     }
 

@@ -224,7 +224,7 @@ impl Sentinel {
             }
         }
         if first && which == Which::Master {
-            self.wake_at(now + down_after + 1);
+            self.wake_master_at(now + down_after + 1, mi);
         }
         true
     }
@@ -440,7 +440,7 @@ impl Sentinel {
     }
 
     /// The master or replica entry an (unshared) link belongs to.
-    fn link_owner(&self, key: super::instance::LinkKey) -> Option<(usize, Which)> {
+    pub(super) fn link_owner(&self, key: super::instance::LinkKey) -> Option<(usize, Which)> {
         let owner = self.links.get(key)?.owner.as_ref()?;
         let found = self.resolve_target(owner)?;
         // The entry must still use this link (a stale owner finds nothing).

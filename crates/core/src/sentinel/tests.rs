@@ -1379,3 +1379,27 @@ fn no_vote_to_fail_over_a_master_that_answers() {
         Reply::Array(vec![Reply::Int(1), Reply::bulk(PEER1), Reply::Int(4)])
     );
 }
+
+#[test]
+fn a_master_deadline_between_timer_runs_checks_that_master_alone() {
+    let mut h = with_two_peers(2);
+    h.kill_port(6379);
+    // Full timer runs until the master's SDOWN deadline falls before the next one.
+    let due = loop {
+        let next = h.s.next_deadline(h.now);
+        if next < h.s.next_tick {
+            break next;
+        }
+        h.now = next;
+        h.s.timer(h.now);
+        h.drain();
+        assert!(!h.has_event("+sdown"), "SDOWN before its deadline");
+    };
+    let tick = h.s.next_tick;
+    h.now = due;
+    h.s.timer(due);
+    h.drain();
+    assert!(h.has_event("+sdown"), "{:?}", h.event_kinds());
+    assert_eq!(h.s.next_tick, tick, "not a full timer run");
+    assert!(h.s.next_deadline(h.now) <= tick);
+}

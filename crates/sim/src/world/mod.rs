@@ -624,11 +624,17 @@ impl World {
             return;
         }
         n.next_tick = None;
-        self.step(node, |c, now| c.tick(now));
-        if self.nodes[node].tick_mode == TickMode::RedisHz {
-            // Redis Sentinel re-draws its timer frequency (10-19 Hz) at every run.
-            let hz = self.rng.gen_range(10..20);
-            self.set_tick(node, self.now + 1000 / hz);
+        match self.nodes[node].tick_mode {
+            // The driver's way: whatever `next_deadline` asked for.
+            TickMode::Deadline => {
+                self.step(node, |c, now| c.timer(now));
+            }
+            TickMode::RedisHz => {
+                self.step(node, |c, now| c.tick(now));
+                // Redis Sentinel re-draws its timer frequency (10-19 Hz) at every run.
+                let hz = self.rng.gen_range(10..20);
+                self.set_tick(node, self.now + 1000 / hz);
+            }
         }
     }
 
