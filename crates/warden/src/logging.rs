@@ -12,12 +12,16 @@ use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{reload, Registry};
 
 /// Where log lines go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,12 +74,29 @@ pub fn level_char(level: &Level) -> char {
 
 /// Install the global subscriber: Redis line format, `level` filter, lines to `target`.
 pub fn init(target: LogTarget, level: LevelFilter) -> Result<(), String> {
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(target)
-        .event_format(RedisFormat)
+    let (filter, handle) = reload::Layer::new(level);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(target)
+                .event_format(RedisFormat),
+        )
         .try_init()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let _ = LEVEL.set(handle);
+    Ok(())
+}
+
+/// The handle that changes the level of the subscriber [`init`] installed.
+static LEVEL: OnceLock<reload::Handle<LevelFilter, Registry>> = OnceLock::new();
+
+/// Switch to the Redis level `loglevel` (`SENTINEL CONFIG SET loglevel`); unknown names and a
+/// process without [`init`] are left alone.
+pub fn set_level(loglevel: &str) {
+    if let (Some(handle), Some(level)) = (LEVEL.get(), level_filter(loglevel)) {
+        let _ = handle.reload(level);
+    }
 }
 
 /// One complete log line (with the trailing newline) for the current process and time.

@@ -209,6 +209,8 @@ impl Run {
         let options = Options {
             resolver: links::resolve_host,
             is_executable: scripts::is_executable,
+            compat: server::effective_compat(&self.server_config),
+            loglevel: self.server_config.loglevel.clone(),
             ..Options::new(
                 announced,
                 self.server_config.requirepass.clone(),

@@ -341,7 +341,15 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
             }
         }
         if runid != "*" {
-            let (vote, vote_epoch) = s.vote_for_peer(mi, epoch.max(0) as u64, &runid, now);
+            // A request naming our own run id comes from a client, not from a peer seeking
+            // election (Valkey's suite asks it): it is granted as upstream grants it, without
+            // the answering-master refusal `vote_for_peer` applies to peers.
+            let epoch = epoch.max(0) as u64;
+            let (vote, vote_epoch) = if runid.eq_ignore_ascii_case(s.myid()) {
+                s.vote_leader(mi, epoch, &runid, now)
+            } else {
+                s.vote_for_peer(mi, epoch, &runid, now)
+            };
             leader = vote;
             leader_epoch = vote_epoch;
         }

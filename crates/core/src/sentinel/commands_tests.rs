@@ -67,6 +67,20 @@ fn primary_names_are_aliases_of_the_master_ones() {
         run(&mut s, "IS-PRIMARY-DOWN-BY-ADDR 127.0.0.1 6379 0 *"),
         Reply::Array(vec![Reply::Int(0), Reply::bulk("*"), Reply::Int(0)])
     );
+    // A client asking the sentinel to vote for itself is granted the vote (the master
+    // answering or not), as upstream does.
+    let own = format!(
+        "IS-PRIMARY-DOWN-BY-ADDR 127.0.0.1 6379 99 {}",
+        "f".repeat(40)
+    );
+    assert_eq!(
+        run(&mut s, &own),
+        Reply::Array(vec![
+            Reply::Int(0),
+            Reply::bulk("f".repeat(40)),
+            Reply::Int(99)
+        ])
+    );
     assert_eq!(
         run(&mut s, "PRIMARY nosuch"),
         Reply::err("ERR No such master with that name")

@@ -1,4 +1,5 @@
-//! `CLIENT` and its 16 subcommands, the `CLIENT LIST` line format, and `CLIENT PAUSE` state.
+//! `CLIENT` and its 17 subcommands (Redis 7.0.15's 16 and 7.2's `SETINFO`), the `CLIENT LIST`
+//! line format, and `CLIENT PAUSE` state.
 
 use super::clients::ClientInfo;
 use super::command::help;
@@ -199,7 +200,36 @@ pub fn describe(info: &ClientInfo) -> String {
         state.user,
         state.resp
     );
+    // Redis 7.2's fields, shown once the client set them (a 7.0.15 client cannot).
+    if !state.lib_name.is_empty() || !state.lib_ver.is_empty() {
+        let _ = write!(
+            line,
+            " lib-name={} lib-ver={}",
+            state.lib_name, state.lib_ver
+        );
+    }
     line
+}
+
+/// `CLIENT SETINFO LIB-NAME|LIB-VER <value>` (Redis 7.2): printable ASCII without blanks, ""
+/// clears.
+fn setinfo(info: &ClientInfo, attr: &Bytes, value: &Bytes) -> Reply {
+    let name = String::from_utf8_lossy(attr);
+    let mut state = info.state();
+    let slot = if attr.eq_ignore_ascii_case(b"lib-name") {
+        &mut state.lib_name
+    } else if attr.eq_ignore_ascii_case(b"lib-ver") {
+        &mut state.lib_ver
+    } else {
+        return Reply::err(format!("ERR Unrecognized option '{name}'"));
+    };
+    if !valid_name(value) {
+        return Reply::err(format!(
+            "ERR {name} cannot contain spaces, newlines or special characters."
+        ));
+    }
+    *slot = String::from_utf8_lossy(value).into_owned();
+    Reply::ok()
 }
 
 /// Client types of `CLIENT LIST TYPE` / `CLIENT KILL TYPE`.
@@ -259,6 +289,7 @@ pub fn run(ctx: &mut Ctx, spec: &Spec, args: &[Bytes]) -> Option<Reply> {
             info.state().name = String::from_utf8_lossy(&args[2]).into_owned();
             Reply::ok()
         }
+        "setinfo" => setinfo(&info, &args[2], &args[3]),
         "info" => Reply::Verbatim(format!("{}\n", describe(&info))),
         "list" => list(ctx.shared, &args[2..]),
         "kill" => kill(ctx, args),

@@ -52,6 +52,10 @@ pub struct ClientState {
     pub no_evict: bool,
     /// `CLIENT TRACKING` state.
     pub tracking: super::client::Tracking,
+    /// `CLIENT SETINFO LIB-NAME` ("" = none).
+    pub lib_name: String,
+    /// `CLIENT SETINFO LIB-VER` ("" = none).
+    pub lib_ver: String,
 }
 
 /// One connected client, shared between its task and the registry.
@@ -138,6 +142,8 @@ impl Registry {
                 psub: 0,
                 no_evict: false,
                 tracking: Default::default(),
+                lib_name: String::new(),
+                lib_ver: String::new(),
             }),
             kill: KillSwitch::default(),
         });

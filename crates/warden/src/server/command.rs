@@ -2,6 +2,7 @@
 
 use super::table::{self, cat, Doc, Spec};
 use bytes::Bytes;
+use warden_core::config::Compat;
 use warden_core::glob::glob_match;
 use warden_core::Reply;
 
@@ -34,36 +35,48 @@ pub fn help(lines: &[&str]) -> Reply {
     Reply::Array(lines.iter().map(|l| Reply::Status(l.to_string())).collect())
 }
 
-/// Execute `COMMAND [...]` (`spec` is `command` itself or one of its subcommands).
-pub fn run(spec: &Spec, args: &[Bytes]) -> Reply {
+/// Execute `COMMAND [...]` (`spec` is `command` itself or one of its subcommands), showing the
+/// entries `compat` lists.
+pub fn run(compat: Compat, spec: &Spec, args: &[Bytes]) -> Reply {
+    let all = || {
+        Reply::Array(
+            table::commands()
+                .iter()
+                .map(|c| c.info_reply(compat))
+                .collect(),
+        )
+    };
     match spec.short_name() {
-        "command" => Reply::Array(table::commands().iter().map(Spec::info_reply).collect()),
+        "command" => all(),
         "count" => Reply::Int(table::commands().len() as i64),
-        "list" => list(&args[2..]),
-        "info" if args.len() == 2 => {
-            Reply::Array(table::commands().iter().map(Spec::info_reply).collect())
-        }
+        "list" => list(compat, &args[2..]),
+        "info" if args.len() == 2 => all(),
         "info" => Reply::Array(
             args[2..]
                 .iter()
                 .map(|n| {
-                    table::lookup_full(n)
-                        .map(Spec::info_reply)
+                    lookup_listed(compat, n)
+                        .map(|s| s.info_reply(compat))
                         .unwrap_or(Reply::Null)
                 })
                 .collect(),
         ),
-        "docs" => docs(&args[2..]),
+        "docs" => docs(compat, &args[2..]),
         "getkeys" | "getkeysandflags" => getkeys(&args[2..]),
         _ => help(HELP),
     }
 }
 
-fn list(filter: &[Bytes]) -> Reply {
+/// An entry by full name, if `compat` lists it.
+fn lookup_listed(compat: Compat, name: &[u8]) -> Option<&'static Spec> {
+    table::lookup_full(name).filter(|s| table::listed(s.name, compat))
+}
+
+fn list(compat: Compat, filter: &[Bytes]) -> Reply {
     let names = |keep: &dyn Fn(&Spec) -> bool| {
         Reply::Array(
             table::all()
-                .filter(|s| keep(s))
+                .filter(|s| table::listed(s.name, compat) && keep(s))
                 .map(|s| Reply::bulk(s.name))
                 .collect(),
         )
@@ -87,8 +100,8 @@ fn list(filter: &[Bytes]) -> Reply {
 }
 
 /// The docs node of a command or subcommand by full name.
-fn find_doc(name: &[u8]) -> Option<(&'static str, &'static Doc)> {
-    let spec = table::lookup_full(name)?;
+fn find_doc(compat: Compat, name: &[u8]) -> Option<(&'static str, &'static Doc)> {
+    let spec = lookup_listed(compat, name)?;
     let top = spec.family();
     let (_, doc) = table::docs().iter().find(|(n, _)| *n == top)?;
     if spec.name == top {
@@ -103,16 +116,17 @@ fn find_doc(name: &[u8]) -> Option<(&'static str, &'static Doc)> {
         .map(|(n, d)| (*n, d))
 }
 
-fn docs(names: &[Bytes]) -> Reply {
+fn docs(compat: Compat, names: &[Bytes]) -> Reply {
     let entries: Vec<(&str, &Doc)> = if names.is_empty() {
         table::docs().iter().map(|(n, d)| (*n, d)).collect()
     } else {
-        names.iter().filter_map(|n| find_doc(n)).collect()
+        names.iter().filter_map(|n| find_doc(compat, n)).collect()
     };
+    let keep = |name: &str| table::listed(name, compat);
     Reply::Map(
         entries
             .into_iter()
-            .map(|(n, d)| (Reply::bulk(n), d.reply()))
+            .map(|(n, d)| (Reply::bulk(n), d.reply_listed(&keep)))
             .collect(),
     )
 }
@@ -153,8 +167,12 @@ mod tests {
     }
 
     fn run_words(words: &[&str]) -> Reply {
+        run_as(Compat::Redis70, words)
+    }
+
+    fn run_as(compat: Compat, words: &[&str]) -> Reply {
         let a = args(words);
-        run(table::resolve(&a).unwrap(), &a)
+        run(compat, table::resolve(&a).unwrap(), &a)
     }
 
     fn strings(reply: Reply) -> Vec<String> {
@@ -226,5 +244,46 @@ mod tests {
             run_words(&["command", "getkeys", "ping", "x"]),
             Reply::err("ERR The command has no key arguments")
         );
+    }
+
+    #[test]
+    fn newer_entries_are_shown_by_the_setting() {
+        let listed = |compat| strings(run_as(compat, &["command", "list"]));
+        assert!(!listed(Compat::Redis70).contains(&"client|setinfo".to_string()));
+        assert_eq!(listed(Compat::Redis72).len(), 73);
+        let valkey = listed(Compat::Valkey8);
+        assert_eq!(valkey.len(), 77);
+        assert!(valkey.contains(&"sentinel|primary".to_string()));
+        for compat in [Compat::Redis70, Compat::Redis72, Compat::Valkey8] {
+            assert_eq!(run_as(compat, &["command", "count"]), Reply::Int(15));
+        }
+        let Reply::Map(docs) = run_as(Compat::Valkey8, &["command", "docs", "client|setinfo"])
+        else {
+            panic!()
+        };
+        assert_eq!(docs[0].0, Reply::bulk("client|setinfo"));
+        assert_eq!(
+            run_as(Compat::Redis70, &["command", "docs", "client|setinfo"]),
+            Reply::Map(Vec::new())
+        );
+        assert_eq!(
+            run_as(Compat::Redis70, &["command", "info", "sentinel|primary"]),
+            Reply::Array(vec![Reply::Null])
+        );
+        // The `sentinel` entry's own subcommand lists follow the setting too.
+        let subcommands = |compat| {
+            let Reply::Array(info) = run_as(compat, &["command", "info", "sentinel"]) else {
+                panic!()
+            };
+            let Reply::Array(fields) = &info[0] else {
+                panic!()
+            };
+            let Reply::Array(subs) = &fields[9] else {
+                panic!()
+            };
+            subs.len()
+        };
+        assert_eq!(subcommands(Compat::Redis70), 21);
+        assert_eq!(subcommands(Compat::Valkey8), 25);
     }
 }

@@ -132,7 +132,7 @@ pub fn execute(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) {
             Some(reply) => reply,
             None => return,
         },
-        "command" => command::run(spec, args),
+        "command" => command::run(ctx.shared.settings.compat, spec, args),
         "info" => Reply::Bulk(info::render(ctx.shared, &args[1..]).into()),
         "role" => role::run(ctx.shared),
         "sentinel" => sentinel::run(ctx, &args[1..]),

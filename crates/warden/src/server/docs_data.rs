@@ -1,6 +1,7 @@
 //! `COMMAND DOCS` data of Redis Sentinel 7.0.15 (summary, since, group, complexity, history,
 //! arguments), reproduced from the reference binary's reply so clients such as `redis-cli`
-//! get the same hints.
+//! get the same hints; the entries of newer versions (`client|setinfo`, Valkey's
+//! primary-named `sentinel` subcommands) as valkey-sentinel 8.1 gives them.
 
 use super::table::Doc::{self, L, M, S, T};
 
@@ -821,6 +822,32 @@ pub(super) static DOCS: [(&str, Doc); 15] = [
                     ]),
                 ])),
             ])),
+            ("client|setinfo", M(&[
+                ("summary", S("Sets information specific to the client or connection.")),
+                ("since", S("7.2.0")),
+                ("group", S("connection")),
+                ("complexity", S("O(1)")),
+                ("arguments", L(&[
+                    M(&[
+                        ("name", S("attr")),
+                        ("type", S("oneof")),
+                        ("arguments", L(&[
+                            M(&[
+                                ("name", S("libname")),
+                                ("type", S("string")),
+                                ("display_text", S("libname")),
+                                ("token", S("LIB-NAME")),
+                            ]),
+                            M(&[
+                                ("name", S("libver")),
+                                ("type", S("string")),
+                                ("display_text", S("libver")),
+                                ("token", S("LIB-VER")),
+                            ]),
+                        ])),
+                    ]),
+                ])),
+            ])),
         ])),
     ])),
     ("info", M(&[
@@ -1314,6 +1341,66 @@ pub(super) static DOCS: [(&str, Doc); 15] = [
                     M(&[
                         ("name", S("master-name")),
                         ("type", S("string")),
+                    ]),
+                ])),
+            ])),
+            ("sentinel|primaries", M(&[
+                ("summary", S("Returns a list of monitored primaries.")),
+                ("since", S("8.0.0")),
+                ("group", S("sentinel")),
+                ("complexity", S("O(N) where N is the number of primaries")),
+            ])),
+            ("sentinel|primary", M(&[
+                ("summary", S("Returns the state of a primary instance.")),
+                ("since", S("8.0.0")),
+                ("group", S("sentinel")),
+                ("complexity", S("O(1)")),
+                ("arguments", L(&[
+                    M(&[
+                        ("name", S("primary-name")),
+                        ("type", S("string")),
+                        ("display_text", S("primary-name")),
+                    ]),
+                ])),
+            ])),
+            ("sentinel|get-primary-addr-by-name", M(&[
+                ("summary", S("Returns the port and address of a primary instance.")),
+                ("since", S("8.0.0")),
+                ("group", S("sentinel")),
+                ("complexity", S("O(1)")),
+                ("arguments", L(&[
+                    M(&[
+                        ("name", S("primary-name")),
+                        ("type", S("string")),
+                        ("display_text", S("primary-name")),
+                    ]),
+                ])),
+            ])),
+            ("sentinel|is-primary-down-by-addr", M(&[
+                ("summary", S("Determines whether a primary instance is down.")),
+                ("since", S("8.0.0")),
+                ("group", S("sentinel")),
+                ("complexity", S("O(1)")),
+                ("arguments", L(&[
+                    M(&[
+                        ("name", S("ip")),
+                        ("type", S("string")),
+                        ("display_text", S("ip")),
+                    ]),
+                    M(&[
+                        ("name", S("port")),
+                        ("type", S("integer")),
+                        ("display_text", S("port")),
+                    ]),
+                    M(&[
+                        ("name", S("current-epoch")),
+                        ("type", S("integer")),
+                        ("display_text", S("current-epoch")),
+                    ]),
+                    M(&[
+                        ("name", S("runid")),
+                        ("type", S("string")),
+                        ("display_text", S("runid")),
                     ]),
                 ])),
             ])),

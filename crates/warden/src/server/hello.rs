@@ -3,7 +3,7 @@
 use super::auth::{authenticate, wrongpass};
 use super::client::valid_name;
 use super::dispatch::Ctx;
-use super::info::REDIS_VERSION;
+use super::info::server_version;
 use super::resp::Protocol;
 use bytes::Bytes;
 use warden_core::Reply;
@@ -62,9 +62,10 @@ pub fn run(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
         ctx.session.proto = proto;
         ctx.session.info.state().resp = proto.number();
     }
+    let (server, version) = server_version(ctx.shared.settings.compat);
     Reply::map([
-        ("server", Reply::bulk("redis")),
-        ("version", Reply::bulk(REDIS_VERSION)),
+        ("server", Reply::bulk(server)),
+        ("version", Reply::bulk(version)),
         ("proto", Reply::Int(ctx.session.proto.number())),
         ("id", Reply::Int(ctx.session.info.id as i64)),
         ("mode", Reply::bulk("sentinel")),

@@ -6,9 +6,39 @@ use super::Shared;
 use bytes::Bytes;
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
+use warden_core::config::Compat;
 
-/// Version reported everywhere (INFO, HELLO).
+/// Redis version reported under the default compatibility setting (INFO, HELLO).
 pub const REDIS_VERSION: &str = "7.0.15";
+
+/// The `redis_version` Redis 7.2 reports, and Valkey as the Redis version it is compatible with.
+const REDIS_7_2_VERSION: &str = "7.2.4";
+
+/// The Valkey version reported under `warden-compat valkey-8` (the suite Warden passes).
+const VALKEY_VERSION: &str = "8.0.1";
+
+/// `(server name, version)` as HELLO reports them under `compat`.
+pub fn server_version(compat: Compat) -> (&'static str, &'static str) {
+    match compat {
+        Compat::Redis70 => ("redis", REDIS_VERSION),
+        Compat::Redis72 => ("redis", REDIS_7_2_VERSION),
+        Compat::Valkey8 => ("valkey", VALKEY_VERSION),
+    }
+}
+
+/// The version fields that open `INFO server` under `compat` (Valkey adds `server_name` and
+/// `valkey_version` after `redis_version`).
+fn version_fields(compat: Compat) -> Vec<(&'static str, String)> {
+    match compat {
+        Compat::Redis70 => vec![("redis_version", REDIS_VERSION.into())],
+        Compat::Redis72 => vec![("redis_version", REDIS_7_2_VERSION.into())],
+        Compat::Valkey8 => vec![
+            ("redis_version", REDIS_7_2_VERSION.into()),
+            ("server_name", "valkey".into()),
+            ("valkey_version", VALKEY_VERSION.into()),
+        ],
+    }
+}
 
 const SECTIONS: [&str; 5] = ["server", "clients", "stats", "cpu", "sentinel"];
 
@@ -101,12 +131,17 @@ fn server(shared: &Shared) -> String {
     let uptime = shared.started.elapsed().as_secs();
     let (os, bits) = uname();
     let s = &shared.settings;
-    fields(&[
-        ("redis_version", REDIS_VERSION.into()),
+    // Valkey names the mode field `server_mode`.
+    let mode = match s.compat {
+        Compat::Valkey8 => "server_mode",
+        _ => "redis_mode",
+    };
+    let mut pairs = version_fields(s.compat);
+    pairs.extend([
         ("redis_git_sha1", "00000000".into()),
         ("redis_git_dirty", "0".into()),
         ("redis_build_id", "0".into()),
-        ("redis_mode", "sentinel".into()),
+        (mode, "sentinel".into()),
         ("os", os),
         ("arch_bits", bits.to_string()),
         ("monotonic_clock", "POSIX clock_gettime".into()),
@@ -126,7 +161,8 @@ fn server(shared: &Shared) -> String {
         ("executable", s.executable.display().to_string()),
         ("config_file", s.config_file.display().to_string()),
         ("io_threads_active", "0".into()),
-    ])
+    ]);
+    fields(&pairs)
 }
 
 fn clients(shared: &Shared) -> String {

@@ -37,7 +37,7 @@ mod tests;
 
 pub use listener::Server;
 pub use pubsub::PubSubHub;
-pub use settings::ServerSettings;
+pub use settings::{effective_compat, ServerSettings};
 pub use shutdown::Shutdown;
 
 use crate::app::App;

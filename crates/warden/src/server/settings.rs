@@ -1,7 +1,20 @@
 //! What the server needs from the configuration, decoupled from the config model.
 
 use std::path::PathBuf;
-use warden_core::config::ServerConfig;
+use warden_core::config::{Compat, ServerConfig};
+
+/// The environment variable that overrides `warden-compat` (for test harnesses that write the
+/// config file themselves).
+pub const COMPAT_ENV: &str = "WARDEN_COMPAT";
+
+/// The compatibility setting in effect: `$WARDEN_COMPAT` when set to a valid value, else the
+/// file's `warden-compat`, else the default (Redis 7.0.15).
+pub fn effective_compat(config: &ServerConfig) -> Compat {
+    std::env::var(COMPAT_ENV)
+        .ok()
+        .and_then(|name| Compat::from_name(&name))
+        .unwrap_or_else(|| config.compat())
+}
 
 /// Static settings of the RESP server.
 #[derive(Debug, Clone)]
@@ -30,6 +43,8 @@ pub struct ServerSettings {
     pub executable: PathBuf,
     /// INFO `process_supervised` (`no`, `systemd`, ...).
     pub supervised: String,
+    /// Which upstream surface `COMMAND` and `INFO` present (see [`effective_compat`]).
+    pub compat: Compat,
 }
 
 impl ServerSettings {
@@ -56,6 +71,7 @@ impl ServerSettings {
                 "systemd" | "upstart" => config.supervised.clone(),
                 _ => "no".into(),
             },
+            compat: effective_compat(config),
         }
     }
 }

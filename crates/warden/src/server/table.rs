@@ -2,6 +2,7 @@
 //! flags and ACL categories, and the errors for unknown commands and wrong arity.
 
 use bytes::Bytes;
+use warden_core::config::Compat;
 use warden_core::Reply;
 
 /// ACL categories as bits, in the order `ACL CAT` lists them.
@@ -64,7 +65,7 @@ pub mod cat {
 /// One command or subcommand.
 #[derive(Debug)]
 pub struct Spec {
-    /// Dense index over all 72 entries (ACL permission bits).
+    /// Dense index over all entries (ACL permission bits).
     pub id: usize,
     /// Full name: `ping`, or `parent|sub` for a subcommand.
     pub name: &'static str,
@@ -108,8 +109,8 @@ impl Spec {
         }
     }
 
-    /// `COMMAND INFO` entry.
-    pub fn info_reply(&self) -> Reply {
+    /// `COMMAND INFO` entry, with the subcommands `COMMAND` lists under `compat`.
+    pub fn info_reply(&self, compat: Compat) -> Reply {
         // Redis sends flags, categories, tips and key specs as sets (`~` in RESP3), and the
         // subcommands as an array, or an empty set when there are none.
         let statuses = |items: &mut dyn Iterator<Item = String>| {
@@ -128,7 +129,13 @@ impl Spec {
             if self.subcommands.is_empty() {
                 Reply::Set(Vec::new())
             } else {
-                Reply::Array(self.subcommands.iter().map(Spec::info_reply).collect())
+                Reply::Array(
+                    self.subcommands
+                        .iter()
+                        .filter(|s| listed(s.name, compat))
+                        .map(|s| s.info_reply(compat))
+                        .collect(),
+                )
             },
         ])
     }
@@ -150,6 +157,11 @@ pub enum Doc {
 impl Doc {
     /// The reply for this node.
     pub fn reply(&self) -> Reply {
+        self.reply_listed(&|_| true)
+    }
+
+    /// The reply for this node without the `subcommands` entries `keep` refuses.
+    pub fn reply_listed(&self, keep: &dyn Fn(&str) -> bool) -> Reply {
         match self {
             Doc::S(s) => Reply::bulk(s),
             Doc::T(s) => Reply::Status(s.to_string()),
@@ -164,6 +176,12 @@ impl Doc {
                             (&("flags" | "doc_flags" | "history"), Doc::L(items)) => {
                                 Reply::Set(items.iter().map(Doc::reply).collect())
                             }
+                            (&"subcommands", Doc::M(subs)) => Reply::Map(
+                                subs.iter()
+                                    .filter(|(name, _)| keep(name))
+                                    .map(|(name, doc)| (Reply::bulk(name), doc.reply()))
+                                    .collect(),
+                            ),
                             _ => v.reply(),
                         };
                         (Reply::bulk(k), value)
@@ -199,8 +217,30 @@ pub fn by_id(id: usize) -> Option<&'static Spec> {
 /// Warden's extra `SENTINEL` subcommand (not listed by COMMAND, see [`resolve`]).
 const WARDEN_VIP_SUBCOMMAND: &[u8] = b"vip";
 
-/// Number of entries (ACL bitmaps cover this many ids).
-pub const ENTRIES: usize = 72;
+/// Number of entries (ACL bitmaps cover this many ids): Redis 7.0.15's 72, `client|setinfo`
+/// and Valkey's four primary-named `sentinel` subcommands.
+pub const ENTRIES: usize = 77;
+
+/// Valkey 8's primary-named `SENTINEL` subcommands.
+const PRIMARY_NAMES: [&str; 4] = [
+    "sentinel|primaries",
+    "sentinel|primary",
+    "sentinel|get-primary-addr-by-name",
+    "sentinel|is-primary-down-by-addr",
+];
+
+/// Whether `COMMAND` (LIST, INFO, DOCS) shows the entry `name` under `compat`: Redis 7.0.15
+/// has neither `client|setinfo` nor the primary names, Redis 7.2 and later add the former,
+/// Valkey both. Every entry is executable whatever the setting.
+pub fn listed(name: &str, compat: Compat) -> bool {
+    if name == "client|setinfo" {
+        compat.lists_client_setinfo()
+    } else if PRIMARY_NAMES.contains(&name) {
+        compat.lists_primary_names()
+    } else {
+        true
+    }
+}
 
 fn find(list: &'static [Spec], name: &[u8], prefix: usize) -> Option<&'static Spec> {
     list.iter()
@@ -313,7 +353,11 @@ mod tests {
             "client|kill"
         );
         let sentinel = lookup_top(b"SENTINEL").unwrap();
-        assert_eq!(sentinel.subcommands.len(), 21);
+        assert_eq!(sentinel.subcommands.len(), 25);
+        let listed_under = |compat| all().filter(|s| listed(s.name, compat)).count();
+        assert_eq!(listed_under(Compat::Redis70), 72);
+        assert_eq!(listed_under(Compat::Redis72), 73);
+        assert_eq!(listed_under(Compat::Valkey8), 77);
         assert_eq!(docs().len(), 15);
     }
 
@@ -352,6 +396,20 @@ mod tests {
             "client|list"
         );
         assert_eq!(resolve(&args(&["ping", "x"])).unwrap().name, "ping");
+        assert_eq!(
+            resolve(&args(&["client", "SETINFO", "lib-name", "x"]))
+                .unwrap()
+                .name,
+            "client|setinfo"
+        );
+        assert_eq!(
+            err(&["client", "no-touch", "on"]),
+            "ERR unknown subcommand 'no-touch'. Try CLIENT HELP."
+        );
+        assert_eq!(
+            err(&["sentinel", "primary"]),
+            "ERR wrong number of arguments for 'sentinel|primary' command"
+        );
     }
 
     #[test]

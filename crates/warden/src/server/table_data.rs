@@ -1,6 +1,9 @@
 //! The command table of Redis Sentinel 7.0.15: the 15 commands flagged for sentinel mode and
 //! their subcommands (72 entries), with arity, flags, ACL categories and tips exactly as
-//! `COMMAND INFO` reports them on the reference binary, in the same order.
+//! `COMMAND INFO` reports them on the reference binary, in the same order; then the entries
+//! newer versions added (ids 72 on: `client|setinfo` from Redis 7.2, Valkey 8's primary-named
+//! `sentinel` subcommands) as `COMMAND INFO` reports them on valkey-sentinel 8.1. Which of
+//! those `COMMAND` lists depends on the compatibility setting (`table::listed`).
 
 use super::table::{cat, Spec};
 
@@ -287,7 +290,7 @@ static ACL_SUBCOMMANDS: [Spec; 13] = [
     },
 ];
 
-static CLIENT_SUBCOMMANDS: [Spec; 16] = [
+static CLIENT_SUBCOMMANDS: [Spec; 17] = [
     Spec {
         id: 28,
         name: "client|trackinginfo",
@@ -432,6 +435,15 @@ static CLIENT_SUBCOMMANDS: [Spec; 16] = [
         tips: &[],
         subcommands: &[],
     },
+    Spec {
+        id: 72,
+        name: "client|setinfo",
+        arity: 4,
+        flags: &["noscript", "loading", "stale"],
+        categories: cat::SLOW | cat::CONNECTION,
+        tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
+        subcommands: &[],
+    },
 ];
 
 static COMMAND_SUBCOMMANDS: [Spec; 7] = [
@@ -500,7 +512,7 @@ static COMMAND_SUBCOMMANDS: [Spec; 7] = [
     },
 ];
 
-static SENTINEL_SUBCOMMANDS: [Spec; 21] = [
+static SENTINEL_SUBCOMMANDS: [Spec; 25] = [
     Spec {
         id: 51,
         name: "sentinel|replicas",
@@ -685,6 +697,42 @@ static SENTINEL_SUBCOMMANDS: [Spec; 21] = [
         id: 71,
         name: "sentinel|sentinels",
         arity: 3,
+        flags: &["admin"],
+        categories: cat::ADMIN | cat::SLOW | cat::DANGEROUS,
+        tips: &[],
+        subcommands: &[],
+    },
+    Spec {
+        id: 73,
+        name: "sentinel|primaries",
+        arity: 2,
+        flags: &["admin"],
+        categories: cat::ADMIN | cat::SLOW | cat::DANGEROUS,
+        tips: &[],
+        subcommands: &[],
+    },
+    Spec {
+        id: 74,
+        name: "sentinel|primary",
+        arity: 3,
+        flags: &["admin"],
+        categories: cat::ADMIN | cat::SLOW | cat::DANGEROUS,
+        tips: &[],
+        subcommands: &[],
+    },
+    Spec {
+        id: 75,
+        name: "sentinel|get-primary-addr-by-name",
+        arity: 3,
+        flags: &["admin"],
+        categories: cat::ADMIN | cat::SLOW | cat::DANGEROUS,
+        tips: &[],
+        subcommands: &[],
+    },
+    Spec {
+        id: 76,
+        name: "sentinel|is-primary-down-by-addr",
+        arity: 6,
         flags: &["admin"],
         categories: cat::ADMIN | cat::SLOW | cat::DANGEROUS,
         tips: &[],
