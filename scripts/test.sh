@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: dependencies, release build, `cargo test` of the workspace, and Redis's own
+# The whole test suite: dependencies, release build, `cargo test` of the workspace, Redis's own
 # Sentinel test suite (../shared/conformance) against target/release/warden, plain and in its TLS
-# mode (scripts/upstream-tls.sh).
+# mode (scripts/upstream-tls.sh), and Valkey 8.0.1's Sentinel suite with valkey-server data nodes
+# (installed under the target dir by scripts/install-valkey.sh) against Warden under
+# `WARDEN_COMPAT=valkey-8`.
 #
 # usage: scripts/test.sh
 # env:
@@ -11,6 +13,8 @@
 #   WARDEN_SHARED_DIR      the shared/ directory (default: ../shared beside the clone, else /work/shared)
 #   WARDEN_TEST_TIMEOUT    seconds allowed for `cargo test` (default 2400)
 #   WARDEN_UPSTREAM_TIMEOUT seconds allowed for the upstream suite (default 1800)
+#   WARDEN_VALKEY_SUITE    "all" (default) runs Valkey's Sentinel suite, "none" skips it, anything else
+#                          is a space- or comma-separated list of its units
 # Exit status 0 only if every step passed; the last line is a one-line summary.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +49,14 @@ section() { echo; echo "=== $* ==="; }
 section "dependencies"
 if ! ./scripts/install-deps.sh; then
     summary+=("dependencies FAILED"); failed=1; finish
+fi
+VALKEY_UNITS=$(printf '%s' "${WARDEN_VALKEY_SUITE:-all}" | tr -s ' \t\n,' ' ' | sed 's/^ //; s/ $//')
+if [ "$VALKEY_UNITS" != none ]; then
+    if VALKEY_SERVER=$(./scripts/install-valkey.sh | tail -1) && [ -x "$VALKEY_SERVER" ]; then
+        export VALKEY_SERVER
+    else
+        summary+=("valkey install FAILED"); failed=1; finish
+    fi
 fi
 ensure_cargo
 mkdir -p "$LOGS"
@@ -93,17 +105,20 @@ record_upstream() {
     fi
 }
 
+# The conformance suites and their runners (../shared/conformance).
+SHARED=${WARDEN_SHARED_DIR:-}
+if [ -z "$SHARED" ]; then
+    for dir in "$ROOT/../shared" /work/shared; do
+        if [ -x "$dir/conformance/run-upstream-sentinel-tests.sh" ]; then SHARED=$dir; break; fi
+    done
+fi
+CONFORMANCE="${SHARED:-../shared}/conformance"
+
 section "upstream Sentinel suite: $UNITS"
 if [ "$UNITS" = none ]; then
     summary+=("upstream skipped")
 else
-    SHARED=${WARDEN_SHARED_DIR:-}
-    if [ -z "$SHARED" ]; then
-        for dir in "$ROOT/../shared" /work/shared; do
-            if [ -x "$dir/conformance/run-upstream-sentinel-tests.sh" ]; then SHARED=$dir; break; fi
-        done
-    fi
-    RUNNER="${SHARED:-../shared}/conformance/run-upstream-sentinel-tests.sh"
+    RUNNER="$CONFORMANCE/run-upstream-sentinel-tests.sh"
     if [ ! -x "$RUNNER" ]; then
         summary+=("upstream FAILED (runner not found: $RUNNER; set WARDEN_SHARED_DIR)")
         failed=1
@@ -121,5 +136,30 @@ else
     timeout "${WARDEN_UPSTREAM_TIMEOUT:-1800}" ./scripts/upstream-tls.sh \
         "$(dirname "$RUNNER")/redis-7.0.15" "$WARDEN_BIN" "${args[@]}" 2>&1 | tee "$LOGS/upstream-tls.log"
     record_upstream "upstream over TLS [$UNITS]" "$LOGS/upstream-tls.log" "${PIPESTATUS[0]}"
+fi
+
+section "Valkey Sentinel suite: $VALKEY_UNITS"
+if [ "$VALKEY_UNITS" = none ]; then
+    summary+=("valkey suite skipped")
+else
+    VALKEY_RUNNER="$CONFORMANCE/run-valkey-sentinel-tests.sh"
+    args=()
+    if [ "$VALKEY_UNITS" != all ]; then
+        read -ra units <<<"$VALKEY_UNITS"
+        for unit in "${units[@]}"; do args+=(--single "$unit"); done
+    fi
+    log="$LOGS/valkey-suite.log"
+    WARDEN_COMPAT=valkey-8 timeout "${WARDEN_UPSTREAM_TIMEOUT:-1800}" "$VALKEY_RUNNER" "$WARDEN_BIN" "${args[@]}" 2>&1 \
+        | tee "$log"
+    rc=${PIPESTATUS[0]}
+    read -r ok bad <<<"$(sed -nE 's/^passed ([0-9]+), failed ([0-9]+)$/\1 \2/p' "$log" | tail -1)"
+    total_passed=$((total_passed + ${ok:-0}))
+    if [ "$rc" -eq 0 ] && [ "${bad:-1}" = 0 ]; then
+        summary+=("valkey suite [$VALKEY_UNITS] ok ($ok passed)")
+    else
+        total_failed=$((total_failed + ${bad:-1}))
+        summary+=("valkey suite [$VALKEY_UNITS] FAILED (rc=$rc ok=${ok:-?} failed=${bad:-?}; log $log)")
+        failed=1
+    fi
 fi
 finish
