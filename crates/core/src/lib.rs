@@ -46,13 +46,13 @@ pub enum Saved {
 /// generation on disk by an older one. An error is reported to the commanding client as
 /// `-ERR Failed to save config file. Check server logs.` (synchronous saves).
 pub trait Persist: Send {
-    /// Persist `state` as generation `generation`. With `wait` (an operator command that
+    /// Persist `state` (a snapshot the persister keeps) as generation `generation`. With `wait` (an operator command that
     /// reports the outcome; start-up) it must be durable on return; otherwise the persister
     /// may write it in the background and return [`Saved::Pending`].
     fn save(
         &mut self,
         generation: u64,
-        state: &config::SentinelConfig,
+        state: config::SentinelConfig,
         wait: bool,
     ) -> Result<Saved, String>;
 }

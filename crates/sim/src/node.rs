@@ -102,15 +102,15 @@ impl Persist for DiskPersist {
     fn save(
         &mut self,
         generation: u64,
-        state: &SentinelConfig,
+        state: SentinelConfig,
         wait: bool,
     ) -> Result<Saved, String> {
         let mut disk = self.0.lock();
         if !wait && matches!(disk.mode, DiskMode::Background { .. }) {
-            disk.started.push((generation, state.clone()));
+            disk.started.push((generation, state));
             return Ok(Saved::Pending);
         }
-        disk.write(generation, state);
+        disk.write(generation, &state);
         Ok(Saved::Durable)
     }
 }
@@ -247,12 +247,12 @@ mod tests {
         let mut persist = DiskPersist(disk.clone());
         let mut newer = cfg.clone();
         newer.current_epoch = 4;
-        persist.save(1, &newer, true).expect("save");
+        persist.save(1, newer.clone(), true).expect("save");
         assert!(disk.lock().regressions.is_empty());
         let mut older = newer.clone();
         older.current_epoch = 1;
         older.masters[0].config_epoch = 1;
-        persist.save(2, &older, true).expect("save");
+        persist.save(2, older.clone(), true).expect("save");
         assert_eq!(disk.lock().regressions.len(), 2);
     }
 
@@ -267,12 +267,12 @@ mod tests {
         let mut persist = DiskPersist(disk.clone());
         let mut one = cfg.clone();
         one.current_epoch = 1;
-        assert_eq!(persist.save(1, &one, false), Ok(Saved::Pending));
+        assert_eq!(persist.save(1, one.clone(), false), Ok(Saved::Pending));
         assert_eq!(disk.lock().saved.current_epoch, 0, "not written yet");
         let mut two = cfg.clone();
         two.current_epoch = 2;
         assert_eq!(
-            persist.save(2, &two, true),
+            persist.save(2, two.clone(), true),
             Ok(Saved::Durable),
             "wait: at once"
         );

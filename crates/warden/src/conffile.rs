@@ -401,18 +401,23 @@ impl Persist for FilePersist {
     fn save(
         &mut self,
         generation: u64,
-        state: &SentinelConfig,
+        state: SentinelConfig,
         wait: bool,
     ) -> Result<Saved, String> {
-        if !wait {
-            if let Some(jobs) = &self.jobs {
-                if jobs.send((generation, state.clone())).is_ok() {
-                    return Ok(Saved::Pending);
-                }
+        let state = if wait {
+            state
+        } else {
+            match &self.jobs {
+                Some(jobs) => match jobs.send((generation, state)) {
+                    Ok(()) => return Ok(Saved::Pending),
+                    // The writer thread is gone: write it here.
+                    Err(mpsc::SendError((_, state))) => state,
+                },
+                None => state,
             }
-        }
+        };
         lock(&self.file)
-            .save(generation, state)
+            .save(generation, &state)
             .map(|()| Saved::Durable)
     }
 }
@@ -498,7 +503,7 @@ mod tests {
         state.masters[0]
             .known_replicas
             .push(("127.0.0.1".into(), 6380));
-        loaded.persist.save(1, &state, true).unwrap();
+        loaded.persist.save(1, state.clone(), true).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(
             text.starts_with("# keep me\nsentinel monitor m 127.0.0.1 6379 2\nsentinel myid 0123"),
@@ -521,7 +526,7 @@ mod tests {
         assert_eq!(mode & !0o644, 0, "mode {mode:o} within 0644");
         // A hand edit between saves survives the next save.
         fs::write(&path, format!("# hand edit\n{text}")).unwrap();
-        loaded.persist.save(2, &state, true).unwrap();
+        loaded.persist.save(2, state.clone(), true).unwrap();
         assert!(fs::read_to_string(&path)
             .unwrap()
             .starts_with("# hand edit\n# keep me\n"));
@@ -537,7 +542,7 @@ mod tests {
         let mut loaded = load(Some(&path), "").unwrap();
         loaded
             .persist
-            .save(1, &loaded.parsed.sentinel, true)
+            .save(1, loaded.parsed.sentinel.clone(), true)
             .unwrap();
         let text = fs::read_to_string(&path).unwrap();
         let real = fs::canonicalize(&real).unwrap();
@@ -557,7 +562,7 @@ mod tests {
         fs::create_dir(&path).unwrap();
         let err = loaded
             .persist
-            .save(1, &loaded.parsed.sentinel, true)
+            .save(1, loaded.parsed.sentinel.clone(), true)
             .unwrap_err();
         assert_eq!(err, "Is a directory");
         assert!(path.is_dir());
@@ -577,7 +582,7 @@ mod tests {
         assert_eq!(
             loaded
                 .persist
-                .save(1, &loaded.parsed.sentinel, true)
+                .save(1, loaded.parsed.sentinel.clone(), true)
                 .unwrap_err(),
             "No such file or directory"
         );
@@ -595,7 +600,7 @@ mod tests {
             .unwrap();
         let mut state = loaded.parsed.sentinel.clone();
         state.current_epoch = 7;
-        let saved = loaded.persist.save(1, &state, false).unwrap();
+        let saved = loaded.persist.save(1, state.clone(), false).unwrap();
         assert_eq!(saved, Saved::Pending);
         assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)), Ok(1));
         assert!(fs::read_to_string(&path)
@@ -603,10 +608,10 @@ mod tests {
             .contains("\nsentinel current-epoch 7\n"));
         // A synchronous save of a newer generation wins over an older one written later.
         state.current_epoch = 9;
-        let saved = loaded.persist.save(3, &state, true).unwrap();
+        let saved = loaded.persist.save(3, state.clone(), true).unwrap();
         assert_eq!(saved, Saved::Durable);
         state.current_epoch = 8;
-        loaded.persist.save(2, &state, false).unwrap();
+        loaded.persist.save(2, state.clone(), false).unwrap();
         assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(10)), Ok(2));
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains("\nsentinel current-epoch 9\n"), "{text}");

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 struct Saves(Arc<Mutex<Vec<SentinelConfig>>>);
 
 impl Persist for Saves {
-    fn save(&mut self, _: u64, state: &SentinelConfig, _: bool) -> Result<Saved, String> {
-        self.0.lock().unwrap().push(state.clone());
+    fn save(&mut self, _: u64, state: SentinelConfig, _: bool) -> Result<Saved, String> {
+        self.0.lock().unwrap().push(state);
         Ok(Saved::Durable)
     }
 }

@@ -532,7 +532,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     fn flush_config(&mut self) -> Result<(), String> {
         let generation = self.commit.begin_now();
         let snapshot = self.config();
-        let result = self.persist.save(generation, &snapshot, true).map(|_| ());
+        let result = self.persist.save(generation, snapshot, true).map(|_| ());
         self.saved_through(generation);
         result
     }
@@ -555,7 +555,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             return;
         };
         let snapshot = self.config();
-        match self.persist.save(generation, &snapshot, false) {
+        match self.persist.save(generation, snapshot, false) {
             Ok(Saved::Pending) => {}
             // A failed save was logged by the persister; Redis Sentinel goes on announcing.
             Ok(Saved::Durable) | Err(_) => self.saved_through(generation),

@@ -20,10 +20,10 @@ impl Persist for MemPersist {
     fn save(
         &mut self,
         _generation: u64,
-        state: &SentinelConfig,
+        state: SentinelConfig,
         _wait: bool,
     ) -> Result<Saved, String> {
-        self.0.lock().unwrap().push(state.clone());
+        self.0.lock().unwrap().push(state);
         Ok(Saved::Durable)
     }
 }
@@ -1170,7 +1170,7 @@ impl Persist for BackgroundPersist {
     fn save(
         &mut self,
         generation: u64,
-        state: &SentinelConfig,
+        state: SentinelConfig,
         wait: bool,
     ) -> Result<Saved, String> {
         let leader_epoch = state.masters.first().map_or(0, |m| m.leader_epoch);

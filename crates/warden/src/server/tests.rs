@@ -18,7 +18,7 @@ const DEADLINE: Duration = Duration::from_secs(10);
 struct MemoryPersist;
 
 impl Persist for MemoryPersist {
-    fn save(&mut self, _: u64, _: &SentinelConfig, _: bool) -> Result<Saved, String> {
+    fn save(&mut self, _: u64, _: SentinelConfig, _: bool) -> Result<Saved, String> {
         Ok(Saved::Durable)
     }
 }
