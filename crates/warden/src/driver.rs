@@ -140,6 +140,11 @@ fn log(level: Level, message: &str) {
 /// until an input moves that deadline earlier.
 pub async fn run_timer(app: Arc<App>) {
     loop {
+        // First let the I/O driver deliver what has already arrived (a yielded task waits for
+        // the next poll of the driver), as Redis's event loop handles file events before time
+        // events: on a loop that is behind, a PONG sitting in a socket must be seen before
+        // the timer judges SDOWN, or live instances are marked down.
+        tokio::task::yield_now().await;
         app.tick();
         loop {
             let wait = app
