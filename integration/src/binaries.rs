@@ -44,3 +44,24 @@ pub fn warden() -> io::Result<PathBuf> {
         ))
     }
 }
+
+/// The Valkey reference sentinel: `$VALKEY_SENTINEL`, else `<target>/valkey/valkey-sentinel` (the
+/// valkey-server link `scripts/install-valkey.sh` makes). Errors (with the command that installs
+/// it) when it does not exist.
+pub fn valkey_sentinel() -> io::Result<PathBuf> {
+    let path = std::env::var_os("VALKEY_SENTINEL").map_or_else(
+        || target_dir().join("valkey").join("valkey-sentinel"),
+        PathBuf::from,
+    );
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} not found: run scripts/install-valkey.sh (or set VALKEY_SENTINEL)",
+                path.display()
+            ),
+        ))
+    }
+}

@@ -191,6 +191,8 @@ pub enum Flavor {
     Redis,
     /// `warden`, the implementation under test.
     Warden,
+    /// `valkey-sentinel` 8.1 (valkey-server under that name), the reference for Valkey's surface.
+    Valkey,
 }
 
 impl Flavor {
@@ -199,6 +201,7 @@ impl Flavor {
         match self {
             Flavor::Redis => Ok(binaries::redis_sentinel()),
             Flavor::Warden => binaries::warden(),
+            Flavor::Valkey => binaries::valkey_sentinel(),
         }
     }
 }
@@ -208,6 +211,7 @@ impl fmt::Display for Flavor {
         f.write_str(match self {
             Flavor::Redis => "redis-sentinel",
             Flavor::Warden => "warden",
+            Flavor::Valkey => "valkey-sentinel",
         })
     }
 }
