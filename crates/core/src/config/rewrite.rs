@@ -116,7 +116,10 @@ impl State {
     }
 
     fn mark(&mut self, key: &str) {
-        self.rewritten.insert(key.to_string());
+        // Most keys are marked once per line of their kind: allocate only the first time.
+        if !self.rewritten.contains(key) {
+            self.rewritten.insert(key.to_string());
+        }
     }
 
     /// Writes `line` into the first unused old line for `key`, or appends it when `force`.

@@ -142,7 +142,15 @@ pub fn repr(s: &str) -> String {
 /// Redis writes `sentinel ...` values raw, which corrupts the file for values containing
 /// blanks; Warden quotes exactly those values and is byte-identical to Redis for all others.
 pub fn token(s: &str) -> String {
-    if !s.is_empty() && split_args(s).as_deref() == Some(std::slice::from_ref(&s.to_string())) {
+    // Without blanks, quotes or NUL a value reads back as itself (the common case, checked
+    // without the tokenizer: a rewrite renders every value of every master).
+    let plain = !s.is_empty()
+        && !s
+            .bytes()
+            .any(|b| is_c_space(b) || matches!(b, b'"' | b'\'' | 0));
+    if plain
+        || (!s.is_empty() && split_args(s).as_deref() == Some(std::slice::from_ref(&s.to_string())))
+    {
         s.to_string()
     } else {
         repr(s)
@@ -297,5 +305,29 @@ mod tests {
         assert_eq!(string2ll("+1"), None);
         assert_eq!(string2ll("-0"), None);
         assert_eq!(string2ll("-5"), Some(-5));
+    }
+
+    /// Every value of up to four characters over the tokenizer's special characters: what
+    /// [`token`] renders reads back as the value, and is the value itself exactly when the
+    /// tokenizer gives it back unchanged.
+    #[test]
+    fn token_reads_back_and_stays_raw_only_when_it_can() {
+        const ALPHABET: [char; 11] = [
+            ' ', '\t', '\r', '"', '\'', '\\', 'a', '\u{b}', '\u{c}', '\0', 'é',
+        ];
+        let mut values = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = values
+                .iter()
+                .flat_map(|v| ALPHABET.iter().map(move |c| format!("{v}{c}")))
+                .collect();
+            for v in &longer {
+                let raw = split_args(v).as_deref() == Some(std::slice::from_ref(v));
+                let t = token(v);
+                assert_eq!(t == *v, raw, "{v:?} -> {t:?}");
+                assert_eq!(split_args(&t), Some(vec![v.clone()]), "{v:?} -> {t:?}");
+            }
+            values = longer;
+        }
     }
 }
