@@ -14,6 +14,7 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, ServerConfig};
 use warden_core::glob::glob_match;
 use warden_core::{Persist, Saved};
@@ -292,14 +293,26 @@ impl FilePersist {
                     while let Ok((g, s)) = rx.try_recv() {
                         (generation, state) = (g, s);
                     }
+                    let started = Instant::now();
                     let _ = lock(&file).save(generation, &state);
                     done(generation);
+                    // Saves back to back (a mass failover) would keep this thread on a core
+                    // the event loops need: rest a multiple of the save's own time, during
+                    // which newer states coalesce into the next save.
+                    let took = started.elapsed();
+                    std::thread::sleep((took * WRITER_REST_FACTOR).min(WRITER_MAX_REST));
                 }
             })?;
         self.jobs = Some(tx);
         Ok(())
     }
 }
+
+/// After each background save the writer rests this many times as long as the save took,
+/// so it uses at most a quarter of a core however busy the sentinel is.
+const WRITER_REST_FACTOR: u32 = 3;
+/// The longest rest after a background save (a save of a large fleet, or a slow disk).
+const WRITER_MAX_REST: Duration = Duration::from_millis(50);
 
 fn lock(file: &Mutex<ConfigFile>) -> std::sync::MutexGuard<'_, ConfigFile> {
     // A panic while writing leaves nothing inconsistent in memory (the file is replaced
