@@ -109,6 +109,8 @@ fn replies_match_valkey_sentinel() {
         "SENTINEL CONFIG SET resolve-hostnames yes announce-port -1234",
         "SENTINEL CONFIG SET loglevel loud",
         "SENTINEL CONFIG SET announce-port",
+        "SENTINEL CONFIG GET",
+        "COMMAND GETKEYS ping",
         "SENTINEL CONFIG FOO bar",
         "SENTINEL CONFIG SET loglevel warning announce-port 1234",
         "SENTINEL CONFIG GET *",
@@ -126,6 +128,7 @@ fn replies_match_valkey_sentinel() {
     check("SENTINEL PRIMARY mymaster", Rules::FLAT_MAPS, false);
     check("SENTINEL PRIMARIES", Rules::SHAPE, false);
     check("COMMAND LIST", Rules::EXACT, true);
+    check("COMMAND", Rules::EXACT, true);
     assert!(
         differences.is_empty(),
         "{} difference(s) between warden and valkey-sentinel:\n  {}",

@@ -149,9 +149,10 @@ fn dryrun(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let Some(top) = table::lookup_top(&command[0]) else {
         return Reply::err(format!("ERR Command '{}' not found", text(&command[0])));
     };
-    let spec = match table::resolve(command) {
+    let compat = ctx.shared.settings.compat;
+    let spec = match table::resolve(command, compat) {
         Ok(spec) => spec,
-        Err(_) if top.arity_ok(command.len()) => top,
+        Err(_) if top.arity_ok(command.len(), compat) => top,
         Err(e) => return e,
     };
     if !user.allows(spec) {

@@ -62,7 +62,7 @@ pub fn run(compat: Compat, spec: &Spec, args: &[Bytes]) -> Reply {
                 .collect(),
         ),
         "docs" => docs(compat, &args[2..]),
-        "getkeys" | "getkeysandflags" => getkeys(&args[2..]),
+        "getkeys" | "getkeysandflags" => getkeys(compat, &args[2..]),
         _ => help(HELP),
     }
 }
@@ -131,7 +131,7 @@ fn docs(compat: Compat, names: &[Bytes]) -> Reply {
     )
 }
 
-fn getkeys(command: &[Bytes]) -> Reply {
+fn getkeys(compat: Compat, command: &[Bytes]) -> Reply {
     let Some(spec) = command.first().and_then(|n| table::lookup_top(n)) else {
         return Reply::err("ERR Invalid command specified");
     };
@@ -148,7 +148,7 @@ fn getkeys(command: &[Bytes]) -> Reply {
         }
         _ => spec,
     };
-    if !spec.arity_ok(command.len()) {
+    if !spec.arity_ok(command.len(), compat) {
         return Reply::err("ERR Invalid number of arguments specified for command");
     }
     // No sentinel-mode command takes key arguments.
@@ -172,7 +172,7 @@ mod tests {
 
     fn run_as(compat: Compat, words: &[&str]) -> Reply {
         let a = args(words);
-        run(compat, table::resolve(&a).unwrap(), &a)
+        run(compat, table::resolve(&a, compat).unwrap(), &a)
     }
 
     fn strings(reply: Reply) -> Vec<String> {

@@ -46,7 +46,7 @@ impl Ctx<'_> {
 
 /// Checks before execution. Returns the command to run, or the error reply to send.
 pub fn prepare(ctx: &mut Ctx, args: &[Bytes]) -> Result<&'static Spec, Reply> {
-    let spec = table::resolve(args)?;
+    let spec = table::resolve(args, ctx.shared.settings.compat)?;
     if !ctx.session.authenticated && !spec.has_flag("no_auth") {
         return Err(Reply::err("NOAUTH Authentication required."));
     }

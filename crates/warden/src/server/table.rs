@@ -98,10 +98,30 @@ impl Spec {
         self.name.rsplit('|').next().unwrap_or(self.name)
     }
 
-    /// Whether `argc` arguments (including the name) satisfy the arity.
-    pub fn arity_ok(&self, argc: usize) -> bool {
+    /// The arity under `compat` (Valkey changed three, see [`VALKEY_CHANGES`]).
+    pub fn arity(&self, compat: Compat) -> i32 {
+        self.valkey_change(compat)
+            .and_then(|c| c.arity)
+            .unwrap_or(self.arity)
+    }
+
+    /// The command tips under `compat`.
+    fn tips(&self, compat: Compat) -> &'static [&'static str] {
+        self.valkey_change(compat)
+            .and_then(|c| c.tips)
+            .unwrap_or(self.tips)
+    }
+
+    fn valkey_change(&self, compat: Compat) -> Option<&'static Change> {
+        (compat == Compat::Valkey8)
+            .then(|| VALKEY_CHANGES.iter().find(|c| c.name == self.name))
+            .flatten()
+    }
+
+    /// Whether `argc` arguments (including the name) satisfy the arity under `compat`.
+    pub fn arity_ok(&self, argc: usize, compat: Compat) -> bool {
         let argc = argc as i64;
-        let arity = i64::from(self.arity);
+        let arity = i64::from(self.arity(compat));
         if arity >= 0 {
             argc == arity
         } else {
@@ -118,13 +138,13 @@ impl Spec {
         };
         Reply::Array(vec![
             Reply::bulk(self.name),
-            Reply::Int(i64::from(self.arity)),
+            Reply::Int(i64::from(self.arity(compat))),
             statuses(&mut self.flags.iter().map(|f| f.to_string())),
             Reply::Int(0),
             Reply::Int(0),
             Reply::Int(0),
             statuses(&mut cat::names(self.categories)),
-            Reply::Set(self.tips.iter().map(Reply::bulk).collect()),
+            Reply::Set(self.tips(compat).iter().map(Reply::bulk).collect()),
             Reply::Set(Vec::new()),
             if self.subcommands.is_empty() {
                 Reply::Set(Vec::new())
@@ -140,6 +160,56 @@ impl Spec {
         ])
     }
 }
+
+/// An entry whose arity or tips Valkey 8 changed (as `COMMAND INFO` shows on valkey-sentinel 8.1).
+struct Change {
+    name: &'static str,
+    arity: Option<i32>,
+    tips: Option<&'static [&'static str]>,
+}
+
+/// The tips Valkey gives the commands that change server-wide state.
+const ALL_NODES: &[&str] = &["request_policy:all_nodes", "response_policy:all_succeeded"];
+
+/// Valkey 8's changes to entries it shares with Redis 7.0.15.
+const VALKEY_CHANGES: [Change; 7] = [
+    Change {
+        name: "acl|deluser",
+        arity: None,
+        tips: Some(ALL_NODES),
+    },
+    Change {
+        name: "acl|save",
+        arity: None,
+        tips: Some(ALL_NODES),
+    },
+    Change {
+        name: "acl|setuser",
+        arity: None,
+        tips: Some(ALL_NODES),
+    },
+    Change {
+        name: "client|setname",
+        arity: None,
+        tips: Some(ALL_NODES),
+    },
+    Change {
+        name: "command|getkeys",
+        arity: Some(-3),
+        tips: None,
+    },
+    Change {
+        name: "command|getkeysandflags",
+        arity: Some(-3),
+        tips: None,
+    },
+    // `SENTINEL CONFIG GET` without a parameter is an arity error.
+    Change {
+        name: "sentinel|config",
+        arity: Some(-4),
+        tips: None,
+    },
+];
 
 /// A node of the `COMMAND DOCS` data.
 #[derive(Debug)]
@@ -264,8 +334,9 @@ pub fn lookup_full(name: &[u8]) -> Option<&'static Spec> {
 }
 
 /// Resolve the command a request names, like Redis' `processCommand`: the subcommand of a
-/// container when one is given, with unknown-command, unknown-subcommand and arity errors.
-pub fn resolve(args: &[Bytes]) -> Result<&'static Spec, Reply> {
+/// container when one is given, with unknown-command, unknown-subcommand and arity errors (the
+/// arities of `compat`).
+pub fn resolve(args: &[Bytes], compat: Compat) -> Result<&'static Spec, Reply> {
     let name = &args[0];
     let Some(top) = lookup_top(name) else {
         return Err(unknown_command(args));
@@ -294,7 +365,7 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static Spec, Reply> {
     let coordinated = spec.name == "sentinel|failover"
         && args.len() == 4
         && args[3].eq_ignore_ascii_case(b"coordinated");
-    if !coordinated && !spec.arity_ok(args.len()) {
+    if !coordinated && !spec.arity_ok(args.len(), compat) {
         return Err(wrong_arity(spec.name));
     }
     Ok(spec)
@@ -363,7 +434,7 @@ mod tests {
 
     #[test]
     fn resolve_errors() {
-        let err = |w: &[&str]| match resolve(&args(w)) {
+        let err = |w: &[&str]| match resolve(&args(w), Compat::Redis70) {
             Err(Reply::Error(e)) => e,
             other => panic!("{other:?}"),
         };
@@ -392,14 +463,24 @@ mod tests {
             "ERR wrong number of arguments for 'role' command"
         );
         assert_eq!(
-            resolve(&args(&["CLIENT", "List"])).unwrap().name,
-            "client|list"
-        );
-        assert_eq!(resolve(&args(&["ping", "x"])).unwrap().name, "ping");
-        assert_eq!(
-            resolve(&args(&["client", "SETINFO", "lib-name", "x"]))
+            resolve(&args(&["CLIENT", "List"]), Compat::Redis70)
                 .unwrap()
                 .name,
+            "client|list"
+        );
+        assert_eq!(
+            resolve(&args(&["ping", "x"]), Compat::Redis70)
+                .unwrap()
+                .name,
+            "ping"
+        );
+        assert_eq!(
+            resolve(
+                &args(&["client", "SETINFO", "lib-name", "x"]),
+                Compat::Redis70
+            )
+            .unwrap()
+            .name,
             "client|setinfo"
         );
         assert_eq!(
@@ -409,6 +490,12 @@ mod tests {
         assert_eq!(
             err(&["sentinel", "primary"]),
             "ERR wrong number of arguments for 'sentinel|primary' command"
+        );
+        let config_get = args(&["sentinel", "config", "get"]);
+        assert!(resolve(&config_get, Compat::Redis70).is_ok());
+        assert_eq!(
+            resolve(&config_get, Compat::Valkey8).err(),
+            Some(wrong_arity("sentinel|config"))
         );
     }
 
