@@ -110,6 +110,7 @@ fn replies_match_valkey_sentinel() {
         "SENTINEL CONFIG SET loglevel loud",
         "SENTINEL CONFIG SET announce-port",
         "SENTINEL CONFIG GET",
+        "SENTINEL HELP",
         "COMMAND GETKEYS ping",
         "SENTINEL CONFIG FOO bar",
         "SENTINEL CONFIG SET loglevel warning announce-port 1234",

@@ -7,7 +7,7 @@ use super::{
     Change, Reveals, Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION,
     SIMFAILURE_CRASH_AFTER_PROMOTION,
 };
-use crate::config::MasterConfig;
+use crate::config::{Compat, MasterConfig};
 use crate::glob::glob_match;
 use crate::io::{Action, Level};
 use crate::reply::Reply;
@@ -123,6 +123,88 @@ const HELP: &[&str] = &[
     "HELP",
     "    Prints this help.",
 ];
+
+/// `SENTINEL HELP` of Valkey 8 (primary wording, its `HELP` line).
+const VALKEY_HELP: &[&str] = &[
+    "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CKQUORUM <primary-name>",
+    "    Check if the current Sentinel configuration is able to reach the quorum",
+    "    needed to failover a primary and the majority needed to authorize the",
+    "    failover.",
+    "CONFIG SET param value [param value ...]",
+    "    Set a global Sentinel configuration parameter.",
+    "CONFIG GET <param> [param param param ...]",
+    "    Get global Sentinel configuration parameter.",
+    "DEBUG [<param> <value> ...]",
+    "    Show a list of configurable time parameters and their values (milliseconds).",
+    "    Or update current configurable parameters values (one or more).",
+    "GET-PRIMARY-ADDR-BY-NAME <primary-name>",
+    "    Return the ip and port number of the primary with that name.",
+    "FAILOVER <primary-name>",
+    "    Manually failover a primary node without asking for agreement from other",
+    "    Sentinels",
+    "FLUSHCONFIG",
+    "    Force Sentinel to rewrite its configuration on disk, including the current",
+    "    Sentinel state.",
+    "INFO-CACHE <primary-name>",
+    "    Return last cached INFO output from primaries and all its replicas.",
+    "IS-PRIMARY-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+    "    Check if the primary specified by ip:port is down from current Sentinel's",
+    "    point of view.",
+    "PRIMARY <primary-name>",
+    "    Show the state and info of the specified primary.",
+    "PRIMARIES",
+    "    Show a list of monitored primaries and their state.",
+    "MONITOR <name> <ip> <port> <quorum>",
+    "    Start monitoring a new primary with the specified name, ip, port and quorum.",
+    "MYID",
+    "    Return the ID of the Sentinel instance.",
+    "PENDING-SCRIPTS",
+    "    Get pending scripts information.",
+    "REMOVE <primary-name>",
+    "    Remove primary from Sentinel's monitor list.",
+    "REPLICAS <primary-name>",
+    "    Show a list of replicas for this primary and their states.",
+    "RESET <pattern>",
+    "    Reset primaries for specific primary name matching this pattern.",
+    "SENTINELS <primary-name>",
+    "    Show a list of Sentinel instances for this primary and their state.",
+    "SET <primary-name> <option> <value> [<option> <value> ...]",
+    "    Set configuration parameters for certain primaries.",
+    "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "    Simulate a Sentinel crash.",
+    "HELP",
+    "    Print this help.",
+];
+
+/// Redis 7.2's wording of the two `CONFIG` lines of [`HELP`] (several parameters).
+const MULTI_CONFIG_HELP: [(&str, &str); 2] = [
+    (
+        "CONFIG SET <param> <value>",
+        "CONFIG SET param value [param value ...]",
+    ),
+    (
+        "CONFIG GET <param>",
+        "CONFIG GET <param> [param param param ...]",
+    ),
+];
+
+/// The `SENTINEL HELP` lines under `compat`.
+fn help(compat: Compat) -> Vec<&'static str> {
+    match compat {
+        Compat::Valkey8 => VALKEY_HELP.to_vec(),
+        Compat::Redis72 => HELP
+            .iter()
+            .map(|line| {
+                MULTI_CONFIG_HELP
+                    .iter()
+                    .find(|(old, _)| old == line)
+                    .map_or(*line, |(_, new)| *new)
+            })
+            .collect(),
+        Compat::Redis70 => HELP.to_vec(),
+    }
+}
 
 fn text(b: &Bytes) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -283,8 +365,9 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
         "myid" => Reply::bulk(s.myid()),
         "simulate-failure" => simulate_failure(s, a),
         "help" => Reply::Array(
-            HELP.iter()
-                .map(|l| Reply::Status((*l).to_string()))
+            help(s.options.compat)
+                .into_iter()
+                .map(|l| Reply::Status(l.to_string()))
                 .collect(),
         ),
         "vip" => with_master(s, &a[0], |s, mi| s.vip_reply(mi, now)),

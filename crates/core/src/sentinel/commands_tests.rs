@@ -236,3 +236,27 @@ fn control_characters_are_refused_in_names_scripts_and_commands() {
     assert_eq!(run(&mut s, "SET mymaster auth-pass x\ny"), Reply::ok());
     assert_eq!(s.config().masters[0].auth_pass.as_deref(), Some("x\ny"));
 }
+
+#[test]
+fn help_follows_the_setting() {
+    let lines = |compat| {
+        let (mut s, _) = sentinel(compat);
+        let Reply::Array(lines) = run(&mut s, "HELP") else {
+            panic!()
+        };
+        lines
+            .into_iter()
+            .map(|l| l.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (old, newer, valkey) = (
+        lines(Compat::Redis70),
+        lines(Compat::Redis72),
+        lines(Compat::Valkey8),
+    );
+    assert!(old.contains(&"CONFIG GET <param>".to_string()));
+    assert!(newer.contains(&"CONFIG GET <param> [param param param ...]".to_string()));
+    assert_eq!(old.len(), newer.len());
+    assert!(valkey.contains(&"PRIMARY <primary-name>".to_string()));
+    assert_eq!(valkey.last().unwrap(), "    Print this help.");
+}
