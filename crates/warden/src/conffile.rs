@@ -14,7 +14,7 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, ServerConfig};
 use warden_core::glob::glob_match;
 use warden_core::{Persist, Saved};
@@ -293,13 +293,14 @@ impl FilePersist {
                     while let Ok((g, s)) = rx.try_recv() {
                         (generation, state) = (g, s);
                     }
-                    let started = Instant::now();
+                    let started = thread_cpu_time();
                     let _ = lock(&file).save(generation, &state);
                     done(generation);
                     // Saves back to back (a mass failover) would keep this thread on a core
-                    // the event loops need: rest a multiple of the save's own time, during
-                    // which newer states coalesce into the next save.
-                    let took = started.elapsed();
+                    // the event loops need: rest a multiple of the CPU time the save took
+                    // (rendering a large fleet's file; waiting for the disk costs none),
+                    // while newer states coalesce into the next save.
+                    let took = thread_cpu_time().saturating_sub(started);
                     std::thread::sleep((took * WRITER_REST_FACTOR).min(WRITER_MAX_REST));
                 }
             })?;
@@ -308,11 +309,24 @@ impl FilePersist {
     }
 }
 
-/// After each background save the writer rests this many times as long as the save took,
+/// After each background save the writer rests this many times the CPU time the save took,
 /// so it uses at most a quarter of a core however busy the sentinel is.
 const WRITER_REST_FACTOR: u32 = 3;
 /// The longest rest after a background save (a save of a large fleet, or a slow disk).
 const WRITER_MAX_REST: Duration = Duration::from_millis(50);
+
+/// The CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write to; the clock id is a constant Linux knows.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
 
 fn lock(file: &Mutex<ConfigFile>) -> std::sync::MutexGuard<'_, ConfigFile> {
     // A panic while writing leaves nothing inconsistent in memory (the file is replaced
