@@ -141,8 +141,13 @@ fn failover_in_turn(flavor: Flavor, tries: usize) -> Vec<Vec<String>> {
         }
         let promoter = sole_promoter(events);
         assert!(
-            first(events, Some(promoter), "+promoted-slave", &format!("slave 127.0.0.1:{new} "))
-                .is_some(),
+            first(
+                events,
+                Some(promoter),
+                "+promoted-slave",
+                &format!("slave 127.0.0.1:{new} ")
+            )
+            .is_some(),
             "{flavor} try {attempt}: {new} was not the one promoted\n{}",
             dump(events)
         );
