@@ -76,8 +76,13 @@ impl Sentinel {
         let name = &self.masters[mi].cfg.name;
         let mine = rank_key(name, self.myid());
         let down_after = self.masters[mi].inst.down_after;
-        let recently =
-            RECENTLY_HEARD_PINGS * ping_period(Kind::Sentinel, down_after, self.timers.ping_period);
+        let recently = RECENTLY_HEARD_PINGS
+            * ping_period(
+                Kind::Sentinel,
+                down_after,
+                self.timers.ping_period,
+                self.masters.len(),
+            );
         let ahead = self.masters[mi]
             .sentinels
             .iter()

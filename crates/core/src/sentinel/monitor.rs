@@ -265,7 +265,12 @@ impl Sentinel {
         } else {
             self.timers.info_period
         };
-        let ping_period = ping_period(inst.kind, inst.down_after, self.timers.ping_period);
+        let ping_period = ping_period(
+            inst.kind,
+            inst.down_after,
+            self.timers.ping_period,
+            self.masters.len(),
+        );
         let want_info = inst.kind != Kind::Sentinel
             && (inst.info_refresh == 0 || now.saturating_sub(inst.info_refresh) > info_period);
         let want_ping = now.saturating_sub(link.last_pong_time) > ping_period

@@ -128,18 +128,32 @@ pub const MIN_PING_PERIOD: Millis = 100;
 /// Warden pings a master every `down-after / PING_DIVISOR` (see [`ping_period`]).
 pub const PING_DIVISOR: Millis = 10;
 
+/// The most PINGs a second Warden sends to masters in all, beyond the fleet size where the
+/// tenth-of-down-after period would exceed it (see [`ping_period`]).
+pub const MASTER_PINGS_PER_SECOND: Millis = 2_000;
+
 /// Warden's PING period for an instance of `kind` with `down_after` (`tunable`: the
-/// `PING-PERIOD` of `SENTINEL DEBUG`, 1 s). Replicas and peer sentinels are pinged as Redis
-/// does, every `min(tunable, down-after)`. A master every tenth of down-after, at least every
-/// `tunable`, at most every [`MIN_PING_PERIOD`] (and never beyond down-after): a silent failure
-/// (a cut link, a frozen process) starts the down-after clock at the first unanswered PING, so
-/// it is noticed within `down-after × 1.1` (Redis: down-after + up to 1 s, which doubles a 1 s
-/// down-after). At the default 30 s down-after every instance is pinged as often as by Redis.
-/// A closed connection (a killed process) starts the clock at once, whatever the period.
-pub fn ping_period(kind: Kind, down_after: Millis, tunable: Millis) -> Millis {
+/// `PING-PERIOD` of `SENTINEL DEBUG`, 1 s), in a sentinel watching `masters` masters. Replicas
+/// and peer sentinels are pinged as Redis does, every `min(tunable, down-after)`. A master
+/// every tenth of down-after, at least every `tunable`, at most every [`MIN_PING_PERIOD`] (and
+/// never beyond down-after): a silent failure (a cut link, a frozen process) starts the
+/// down-after clock at the first unanswered PING, so it is noticed within `down-after × 1.1`
+/// (Redis: down-after + up to 1 s, which doubles a 1 s down-after). A large fleet spreads
+/// [`MASTER_PINGS_PER_SECOND`] over its masters instead (200 masters at down-after 1 s; 1,000
+/// masters are pinged every 500 ms, 2,000 and more every second, as by Redis), so monitoring
+/// does not cost each sentinel and each Redis more than that. At the default 30 s down-after
+/// every instance is pinged as often as by Redis. A closed connection (a killed process)
+/// starts the clock at once, whatever the period.
+pub fn ping_period(kind: Kind, down_after: Millis, tunable: Millis, masters: usize) -> Millis {
     let redis = tunable.min(down_after).max(1);
     match kind {
-        Kind::Master => (down_after / PING_DIVISOR).max(MIN_PING_PERIOD).min(redis),
+        Kind::Master => {
+            let fleet = masters as Millis * 1000 / MASTER_PINGS_PER_SECOND;
+            (down_after / PING_DIVISOR)
+                .max(MIN_PING_PERIOD)
+                .max(fleet)
+                .min(redis)
+        }
         Kind::Replica | Kind::Sentinel => redis,
     }
 }
@@ -171,3 +185,26 @@ pub const MAX_TICK_PERIOD: Millis = 100;
 pub const FRESH_INFO_WAIT: Millis = 2_000;
 /// INFO period for replicas of a master that is down or failing over.
 pub const FAST_INFO_PERIOD: Millis = 1_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masters_are_pinged_every_tenth_of_down_after_within_the_fleet_budget() {
+        // One master: a tenth of down-after, between 100 ms and the 1 s of Redis.
+        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 1), 100);
+        assert_eq!(ping_period(Kind::Master, 5_000, 1_000, 1), 500);
+        assert_eq!(ping_period(Kind::Master, 30_000, 1_000, 1), 1_000);
+        assert_eq!(ping_period(Kind::Master, 300, 1_000, 1), 100);
+        assert_eq!(ping_period(Kind::Master, 50, 1_000, 1), 50);
+        // A fleet shares the budget: up to 200 masters as above, then slower, never slower
+        // than Redis.
+        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 200), 100);
+        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 1_000), 500);
+        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 5_000), 1_000);
+        // Replicas and peers as Redis, whatever the fleet.
+        assert_eq!(ping_period(Kind::Replica, 1_000, 1_000, 5_000), 1_000);
+        assert_eq!(ping_period(Kind::Sentinel, 500, 1_000, 1), 500);
+    }
+}
