@@ -706,7 +706,8 @@ fn config(s: &mut Sentinel, a: &[Bytes]) -> Reply {
                 "ERR Invalid argument '{}' to SENTINEL CONFIG SET",
                 text(param)
             )),
-            ("get", [_]) => config_get(s, &a[1..], 6),
+            // Every parameter but the last, `loglevel`.
+            ("get", [_]) => config_get(s, &a[1..], CONFIG_PARAMS.len() - 1),
             _ => Reply::err(
                 "ERR Only SENTINEL CONFIG GET <option> / SET <option> <value> are supported.",
             ),
