@@ -125,7 +125,7 @@ impl App {
 
     /// A background save of generation `generation` ended: the outputs that waited for it go.
     pub fn saved(&self, generation: u64) {
-        self.with_core_then_reschedule(|core, _| core.saved(generation));
+        self.with_core_then_reschedule(|core, now| core.saved(generation, now));
     }
 
     /// Resolves once save generation `generation` is durable.

@@ -18,6 +18,9 @@
 //! PINGs, INFO and VIP claims and releases reveal nothing persisted and do not wait for a disk
 //! (a slow save must not make live instances look down, nor a release outlive its lease).
 
+use crate::Millis;
+use std::collections::VecDeque;
+
 /// Save generations: what has changed, what is being written, what is durable.
 #[derive(Debug, Default)]
 pub(super) struct Commit {
@@ -27,6 +30,10 @@ pub(super) struct Commit {
     started: u64,
     /// The newest generation known durable (every older one is too).
     durable: u64,
+    /// Background saves in flight, with the time each began.
+    begun: VecDeque<(u64, Millis)>,
+    /// How long a background save takes from its start to its end, smoothed.
+    latency: Millis,
 }
 
 impl Commit {
@@ -48,13 +55,32 @@ impl Commit {
     /// The generation of a background save to begin now, if there are changes and at most one
     /// save is in flight (the persister writes the next one right after it, without waiting
     /// for the driver to report the first; with two in flight, the changes wait).
-    pub(super) fn begin(&mut self) -> Option<u64> {
+    pub(super) fn begin(&mut self, now: Millis) -> Option<u64> {
         if !self.dirty || self.started > self.durable + 1 {
             return None;
         }
         self.dirty = false;
         self.started += 1;
+        self.begun.push_back((self.started, now));
         Some(self.started)
+    }
+
+    /// The background save of `generation` (and of any older one it covers) ended at `now`:
+    /// counted into [`Commit::save_latency`].
+    pub(super) fn ended(&mut self, generation: u64, now: Millis) {
+        while let Some(&(g, at)) = self.begun.front() {
+            if g > generation {
+                break;
+            }
+            self.begun.pop_front();
+            self.latency = (self.latency * 3 + now.saturating_sub(at)) / 4;
+        }
+    }
+
+    /// How long a background save has recently taken, from its start to its end (a smoothed
+    /// average, 0 before the first).
+    pub(super) fn save_latency(&self) -> Millis {
+        self.latency
     }
 
     /// The generation of a synchronous save of everything, begun now whatever is in flight.
@@ -84,41 +110,64 @@ mod tests {
         let mut c = Commit::default();
         assert_eq!(c.barrier(), 0);
         assert!(c.is_durable(c.barrier()));
-        assert_eq!(c.begin(), None, "nothing changed");
+        assert_eq!(c.begin(0), None, "nothing changed");
         c.mark();
         assert_eq!(c.barrier(), 1);
-        assert_eq!(c.begin(), Some(1));
+        assert_eq!(c.begin(0), Some(1));
         assert_eq!(c.barrier(), 1, "in flight");
         c.mark();
         c.mark();
         assert_eq!(c.barrier(), 2);
         assert_eq!(
-            c.begin(),
+            c.begin(0),
             Some(2),
             "both changes in the save queued behind the first"
         );
         c.mark();
         assert_eq!(c.barrier(), 3);
-        assert_eq!(c.begin(), None, "two saves in flight at most");
+        assert_eq!(c.begin(0), None, "two saves in flight at most");
         c.done(1);
         assert!(c.is_durable(1) && !c.is_durable(2));
-        assert_eq!(c.begin(), Some(3));
+        assert_eq!(c.begin(0), Some(3));
         c.done(3);
         assert!(c.is_durable(c.barrier()));
+    }
+
+    #[test]
+    fn the_save_latency_follows_the_background_saves() {
+        let mut c = Commit::default();
+        c.mark();
+        assert_eq!(c.begin(100), Some(1));
+        c.mark();
+        assert_eq!(c.begin(110), Some(2));
+        // The writer wrote only the newest state: both end with it.
+        c.ended(2, 150);
+        c.done(2);
+        assert_eq!(
+            c.save_latency(),
+            19,
+            "(0 * 3 + 50) / 4, then (12 * 3 + 40) / 4"
+        );
+        c.mark();
+        assert_eq!(c.begin(200), Some(3));
+        c.ended(3, 200);
+        assert_eq!(c.save_latency(), 14);
+        c.ended(3, 900);
+        assert_eq!(c.save_latency(), 14, "a generation ends once");
     }
 
     #[test]
     fn a_synchronous_save_covers_everything_and_late_completions_do_not_go_back() {
         let mut c = Commit::default();
         c.mark();
-        assert_eq!(c.begin(), Some(1));
+        assert_eq!(c.begin(0), Some(1));
         c.mark();
         let now = c.begin_now();
         assert_eq!(now, 2);
         c.done(2);
         c.done(1);
         assert_eq!(c.durable(), 2);
-        assert_eq!(c.begin(), None);
+        assert_eq!(c.begin(0), None);
         c.done(7);
         assert_eq!(c.durable(), 2, "never beyond what was started");
     }

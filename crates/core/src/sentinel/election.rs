@@ -2,7 +2,10 @@
 //! master), and counting them.
 
 use super::instance::{FailoverState, Kind};
-use super::timers::{ping_period, RECENTLY_HEARD_PINGS, START_JITTER, START_RANK_STEP};
+use super::timers::{
+    ping_period, MAX_RANK_STEP, RANK_STEP_SAVES, RECENTLY_HEARD_PINGS, START_JITTER,
+    START_RANK_STEP,
+};
 use super::{Change, Sentinel, Which};
 use crate::io::Level;
 use crate::quorum::{self, Tally};
@@ -98,7 +101,11 @@ impl Sentinel {
                 })
             })
             .count() as Millis;
-        ahead * START_RANK_STEP + self.rng.gen_range(0..START_JITTER)
+        // The first candidate's vote requests leave once its new epoch is durable: the step
+        // covers its saves as they take now (a large fleet's file, a busy disk).
+        let step =
+            (self.commit.save_latency() * RANK_STEP_SAVES).clamp(START_RANK_STEP, MAX_RANK_STEP);
+        ahead * step + self.rng.gen_range(0..START_JITTER)
     }
 
     /// Raise the current epoch to `epoch` if it is newer (persisting first).

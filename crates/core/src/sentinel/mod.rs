@@ -254,7 +254,7 @@ impl Sentinel {
         }
         self.switch_due_masters(now);
         self.vip_poll(now, false);
-        self.commit();
+        self.commit(now);
     }
 
     /// Call when [`Sentinel::next_deadline`] is reached: the periodic run
@@ -276,7 +276,7 @@ impl Sentinel {
             self.wake = None;
             self.vip_poll(now, true);
         }
-        self.commit();
+        self.commit(now);
     }
 
     /// Run periodic work over every instance: the equivalent of Redis Sentinel's
@@ -303,7 +303,7 @@ impl Sentinel {
                 .gen_range(timers::MAX_TICK_PERIOD / 2..=timers::MAX_TICK_PERIOD);
         self.wake = self.vip.next_deadline(now).filter(|t| *t > now);
         self.reset_deadlines(now);
-        self.commit();
+        self.commit(now);
     }
 
     /// The latest time by which [`Sentinel::tick`] must be called again: a random 50–100 ms
@@ -374,7 +374,7 @@ impl Sentinel {
         self.reply_generation.get_or_insert(barrier);
         if !commands::is_read_only(args) {
             self.vip_poll(now, false);
-            self.commit();
+            self.commit(now);
         }
         reply
     }
@@ -406,9 +406,10 @@ impl Sentinel {
     /// A background save ([`Saved::Pending`]) of `generation` ended — written, or failed
     /// (the persister logs why; like Redis Sentinel, the sentinel announces anyway). Releases
     /// the outputs that waited for it and begins the next save if there are new changes.
-    pub fn saved(&mut self, generation: u64) {
+    pub fn saved(&mut self, generation: u64, now: Millis) {
+        self.commit.ended(generation, now);
         self.saved_through(generation);
-        self.commit();
+        self.commit(now);
     }
 
     /// Generation `generation` ended: release what waited for it.
@@ -427,7 +428,7 @@ impl Sentinel {
     pub fn receive_hello(&mut self, payload: &[u8], now: Millis) {
         self.process_hello(payload, now);
         self.vip_poll(now, false);
-        self.commit();
+        self.commit(now);
     }
 
     /// The `# Sentinel` section of INFO (without header), lines joined with `\r\n`.
@@ -550,8 +551,8 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     }
 
     /// Begin the save of this call's changes, unless one is in flight (they go with the next).
-    fn commit(&mut self) {
-        let Some(generation) = self.commit.begin() else {
+    fn commit(&mut self, now: Millis) {
+        let Some(generation) = self.commit.begin(now) else {
             return;
         };
         let snapshot = self.config();

@@ -1239,7 +1239,7 @@ fn votes_wait_for_their_save_and_a_burst_costs_few_saves() {
         2,
         "two saves in flight at most"
     );
-    s.saved(1);
+    s.saved(1, 0);
     assert_eq!(
         events_released(&mut s),
         [
@@ -1248,7 +1248,7 @@ fn votes_wait_for_their_save_and_a_burst_costs_few_saves() {
         ]
     );
     assert_eq!(persist.0.lock().unwrap().len(), 3, "the next save began");
-    s.saved(3);
+    s.saved(3, 0);
     let events = events_released(&mut s);
     assert_eq!(events.len(), 3, "{events:?}");
     assert_eq!(s.reply_barrier(), None);

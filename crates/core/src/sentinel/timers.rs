@@ -170,6 +170,11 @@ pub const START_JITTER: Millis = 10;
 /// nothing while the first candidate is alive: only a candidate whose predecessors stay silent
 /// waits for it.
 pub const START_RANK_STEP: Millis = 75;
+/// When saves take longer (a large fleet's file, a busy disk), the start step is this many
+/// times their recent duration (Warden)...
+pub const RANK_STEP_SAVES: Millis = 2;
+/// ...but at most this long.
+pub const MAX_RANK_STEP: Millis = 500;
 /// A peer answered within this many of its ping periods counts as reachable when ranking
 /// candidates (Warden).
 pub const RECENTLY_HEARD_PINGS: Millis = 3;

@@ -610,7 +610,7 @@ impl World {
             .log(Detail::Links, self.now, &format!("s{node}"), || {
                 format!("save {generation} durable")
             });
-        self.step(node, |c, _| c.saved(generation));
+        self.step(node, |c, now| c.saved(generation, now));
     }
 
     /// The wall clock of `node` now.
