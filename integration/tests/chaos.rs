@@ -1,5 +1,6 @@
 //! Issue 19: a seeded chaos run over a mixed group (3 Wardens + 2 redis-sentinels, quorum 3,
-//! down-after 1000 ms) and, with the same seed and so the same fault sequence, over a group of five
+//! down-after 1500 ms: at 1000 ms a redis-sentinel can still fail a fresh master over again, see
+//! docs/compatibility.md, *Mixed groups*) and, with the same seed and so the same fault sequence, over a group of five
 //! redis-sentinels. Faults: master kills and stops, sentinel kills and stops, manual failovers.
 //! A Sentinel-aware writer (it asks the sentinels for the master, checks `ROLE`, re-asks after any
 //! error) pushes a fresh number every 2 ms throughout.
@@ -381,6 +382,7 @@ fn stored(master: u16) -> HashSet<u64> {
 fn run(flavors: &[Flavor], faults: &[Fault], strict: bool) -> Outcome {
     let settings = Settings {
         quorum: 3,
+        down_after_ms: 1500,
         failover_timeout_ms: 3000,
         ..Settings::default()
     };
