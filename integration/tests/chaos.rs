@@ -39,8 +39,10 @@ use warden_integration::wait::{wait_for, wait_until};
 /// Longest wait for a group to agree after a fault (a split vote is retried after 2 ×
 /// failover-timeout; an old master that comes back is converted after 4 hello periods).
 const AGREE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Longest wait for the peers to see a killed or stopped sentinel down.
-const SDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for the peers to see a killed or stopped sentinel down: a peer that was itself
+/// stopped in an earlier round may still be in TILT (30 s, no SDOWN judged meanwhile; seen in
+/// both groups with the same seed).
+const SDOWN_TIMEOUT: Duration = Duration::from_secs(45);
 /// Connect and read timeout of the writer's calls (a stopped server must not stall it long).
 const CALL_TIMEOUT: Duration = Duration::from_millis(300);
 /// Time between two writes.

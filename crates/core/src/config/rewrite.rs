@@ -426,17 +426,9 @@ mod tests {
     #[test]
     fn leading_words_agree_with_the_tokenizer() {
         const ALPHABET: [char; 10] = [' ', '\t', '\r', '"', '\'', '\\', 'a', 'x', '\u{b}', '\0'];
-        let mut lines = vec![String::new()];
-        for _ in 0..5 {
-            let longer: Vec<String> = lines
-                .iter()
-                .flat_map(|l| ALPHABET.iter().map(move |c| format!("{l}{c}")))
-                .collect();
-            for line in &longer {
-                let full = split_args(line).map(|w| w.into_iter().take(2).collect::<Vec<_>>());
-                assert_eq!(leading_words(line), full, "{line:?}");
-            }
-            lines = longer;
+        for line in &super::super::tokenize::every_string(&ALPHABET, 5) {
+            let full = split_args(line).map(|w| w.into_iter().take(2).collect::<Vec<_>>());
+            assert_eq!(leading_words(line), full, "{line:?}");
         }
     }
 }

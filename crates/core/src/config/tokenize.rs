@@ -232,6 +232,22 @@ pub fn string2ll(s: &str) -> Option<i64> {
     s.parse().ok()
 }
 
+/// Every non-empty string of at most `longest` characters drawn from `alphabet` (for tests that
+/// check the tokenizer exhaustively over its special characters).
+#[cfg(test)]
+pub(crate) fn every_string(alphabet: &[char], longest: usize) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut last = vec![String::new()];
+    for _ in 0..longest {
+        last = last
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        all.extend(last.iter().cloned());
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,19 +331,11 @@ mod tests {
         const ALPHABET: [char; 11] = [
             ' ', '\t', '\r', '"', '\'', '\\', 'a', '\u{b}', '\u{c}', '\0', 'é',
         ];
-        let mut values = vec![String::new()];
-        for _ in 0..4 {
-            let longer: Vec<String> = values
-                .iter()
-                .flat_map(|v| ALPHABET.iter().map(move |c| format!("{v}{c}")))
-                .collect();
-            for v in &longer {
-                let raw = split_args(v).as_deref() == Some(std::slice::from_ref(v));
-                let t = token(v);
-                assert_eq!(t == *v, raw, "{v:?} -> {t:?}");
-                assert_eq!(split_args(&t), Some(vec![v.clone()]), "{v:?} -> {t:?}");
-            }
-            values = longer;
+        for v in &every_string(&ALPHABET, 4) {
+            let raw = split_args(v).as_deref() == Some(std::slice::from_ref(v));
+            let t = token(v);
+            assert_eq!(t == *v, raw, "{v:?} -> {t:?}");
+            assert_eq!(split_args(&t), Some(vec![v.clone()]), "{v:?} -> {t:?}");
         }
     }
 }
