@@ -1,7 +1,8 @@
 //! Issue 19, against the reference in the same test: `SENTINEL FAILOVER` sent to every sentinel in
 //! turn (what redis-py's `Sentinel.sentinel_failover()` does) answers as redis-sentinel answers it
-//! and moves the master once; the leader of a failover after a kill publishes `-odown` between
-//! `+slave-reconf-done` and `+failover-end`, as redis-sentinel's leader does.
+//! and moves the master once; the leader of a failover after a kill publishes `-odown` before
+//! `+failover-end`, as redis-sentinel's leader usually does (its is a race with the hello period;
+//! Warden's comes every time).
 //!
 //! Needs `redis-server` and `redis-sentinel` on PATH and the release binary
 //! (`target/release/warden` or `$WARDEN_BIN`).
@@ -188,6 +189,11 @@ fn leader_trail_after_kill(flavor: Flavor) -> Vec<Event> {
     from(log.events(), leader).cloned().collect()
 }
 
+/// Where the first event of `channel` starting with `prefix` stands in `trail`.
+fn position(trail: &[Event], channel: &str, prefix: &str) -> Option<usize> {
+    trail.iter().position(|e| e.is(channel, prefix))
+}
+
 #[test]
 fn the_leader_clears_odown_before_failover_end_as_redis_sentinel_does() {
     let id = format!("master {MASTER_NAME} 127.0.0.1");
@@ -195,15 +201,40 @@ fn the_leader_clears_odown_before_failover_end_as_redis_sentinel_does() {
         ("+odown", id.as_str()),
         ("+promoted-slave", "slave"),
         ("+slave-reconf-done", "slave"),
-        ("-odown", id.as_str()),
         ("+failover-end", id.as_str()),
         ("+switch-master", MASTER_NAME),
     ];
     for flavor in [Flavor::Redis, Flavor::Warden] {
         let trail = leader_trail_after_kill(flavor);
-        in_order(&trail, &steps)
-            .unwrap_or_else(|e| panic!("{flavor}'s leader: {e}\n{}", dump(&trail)));
-        let clears = trail.iter().filter(|e| e.channel == "-odown").count();
-        assert_eq!(clears, 1, "{flavor}'s leader:\n{}", dump(&trail));
+        let why = |what: &str| format!("{flavor}'s leader: {what}\n{}", dump(&trail));
+        in_order(&trail, &steps).unwrap_or_else(|e| panic!("{}", why(&e)));
+        let clears: Vec<usize> = trail
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.channel == "-odown")
+            .map(|(i, _)| i)
+            .collect();
+        // redis-sentinel's leader sees the quorum lapse when a peer that took its hello with the
+        // promoted address answers "not down" before the reconfiguration ends: usually, not
+        // always (a race with the hello period). Warden publishes it every time, at the end.
+        let earliest = match flavor {
+            Flavor::Warden => {
+                assert_eq!(clears.len(), 1, "{}", why("one -odown"));
+                "+slave-reconf-done"
+            }
+            _ => {
+                assert!(clears.len() <= 1, "{}", why("at most one -odown"));
+                "+promoted-slave"
+            }
+        };
+        let after = position(&trail, earliest, "slave").expect("checked in order");
+        let before = position(&trail, "+failover-end", &id).expect("checked in order");
+        for &at in &clears {
+            assert!(
+                after < at && at < before,
+                "{}",
+                why(&format!("-odown after {earliest}, before +failover-end"))
+            );
+        }
     }
 }
