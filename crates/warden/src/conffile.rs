@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, ServerConfig};
+
+use crate::journal::{self, Journal};
 use warden_core::glob::glob_match;
 use warden_core::{Persist, Saved};
 
@@ -75,6 +77,9 @@ pub enum LoadError {
     Invalid(ConfigError),
     /// An included file cannot be read (the message to log at warning level), exit 1.
     Include(String),
+    /// The config journal cannot be read, or an intact record of it does not load (the
+    /// message to log at warning level), exit 1.
+    Journal(String),
     /// The file is not writable. Log at warning level, exit 1.
     NotWritable {
         /// Absolute path.
@@ -100,6 +105,9 @@ impl fmt::Display for LoadError {
             }
             LoadError::Invalid(e) => write!(f, "{e}"),
             LoadError::Include(message) => write!(f, "{message}"),
+            LoadError::Journal(message) => {
+                write!(f, "Fatal error, can't replay the config journal: {message}")
+            }
             LoadError::NotWritable { path, reason } => {
                 write!(
                     f,
@@ -142,11 +150,13 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
     let combined = config::config_text(&text, options);
     let expanded = config::expand_includes(&combined, &path.to_string_lossy(), &mut read_included)
         .map_err(LoadError::Include)?;
-    let parsed = config::parse(&expanded.text, &SystemEnv).map_err(|mut e| {
+    let mut parsed = config::parse(&expanded.text, &SystemEnv).map_err(|mut e| {
         // Redis counts lines per file: report the line of the file it is in.
         e.line = expanded.origin(e.line).1;
         LoadError::Invalid(e)
     })?;
+    let replayed = journal::replay(&path, &text, &mut parsed.sentinel, &SystemEnv)
+        .map_err(LoadError::Journal)?;
     access(&path.to_string_lossy(), libc::W_OK).map_err(|e| LoadError::NotWritable {
         path: path.clone(),
         reason: strerror(&e),
@@ -158,7 +168,17 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
     server.dir = fs::canonicalize(dir)
         .ok()
         .map(|d| d.to_string_lossy().into_owned());
-    let persist = FilePersist::new(path.clone(), server);
+    let mut persist = FilePersist::new(path.clone(), server);
+    if let Some(replayed) = replayed {
+        // Logged once logging is set up, with the other warnings.
+        let journal = journal::path_for(&path);
+        parsed.warnings.push(replayed.describe(&journal));
+        if let Err(reason) = persist.rewrite_now(&parsed.sentinel) {
+            parsed.warnings.push(format!(
+                "Can't rewrite the config file after the journal's replay ({reason}): it is kept and replayed again at the next start"
+            ));
+        }
+    }
     Ok(Loaded {
         path,
         parsed,
@@ -238,9 +258,13 @@ struct ConfigFile {
     path: PathBuf,
     server: ServerConfig,
     written: u64,
-    /// What the last save wrote and the file's identity right after it: while the file is
+    /// What the last rewrite wrote and the file's identity right after it: while the file is
     /// unchanged, the next save need not read it back (a hand edit changes the identity).
     last: Option<(String, FileIdentity)>,
+    /// The state the file and the journal hold together, once a save wrote it.
+    state: Option<SentinelConfig>,
+    /// Background saves since the last rewrite (see `journal`).
+    journal: Journal,
 }
 
 /// Inode, size and modification time of a file.
@@ -269,15 +293,25 @@ impl FilePersist {
     /// A persister for the (absolute) `path`, writing the generic directives of `server`
     /// (whose `dir` should be the absolute working directory, as [`load`] sets it).
     pub fn new(path: PathBuf, server: ServerConfig) -> Self {
+        let journal = Journal::beside(&path);
         FilePersist {
             file: Arc::new(Mutex::new(ConfigFile {
                 path,
                 server,
                 written: 0,
                 last: None,
+                state: None,
+                journal,
             })),
             jobs: None,
         }
+    }
+
+    /// Rewrites the file with `state` now and removes the journal (after a replay at start-up).
+    pub fn rewrite_now(&mut self, state: &SentinelConfig) -> Result<(), String> {
+        let mut file = lock(&self.file);
+        file.state = Some(state.clone());
+        file.compact()
     }
 
     /// From now on, write the saves the core does not wait for on a thread of their own and
@@ -288,17 +322,33 @@ impl FilePersist {
         std::thread::Builder::new()
             .name("config-writer".into())
             .spawn(move || {
-                while let Ok((mut generation, mut state)) = rx.recv() {
+                loop {
+                    // A journal is compacted into the file once saves pause.
+                    let job = if lock(&file).journal.len() > 0 {
+                        match rx.recv_timeout(COMPACT_AFTER) {
+                            Err(mpsc::RecvTimeoutError::Timeout) => {
+                                let _ = lock(&file).compact();
+                                continue;
+                            }
+                            job => job.ok(),
+                        }
+                    } else {
+                        rx.recv().ok()
+                    };
+                    let Some((mut generation, mut state)) = job else {
+                        let _ = lock(&file).compact();
+                        break;
+                    };
                     // Only the newest state matters: it contains every older one.
                     while let Ok((g, s)) = rx.try_recv() {
                         (generation, state) = (g, s);
                     }
                     let started = thread_cpu_time();
-                    let _ = lock(&file).save(generation, &state);
+                    let _ = lock(&file).save(generation, state, true);
                     done(generation);
                     // Saves back to back (a mass failover) would keep this thread on a core
                     // the event loops need: rest a multiple of the CPU time the save took
-                    // (rendering a large fleet's file; waiting for the disk costs none),
+                    // (a rewrite of a large fleet's file; waiting for the disk costs none),
                     // while newer states coalesce into the next save.
                     let took = thread_cpu_time().saturating_sub(started);
                     std::thread::sleep((took * WRITER_REST_FACTOR).min(WRITER_MAX_REST));
@@ -314,6 +364,11 @@ impl FilePersist {
 const WRITER_REST_FACTOR: u32 = 3;
 /// The longest rest after a background save (a save of a large fleet, or a slow disk).
 const WRITER_MAX_REST: Duration = Duration::from_millis(50);
+/// How long background saves must pause before the journal is compacted into the file.
+const COMPACT_AFTER: Duration = Duration::from_millis(500);
+/// A journal this large is compacted at the next save (a few hundred records of a large
+/// fleet's busiest masters).
+const MAX_JOURNAL_LEN: u64 = 4 << 20;
 
 /// The CPU time the calling thread has used.
 fn thread_cpu_time() -> Duration {
@@ -335,13 +390,28 @@ fn lock(file: &Mutex<ConfigFile>) -> std::sync::MutexGuard<'_, ConfigFile> {
 }
 
 impl ConfigFile {
-    /// Write generation `generation` unless a newer one is already on disk; logs the outcome
-    /// as Redis does.
-    fn save(&mut self, generation: u64, state: &SentinelConfig) -> Result<(), String> {
+    /// Write generation `generation` unless a newer one is already on disk, as a journal
+    /// record when `append` allows it and a record holds the changes, else by a rewrite; logs
+    /// the outcome as Redis does.
+    fn save(&mut self, generation: u64, state: SentinelConfig, append: bool) -> Result<(), String> {
         if generation <= self.written {
             return Ok(());
         }
-        match self.write(state) {
+        let result = match self.record(&state).filter(|_| append) {
+            Some(body) => match self.append(&body) {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(
+                        "Can't append to the config journal, rewriting the config instead: {}",
+                        strerror(&e)
+                    );
+                    self.rewrite(&state)
+                }
+            },
+            None => self.rewrite(&state),
+        };
+        self.state = Some(state);
+        match result {
             Ok(()) => {
                 self.written = generation;
                 tracing::info!("Sentinel new configuration saved on disk");
@@ -353,6 +423,53 @@ impl ConfigFile {
                 Err(reason)
             }
         }
+    }
+
+    /// The journal record of the changes from the saved state to `state`, if one can hold
+    /// them: the file must be as the last rewrite left it (a hand edit is merged by a rewrite)
+    /// and the journal not too long.
+    fn record(&self, state: &SentinelConfig) -> Option<String> {
+        let (_, identity) = self.last.as_ref()?;
+        if self.journal.len() >= MAX_JOURNAL_LEN
+            || FileIdentity::of(&self.path).as_ref() != Some(identity)
+        {
+            return None;
+        }
+        journal::changes(self.state.as_ref()?, state)
+    }
+
+    fn append(&mut self, body: &str) -> io::Result<()> {
+        let base = self.last.as_ref().map_or("", |(text, _)| text.as_str());
+        self.journal.append(base, body)
+    }
+
+    /// A rewrite of the file with `state`, then the journal (now in the file) removed.
+    fn rewrite(&mut self, state: &SentinelConfig) -> io::Result<()> {
+        self.write(state)?;
+        if let Err(e) = self.journal.remove() {
+            // Harmless once the file is rewritten: a journal over another base adds no epoch
+            // the file does not have.
+            tracing::warn!("Can't remove the config journal: {}", strerror(&e));
+        }
+        Ok(())
+    }
+
+    /// Rewrites the file with the saved state if the journal holds any of it.
+    fn compact(&mut self) -> Result<(), String> {
+        let Some(state) = self.state.take() else {
+            return Ok(());
+        };
+        let result = if self.journal.len() > 0 || self.last.is_none() {
+            self.rewrite(&state).map_err(|e| {
+                let reason = strerror(&e);
+                tracing::warn!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {reason}");
+                reason
+            })
+        } else {
+            Ok(())
+        };
+        self.state = Some(state);
+        result
     }
 
     /// The file's current text: what the last save wrote while nobody changed it since, else
@@ -444,7 +561,7 @@ impl Persist for FilePersist {
             }
         };
         lock(&self.file)
-            .save(generation, &state)
+            .save(generation, state, false)
             .map(|()| Saved::Durable)
     }
 }
@@ -646,6 +763,97 @@ mod tests {
 
     /// Environment variable that makes [`not_writable_child`] do its work.
     const CHILD_VAR: &str = "WARDEN_CONFFILE_NOT_WRITABLE";
+
+    /// A background save after the first goes to the journal; a crash (no compaction) loses
+    /// none of it: the next start replays it, rewrites the file and removes the journal.
+    #[test]
+    fn journaled_saves_survive_a_crash() {
+        let dir = TempDir::new("journal");
+        let path = dir.file("sentinel.conf", CONF);
+        let loaded = load(Some(&path), "").unwrap();
+        let mut state = loaded.parsed.sentinel.clone();
+        let mut file = lock(&loaded.persist.file);
+        state.current_epoch = 7;
+        file.save(1, state.clone(), true).unwrap();
+        assert!(
+            !journal::path_for(&path).exists(),
+            "the first save rewrites"
+        );
+        state.current_epoch = 8;
+        state.masters[0].leader_epoch = 8;
+        file.save(2, state.clone(), true).unwrap();
+        state.masters[0]
+            .known_replicas
+            .push(("127.0.0.1".into(), 6390));
+        file.save(3, state.clone(), true).unwrap();
+        assert!(journal::path_for(&path).exists());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\nsentinel current-epoch 7\n"), "{text}");
+        drop(file);
+        let again = load(Some(&path), "").unwrap();
+        assert_eq!(again.parsed.sentinel, state);
+        assert!(again.parsed.warnings[0].starts_with("Replayed 2 record(s)"));
+        assert!(!journal::path_for(&path).exists(), "compacted at start-up");
+        assert_eq!(load(Some(&path), "").unwrap().parsed.sentinel, state);
+    }
+
+    /// Once background saves pause the writer compacts the journal into the file.
+    #[test]
+    fn a_pause_compacts_the_journal() {
+        let dir = TempDir::new("compact");
+        let path = dir.file("sentinel.conf", CONF);
+        let mut loaded = load(Some(&path), "").unwrap();
+        let (tx, rx) = mpsc::channel();
+        loaded
+            .persist
+            .write_in_background(move |generation| tx.send(generation).unwrap())
+            .unwrap();
+        let mut state = loaded.parsed.sentinel.clone();
+        for generation in 1..=3 {
+            state.current_epoch = generation;
+            loaded
+                .persist
+                .save(generation, state.clone(), false)
+                .unwrap();
+            assert_eq!(
+                rx.recv_timeout(std::time::Duration::from_secs(10)),
+                Ok(generation)
+            );
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while journal::path_for(&path).exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!journal::path_for(&path).exists());
+        assert_eq!(load(Some(&path), "").unwrap().parsed.sentinel, state);
+    }
+
+    /// A change a record cannot hold (an operator's, a global option) and a hand edit of the
+    /// file both go through a rewrite, which also ends the journal.
+    #[test]
+    fn rewrites_end_the_journal() {
+        let dir = TempDir::new("rewrite");
+        let path = dir.file("sentinel.conf", CONF);
+        let loaded = load(Some(&path), "").unwrap();
+        let mut state = loaded.parsed.sentinel.clone();
+        let mut file = lock(&loaded.persist.file);
+        file.save(1, state.clone(), true).unwrap();
+        state.current_epoch = 2;
+        file.save(2, state.clone(), true).unwrap();
+        assert!(journal::path_for(&path).exists());
+        state.announce_port = 26400;
+        file.save(3, state.clone(), true).unwrap();
+        assert!(!journal::path_for(&path).exists());
+        state.current_epoch = 4;
+        file.save(4, state.clone(), true).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, format!("# hand edit\n{text}")).unwrap();
+        state.current_epoch = 5;
+        file.save(5, state.clone(), true).unwrap();
+        assert!(!journal::path_for(&path).exists());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# hand edit\n") && text.contains("current-epoch 5\n"));
+    }
 
     fn check_not_writable(path: &Path) {
         match load(Some(path), "") {

@@ -11,6 +11,7 @@ mod cli;
 mod conffile;
 mod demo;
 mod driver;
+mod journal;
 mod links;
 mod logging;
 mod process;

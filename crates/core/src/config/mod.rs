@@ -19,7 +19,7 @@ pub mod vip;
 pub use compat::Compat;
 pub use include::{expand_includes, Expanded};
 pub use parse::{command_line, config_text, parse, CommandLine, ConfigEnv, ConfigError, Parsed};
-pub use rewrite::rewrite;
+pub use rewrite::{master_text, rewrite};
 pub use vip::VipOption;
 
 /// Defaults from Redis Sentinel 7.0.15.

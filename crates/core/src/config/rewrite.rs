@@ -196,6 +196,17 @@ pub fn rewrite(old: &str, server: &ServerConfig, sentinel: &SentinelConfig) -> S
     st.finish()
 }
 
+/// The lines the rewrite writes for master `m`, `sentinel monitor` first, each ending in a
+/// newline: a fragment that [`super::parse`] loads back into the same master (what it persists;
+/// not the vote's run id, which Redis keeps in memory only). Warden's config journal records
+/// the masters a save changed this way.
+pub fn master_text(m: &MasterConfig) -> String {
+    let mut st = State::read("");
+    st.needs_signature = false;
+    master_lines(&mut st, m);
+    st.finish()
+}
+
 fn one(v: impl ToString) -> Vec<String> {
     vec![v.to_string()]
 }

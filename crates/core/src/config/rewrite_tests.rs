@@ -2,7 +2,7 @@
 
 use super::parse::{command_line, config_text};
 use super::parse_tests::load;
-use super::rewrite::rewrite;
+use super::rewrite::{master_text, rewrite};
 use super::{MasterConfig, SentinelConfig, ServerConfig, VipConfig};
 
 const HARNESS: &str = include_str!("testdata/harness.conf");
@@ -408,4 +408,33 @@ fn valkey_written_config_is_rewritten_in_place() {
     let back = load(&new).unwrap();
     assert_eq!(back.sentinel.masters[0], p.sentinel.masters[0]);
     assert_eq!(back.server.loglevel, "nothing");
+}
+
+/// Every master of the harness (defaults and not, scripts, auth, renamed commands, known
+/// replicas and sentinels, a VIP) comes back from its own lines as it was, but the vote's run
+/// id, which is not persisted.
+#[test]
+fn a_master_loads_back_from_its_own_lines() {
+    let (_, mut sentinel) = harness_state();
+    let mut vip = MasterConfig::new("vipmaster", "10.0.0.5", 6380, 1);
+    let mut address = VipConfig::new("192.0.2.10".parse().unwrap(), 24, "eth0", 30_000);
+    address.garp_count = 3;
+    vip.vip = Some(address);
+    vip.config_epoch = 7;
+    vip.leader_epoch = 9;
+    vip.leader = Some("0123456789012345678901234567890123456789".into());
+    vip.known_replicas.push(("10.0.0.6".into(), 6380));
+    vip.known_sentinels
+        .push(("10.0.0.7".into(), 26379, "a".repeat(40)));
+    sentinel.masters.push(vip);
+    for m in &sentinel.masters {
+        let text = master_text(m);
+        assert!(text.starts_with("sentinel monitor "), "{text}");
+        let back = load(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let expected = MasterConfig {
+            leader: None,
+            ..m.clone()
+        };
+        assert_eq!(back.sentinel.masters, vec![expected], "{text}");
+    }
 }
