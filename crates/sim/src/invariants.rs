@@ -451,6 +451,26 @@ impl Checker {
         }
     }
 
+    /// `node` asked for votes for `master` at `epoch`; `disk` is its config file as the request
+    /// arrives. The epoch must be durable: a candidate that crashed and came back must not
+    /// start another attempt at an epoch its peers already voted in.
+    pub fn vote_request(
+        &mut self,
+        time: Time,
+        node: usize,
+        master: &str,
+        epoch: u64,
+        disk: &dyn DiskView,
+    ) {
+        let current = disk.current_epoch();
+        if current < epoch {
+            let detail = format!(
+                "{master}: asked for votes in epoch {epoch}, persisted current-epoch {current}"
+            );
+            self.report(time, Some(node), "vote-request-not-persisted", detail);
+        }
+    }
+
     /// `node` published `hello`; `disk` is its config file as the hello leaves. Nothing in it
     /// may be ahead of the disk (current epoch, the master's config epoch), and one config
     /// epoch must name one address per master everywhere: that is what makes "the newest
@@ -594,6 +614,11 @@ mod tests {
         c.hello(5, 0, &hello, &Epochs(3));
         assert_eq!(rules(&c), ["hello-not-persisted"]);
         assert!(Hello::parse("10.0.0.1,26379,a,4,m,10.0.0.2,6379").is_none());
+        let mut c = checker();
+        c.vote_request(6, 0, "m", 4, &Epochs(4));
+        assert!(c.violations.is_empty(), "{:?}", c.violations);
+        c.vote_request(7, 0, "m", 5, &Epochs(4));
+        assert_eq!(rules(&c), ["vote-request-not-persisted"]);
     }
 
     #[test]

@@ -82,9 +82,10 @@ impl Sentinel {
         let Some(conn) = conn else { return false };
         let id = conn.id;
         // PING, INFO and questions reveal nothing (a peer ignores the epoch of a question that
-        // asks no vote); hellos and vote requests carry the current epoch; the rest
-        // (handshakes, the failover's transactions) acts on this master's election at most
-        // (see `outbox`).
+        // asks no vote); hellos carry the current epoch; a vote request carries the epoch of
+        // this master's attempt, saved with the master when the attempt began (other masters'
+        // newer epochs need not be durable for it to leave); the rest (handshakes, the
+        // failover's transactions) acts on this master's election at most (see `outbox`).
         let reveals = cmds
             .iter()
             .map(|(_, expect)| match expect {
@@ -93,10 +94,10 @@ impl Sentinel {
                 | Expect::MasterDown { vote: false, .. }
                 | Expect::VipConfirm { .. }
                 | Expect::VipProbe { .. } => Reveals::Nothing,
-                Expect::Publish(_) | Expect::MasterDown { vote: true, .. } => {
-                    Reveals::Epochs(Some(mi))
+                Expect::Publish(_) => Reveals::Epochs(Some(mi)),
+                Expect::MasterDown { vote: true, .. } | Expect::Ignore | Expect::Handover(_) => {
+                    Reveals::Master(mi)
                 }
-                Expect::Ignore | Expect::Handover(_) => Reveals::Master(mi),
             })
             .max_by_key(|r| match r {
                 Reveals::Nothing => 0,
