@@ -62,13 +62,23 @@ enum Servers {
         masters: Vec<RedisServer>,
         replicas: Vec<RedisServer>,
     },
-    /// Every instance in one `redis-swarm`, killed through its control connection.
+    /// Every instance in a `redis-swarm` (shard `i` in part `i % parts`), killed through its
+    /// control connection.
     Swarm {
-        control: BufReader<TcpStream>,
-        process: Process,
+        parts: Vec<SwarmPart>,
         _dir: TempDir,
     },
 }
+
+/// One `redis-swarm` process.
+struct SwarmPart {
+    control: BufReader<TcpStream>,
+    process: Process,
+}
+
+/// Shards one `redis-swarm` serves at most: each has two listeners and, with three sentinels,
+/// twelve connections, so a thousand stay below the 20,000 open files a process may have here.
+const SHARDS_PER_SWARM: usize = 1000;
 
 /// The monitored instances. Dropping it kills every process.
 pub struct Fleet {
@@ -178,8 +188,9 @@ impl Fleet {
         })
     }
 
-    /// Starts `m` simulated shards in one `redis-swarm` process (`binary`), waiting until its
-    /// control port answers (every listener is bound by then).
+    /// Starts `m` simulated shards in `redis-swarm` processes (`binary`; one per
+    /// [`SHARDS_PER_SWARM`]), waiting until each one's control port answers (every listener is
+    /// bound by then).
     pub fn start_swarm(m: usize, binary: &Path) -> io::Result<Fleet> {
         let dir = TempDir::new("swarm")?;
         let shards: Vec<Shard> = (0..m)
@@ -188,42 +199,21 @@ impl Fleet {
                 replica: free_port(),
             })
             .collect();
-        let control_port = free_port();
-        let pairs: Vec<String> = shards
-            .iter()
-            .map(|s| format!("{}:{}", s.master, s.replica))
-            .collect();
-        let mut cmd = Command::new(binary);
-        cmd.args([
-            "--control",
-            &control_port.to_string(),
-            "--pairs",
-            &pairs.join(","),
-        ]);
-        let mut process = Process::spawn("redis-swarm", cmd, dir.path())?;
-        let stream = wait_until(Duration::from_secs(60), "redis-swarm to listen", || {
-            if let Ok(Some(status)) = process.try_exit_status() {
-                return Ok(Err(status));
-            }
-            TcpStream::connect(("127.0.0.1", control_port))
-                .map(Ok)
-                .map_err(|e| e.to_string())
-        })
-        .map_err(other)?
-        .map_err(|status| {
-            other(format!(
-                "redis-swarm exited ({status})\n{}",
-                process.output_tail(20)
-            ))
-        })?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let count = m.div_ceil(SHARDS_PER_SWARM).max(1);
+        let parts = (0..count)
+            .map(|part| {
+                let pairs: Vec<String> = shards
+                    .iter()
+                    .skip(part)
+                    .step_by(count)
+                    .map(|s| format!("{}:{}", s.master, s.replica))
+                    .collect();
+                SwarmPart::start(binary, &pairs, dir.path())
+            })
+            .collect::<io::Result<Vec<_>>>()?;
         Ok(Fleet {
             shards,
-            servers: Servers::Swarm {
-                control: BufReader::new(stream),
-                process,
-                _dir: dir,
-            },
+            servers: Servers::Swarm { parts, _dir: dir },
         })
     }
 
@@ -235,7 +225,7 @@ impl Fleet {
                 .chain(replicas)
                 .map(|s| s.process.pid())
                 .collect(),
-            Servers::Swarm { process, .. } => vec![process.pid()],
+            Servers::Swarm { parts, .. } => parts.iter().map(|p| p.process.pid()).collect(),
         }
     }
 
@@ -256,22 +246,68 @@ impl Fleet {
                 }
                 Ok(at)
             }
-            Servers::Swarm { control, .. } => {
-                let ports: Vec<String> = self.shards[..k]
-                    .iter()
-                    .map(|s| s.master.to_string())
+            Servers::Swarm { parts, .. } => {
+                let count = parts.len();
+                let lines: Vec<(String, usize)> = (0..count)
+                    .map(|part| {
+                        let ports: Vec<String> = self.shards[..k]
+                            .iter()
+                            .skip(part)
+                            .step_by(count)
+                            .map(|s| s.master.to_string())
+                            .collect();
+                        (format!("kill {}\n", ports.join(" ")), ports.len())
+                    })
                     .collect();
-                let line = format!("kill {}\n", ports.join(" "));
                 let at = Instant::now();
-                control.get_mut().write_all(line.as_bytes())?;
-                let mut answer = String::new();
-                control.read_line(&mut answer)?;
-                if answer.trim() != format!("ok {k}") {
-                    return Err(other(format!("redis-swarm answered {answer:?} to kill")));
+                for (part, (line, _)) in parts.iter_mut().zip(&lines) {
+                    part.control.get_mut().write_all(line.as_bytes())?;
+                }
+                for (part, (_, expected)) in parts.iter_mut().zip(&lines) {
+                    let mut answer = String::new();
+                    part.control.read_line(&mut answer)?;
+                    if answer.trim() != format!("ok {expected}") {
+                        return Err(other(format!("redis-swarm answered {answer:?} to kill")));
+                    }
                 }
                 Ok(at)
             }
         }
+    }
+}
+
+impl SwarmPart {
+    /// Starts a `redis-swarm` serving `pairs` (`master:replica` ports) in `dir`.
+    fn start(binary: &Path, pairs: &[String], dir: &Path) -> io::Result<SwarmPart> {
+        let control_port = free_port();
+        let mut cmd = Command::new(binary);
+        cmd.args([
+            "--control",
+            &control_port.to_string(),
+            "--pairs",
+            &pairs.join(","),
+        ]);
+        let mut process = Process::spawn("redis-swarm", cmd, dir)?;
+        let stream = wait_until(Duration::from_secs(60), "redis-swarm to listen", || {
+            if let Ok(Some(status)) = process.try_exit_status() {
+                return Ok(Err(status));
+            }
+            TcpStream::connect(("127.0.0.1", control_port))
+                .map(Ok)
+                .map_err(|e| e.to_string())
+        })
+        .map_err(other)?
+        .map_err(|status| {
+            other(format!(
+                "redis-swarm exited ({status})\n{}",
+                process.output_tail(20)
+            ))
+        })?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(SwarmPart {
+            control: BufReader::new(stream),
+            process,
+        })
     }
 }
 

@@ -307,6 +307,11 @@ impl FilePersist {
         }
     }
 
+    /// A handle that compacts the journal into the file (at a clean shutdown).
+    pub fn compactor(&self) -> Compactor {
+        Compactor(self.file.clone())
+    }
+
     /// Rewrites the file with `state` now and removes the journal (after a replay at start-up).
     pub fn rewrite_now(&mut self, state: &SentinelConfig) -> Result<(), String> {
         let mut file = lock(&self.file);
@@ -356,6 +361,17 @@ impl FilePersist {
             })?;
         self.jobs = Some(tx);
         Ok(())
+    }
+}
+
+/// Compacts a [`FilePersist`]'s journal into its config file on demand.
+pub struct Compactor(Arc<Mutex<ConfigFile>>);
+
+impl Compactor {
+    /// Rewrites the config file with the newest saved state if the journal holds any of it,
+    /// and removes the journal (failures are logged).
+    pub fn compact(&self) {
+        let _ = lock(&self.0).compact();
     }
 }
 

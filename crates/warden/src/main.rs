@@ -229,6 +229,7 @@ impl Run {
             tracing::warn!("Can't start the config writer thread: {e}");
             return 1;
         }
+        let compactor = persist.compactor();
         let core = match Sentinel::new(self.sentinel_config, options, Box::new(persist), now) {
             Ok(core) => core,
             Err(e) => {
@@ -302,6 +303,8 @@ impl Run {
             pidfile.remove();
         }
         let _ = tokio::time::timeout(CLOSE_GRACE, server).await;
+        // Leave the whole state in the config file, where a redis-sentinel would look for it.
+        compactor.compact();
         tracing::warn!("Sentinel is now ready to exit, bye bye...");
         0
     }
