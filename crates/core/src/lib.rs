@@ -12,6 +12,8 @@
 //! Sentinel's rule is "persist before you announce" (votes, epochs), so every output produced
 //! after a change waits in the core until the save that covers it is durable.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod glob;
 pub mod io;

@@ -10,6 +10,8 @@
 //! a sentinel process with its config file; [`invariants`] the event-driven checks; [`trace`]
 //! the readable trace.
 
+#![forbid(unsafe_code)]
+
 pub mod invariants;
 pub mod link;
 pub mod net;

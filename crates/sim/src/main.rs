@@ -8,6 +8,8 @@
 //! warden-sim --self-check                       a sentinel that double-votes must be caught
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 use std::time::Instant;
 use warden_sim::trace::Detail;

@@ -20,12 +20,11 @@
 //! not the file's text (the file was rewritten or edited after it) is not replayed as such; it
 //! only keeps what makes votes safe: no epoch goes back.
 
-use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use warden_core::config::{self, ConfigEnv, MasterConfig, SentinelConfig};
+use warden_core::config::{self, sha256_hex, ConfigEnv, MasterConfig, SentinelConfig};
 
 /// The header's words before the base hash.
 const HEADER: &str = "# Warden config journal, base ";
@@ -35,13 +34,6 @@ pub fn path_for(config: &Path) -> PathBuf {
     let mut name = config.as_os_str().to_owned();
     name.push(".journal");
     PathBuf::from(name)
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The journal file being appended to.

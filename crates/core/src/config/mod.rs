@@ -12,7 +12,6 @@ mod directives;
 pub mod include;
 pub mod parse;
 pub mod rewrite;
-pub(crate) mod sha256;
 pub mod tokenize;
 pub mod vip;
 
@@ -21,6 +20,16 @@ pub use include::{expand_includes, Expanded};
 pub use parse::{command_line, config_text, parse, CommandLine, ConfigEnv, ConfigError, Parsed};
 pub use rewrite::{master_text, rewrite};
 pub use vip::VipOption;
+
+/// The SHA-256 digest of `data` as 64 lower-case hex characters (Redis writes `requirepass` as
+/// the default user's `#<hash>` password; Warden ranks candidates by it).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Defaults from Redis Sentinel 7.0.15.
 pub mod defaults {

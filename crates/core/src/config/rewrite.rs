@@ -9,7 +9,6 @@
 //! a blank last line; from then on the output is a fixpoint.
 
 use super::directives::{self, lookup};
-use super::sha256::hex_digest;
 use super::tokenize::{repr, split_args, split_lines, token};
 use super::vip::VipOption;
 use super::{defaults, MasterConfig, SentinelConfig, ServerConfig, VipConfig};
@@ -265,7 +264,7 @@ fn users(st: &mut State, s: &ServerConfig) {
     let mut users: Vec<Vec<String>> = s.users.iter().filter(|u| !u.is_empty()).cloned().collect();
     if !users.iter().any(|u| u[0] == "default") {
         let pass = match &s.requirepass {
-            Some(p) => format!("#{}", hex_digest(p.as_bytes())),
+            Some(p) => format!("#{}", super::sha256_hex(p.as_bytes())),
             None => "nopass".to_string(),
         };
         users.push(

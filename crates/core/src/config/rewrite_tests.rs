@@ -438,3 +438,17 @@ fn a_master_loads_back_from_its_own_lines() {
         assert_eq!(back.sentinel.masters, vec![expected], "{text}");
     }
 }
+
+#[test]
+fn sha256_known_digests() {
+    use super::sha256_hex;
+    assert_eq!(
+        sha256_hex(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+    // What redis-sentinel 7.0.15 wrote for `requirepass foo`.
+    assert_eq!(
+        sha256_hex(b"foo"),
+        "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+    );
+}

@@ -224,5 +224,5 @@ pub(super) fn rank_key(master: &str, runid: &str) -> String {
     text.extend_from_slice(master.as_bytes());
     text.push(0);
     text.extend_from_slice(runid.to_ascii_lowercase().as_bytes());
-    crate::config::sha256::hex_digest(&text)
+    crate::config::sha256_hex(&text)
 }

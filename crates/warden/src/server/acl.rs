@@ -4,7 +4,6 @@
 
 use super::table::{self, cat, Spec};
 use super::ServerSettings;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -292,10 +291,7 @@ pub struct User {
 
 /// SHA-256 of `password`, as lower-case hex.
 pub fn hash_password(password: &[u8]) -> String {
-    Sha256::digest(password)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    warden_core::config::sha256_hex(password)
 }
 
 impl User {
