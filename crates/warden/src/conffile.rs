@@ -585,34 +585,21 @@ impl Persist for FilePersist {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdir::TempDir;
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
 
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let p = std::env::temp_dir().join(format!(
-                "warden-conffile-{tag}-{}-{}",
-                std::process::id(),
-                rand::random::<u32>()
-            ));
-            fs::create_dir(&p).unwrap();
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
-            TempDir(p)
-        }
-        fn file(&self, name: &str, text: &str) -> PathBuf {
-            let p = self.0.join(name);
-            fs::write(&p, text).unwrap();
-            p
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
+    /// The config `CONF` loaded from `dir`, its persister writing in the background, and the
+    /// generations it reports.
+    fn loaded_in_background(dir: &TempDir) -> (PathBuf, Loaded, mpsc::Receiver<u64>) {
+        let path = dir.file("sentinel.conf", CONF);
+        let mut loaded = load(Some(&path), "").unwrap();
+        let (tx, rx) = mpsc::channel();
+        loaded
+            .persist
+            .write_in_background(move |generation| tx.send(generation).unwrap())
+            .unwrap();
+        (path, loaded, rx)
     }
 
     const CONF: &str = "# keep me\nsentinel monitor m 127.0.0.1 6379 2\nsentinel myid 0123456789012345678901234567890123456789\n";
@@ -751,13 +738,7 @@ mod tests {
     #[test]
     fn background_saves_report_their_generation_and_never_go_back() {
         let dir = TempDir::new("background");
-        let path = dir.file("sentinel.conf", CONF);
-        let mut loaded = load(Some(&path), "").unwrap();
-        let (tx, rx) = mpsc::channel();
-        loaded
-            .persist
-            .write_in_background(move |generation| tx.send(generation).unwrap())
-            .unwrap();
+        let (path, mut loaded, rx) = loaded_in_background(&dir);
         let mut state = loaded.parsed.sentinel.clone();
         state.current_epoch = 7;
         let saved = loaded.persist.save(1, state.clone(), false).unwrap();
@@ -817,13 +798,7 @@ mod tests {
     #[test]
     fn a_pause_compacts_the_journal() {
         let dir = TempDir::new("compact");
-        let path = dir.file("sentinel.conf", CONF);
-        let mut loaded = load(Some(&path), "").unwrap();
-        let (tx, rx) = mpsc::channel();
-        loaded
-            .persist
-            .write_in_background(move |generation| tx.send(generation).unwrap())
-            .unwrap();
+        let (path, mut loaded, rx) = loaded_in_background(&dir);
         let mut state = loaded.parsed.sentinel.clone();
         for generation in 1..=3 {
             state.current_epoch = generation;

@@ -357,6 +357,7 @@ fn apply(cfg: &mut SentinelConfig, fragment: SentinelConfig, base_matches: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdir::TempDir;
     use std::net::IpAddr;
 
     struct Env;
@@ -370,27 +371,6 @@ mod tests {
         }
         fn check_dir(&self, _: &str) -> Result<(), String> {
             Ok(())
-        }
-    }
-
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!(
-                "warden-journal-{tag}-{}-{}",
-                std::process::id(),
-                rand::random::<u32>()
-            ));
-            fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
         }
     }
 

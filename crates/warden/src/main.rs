@@ -17,6 +17,8 @@ mod logging;
 mod process;
 mod scripts;
 mod server;
+#[cfg(test)]
+mod testdir;
 mod tls;
 mod vip;
 
