@@ -262,7 +262,10 @@ impl Sentinel {
     /// (a failover start, crossing down-after) and the VIP decisions, without visiting every
     /// other instance.
     pub fn timer(&mut self, now: Millis) {
-        if now >= self.next_tick {
+        // A clock that went back leaves the next tick (and every deadline) in the future: tick
+        // now, and the tick's TILT check finds the jump (and gives up the VIP, whose lease was
+        // measured with that clock).
+        if now >= self.next_tick || now < self.previous_time {
             self.tick(now);
             return;
         }

@@ -575,6 +575,23 @@ fn clock_jump_enters_tilt_and_suspends_detection() {
     assert!(h.has_event("-tilt"));
 }
 
+/// In deadline mode (`timer`), a clock that goes back must not leave the next tick seconds in
+/// the future: the next call ticks and enters TILT at once.
+#[test]
+fn the_timer_ticks_at_once_when_the_clock_goes_back() {
+    let mut h = Harness::new(master_cfg(1));
+    h.tick(100);
+    h.answer(healthy);
+    h.now -= 8_000;
+    h.s.timer(h.now);
+    h.drain();
+    assert!(h.has_event("+tilt"), "{:?}", h.event_kinds());
+    assert!(
+        h.s.next_deadline(h.now) <= h.now + 200,
+        "ticks on the new clock"
+    );
+}
+
 #[test]
 fn sentinel_set_and_errors() {
     let mut h = Harness::new(master_cfg(2));
