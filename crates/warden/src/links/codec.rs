@@ -497,3 +497,150 @@ mod tests {
         assert_eq!(as_message(&Reply::Status("message".into())), None);
     }
 }
+
+/// Property tests (issue 17); proptest's default 256 cases each.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::server::resp::{encode, Protocol};
+    use proptest::prelude::*;
+
+    /// Replies that read back as themselves in `resp3` (sets, verbatim strings and null arrays
+    /// have no exact inverse on this side; maps, booleans and doubles are RESP3's).
+    fn reply(resp3: bool) -> impl Strategy<Value = Reply> {
+        let line = "[ -~]{0,20}";
+        let leaf = prop_oneof![
+            line.prop_map(Reply::Status),
+            line.prop_map(|e| Reply::Error(format!("ERR {e}"))),
+            any::<i64>().prop_map(Reply::Int),
+            prop::collection::vec(any::<u8>(), 0..40).prop_map(|b| Reply::Bulk(b.into())),
+            Just(Reply::Null),
+        ];
+        let leaf = if resp3 {
+            prop_oneof![
+                4 => leaf,
+                1 => any::<bool>().prop_map(Reply::Bool),
+                1 => (-1e12f64..1e12).prop_map(Reply::Double),
+            ]
+            .boxed()
+        } else {
+            leaf.boxed()
+        };
+        let keys = leaf.clone();
+        leaf.prop_recursive(4, 40, 5, move |inner| {
+            if resp3 {
+                // Map keys are plain values, as servers send them (the decoder's maps refuse
+                // aggregate keys).
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..5).prop_map(Reply::Array),
+                    prop::collection::vec((keys.clone(), inner), 0..3).prop_map(unique_keys),
+                ]
+                .boxed()
+            } else {
+                prop::collection::vec(inner, 0..5)
+                    .prop_map(Reply::Array)
+                    .boxed()
+            }
+        })
+    }
+
+    /// A map with the first pair of each key (the decoder's maps hold one value per key).
+    fn unique_keys(pairs: Vec<(Reply, Reply)>) -> Reply {
+        let mut seen = Vec::new();
+        Reply::Map(
+            pairs
+                .into_iter()
+                .filter(|(k, _)| {
+                    let new = !seen.contains(k);
+                    seen.push(k.clone());
+                    new
+                })
+                .collect(),
+        )
+    }
+
+    /// `reply` with every map's pairs in one order (the decoder's maps do not keep theirs).
+    fn canonical(reply: Reply) -> Reply {
+        match reply {
+            Reply::Array(items) => Reply::Array(items.into_iter().map(canonical).collect()),
+            Reply::Map(pairs) => {
+                let mut pairs: Vec<(Reply, Reply)> = pairs
+                    .into_iter()
+                    .map(|(k, v)| (canonical(k), canonical(v)))
+                    .collect();
+                pairs.sort_by_key(|(k, _)| format!("{k:?}"));
+                Reply::Map(pairs)
+            }
+            other => other,
+        }
+    }
+
+    fn protocol_and_reply() -> impl Strategy<Value = (Protocol, Reply)> {
+        prop_oneof![
+            reply(false).prop_map(|r| (Protocol::Resp2, r)),
+            reply(true).prop_map(|r| (Protocol::Resp3, r)),
+        ]
+    }
+
+    proptest! {
+        /// A reply, encoded and arriving in any reads, is found as one frame of exactly its
+        /// length (with the next reply behind it) and decodes to itself (maps in any order).
+        #[test]
+        fn replies_read_back_split_anywhere(
+            (proto, reply) in protocol_and_reply(),
+            cuts in prop::collection::vec(any::<usize>(), 0..6),
+        ) {
+            let mut bytes = BytesMut::new();
+            encode(&mut bytes, proto, &reply);
+            let len = bytes.len();
+            encode(&mut bytes, proto, &Reply::Int(7));
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % len).collect();
+            cuts.sort_unstable();
+            let mut scanner = FrameScanner::default();
+            for cut in cuts {
+                prop_assert_eq!(scanner.scan(&bytes[..cut]), Ok(None), "cut at {}", cut);
+            }
+            prop_assert_eq!(scanner.scan(&bytes), Ok(Some(len)));
+            let decoded = decode_frame(&bytes.split_to(len).freeze()).map(canonical);
+            prop_assert_eq!(decoded, Ok(canonical(reply)));
+        }
+
+        /// Any bytes, split anywhere: scanning and decoding never panic, and the frames found do
+        /// not depend on the reads.
+        #[test]
+        fn any_bytes_are_safe_and_split_independent(
+            input in prop::collection::vec(
+                prop_oneof![
+                    3 => any::<u8>(),
+                    2 => prop::sample::select(b"*$%~>+-:_#,=\r\n0123456789".to_vec()),
+                ],
+                0..200,
+            ),
+            cut in any::<usize>(),
+        ) {
+            let frames = |cut: usize| {
+                let mut buf = BytesMut::new();
+                let mut scanner = FrameScanner::default();
+                let mut out = Vec::new();
+                for piece in [&input[..cut], &input[cut..]] {
+                    buf.extend_from_slice(piece);
+                    loop {
+                        match scanner.scan(&buf) {
+                            Ok(Some(len)) => {
+                                out.push(decode_frame(&buf.split_to(len).freeze()));
+                                scanner = FrameScanner::default();
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                out.push(Err(e));
+                                return out;
+                            }
+                        }
+                    }
+                }
+                out
+            };
+            prop_assert_eq!(frames(cut % (input.len() + 1)), frames(input.len()));
+        }
+    }
+}

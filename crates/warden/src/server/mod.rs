@@ -21,7 +21,7 @@ mod info;
 mod listener;
 mod pubsub;
 mod request;
-mod resp;
+pub(crate) mod resp;
 mod role;
 mod sentinel;
 mod settings;

@@ -416,3 +416,97 @@ mod tests {
         }
     }
 }
+
+/// Property tests (issue 17); proptest's default 256 cases each.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn multibulk(cmd: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", cmd.len()).into_bytes();
+        for arg in cmd {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// Feeds `input` in pieces cut at `cuts` (byte offsets), parsing after each piece as the
+    /// connection does; the commands, or the first error.
+    fn feed(
+        input: &[u8],
+        cuts: &[usize],
+        authenticated: bool,
+    ) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+        cuts.push(input.len());
+        cuts.sort_unstable();
+        let (mut buf, mut args, mut out, mut from) = (BytesMut::new(), Vec::new(), Vec::new(), 0);
+        for cut in cuts {
+            buf.extend_from_slice(&input[from..cut]);
+            from = cut;
+            while !buf.is_empty() {
+                let before = buf.len();
+                match parse(&mut buf, authenticated, &mut args)? {
+                    Parsed::Command => {
+                        assert!(buf.len() < before, "a command consumes bytes");
+                        out.push(args.clone());
+                    }
+                    Parsed::Incomplete { .. } => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 1..6)
+    }
+
+    proptest! {
+        /// Pipelined multibulk commands come out the same whatever the reads they arrive in.
+        #[test]
+        fn multibulk_reads_back_split_anywhere(
+            commands in prop::collection::vec(command(), 1..5),
+            cuts in prop::collection::vec(any::<usize>(), 0..6),
+        ) {
+            let input: Vec<u8> = commands.iter().flat_map(|c| multibulk(c)).collect();
+            let expected: Vec<Vec<Bytes>> = commands
+                .iter()
+                .map(|c| c.iter().map(|a| Bytes::copy_from_slice(a)).collect())
+                .collect();
+            prop_assert_eq!(feed(&input, &cuts, true), Ok(expected));
+        }
+
+        /// Inline commands of plain words come out as those words, split anywhere.
+        #[test]
+        fn inline_reads_back_split_anywhere(
+            words in prop::collection::vec("[A-Za-z0-9_:.-]{1,12}", 1..6),
+            cuts in prop::collection::vec(any::<usize>(), 0..4),
+        ) {
+            let input = format!("{}\r\n", words.join(" "));
+            let expected = vec![words.iter().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect()];
+            prop_assert_eq!(feed(input.as_bytes(), &cuts, true), Ok(expected));
+        }
+
+        /// Any bytes, split anywhere, before or after authentication: no panic, every command
+        /// consumes input, and the outcome does not depend on the splits.
+        #[test]
+        fn any_input_is_safe_and_split_independent(
+            input in prop::collection::vec(
+                prop_oneof![
+                    4 => any::<u8>(),
+                    1 => prop::sample::select(b"*$\r\n0123456789-".to_vec()),
+                ],
+                0..200,
+            ),
+            cuts in prop::collection::vec(any::<usize>(), 0..6),
+            authenticated in any::<bool>(),
+        ) {
+            let whole = feed(&input, &[], authenticated);
+            prop_assert_eq!(feed(&input, &cuts, authenticated), whole);
+        }
+    }
+}
