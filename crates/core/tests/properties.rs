@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use warden_core::config::tokenize::{repr, split_args, token};
 use warden_core::config::{self, ConfigEnv, MasterConfig};
 use warden_core::sentinel::hello::Hello;
+use warden_core::sentinel::info;
+use warden_core::sentinel::instance::Role;
 
 /// Scripts exist, names do not resolve, every directory can be entered.
 struct Env;
@@ -146,5 +148,58 @@ proptest! {
         if payload.iter().filter(|&&b| b == b',').count() != 7 {
             prop_assert!(parsed.is_none());
         }
+    }
+
+    /// The INFO fields a sentinel reads come back from a reply that has them among other
+    /// lines, with `\r\n` or `\n` endings.
+    #[test]
+    fn info_fields_read_back(
+        run_id in "[0-9a-f]{40}",
+        master in any::<bool>(),
+        replicas in prop::collection::vec((ip(), 1u16..), 0..5),
+        link_up in any::<bool>(),
+        priority in any::<i64>(),
+        offset in any::<u64>(),
+        noise in prop::collection::vec("[a-z_]{1,12}:[ -~]{0,20}", 0..6),
+        crlf in any::<bool>(),
+    ) {
+        let mut lines = vec![format!("run_id:{run_id}")];
+        lines.extend(noise.iter().cloned());
+        if master {
+            lines.push("role:master".into());
+            for (n, (ip, port)) in replicas.iter().enumerate() {
+                lines.push(format!("slave{n}:ip={ip},port={port},state=online,offset=1,lag=0"));
+            }
+        } else {
+            lines.push("role:slave".into());
+            lines.push("master_host:10.1.2.3".into());
+            lines.push("master_port:6379".into());
+            lines.push(format!("master_link_status:{}", if link_up { "up" } else { "down" }));
+            lines.push(format!("slave_priority:{priority}"));
+            lines.push(format!("slave_repl_offset:{offset}"));
+        }
+        let text = lines.join(if crlf { "\r\n" } else { "\n" });
+        let parsed = info::parse(&text);
+        prop_assert_eq!(parsed.run_id.as_deref(), Some(run_id.as_str()));
+        if master {
+            prop_assert_eq!(parsed.role, Some(Role::Master));
+            prop_assert_eq!(parsed.replicas, replicas);
+        } else {
+            prop_assert_eq!(parsed.role, Some(Role::Slave));
+            prop_assert_eq!(parsed.master_host.as_deref(), Some("10.1.2.3"));
+            prop_assert_eq!(parsed.master_port, Some(6379));
+            prop_assert_eq!(parsed.master_link_up, Some(link_up));
+            prop_assert_eq!(parsed.slave_priority, Some(priority));
+            prop_assert_eq!(parsed.slave_repl_offset, Some(offset));
+        }
+    }
+
+    /// Any text is read without panicking.
+    #[test]
+    fn any_info_text_is_safe(text in prop::collection::vec(
+        prop_oneof![ascii(), "(slave[0-9]{1,3}|role|master_port|run_id):[ -~]{0,30}".prop_map(String::from)],
+        0..10,
+    )) {
+        let _ = info::parse(&text.join("\r\n"));
     }
 }
