@@ -155,8 +155,15 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
         e.line = expanded.origin(e.line).1;
         LoadError::Invalid(e)
     })?;
-    let replayed = journal::replay(&path, &text, &mut parsed.sentinel, &SystemEnv)
-        .map_err(LoadError::Journal)?;
+    let dir = parsed.server.dir.clone();
+    let replayed = journal::replay(
+        &path,
+        &text,
+        dir.as_deref(),
+        &mut parsed.sentinel,
+        &SystemEnv,
+    )
+    .map_err(LoadError::Journal)?;
     access(&path.to_string_lossy(), libc::W_OK).map_err(|e| LoadError::NotWritable {
         path: path.clone(),
         reason: strerror(&e),
@@ -792,6 +799,31 @@ mod tests {
         assert!(again.parsed.warnings[0].starts_with("Replayed 2 record(s)"));
         assert!(!journal::path_for(&path).exists(), "compacted at start-up");
         assert_eq!(load(Some(&path), "").unwrap().parsed.sentinel, state);
+    }
+
+    /// A record loads as the file does: a script path relative to `dir` is found there (the
+    /// upstream suite's `notification-script ../../tests/helpers/...`).
+    #[test]
+    fn journaled_relative_scripts_are_found_in_dir() {
+        let dir = TempDir::new("journal-dir");
+        let script = dir.file("notify.sh", "#!/bin/sh\n");
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        let conf = format!(
+            "dir {}\nsentinel monitor m 127.0.0.1 6379 2\nsentinel notification-script m notify.sh\n\
+             sentinel myid 0123456789012345678901234567890123456789\n",
+            dir.0.display()
+        );
+        let path = dir.file("sentinel.conf", &conf);
+        let loaded = load(Some(&path), "").unwrap();
+        let mut state = loaded.parsed.sentinel.clone();
+        let mut file = lock(&loaded.persist.file);
+        file.save(1, state.clone(), true).unwrap();
+        state.masters[0].leader_epoch = 3;
+        file.save(2, state.clone(), true).unwrap();
+        assert!(journal::path_for(&path).exists());
+        drop(file);
+        let again = load(Some(&path), "").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again.parsed.sentinel, state);
     }
 
     /// Once background saves pause the writer compacts the journal into the file.

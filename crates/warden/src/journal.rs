@@ -24,6 +24,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use warden_core::config::tokenize::repr;
 use warden_core::config::{self, sha256_hex, ConfigEnv, MasterConfig, SentinelConfig};
 
 /// The header's words before the base hash.
@@ -248,11 +249,14 @@ impl Replayed {
     }
 }
 
-/// Replays the journal of `config` (whose text is `text`) over `cfg`; `Ok(None)` when there
-/// is none. A record that is intact but does not load is an error (`<journal>: record N: ...`).
+/// Replays the journal of `config` (whose text is `text`, loaded into `cfg` with working
+/// directory `dir`) over `cfg`; `Ok(None)` when there is none. Records load as the file did:
+/// relative script paths are checked against `dir`. A record that is intact but does not load
+/// is an error (`<journal>: record N: ...`).
 pub fn replay(
     config: &Path,
     text: &str,
+    dir: Option<&str>,
     cfg: &mut SentinelConfig,
     env: &dyn ConfigEnv,
 ) -> Result<Option<Replayed>, String> {
@@ -272,8 +276,9 @@ pub fn replay(
         }));
     };
     let base_matches = base == sha256_hex(text.as_bytes());
+    let dir_line = dir.map_or(String::new(), |dir| format!("dir {}\n", repr(dir)));
     for (n, body) in records.iter().enumerate() {
-        let fragment = config::parse(body, env)
+        let fragment = config::parse(&format!("{dir_line}{body}"), env)
             .map_err(|e| format!("{}: record {}: {e}", path.display(), n + 1))?;
         apply(cfg, fragment.sentinel, base_matches);
     }
@@ -431,7 +436,9 @@ mod tests {
         let states = busy(&base);
         let (path, text) = journal(&dir, &states);
         let mut loaded = base.clone();
-        let replayed = replay(&path, &text, &mut loaded, &Env).unwrap().unwrap();
+        let replayed = replay(&path, &text, None, &mut loaded, &Env)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             replayed,
             Replayed {
@@ -484,14 +491,18 @@ mod tests {
         for cut in (last..full.len() - 1).step_by(7) {
             fs::write(path_for(&path), &full[..cut]).unwrap();
             let mut loaded = base.clone();
-            let replayed = replay(&path, &text, &mut loaded, &Env).unwrap().unwrap();
+            let replayed = replay(&path, &text, None, &mut loaded, &Env)
+                .unwrap()
+                .unwrap();
             assert!(replayed.records <= 2 && replayed.torn, "cut at {cut}");
         }
         let mut flipped = full.clone();
         *flipped.last_mut().unwrap() ^= 0x20;
         fs::write(path_for(&path), &flipped).unwrap();
         let mut loaded = base.clone();
-        let replayed = replay(&path, &text, &mut loaded, &Env).unwrap().unwrap();
+        let replayed = replay(&path, &text, None, &mut loaded, &Env)
+            .unwrap()
+            .unwrap();
         assert_eq!((replayed.records, replayed.torn), (2, true));
         assert_eq!(loaded, without_leaders(states[2].clone()));
     }
@@ -507,7 +518,9 @@ mod tests {
         loaded.masters[1].leader_epoch = 9;
         loaded.masters[3].port = 9999;
         let edited = "sentinel myid ffff\n# edited\n";
-        let replayed = replay(&path, edited, &mut loaded, &Env).unwrap().unwrap();
+        let replayed = replay(&path, edited, None, &mut loaded, &Env)
+            .unwrap()
+            .unwrap();
         assert!(!replayed.base_matches);
         assert_eq!(loaded.current_epoch, 5);
         assert_eq!(loaded.masters[1].leader_epoch, 9, "never back");
@@ -525,7 +538,7 @@ mod tests {
         let dir = TempDir::new("none");
         let path = dir.0.join("sentinel.conf");
         let mut c = fleet(1);
-        assert_eq!(replay(&path, "", &mut c, &Env), Ok(None));
+        assert_eq!(replay(&path, "", None, &mut c, &Env), Ok(None));
         let mut j = Journal::beside(&path);
         j.remove().unwrap();
         j.append("", "sentinel current-epoch 1\n").unwrap();
@@ -548,7 +561,7 @@ mod tests {
         ] {
             fs::write(path_for(&path), garbage).unwrap();
             let mut c = fleet(1);
-            let replayed = replay(&path, "", &mut c, &Env).unwrap().unwrap();
+            let replayed = replay(&path, "", None, &mut c, &Env).unwrap().unwrap();
             assert_eq!(replayed.records, 0, "{garbage:?}");
             assert_eq!(c, fleet(1));
         }
@@ -630,7 +643,7 @@ mod properties {
             let cut = cut % (bytes.len() + 1);
             fs::write(path_for(&path), &bytes[..cut]).unwrap();
             let mut loaded = base();
-            let replayed = replay(&path, "", &mut loaded, &Env).unwrap().unwrap();
+            let replayed = replay(&path, "", None, &mut loaded, &Env).unwrap().unwrap();
             let complete = ends.iter().filter(|&&end| end <= cut).count();
             prop_assert_eq!(replayed.records, complete);
             let header = HEADER.len() + 64 + 1;
@@ -647,7 +660,7 @@ mod properties {
             bytes.extend_from_slice(&garbage);
             fs::write(path_for(&path), &bytes).unwrap();
             let mut loaded = base();
-            let replayed = replay(&path, "", &mut loaded, &Env);
+            let replayed = replay(&path, "", None, &mut loaded, &Env);
             if let Ok(Some(r)) = replayed {
                 prop_assert!(r.records == 0 || r.base_matches);
             }
