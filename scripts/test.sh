@@ -12,6 +12,7 @@
 #                          Default: all (DEFAULT_UNITS below).
 #   WARDEN_SHARED_DIR      the shared/ directory (default: ../shared beside the clone, else /work/shared)
 #   WARDEN_TEST_TIMEOUT    seconds allowed for `cargo test` (default 2400)
+#   WARDEN_FUZZ_SECONDS    how long the fuzz soak runs (default 60)
 #   WARDEN_UPSTREAM_TIMEOUT seconds allowed for the upstream suite (default 1800)
 #   WARDEN_VALKEY_SUITE    "all" (default) runs Valkey's Sentinel suite, "none" skips it, anything else
 #                          is a space- or comma-separated list of its units
@@ -86,6 +87,18 @@ else
         | awk '{p += $1; f += $3} END {print p + 0, f + 0}')"
     total_passed=$((total_passed + p)); total_failed=$((total_failed + f))
     failed=1
+fi
+
+section "fuzz soak (${WARDEN_FUZZ_SECONDS:-60} s)"
+# Every parser fed mutations of real traffic and random input (crates/warden/src/fuzz.rs); run it
+# longer with WARDEN_FUZZ_SECONDS, replay a failure with the WARDEN_FUZZ_SEED it prints.
+if WARDEN_FUZZ_SECONDS=${WARDEN_FUZZ_SECONDS:-60} cargo test --release -p warden --bin warden \
+    fuzz_soak -- --ignored --nocapture 2>&1 | tee "$LOGS/fuzz-soak.log" \
+    && grep -q ', 0 failures$' "$LOGS/fuzz-soak.log"; then
+    total_passed=$((total_passed + 1))
+    summary+=("fuzz soak ok ($(sed -nE 's/^fuzz soak: ([0-9]+) inputs.*/\1/p' "$LOGS/fuzz-soak.log") inputs)")
+else
+    summary+=("fuzz soak FAILED (log $LOGS/fuzz-soak.log)"); failed=1; total_failed=$((total_failed + 1))
 fi
 
 # Records the outcome of one upstream run: its label, its log (with the runner's summary line)

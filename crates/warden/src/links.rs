@@ -6,7 +6,7 @@
 //! reply frame back in order as [`Input::Reply`] — or, on a pub/sub link, published messages as
 //! [`Input::Message`]. Closing a link aborts its task: no input follows a close.
 
-mod codec;
+pub(crate) mod codec;
 
 use crate::conffile::strerror;
 use crate::driver::InputSink;

@@ -11,6 +11,8 @@ mod cli;
 mod conffile;
 mod demo;
 mod driver;
+#[cfg(test)]
+mod fuzz;
 mod journal;
 mod links;
 mod logging;

@@ -7,7 +7,7 @@
 //! enforces authentication, ACLs and the subscribed-mode rules, then one module per command family
 //! executes it. Shared state lives in [`Shared`].
 
-mod acl;
+pub(crate) mod acl;
 mod acl_cmd;
 mod auth;
 mod client;
@@ -20,7 +20,7 @@ mod hello;
 mod info;
 mod listener;
 mod pubsub;
-mod request;
+pub(crate) mod request;
 pub(crate) mod resp;
 mod role;
 mod sentinel;
