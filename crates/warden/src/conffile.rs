@@ -592,7 +592,7 @@ impl Persist for FilePersist {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdir::TempDir;
+    use crate::testkit::TempDir;
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
 

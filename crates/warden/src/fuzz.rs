@@ -17,13 +17,13 @@ use crate::journal;
 use crate::links::codec::{decode_frame, FrameScanner};
 use crate::server::acl::User;
 use crate::server::request::{self, Parsed};
+use crate::testkit::{AnyEnv as Env, TempDir};
 use bytes::{Bytes, BytesMut};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::net::IpAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
-use warden_core::config::{self, ConfigEnv, SentinelConfig};
+use warden_core::config::{self, SentinelConfig};
 use warden_core::sentinel::{hello::Hello, info};
 
 /// A parser under test.
@@ -133,21 +133,6 @@ fn random(rng: &mut SmallRng, alphabet: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Scripts exist, names do not resolve, every directory can be entered.
-struct Env;
-
-impl ConfigEnv for Env {
-    fn is_executable(&self, _: &str) -> bool {
-        true
-    }
-    fn resolve(&self, _: &str) -> Option<IpAddr> {
-        None
-    }
-    fn check_dir(&self, _: &str) -> Result<(), String> {
-        Ok(())
-    }
-}
-
 /// Requests fed in one read and in two (cut at `cut`): the commands, or the first error.
 fn requests(input: &[u8], cut: usize, authenticated: bool) -> Result<Vec<Vec<Bytes>>, String> {
     let (mut buf, mut args, mut out) = (BytesMut::new(), Vec::new(), Vec::new());
@@ -240,7 +225,7 @@ fn check(target: Target, input: &[u8], rng: &mut SmallRng) -> Result<(), String>
             }
         }
         Target::Journal => {
-            let dir = crate::testdir::TempDir::new("fuzz");
+            let dir = TempDir::new("fuzz");
             let path = dir.0.join("sentinel.conf");
             let mut bytes = format!(
                 "# Warden config journal, base {}\n",
@@ -295,7 +280,7 @@ fn fuzz_soak() {
     let seed = std::env::var("WARDEN_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random::<u64>());
+        .unwrap_or_else(rand::random::<u64>);
     println!("fuzz soak: seed {seed}, {} s", seconds());
     let mut rng = SmallRng::seed_from_u64(seed);
     let corpora: Vec<_> = TARGETS.iter().map(|&t| (t, corpus(t))).collect();

@@ -362,22 +362,7 @@ fn apply(cfg: &mut SentinelConfig, fragment: SentinelConfig, base_matches: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdir::TempDir;
-    use std::net::IpAddr;
-
-    struct Env;
-
-    impl ConfigEnv for Env {
-        fn is_executable(&self, _: &str) -> bool {
-            true
-        }
-        fn resolve(&self, _: &str) -> Option<IpAddr> {
-            None
-        }
-        fn check_dir(&self, _: &str) -> Result<(), String> {
-            Ok(())
-        }
-    }
+    use crate::testkit::{AnyEnv as Env, TempDir};
 
     fn fleet(n: usize) -> SentinelConfig {
         let mut c = SentinelConfig::new();
@@ -572,23 +557,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::testdir::TempDir;
+    use crate::testkit::{AnyEnv as Env, TempDir};
     use proptest::prelude::*;
-    use std::net::IpAddr;
-
-    struct Env;
-
-    impl ConfigEnv for Env {
-        fn is_executable(&self, _: &str) -> bool {
-            true
-        }
-        fn resolve(&self, _: &str) -> Option<IpAddr> {
-            None
-        }
-        fn check_dir(&self, _: &str) -> Result<(), String> {
-            Ok(())
-        }
-    }
 
     fn base() -> SentinelConfig {
         let mut c = SentinelConfig::new();

@@ -20,7 +20,7 @@ mod process;
 mod scripts;
 mod server;
 #[cfg(test)]
-mod testdir;
+mod testkit;
 mod tls;
 mod vip;
 

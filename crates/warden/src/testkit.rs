@@ -1,8 +1,11 @@
-//! A fresh directory for a unit test, removed on drop (the config file and journal tests).
+//! Helpers of the config file, journal and fuzz tests: a fresh directory removed on drop, and a
+//! config environment that accepts everything.
 
 use std::fs;
+use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use warden_core::config::ConfigEnv;
 
 /// A directory under the system temp dir, mode 0755 whatever the umask; removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -31,5 +34,21 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A world where every script is executable, no name resolves and every directory can be
+/// entered.
+pub struct AnyEnv;
+
+impl ConfigEnv for AnyEnv {
+    fn is_executable(&self, _: &str) -> bool {
+        true
+    }
+    fn resolve(&self, _: &str) -> Option<IpAddr> {
+        None
+    }
+    fn check_dir(&self, _: &str) -> Result<(), String> {
+        Ok(())
     }
 }
