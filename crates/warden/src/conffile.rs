@@ -420,7 +420,9 @@ impl ConfigFile {
         if generation <= self.written {
             return Ok(());
         }
-        let result = match self.record(&state).filter(|_| append) {
+        // A synchronous save (an operator's command) always rewrites: no diff to compute.
+        let record = if append { self.record(&state) } else { None };
+        let result = match record {
             Some(body) => match self.append(&body) {
                 Ok(()) => Ok(()),
                 Err(e) => {

@@ -498,24 +498,6 @@ mod tests {
     }
 }
 
-/// `reply` with every map's pairs in one order (the decoder's maps do not keep theirs), for
-/// tests that compare decodes.
-#[cfg(test)]
-pub fn canonical(reply: Reply) -> Reply {
-    match reply {
-        Reply::Array(items) => Reply::Array(items.into_iter().map(canonical).collect()),
-        Reply::Map(pairs) => {
-            let mut pairs: Vec<(Reply, Reply)> = pairs
-                .into_iter()
-                .map(|(k, v)| (canonical(k), canonical(v)))
-                .collect();
-            pairs.sort_by_key(|(k, _)| format!("{k:?}"));
-            Reply::Map(pairs)
-        }
-        other => other,
-    }
-}
-
 /// Property tests (issue 17); proptest's default 256 cases each.
 #[cfg(test)]
 mod properties {
@@ -575,6 +557,22 @@ mod properties {
                 })
                 .collect(),
         )
+    }
+
+    /// `reply` with every map's pairs in one order (the decoder's maps do not keep theirs).
+    fn canonical(reply: Reply) -> Reply {
+        match reply {
+            Reply::Array(items) => Reply::Array(items.into_iter().map(canonical).collect()),
+            Reply::Map(pairs) => {
+                let mut pairs: Vec<(Reply, Reply)> = pairs
+                    .into_iter()
+                    .map(|(k, v)| (canonical(k), canonical(v)))
+                    .collect();
+                pairs.sort_by_key(|(k, _)| format!("{k:?}"));
+                Reply::Map(pairs)
+            }
+            other => other,
+        }
     }
 
     fn protocol_and_reply() -> impl Strategy<Value = (Protocol, Reply)> {
