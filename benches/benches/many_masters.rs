@@ -19,7 +19,7 @@
 //! usage: cargo build --release -p warden && cargo bench --bench many_masters -- [--masters M]
 //!        [--kill K] [--kill-sentinel] [--down-after D] [--systems warden,redis-sentinel]
 //!        [--runs N] [--swarm] [--idle-secs S] [--config-dir DIR | --tmpfs] [--deadline S]
-//!        [--no-baseline] [--tag NAME]
+//!        [--no-baseline] [--tag NAME] [--keep-logs DIR]
 
 use std::collections::HashSet;
 use std::io;
@@ -49,7 +49,7 @@ const ATTACH_TIME: Duration = Duration::from_millis(500);
 const USAGE: &str =
     "usage: cargo bench --bench many_masters -- [--masters M] [--kill K] [--kill-sentinel] \
     [--down-after D] [--systems warden,redis-sentinel] [--runs N] [--swarm] [--idle-secs S] \
-    [--config-dir DIR | --tmpfs] [--deadline S] [--no-baseline] [--tag NAME]";
+    [--config-dir DIR | --tmpfs] [--deadline S] [--no-baseline] [--tag NAME] [--keep-logs DIR]";
 
 /// Where the sentinels' config files go.
 #[derive(Clone, Debug)]
@@ -74,6 +74,7 @@ struct Options {
     deadline_secs: u64,
     baseline: bool,
     tag: Option<String>,
+    keep_logs: Option<PathBuf>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -90,6 +91,7 @@ fn parse_options() -> Result<Options, String> {
         deadline_secs: 60,
         baseline: true,
         tag: None,
+        keep_logs: None,
     };
     args::for_each_option(|arg, value| {
         match arg {
@@ -105,6 +107,7 @@ fn parse_options() -> Result<Options, String> {
             "--tmpfs" => o.config = ConfigChoice::Tmpfs,
             "--no-baseline" => o.baseline = false,
             "--tag" => o.tag = Some(value()?),
+            "--keep-logs" => o.keep_logs = Some(PathBuf::from(value()?)),
             "--systems" => {
                 o.systems = args::list(arg, &value()?, |s| match s {
                     "warden" => Some(Flavor::Warden),
@@ -317,6 +320,13 @@ fn one_run(
             ])
         })
         .collect();
+    if let Some(dir) = &o.keep_logs {
+        std::fs::create_dir_all(dir)?;
+        for (i, server) in sentinels.servers.iter().enumerate() {
+            let name = format!("run{run}-{system}-s{i}.log");
+            std::fs::write(dir.join(name), server.process.stdout())?;
+        }
+    }
     // Sentinels first (declared after the fleet they would otherwise react to).
     drop(log);
     drop(sentinels);

@@ -266,14 +266,26 @@ impl Links {
         }
     }
 
-    /// Connection `id` broke: a broken command connection starts the link's down-after clock
-    /// now if no PING is unanswered (the connection is as good as an unanswered PING); the
+    /// Connection `id` broke: if no PING is unanswered, the broken command connection stands
+    /// for an unanswered PING, so the down-after clock keeps running across the reconnection
+    /// (Redis restarts it at the reconnection's PING). For a watched master link it runs from
+    /// the last valid reply (Redis's rule while disconnected: sentinels that all saw a master
+    /// die agree on when, whenever their connections happened to break), but from no earlier
+    /// than half of down-after before the break, so a live master whose connections were
+    /// killed has that long to answer the reconnection; other links count from the break. The
     /// connection is dropped. Returns when the master becomes SDOWN, for a watched master link.
     pub fn conn_lost(&mut self, id: LinkId, now: Millis) -> Option<Millis> {
         let (key, kind) = self.route(id)?;
         if let (Some(link), LinkKind::Cmd) = (self.links.get_mut(&key), kind) {
             if link.act_ping_time == 0 {
-                link.act_ping_time = now;
+                let since = match link.sdown_watch {
+                    Some(down_after) => {
+                        link.last_avail_time.max(now.saturating_sub(down_after / 2))
+                    }
+                    None => now,
+                };
+                // 0 would mean "none pending".
+                link.act_ping_time = since.max(1);
             }
         }
         self.drop_conn(id);

@@ -231,9 +231,9 @@ impl Sentinel {
         match input {
             Input::LinkUp { link, local_ip } => self.on_link_up(link, local_ip),
             Input::LinkDown { link, .. } => {
-                // Warden: a broken command connection starts the down-after clock now, as an
-                // unanswered PING would (Redis starts it at the reconnection's PING, up to a
-                // timer period later, so sentinels that all saw the break disagree).
+                // Warden: a broken command connection keeps the down-after clock running, for
+                // a master from its last reply (see `Links::conn_lost`; Redis restarts it at the
+                // reconnection's PING, up to a timer period later).
                 let key = self.links.route(link).map(|(key, _)| key);
                 if let Some(due) = self.links.conn_lost(link, now) {
                     if let Some((mi, Which::Master)) = key.and_then(|key| self.link_owner(key)) {

@@ -1420,3 +1420,61 @@ fn a_master_deadline_between_timer_runs_checks_that_master_alone() {
     assert_eq!(h.s.next_tick, tick, "not a full timer run");
     assert!(h.s.next_deadline(h.now) <= tick);
 }
+
+/// The time of the first `kind` event for an instance whose message contains `who`, stepping
+/// the clock by `step` while `answer` answers.
+fn first_event_time(
+    h: &mut Harness,
+    kind: &str,
+    who: &str,
+    steps: usize,
+    step: Millis,
+    mut answer: impl FnMut(u16, LinkKind, &[String]) -> Option<Reply>,
+) -> Option<Millis> {
+    for _ in 0..steps {
+        h.tick(step);
+        h.answer(&mut answer);
+        if h.events.iter().any(|(k, m)| k == kind && m.contains(who)) {
+            return Some(h.now);
+        }
+    }
+    None
+}
+
+/// A killed master's connections break when the kernel gets to them, at different times for
+/// different sentinels: each counts down-after from the master's last reply, not from its own
+/// break (nor, as Redis, from the reconnection's PING).
+#[test]
+fn a_broken_master_connection_counts_down_after_from_the_last_reply() {
+    let mut h = Harness::new(master_cfg(1));
+    for _ in 0..3 {
+        h.tick(100);
+        h.answer(healthy);
+    }
+    let last_reply = h.now;
+    h.now += 80;
+    h.kill_port(6379);
+    let dead = |p: u16, k: LinkKind, w: &[String]| if p == 6379 { None } else { healthy(p, k, w) };
+    let sdown = first_event_time(&mut h, "+sdown", "master mymaster", 300, 5, dead).expect("sdown");
+    assert!(
+        sdown > last_reply + 1000 && sdown <= last_reply + 1000 + 5,
+        "+sdown {} ms after the last reply",
+        sdown - last_reply
+    );
+}
+
+/// A live replica whose connection is killed (a promotion's `CLIENT KILL type normal` kills the
+/// other sentinels' connections) answers the reconnection's PING: not SDOWN, although its last
+/// reply (replicas are pinged once a second) is older than down-after by then.
+#[test]
+fn a_live_replica_whose_connection_was_killed_is_not_sdown() {
+    let mut h = Harness::new(master_cfg(1));
+    for _ in 0..12 {
+        h.tick(100);
+        h.answer(healthy);
+    }
+    h.now += 950;
+    h.kill_port(6380);
+    let sdown = first_event_time(&mut h, "+sdown", ":6380", 40, 50, healthy);
+    assert_eq!(sdown, None, "a live replica was marked SDOWN");
+}
