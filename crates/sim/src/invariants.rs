@@ -287,7 +287,7 @@ impl Checker {
             }
             "+elected-leader" => {
                 if let Some(master) = master {
-                    self.elected(time, node, master)
+                    self.elected(time, node, master, disk)
                 }
             }
             "+switch-master" => {
@@ -408,7 +408,10 @@ impl Checker {
         self.record_vote(time, voter, master, leader, epoch);
     }
 
-    fn elected(&mut self, time: Time, node: usize, master: String) {
+    /// `node` announced it leads `master`'s failover; `disk` is its config file as the event
+    /// leaves. Its vote for itself must be durable by then (its vote requests left before it
+    /// was: a candidate that crashes before acting may vote again in that epoch).
+    fn elected(&mut self, time: Time, node: usize, master: String, disk: &dyn DiskView) {
         let Some(&epoch) = self.nodes[node].failover_epoch.get(&master) else {
             self.report(
                 time,
@@ -418,6 +421,12 @@ impl Checker {
             );
             return;
         };
+        let on_disk = disk.leader_epoch(&master);
+        if on_disk < epoch {
+            let detail =
+                format!("{master}: elected in epoch {epoch}, persisted leader-epoch {on_disk}");
+            self.report(time, Some(node), "elected-not-persisted", detail);
+        }
         let key = (master.clone(), epoch);
         if let Some(&other) = self.leaders.get(&key) {
             if other != node {
@@ -448,26 +457,6 @@ impl Checker {
                 "elected-without-majority",
                 format!("{master} epoch {epoch}: {votes} votes cast for it, {needed} needed"),
             );
-        }
-    }
-
-    /// `node` asked for votes for `master` at `epoch`; `disk` is its config file as the request
-    /// arrives. The epoch must be durable: a candidate that crashed and came back must not
-    /// start another attempt at an epoch its peers already voted in.
-    pub fn vote_request(
-        &mut self,
-        time: Time,
-        node: usize,
-        master: &str,
-        epoch: u64,
-        disk: &dyn DiskView,
-    ) {
-        let current = disk.current_epoch();
-        if current < epoch {
-            let detail = format!(
-                "{master}: asked for votes in epoch {epoch}, persisted current-epoch {current}"
-            );
-            self.report(time, Some(node), "vote-request-not-persisted", detail);
         }
     }
 
@@ -590,6 +579,30 @@ mod tests {
     }
 
     #[test]
+    fn a_leader_announced_before_its_own_vote_is_durable_is_caught() {
+        let mut c = checker();
+        c.event(
+            1,
+            0,
+            "+odown",
+            "master m 10.0.0.1 6379 #quorum 2/2",
+            &Epochs(0),
+        );
+        c.event(2, 0, "+new-epoch", "1", &Epochs(0));
+        c.event(2, 0, "+try-failover", "master m 10.0.0.1 6379", &Epochs(0));
+        c.event(3, 1, "+vote-for-leader", "a 1", &Epochs(1));
+        c.event(3, 2, "+vote-for-leader", "a 1", &Epochs(1));
+        c.event(
+            4,
+            0,
+            "+elected-leader",
+            "master m 10.0.0.1 6379",
+            &Epochs(0),
+        );
+        assert_eq!(rules(&c), ["elected-not-persisted"]);
+    }
+
+    #[test]
     fn double_vote_and_unpersisted_vote_are_caught() {
         let mut c = checker();
         c.event(1, 2, "+vote-for-leader", "a 1", &Epochs(1));
@@ -614,11 +627,6 @@ mod tests {
         c.hello(5, 0, &hello, &Epochs(3));
         assert_eq!(rules(&c), ["hello-not-persisted"]);
         assert!(Hello::parse("10.0.0.1,26379,a,4,m,10.0.0.2,6379").is_none());
-        let mut c = checker();
-        c.vote_request(6, 0, "m", 4, &Epochs(4));
-        assert!(c.violations.is_empty(), "{:?}", c.violations);
-        c.vote_request(7, 0, "m", 5, &Epochs(4));
-        assert_eq!(rules(&c), ["vote-request-not-persisted"]);
     }
 
     #[test]

@@ -82,22 +82,25 @@ impl Sentinel {
         let Some(conn) = conn else { return false };
         let id = conn.id;
         // PING, INFO and questions reveal nothing (a peer ignores the epoch of a question that
-        // asks no vote); hellos carry the current epoch; a vote request carries the epoch of
-        // this master's attempt, saved with the master when the attempt began (other masters'
-        // newer epochs need not be durable for it to leave); the rest (handshakes, the
-        // failover's transactions) acts on this master's election at most (see `outbox`).
+        // asks no vote); hellos carry the current epoch; the failover's transactions and
+        // handshakes act on this master's election (see `outbox`). A vote request leaves at
+        // once, before the candidate's own vote for itself and its new epoch are durable (Raft
+        // persists them first): its voters persist their own votes, and nothing the candidate
+        // does as the leader — `+elected-leader`, the promotion — leaves before its vote for
+        // itself is durable (those wait for this master's save), so a candidate that crashes
+        // first never acted, and voting again in that epoch after a restart elects at most
+        // one leader. The election saves one save's wait, and the first candidate's request
+        // reaches the others before their own start (no split vote).
         let reveals = cmds
             .iter()
             .map(|(_, expect)| match expect {
                 Expect::Ping
                 | Expect::Info
-                | Expect::MasterDown { vote: false, .. }
+                | Expect::MasterDown { .. }
                 | Expect::VipConfirm { .. }
                 | Expect::VipProbe { .. } => Reveals::Nothing,
                 Expect::Publish(_) => Reveals::Epochs(Some(mi)),
-                Expect::MasterDown { vote: true, .. } | Expect::Ignore | Expect::Handover(_) => {
-                    Reveals::Master(mi)
-                }
+                Expect::Ignore | Expect::Handover(_) => Reveals::Master(mi),
             })
             .max_by_key(|r| match r {
                 Reveals::Nothing => 0,

@@ -129,7 +129,6 @@ impl World {
         self.contact(t, client);
         let mut replies = Vec::with_capacity(commands.len());
         for cmd in &commands {
-            self.observe_vote_request(client, cmd);
             let reply = self.sentinel_exec(t, client, cmd);
             let vote = self.announced_vote(cmd, &reply);
             if let Some((master, leader, epoch)) = &vote {
@@ -241,30 +240,6 @@ impl World {
         let port: u16 = std::str::from_utf8(&cmd[3]).ok()?.parse().ok()?;
         let r = *self.addr_index.get(&(host, port))?;
         Some(self.sc.layout.shard_of(r).name.clone())
-    }
-
-    /// Hand a vote request (`is-master-down-by-addr` naming a run id) that `sender` sent to
-    /// the checker, with `sender`'s config file as it arrives.
-    fn observe_vote_request(&mut self, sender: usize, cmd: &[Bytes]) {
-        let Some(master) = self.asked_master(cmd) else {
-            return;
-        };
-        if cmd[5].as_ref() == b"*" {
-            return;
-        }
-        let Some(epoch) = std::str::from_utf8(&cmd[4])
-            .ok()
-            .and_then(|e| e.parse().ok())
-        else {
-            return;
-        };
-        let disk = self.nodes[sender].disk.lock();
-        let view = Persisted {
-            cfg: &disk.saved,
-            index: &self.master_index,
-        };
-        self.checker
-            .vote_request(self.now, sender, &master, epoch, &view);
     }
 
     /// The vote an answer to `is-master-down-by-addr` announces: (master, leader, epoch).
