@@ -101,8 +101,9 @@ impl Sentinel {
                 })
             })
             .count() as Millis;
-        // The first candidate's vote requests leave once its new epoch is durable: the step
-        // covers its saves as they take now (a large fleet's file, a busy disk).
+        // The first candidate's vote requests leave at once; the step grows with the saves as
+        // they take now, a measure of how busy the host is (a large fleet, a busy disk), so the
+        // next candidate waits longer where the first one's requests are slower to arrive.
         let step =
             (self.commit.save_latency() * RANK_STEP_SAVES).clamp(START_RANK_STEP, MAX_RANK_STEP);
         ahead * step + self.rng.gen_range(0..START_JITTER)
