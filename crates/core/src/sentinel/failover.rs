@@ -554,6 +554,14 @@ impl Sentinel {
                 self.release_link(s.link);
             }
             self.vip_peers_changed(mi);
+        } else {
+            // Warden: the peers' answers (down, and their votes) were about the old address;
+            // Redis keeps them up to 5 s, so a sentinel that sees the new master SDOWN a
+            // moment after the switch (a stall, a slow reconnection) finds it ODOWN at once.
+            for s in &mut self.masters[mi].sentinels {
+                s.flags.master_down = false;
+                s.leader = None;
+            }
         }
         let key = self.masters[mi].inst.link;
         self.close_links(vec![key]);

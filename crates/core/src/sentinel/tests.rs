@@ -1478,3 +1478,39 @@ fn a_live_replica_whose_connection_was_killed_is_not_sdown() {
     let sdown = first_event_time(&mut h, "+sdown", ":6380", 40, 50, healthy);
     assert_eq!(sdown, None, "a live replica was marked SDOWN");
 }
+
+/// Peers' "down" answers were about the old master's address: after a switch they are not
+/// evidence against the new master (Redis keeps them up to 5 s, so a sentinel that sees the
+/// fresh master SDOWN a moment after the switch, e.g. after a stall, finds it ODOWN at once).
+#[test]
+fn answers_about_the_old_master_do_not_count_against_the_new_one() {
+    let mut h = with_two_peers(2);
+    h.kill_port(6379);
+    h.run_until("+odown", 100, 1);
+    let newer = format!("127.0.0.1,26380,{PEER1},9,mymaster,127.0.0.1,6380,9");
+    h.s.receive_hello(newer.as_bytes(), h.now);
+    h.drain();
+    assert!(h.has_event("+switch-master"), "{:?}", h.event_kinds());
+    // The new master and the peers stop answering.
+    let silent = |p: u16, k: LinkKind, w: &[String]| match p {
+        6380 | 26380 | 26381 => None,
+        _ => healthy(p, k, w),
+    };
+    let sdown = first_event_time(
+        &mut h,
+        "+sdown",
+        "master mymaster 127.0.0.1 6380",
+        30,
+        100,
+        silent,
+    );
+    assert!(sdown.is_some(), "{:?}", h.event_kinds());
+    let odown = h
+        .events
+        .iter()
+        .any(|(k, m)| k == "+odown" && m.contains("127.0.0.1 6380"));
+    assert!(
+        !odown,
+        "the new master was ODOWN on answers about the old one"
+    );
+}
