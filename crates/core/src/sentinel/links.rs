@@ -269,8 +269,10 @@ impl Links {
     /// Connection `id` broke: if no PING is unanswered, the broken command connection stands
     /// for an unanswered PING, so the down-after clock keeps running across the reconnection
     /// (Redis restarts it at the reconnection's PING). For a watched master link it runs from
-    /// the last valid reply (Redis's rule while disconnected: sentinels that all saw a master
-    /// die agree on when, whenever their connections happened to break), but from no earlier
+    /// the last valid reply (Redis's rule while disconnected: a dead master is judged from its
+    /// last sign of life, not from when this sentinel got to read the break — on a loaded host
+    /// that took 100–200 ms in a mass kill; sentinels then differ by their ping phases, at most
+    /// one master ping period), but from no earlier
     /// than half of down-after before the break, so a live master whose connections were
     /// killed has that long to answer the reconnection; other links count from the break. The
     /// connection is dropped. Returns when the master becomes SDOWN, for a watched master link.
