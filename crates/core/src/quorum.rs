@@ -47,6 +47,40 @@ impl Tally {
         }
         best
     }
+
+    /// Where the election stands among `voters` sentinels with the master's `quorum`, when
+    /// `undecided` more voters may still vote: won by the leading candidate once its votes
+    /// reach both; lost when some votes were cast and not even all the undecided ones going to
+    /// the leading candidate would get it there (a split vote, to be retried); else pending.
+    pub fn outcome(&self, undecided: usize, voters: usize, quorum: u32) -> Outcome<&str> {
+        match self.leader() {
+            Some((leader, votes)) if wins_election(votes, voters, quorum) => Outcome::Won(leader),
+            Some((_, votes)) if !wins_election(votes + undecided, voters, quorum) => Outcome::Lost,
+            _ => Outcome::Pending,
+        }
+    }
+}
+
+/// Where an election stands (see [`Tally::outcome`]); `L` names the winner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome<L> {
+    /// This candidate has the votes.
+    Won(L),
+    /// Not decided yet: votes may still come.
+    Pending,
+    /// No candidate can win any more.
+    Lost,
+}
+
+impl Outcome<&str> {
+    /// The same outcome, owning the winner's name.
+    pub fn to_owned(self) -> Outcome<String> {
+        match self {
+            Outcome::Won(leader) => Outcome::Won(leader.to_string()),
+            Outcome::Pending => Outcome::Pending,
+            Outcome::Lost => Outcome::Lost,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -88,6 +122,35 @@ mod tests {
         assert!(reaches_odown(2, 2));
         assert!(!reaches_odown(1, 2));
         assert!(reaches_odown(3, 2));
+    }
+
+    #[test]
+    fn outcome_table() {
+        // (votes for the leading candidate, for another, undecided, voters, quorum, outcome)
+        let table = [
+            (2, 0, 1, 3, 2, Outcome::Won("a")),
+            (1, 0, 2, 3, 2, Outcome::Pending),
+            (1, 1, 1, 3, 2, Outcome::Pending),
+            (1, 1, 0, 3, 2, Outcome::Lost),
+            (1, 1, 1, 5, 2, Outcome::Lost), // 2 of 5 at most: no majority
+            (0, 0, 3, 3, 2, Outcome::Pending),
+            (2, 0, 3, 5, 3, Outcome::Pending), // majority needs 3, quorum 3
+            (3, 0, 0, 5, 4, Outcome::Lost),    // majority, but the quorum is out of reach
+        ];
+        for (a, b, undecided, voters, quorum, expected) in table {
+            let mut t = Tally::default();
+            for _ in 0..a {
+                t.add("a");
+            }
+            for _ in 0..b {
+                t.add("b");
+            }
+            assert_eq!(
+                t.outcome(undecided, voters, quorum),
+                expected,
+                "{a}+{b} votes, {undecided} undecided, {voters} voters, quorum {quorum}"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::timers::{
 };
 use super::{Change, Sentinel, Which};
 use crate::io::Level;
-use crate::quorum::{self, Tally};
+use crate::quorum::{Outcome, Tally};
 use crate::Millis;
 use rand::Rng;
 
@@ -188,19 +188,29 @@ impl Sentinel {
         (cfg.leader.clone(), cfg.leader_epoch)
     }
 
-    /// The leader for the attempt at `epoch` if one has the votes (Redis's
-    /// `sentinelGetLeader`). Warden counts the votes given at `epoch` itself — its vote
-    /// requests carry it — where Redis counts those at its current epoch: a sentinel leading
-    /// several failovers at once raises its current epoch with each start, and its earlier
-    /// elections would otherwise wait for the next round of questions. One vote per master and
-    /// epoch, counted at one epoch: at most one leader per master and epoch.
-    pub(super) fn get_leader(&mut self, mi: usize, epoch: u64, now: Millis) -> Option<String> {
+    /// Where the election of the attempt at `epoch` stands (Redis's `sentinelGetLeader`, plus
+    /// Warden's early verdict on a split vote). Our own vote goes first: to the candidate with
+    /// the most votes reported for `epoch`, else to ourselves. Warden counts the votes given
+    /// at `epoch` itself — its vote requests carry it — where Redis counts those at its
+    /// current epoch: a sentinel leading several failovers at once raises its current epoch
+    /// with each start, and its earlier elections would otherwise wait for the next round of
+    /// questions. One vote per master and epoch, counted at one epoch: at most one leader per
+    /// master and epoch. The undecided voters are the peers that reported no vote at `epoch`
+    /// and are reachable (connected, not SDOWN).
+    pub(super) fn election(&mut self, mi: usize, epoch: u64, now: Millis) -> Outcome<String> {
         let m = &self.masters[mi];
-        let voters = m.sentinels.len() + 1;
         let mut tally = Tally::default();
+        let mut undecided = 0;
         for s in &m.sentinels {
-            if let Some(leader) = s.leader.as_deref().filter(|_| s.leader_epoch == epoch) {
-                tally.add(leader);
+            match s.leader.as_deref().filter(|_| s.leader_epoch == epoch) {
+                Some(leader) => {
+                    tally.add(leader);
+                }
+                None => {
+                    let reachable = !s.flags.s_down
+                        && self.links.get(s.link).is_some_and(|l| !l.disconnected());
+                    undecided += usize::from(reachable);
+                }
             }
         }
         let candidate = tally
@@ -211,9 +221,10 @@ impl Sentinel {
         if let Some(vote) = my_vote.filter(|_| my_epoch == epoch) {
             tally.add(&vote);
         }
-        let (winner, votes) = tally.leader()?;
-        quorum::wins_election(votes, voters, self.masters[mi].cfg.quorum)
-            .then(|| winner.to_string())
+        let voters = self.masters[mi].sentinels.len() + 1;
+        tally
+            .outcome(undecided, voters, self.masters[mi].cfg.quorum)
+            .to_owned()
     }
 }
 

@@ -5,6 +5,7 @@ use super::instance::{Addr, FailoverState, Instance};
 use super::timers::{FAST_INFO_PERIOD, FRESH_INFO_WAIT, SPLIT_RETRY_BACKOFF};
 use super::{Change, Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION};
 use crate::io::{Action, Level};
+use crate::quorum::Outcome;
 use crate::Millis;
 use std::cmp::Ordering;
 
@@ -50,14 +51,14 @@ impl Sentinel {
 
     fn failover_wait_start(&mut self, mi: usize, now: Millis) {
         let epoch = self.masters[mi].failover_epoch;
-        let leader = self.get_leader(mi, epoch, now);
-        let is_leader = leader
-            .as_deref()
-            .is_some_and(|l| l.eq_ignore_ascii_case(self.myid()));
+        let outcome = self.election(mi, epoch, now);
+        let is_leader =
+            matches!(&outcome, Outcome::Won(leader) if leader.eq_ignore_ascii_case(self.myid()));
         let m = &self.masters[mi];
         if !is_leader && !m.inst.flags.force_failover {
             let election_timeout = self.timers.election_timeout.min(m.cfg.failover_timeout_ms);
-            let lost = self.election_lost(mi, epoch);
+            // Won by another: wait for its switch (or the election timeout), as Redis does.
+            let lost = outcome == Outcome::Lost;
             if lost || now.saturating_sub(m.failover_start_time) > election_timeout {
                 self.event(
                     Level::Warning,
@@ -278,35 +279,6 @@ impl Sentinel {
             self.masters[mi].failover_state,
             FailoverState::ReconfSlaves | FailoverState::UpdateConfig
         )
-    }
-
-    /// Whether the election for `epoch` is provably lost by every candidate: counting the votes
-    /// peers reported for it, no candidate can reach the majority and the quorum even if every
-    /// peer that has not reported yet (and is reachable: connected, not SDOWN) voted for it.
-    fn election_lost(&self, mi: usize, epoch: u64) -> bool {
-        let m = &self.masters[mi];
-        let mut tally = crate::quorum::Tally::default();
-        if m.cfg.leader_epoch == epoch {
-            if let Some(own) = &m.cfg.leader {
-                tally.add(own);
-            }
-        }
-        let mut undecided = 0;
-        for s in &m.sentinels {
-            match s.leader.as_deref().filter(|_| s.leader_epoch == epoch) {
-                Some(vote) => {
-                    tally.add(vote);
-                }
-                None => {
-                    let reachable = !s.flags.s_down
-                        && self.links.get(s.link).is_some_and(|l| !l.disconnected());
-                    undecided += usize::from(reachable);
-                }
-            }
-        }
-        let best = tally.leader().map_or(0, |(_, votes)| votes);
-        let voters = m.sentinels.len() + 1;
-        best > 0 && !crate::quorum::wins_election(best + undecided, voters, m.cfg.quorum)
     }
 
     /// Abort a failover that has not yet promoted anything.
