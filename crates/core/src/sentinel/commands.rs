@@ -341,7 +341,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             }
             s.start_failover(mi, now);
             s.masters[mi].inst.flags.force_failover = true;
-            s.masters[mi].coordinated = coordinated;
+            s.masters[mi].failover.coordinated = coordinated;
             s.failover_step(mi, now);
             Reply::ok()
         }),

@@ -124,7 +124,7 @@ impl Sentinel {
         if odown && !m.inst.flags.o_down {
             let q = m.cfg.quorum;
             let start = now + self.start_delay(mi, now);
-            self.masters[mi].failover_start_after = start;
+            self.masters[mi].failover.start_after = start;
             self.wake_master_at(start, mi);
             let inst = &mut self.masters[mi].inst;
             inst.flags.o_down = true;
@@ -191,8 +191,8 @@ impl Sentinel {
             // Warden: a vote request carries the attempt's own epoch, the one its votes are
             // counted at (Redis sends its current epoch, which the attempts it starts for other
             // masters raise; counting those votes could elect two leaders at one epoch).
-            let (epoch, runid) = if m.failover_state != super::instance::FailoverState::None {
-                (m.failover_epoch.to_string(), self.myid().to_string())
+            let (epoch, runid) = if m.failover.state != super::instance::FailoverState::None {
+                (m.failover.epoch.to_string(), self.myid().to_string())
             } else {
                 (self.config.current_epoch.to_string(), "*".to_string())
             };

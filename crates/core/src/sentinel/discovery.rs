@@ -64,7 +64,7 @@ impl Sentinel {
                         );
                         self.announce_switch(mi, &current, &new);
                         self.reset_master_and_change_address(mi, new.clone(), now);
-                        self.masters[mi].followed_switch_time = now;
+                        self.masters[mi].failover.followed_switch_time = now;
                         self.client_reconfig_script(mi, "observer", &current, &new);
                     }
                 }

@@ -17,14 +17,14 @@ impl Sentinel {
     /// (2 × failover-timeout) since the last attempt has passed.
     pub(super) fn start_failover_if_needed(&mut self, mi: usize, now: Millis) -> bool {
         let m = &self.masters[mi];
-        if !m.inst.flags.o_down || m.inst.flags.failover_in_progress || now < m.failover_start_after
+        if !m.inst.flags.o_down || m.inst.flags.failover_in_progress || now < m.failover.start_after
         {
             return false;
         }
-        if now.saturating_sub(m.failover_start_time) < m.cfg.failover_timeout_ms * 2 {
-            if m.failover_delay_logged != m.failover_start_time {
-                let at = m.failover_start_time + m.cfg.failover_timeout_ms * 2;
-                self.masters[mi].failover_delay_logged = self.masters[mi].failover_start_time;
+        if now.saturating_sub(m.failover.start_time) < m.cfg.failover_timeout_ms * 2 {
+            if m.failover.delay_logged != m.failover.start_time {
+                let at = m.failover.start_time + m.cfg.failover_timeout_ms * 2;
+                self.masters[mi].failover.delay_logged = self.masters[mi].failover.start_time;
                 let message = format!(
                     "Next failover delay: I will not start a failover before {at} (ms clock)"
                 );
@@ -45,11 +45,11 @@ impl Sentinel {
         let epoch = self.config.current_epoch;
         let desync = self.random_desync();
         let m = &mut self.masters[mi];
-        m.failover_state = FailoverState::WaitStart;
+        m.failover.state = FailoverState::WaitStart;
         m.inst.flags.failover_in_progress = true;
-        m.failover_epoch = epoch;
-        m.failover_start_time = now + desync;
-        m.failover_state_change_time = now;
+        m.failover.epoch = epoch;
+        m.failover.start_time = now + desync;
+        m.failover.state_change_time = now;
         // Persist the epoch before announcing it.
         self.flush(Change::Epoch);
         self.flush(Change::Master(mi));
@@ -149,7 +149,7 @@ impl Sentinel {
             );
             if !req_runid.eq_ignore_ascii_case(self.myid()) {
                 let desync = self.random_desync();
-                self.masters[mi].failover_start_time = now + desync;
+                self.masters[mi].failover.start_time = now + desync;
             }
         }
         let cfg = &self.masters[mi].cfg;

@@ -19,7 +19,7 @@ impl Sentinel {
         if self.tilt || !self.masters[mi].inst.flags.failover_in_progress {
             return;
         }
-        match self.masters[mi].failover_state {
+        match self.masters[mi].failover.state {
             FailoverState::WaitStart => self.failover_wait_start(mi, now),
             FailoverState::SelectSlave => self.failover_select_slave(mi, now),
             FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(mi, now),
@@ -31,8 +31,8 @@ impl Sentinel {
 
     fn set_state(&mut self, mi: usize, state: FailoverState, now: Millis) {
         let m = &mut self.masters[mi];
-        m.failover_state = state;
-        m.failover_state_change_time = now;
+        m.failover.state = state;
+        m.failover.state_change_time = now;
         if state == FailoverState::UpdateConfig {
             self.switch_due.push(mi);
         }
@@ -43,14 +43,14 @@ impl Sentinel {
     /// (Redis switches at its next timer run, up to 100 ms later).
     pub(super) fn switch_due_masters(&mut self, now: Millis) {
         while let Some(mi) = self.switch_due.pop() {
-            if self.masters[mi].failover_state == FailoverState::UpdateConfig {
+            if self.masters[mi].failover.state == FailoverState::UpdateConfig {
                 self.switch_to_promoted(mi, now);
             }
         }
     }
 
     fn failover_wait_start(&mut self, mi: usize, now: Millis) {
-        let epoch = self.masters[mi].failover_epoch;
+        let epoch = self.masters[mi].failover.epoch;
         let outcome = self.election(mi, epoch, now);
         let is_leader =
             matches!(&outcome, Outcome::Won(leader) if leader.eq_ignore_ascii_case(self.myid()));
@@ -59,7 +59,7 @@ impl Sentinel {
             let election_timeout = self.timers.election_timeout.min(m.cfg.failover_timeout_ms);
             // Won by another: wait for its switch (or the election timeout), as Redis does.
             let lost = outcome == Outcome::Lost;
-            if lost || now.saturating_sub(m.failover_start_time) > election_timeout {
+            if lost || now.saturating_sub(m.failover.start_time) > election_timeout {
                 self.event(
                     Level::Warning,
                     "-failover-abort-not-elected",
@@ -73,7 +73,7 @@ impl Sentinel {
                     // at the first start. The first to retry gets the others' votes.
                     let backoff = SPLIT_RETRY_BACKOFF + self.start_delay(mi, now);
                     let gap = self.masters[mi].cfg.failover_timeout_ms * 2;
-                    self.masters[mi].failover_start_time = (now + backoff).saturating_sub(gap);
+                    self.masters[mi].failover.start_time = (now + backoff).saturating_sub(gap);
                     self.wake_master_at(now + backoff, mi);
                 }
             }
@@ -105,7 +105,7 @@ impl Sentinel {
             // is a fresh INFO, ask for it and try again shortly instead of aborting (and waiting
             // 2 × failover-timeout for the next attempt).
             let stale = self.replica_candidates(mi, now, true);
-            let waited = now.saturating_sub(self.masters[mi].failover_state_change_time);
+            let waited = now.saturating_sub(self.masters[mi].failover.state_change_time);
             if !stale.is_empty() && waited < FRESH_INFO_WAIT {
                 for ri in stale {
                     if now.saturating_sub(self.masters[mi].replicas[ri].info_refresh)
@@ -132,7 +132,7 @@ impl Sentinel {
             "",
         );
         self.masters[mi].replicas[ri].flags.promoted = true;
-        self.masters[mi].promoted = Some(ri);
+        self.masters[mi].failover.promoted = Some(ri);
         self.set_state(mi, FailoverState::SendSlaveofNoone, now);
         self.event(
             Level::Notice,
@@ -144,7 +144,7 @@ impl Sentinel {
     }
 
     fn failover_send_slaveof_noone(&mut self, mi: usize, now: Millis) {
-        let Some(ri) = self.masters[mi].promoted else {
+        let Some(ri) = self.masters[mi].failover.promoted else {
             return;
         };
         let m = &self.masters[mi];
@@ -153,7 +153,7 @@ impl Sentinel {
             .get(m.replicas[ri].link)
             .is_none_or(|l| l.disconnected());
         if disconnected {
-            if now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
+            if now.saturating_sub(m.failover.state_change_time) > m.cfg.failover_timeout_ms {
                 self.event(
                     Level::Warning,
                     "-failover-abort-slave-timeout",
@@ -164,7 +164,7 @@ impl Sentinel {
             }
             return;
         }
-        let sent = if self.masters[mi].coordinated {
+        let sent = if self.masters[mi].failover.coordinated {
             self.send_handover(mi, ri)
         } else {
             self.send_slaveof(mi, Which::Replica(ri), None)
@@ -183,7 +183,7 @@ impl Sentinel {
 
     fn failover_wait_promotion(&mut self, mi: usize, now: Millis) {
         let m = &self.masters[mi];
-        if now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms {
+        if now.saturating_sub(m.failover.state_change_time) > m.cfg.failover_timeout_ms {
             self.event(
                 Level::Warning,
                 "-failover-abort-slave-timeout",
@@ -232,8 +232,8 @@ impl Sentinel {
             return;
         };
         if let crate::reply::Reply::Error(e) = reply {
-            if self.masters[mi].coordinated
-                && self.masters[mi].failover_state == FailoverState::WaitPromotion
+            if self.masters[mi].failover.coordinated
+                && self.masters[mi].failover.state == FailoverState::WaitPromotion
             {
                 let e = e.clone();
                 self.event(
@@ -258,8 +258,8 @@ impl Sentinel {
     /// move the master a second time.
     pub(super) fn joins_followed_failover(&mut self, mi: usize, now: Millis) -> bool {
         let m = &self.masters[mi];
-        let since = now.saturating_sub(m.followed_switch_time);
-        if m.followed_switch_time == 0 || since > self.timers.publish_period * 2 {
+        let since = now.saturating_sub(m.failover.followed_switch_time);
+        if m.failover.followed_switch_time == 0 || since > self.timers.publish_period * 2 {
             return false;
         }
         let message = format!(
@@ -276,7 +276,7 @@ impl Sentinel {
     /// Whether the failover of `mi` already promoted its replica (past the point of no return).
     pub(super) fn failover_promoted(&self, mi: usize) -> bool {
         matches!(
-            self.masters[mi].failover_state,
+            self.masters[mi].failover.state,
             FailoverState::ReconfSlaves | FailoverState::UpdateConfig
         )
     }
@@ -286,10 +286,10 @@ impl Sentinel {
         let m = &mut self.masters[mi];
         m.inst.flags.failover_in_progress = false;
         m.inst.flags.force_failover = false;
-        m.coordinated = false;
-        m.failover_state = FailoverState::None;
-        m.failover_state_change_time = now;
-        if let Some(ri) = m.promoted.take() {
+        m.failover.coordinated = false;
+        m.failover.state = FailoverState::None;
+        m.failover.state_change_time = now;
+        if let Some(ri) = m.failover.promoted.take() {
             if let Some(r) = m.replicas.get_mut(ri) {
                 r.flags.promoted = false;
             }
@@ -404,7 +404,7 @@ impl Sentinel {
             .iter()
             .filter(|r| !(r.flags.promoted || r.flags.reconf_done || r.flags.s_down))
             .count();
-        let timeout = now.saturating_sub(m.failover_state_change_time) > m.cfg.failover_timeout_ms;
+        let timeout = now.saturating_sub(m.failover.state_change_time) > m.cfg.failover_timeout_ms;
         if timeout {
             not_reconfigured = 0;
             self.event(
@@ -551,11 +551,11 @@ impl Sentinel {
         let m = &mut self.masters[mi];
         m.inst.flags = Default::default();
         m.cfg.leader = None;
-        m.failover_state = FailoverState::None;
-        m.failover_state_change_time = 0;
-        m.failover_start_time = 0;
-        m.promoted = None;
-        m.coordinated = false;
+        m.failover.state = FailoverState::None;
+        m.failover.state_change_time = 0;
+        m.failover.start_time = 0;
+        m.failover.promoted = None;
+        m.failover.coordinated = false;
         m.inst.runid = None;
         m.inst.slave_master_host = None;
         m.inst.role_reported_time = now;

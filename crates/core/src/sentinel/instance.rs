@@ -223,10 +223,38 @@ impl Instance {
     }
 }
 
+/// One master's failover: the attempt in progress, if any, and the times that pace attempts.
+#[derive(Debug, Clone, Default)]
+pub struct Failover {
+    /// Where the attempt stands.
+    pub state: FailoverState,
+    /// Epoch of the attempt in progress.
+    pub epoch: u64,
+    /// When the last attempt started (plus the random desync).
+    pub start_time: Millis,
+    /// When `state` last changed.
+    pub state_change_time: Millis,
+    /// Warden: no attempt before this time (a small random delay after ODOWN, so sentinels
+    /// that reach ODOWN together do not all start and split the vote).
+    pub start_after: Millis,
+    /// `start_time` for which the "next failover delay" was logged.
+    pub delay_logged: Millis,
+    /// Warden: when this sentinel last switched the master to the address a peer's failover
+    /// promoted (`+config-update-from`), 0 if never. A `SENTINEL FAILOVER` shortly after joins
+    /// that failover instead of starting another one (see `commands.rs`).
+    pub followed_switch_time: Millis,
+    /// Index into the master's replicas of the replica being promoted.
+    pub promoted: Option<usize>,
+    /// The attempt is a coordinated switchover (`SENTINEL FAILOVER <name> COORDINATED`): the
+    /// old master hands over with Redis's `FAILOVER TO`, losing no write.
+    pub coordinated: bool,
+}
+
 /// Where a failover stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailoverState {
     /// No failover.
+    #[default]
     None,
     /// Waiting to be elected.
     WaitStart,
@@ -268,28 +296,8 @@ pub struct Master {
     pub replicas: Vec<Instance>,
     /// Known other sentinels, in discovery order.
     pub sentinels: Vec<Instance>,
-    /// Failover state.
-    pub failover_state: FailoverState,
-    /// Epoch of the failover in progress.
-    pub failover_epoch: u64,
-    /// When the last failover started (plus the random desync).
-    pub failover_start_time: Millis,
-    /// When the failover state last changed.
-    pub failover_state_change_time: Millis,
-    /// Warden: no failover attempt before this time (a small random delay after ODOWN, so
-    /// sentinels that reach ODOWN together do not all start and split the vote).
-    pub failover_start_after: Millis,
-    /// `failover_start_time` for which the "next failover delay" was logged.
-    pub failover_delay_logged: Millis,
-    /// Warden: when this sentinel last switched the master to the address a peer's failover
-    /// promoted (`+config-update-from`), 0 if never. A `SENTINEL FAILOVER` shortly after
-    /// joins that failover instead of starting another one (see `commands.rs`).
-    pub followed_switch_time: Millis,
-    /// Index into `replicas` of the replica being promoted.
-    pub promoted: Option<usize>,
-    /// The failover in progress is a coordinated switchover (`SENTINEL FAILOVER <name>
-    /// COORDINATED`): the old master hands over with Redis's `FAILOVER TO`, losing no write.
-    pub coordinated: bool,
+    /// Its failover: the attempt in progress, if any, and the times between attempts.
+    pub failover: Failover,
     /// The save generation holding this master's last vote, failover epoch or configuration
     /// change (what its vote replies and failover commands wait for).
     pub saved_generation: u64,
@@ -298,13 +306,13 @@ pub struct Master {
 impl Master {
     /// The replica being promoted, if any.
     pub fn promoted_replica(&self) -> Option<&Instance> {
-        self.promoted.and_then(|i| self.replicas.get(i))
+        self.failover.promoted.and_then(|i| self.replicas.get(i))
     }
 
     /// The address clients should use: the promoted replica's once the failover reached
     /// reconf_slaves, else the master's.
     pub fn current_addr(&self) -> &Addr {
-        match (self.failover_state, self.promoted_replica()) {
+        match (self.failover.state, self.promoted_replica()) {
             (FailoverState::ReconfSlaves | FailoverState::UpdateConfig, Some(p)) => &p.addr,
             _ => &self.inst.addr,
         }

@@ -74,7 +74,7 @@ impl Sentinel {
         );
         b.num("link-refcount", link.map_or(0, |l| l.refcount));
         if inst.flags.failover_in_progress {
-            b.text("failover-state", m.failover_state.name());
+            b.text("failover-state", m.failover.state.name());
         }
         let act = link.map_or(0, |l| l.act_ping_time);
         b.num("last-ping-sent", if act != 0 { since(now, act) } else { 0 });

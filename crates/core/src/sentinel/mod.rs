@@ -333,8 +333,9 @@ impl Sentinel {
             .flat_map(|(mi, m)| {
                 let start =
                     (m.inst.flags.o_down && !m.inst.flags.failover_in_progress).then(|| {
-                        m.failover_start_after
-                            .max(m.failover_start_time + m.cfg.failover_timeout_ms * 2)
+                        m.failover
+                            .start_after
+                            .max(m.failover.start_time + m.cfg.failover_timeout_ms * 2)
                     });
                 let sdown = (!m.inst.flags.s_down)
                     .then(|| self.links.get(m.inst.link)?.sdown_due(m.inst.down_after))
@@ -515,7 +516,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             .enumerate()
             .map(|(i, r)| {
                 // Mid-failover the promoted replica is written as the old master's address.
-                let addr = if switched && m.promoted == Some(i) {
+                let addr = if switched && m.failover.promoted == Some(i) {
                     &m.inst.addr
                 } else {
                     &r.addr
@@ -816,15 +817,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             inst,
             replicas: Vec::new(),
             sentinels: Vec::new(),
-            failover_state: instance::FailoverState::None,
-            failover_epoch: 0,
-            failover_start_time: 0,
-            failover_state_change_time: 0,
-            failover_start_after: 0,
-            failover_delay_logged: 0,
-            followed_switch_time: 0,
-            promoted: None,
-            coordinated: false,
+            failover: instance::Failover::default(),
             saved_generation: 0,
         });
         let mi = self.masters.len() - 1;

@@ -252,7 +252,7 @@ impl Sentinel {
         }
         let master = &self.masters[mi];
         let info_period = if (inst.flags.promoted
-            && master.failover_state == FailoverState::WaitPromotion)
+            && master.failover.state == FailoverState::WaitPromotion)
             || inst.flags.reconf_sent
             || inst.flags.reconf_inprog
         {
@@ -584,7 +584,7 @@ impl Sentinel {
         if role == Role::Master {
             if r.flags.promoted
                 && m.inst.flags.failover_in_progress
-                && m.failover_state == FailoverState::WaitPromotion
+                && m.failover.state == FailoverState::WaitPromotion
             {
                 self.promotion_confirmed(mi, ri, now);
             } else {
@@ -666,9 +666,9 @@ impl Sentinel {
     /// The leader saw its chosen replica report `role:master`.
     fn promotion_confirmed(&mut self, mi: usize, ri: usize, now: Millis) {
         let m = &mut self.masters[mi];
-        m.cfg.config_epoch = m.failover_epoch;
-        m.failover_state = FailoverState::ReconfSlaves;
-        m.failover_state_change_time = now;
+        m.cfg.config_epoch = m.failover.epoch;
+        m.failover.state = FailoverState::ReconfSlaves;
+        m.failover.state_change_time = now;
         self.flush(Change::Master(mi));
         self.vip_promoted(mi, ri, now);
         self.event(
@@ -694,7 +694,7 @@ impl Sentinel {
         for si in 0..self.masters[mi].sentinels.len() {
             self.send_hello(mi, Which::Sentinel(si));
         }
-        if self.masters[mi].coordinated {
+        if self.masters[mi].failover.coordinated {
             // The old master is a replica now: make its clients reconnect and re-ask us.
             let cmds = vec![
                 (

@@ -46,7 +46,7 @@ impl Sentinel {
         let (name, host, epoch) = (
             m.cfg.name.clone(),
             m.replicas[ri].addr.ip.clone(),
-            m.failover_epoch,
+            m.failover.epoch,
         );
         self.vip.observe_promotion(&name, &host, epoch, now);
     }
