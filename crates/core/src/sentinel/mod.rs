@@ -96,7 +96,7 @@ pub(crate) enum Which {
 /// could reveal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
-    /// The current epoch (announced in hellos and in every vote request).
+    /// The current epoch (announced in hellos and events).
     Epoch,
     /// One master's vote, failover epoch or configuration.
     Master(usize),
@@ -111,7 +111,7 @@ enum Reveals {
     Nothing,
     /// One master's vote or configuration (a vote reply, the failover's commands).
     Master(usize),
-    /// The current epoch, and that master's state if given (hellos, vote requests, events).
+    /// The current epoch, and that master's state if given (hellos, events).
     Epochs(Option<usize>),
 }
 

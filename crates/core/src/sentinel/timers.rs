@@ -164,9 +164,9 @@ pub const PROMOTION_INFO_PERIOD: Millis = 100;
 pub const START_JITTER: Millis = 10;
 /// Extra start delay per reachable peer whose run id sorts before ours (Warden): the first
 /// candidate's vote requests reach the others before they start themselves, so their votes do
-/// not cross and split the election. The requests leave once the candidate's new epoch is
-/// durable — one or two config saves (a rename and two fsyncs each, more when a mass failover
-/// keeps the disk busy) — so the step covers a few saves, not just a round trip. It costs
+/// not cross and split the election. The requests leave at once, but a busy host (a mass
+/// failover, a slow disk) delays them and the answers, so the step follows the measured save
+/// time (see [`RANK_STEP_SAVES`]) rather than a round trip alone. It costs
 /// nothing while the first candidate is alive: only a candidate whose predecessors stay silent
 /// waits for it.
 pub const START_RANK_STEP: Millis = 75;
