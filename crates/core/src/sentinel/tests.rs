@@ -123,6 +123,14 @@ impl Harness {
         self.drain();
     }
 
+    /// `n` timer runs 100 ms apart, every instance answering as a healthy one.
+    fn healthy_ticks(&mut self, n: usize) {
+        for _ in 0..n {
+            self.tick(100);
+            self.answer(healthy);
+        }
+    }
+
     /// Answer every pending command with `answer(port, kind, words)`; `None` leaves it unanswered.
     fn answer(&mut self, mut answer: impl FnMut(u16, LinkKind, &[String]) -> Option<Reply>) {
         let inbox = std::mem::take(&mut self.inbox);
@@ -688,10 +696,7 @@ fn glob_matching() {
 #[test]
 fn coordinated_failover_uses_failover_to() {
     let mut h = Harness::new(master_cfg(1));
-    for _ in 0..3 {
-        h.tick(100);
-        h.answer(healthy);
-    }
+    h.healthy_ticks(3);
     assert_eq!(
         h.command(&["FAILOVER", "mymaster", "COORDINATED"]),
         Reply::ok()
@@ -740,10 +745,7 @@ fn coordinated_failover_uses_failover_to() {
 #[test]
 fn coordinated_failover_aborts_on_handover_error() {
     let mut h = Harness::new(master_cfg(1));
-    for _ in 0..3 {
-        h.tick(100);
-        h.answer(healthy);
-    }
+    h.healthy_ticks(3);
     assert_eq!(
         h.command(&["FAILOVER", "mymaster", "COORDINATED"]),
         Reply::ok()
@@ -1374,10 +1376,7 @@ fn a_failover_requested_in_tilt_waits_for_tilt_to_end() {
 #[test]
 fn no_vote_to_fail_over_a_master_that_answers() {
     let mut h = with_two_peers(2);
-    for _ in 0..5 {
-        h.tick(100);
-        h.answer(healthy);
-    }
+    h.healthy_ticks(5);
     let ask = |h: &mut Harness, epoch: &str| {
         h.command(&["is-master-down-by-addr", "127.0.0.1", "6379", epoch, PEER1])
     };
@@ -1447,10 +1446,7 @@ fn first_event_time(
 #[test]
 fn a_broken_master_connection_counts_down_after_from_the_last_reply() {
     let mut h = Harness::new(master_cfg(1));
-    for _ in 0..3 {
-        h.tick(100);
-        h.answer(healthy);
-    }
+    h.healthy_ticks(3);
     let last_reply = h.now;
     h.now += 80;
     h.kill_port(6379);
@@ -1469,10 +1465,7 @@ fn a_broken_master_connection_counts_down_after_from_the_last_reply() {
 #[test]
 fn a_live_replica_whose_connection_was_killed_is_not_sdown() {
     let mut h = Harness::new(master_cfg(1));
-    for _ in 0..12 {
-        h.tick(100);
-        h.answer(healthy);
-    }
+    h.healthy_ticks(12);
     h.now += 950;
     h.kill_port(6380);
     let sdown = first_event_time(&mut h, "+sdown", ":6380", 40, 50, healthy);
