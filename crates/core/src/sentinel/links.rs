@@ -272,10 +272,10 @@ impl Links {
     /// the last valid reply (Redis's rule while disconnected: a dead master is judged from its
     /// last sign of life, not from when this sentinel got to read the break — on a loaded host
     /// that took 100–200 ms in a mass kill; sentinels then differ by their ping phases, at most
-    /// one master ping period), but from no earlier
-    /// than half of down-after before the break, so a live master whose connections were
-    /// killed has that long to answer the reconnection; other links count from the break. The
-    /// connection is dropped. Returns when the master becomes SDOWN, for a watched master link.
+    /// one master ping period), but from no earlier than half of down-after before the break,
+    /// so a live master whose connections were killed has that long to answer the
+    /// reconnection; other links count from the break. The connection is dropped. Returns when
+    /// the master becomes SDOWN, for a watched master link.
     pub fn conn_lost(&mut self, id: LinkId, now: Millis) -> Option<Millis> {
         let (key, kind) = self.route(id)?;
         if let (Some(link), LinkKind::Cmd) = (self.links.get_mut(&key), kind) {
