@@ -151,8 +151,7 @@ impl Sentinel {
             let s = &mut self.masters[mi].sentinels[si];
             let elapsed = now.saturating_sub(s.last_master_down_reply_time);
             if elapsed > stale_after {
-                s.flags.master_down = false;
-                s.leader = None;
+                s.forget_master_down_answer();
             }
             let m = &self.masters[mi];
             if !m.inst.flags.s_down {

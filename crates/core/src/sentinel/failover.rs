@@ -531,8 +531,7 @@ impl Sentinel {
             // Redis keeps them up to 5 s, so a sentinel that sees the new master SDOWN a
             // moment after the switch (a stall, a slow reconnection) finds it ODOWN at once.
             for s in &mut self.masters[mi].sentinels {
-                s.flags.master_down = false;
-                s.leader = None;
+                s.forget_master_down_answer();
             }
         }
         let key = self.masters[mi].inst.link;

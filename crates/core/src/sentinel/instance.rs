@@ -161,6 +161,13 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A peer sentinel's last `is-master-down-by-addr` answer no longer counts: neither its
+    /// "down" nor its vote (stale, or about an address the master no longer has).
+    pub fn forget_master_down_answer(&mut self) {
+        self.flags.master_down = false;
+        self.leader = None;
+    }
+
     /// A new instance entry with Redis Sentinel's initial values.
     pub fn new(kind: Kind, addr: Addr, link: LinkKey, down_after: Millis, now: Millis) -> Self {
         Instance {
