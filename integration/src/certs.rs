@@ -18,6 +18,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The certificate files, removed with their directory on drop.
+#[derive(Debug)]
 pub struct TestCerts {
     dir: TempDir,
 }

@@ -2,9 +2,12 @@
 //! sentinels (Warden, `redis-sentinel`, or a mix) that share one configuration.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bed::MASTER_NAME;
+use crate::certs::TestCerts;
+use crate::ports::free_port;
 use crate::resp::Value;
 use crate::servers::{Flavor, RedisServer, SentinelConf, SentinelServer};
 use crate::wait::{wait_until, Timeout};
@@ -27,6 +30,10 @@ pub struct Settings {
     pub replica_args: Vec<String>,
     /// Extra lines of every sentinel's configuration.
     pub sentinel_lines: Vec<String>,
+    /// When set, every sentinel also serves clients over TLS on a port of its own
+    /// ([`Group::tls_ports`]) with these certificates, requiring a client certificate; its links
+    /// to the instances and its peers stay plain.
+    pub tls: Option<Arc<TestCerts>>,
 }
 
 impl Default for Settings {
@@ -39,6 +46,7 @@ impl Default for Settings {
             failover_timeout_ms: 6000,
             replica_args: Vec::new(),
             sentinel_lines: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -51,6 +59,8 @@ pub struct Group {
     pub replicas: Vec<RedisServer>,
     /// The initial master.
     pub master: RedisServer,
+    /// Each sentinel's `tls-port`, in order (empty without [`Settings::tls`]).
+    pub tls_ports: Vec<u16>,
 }
 
 impl Group {
@@ -88,14 +98,26 @@ impl Group {
         for line in &settings.sentinel_lines {
             conf = conf.line(line.clone());
         }
-        let sentinels = flavors
-            .iter()
-            .map(|&flavor| SentinelServer::start(flavor, &conf))
-            .collect::<io::Result<Vec<_>>>()?;
+        let mut sentinels = Vec::with_capacity(flavors.len());
+        let mut tls_ports = Vec::new();
+        for &flavor in flavors {
+            let mut own = conf.clone();
+            if let Some(certs) = &settings.tls {
+                let tls_port = free_port();
+                for (name, value) in certs.directives(tls_port) {
+                    if name != "tls-replication" {
+                        own = own.line(format!("{name} {value}"));
+                    }
+                }
+                tls_ports.push(tls_port);
+            }
+            sentinels.push(SentinelServer::start(flavor, &own)?);
+        }
         Ok(Group {
             sentinels,
             replicas,
             master,
+            tls_ports,
         })
     }
 

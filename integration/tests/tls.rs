@@ -160,3 +160,36 @@ fn a_tls_group_monitors_discovers_serves_and_fails_over() {
         Some("master")
     );
 }
+
+/// `tls-port` without `tls-replication` (Redis's meaning): clients are served over TLS while the
+/// links to the instances stay plain. Warden used TLS on every link as soon as TLS was configured,
+/// so it judged a healthy plain master down (found by the under-fire test).
+#[test]
+fn tls_clients_without_tls_replication_keep_plain_links() {
+    let certs = TestCerts::create().expect("test certificates");
+    let master = RedisServer::start().expect("redis-server");
+    let tls_port = free_port();
+    let mut conf = SentinelConf::monitoring(MASTER, master.port, 1)
+        .line(format!("sentinel down-after-milliseconds {MASTER} 1000"));
+    for (name, value) in certs.directives(tls_port) {
+        if name != "tls-replication" {
+            conf = conf.line(format!("{name} {value}"));
+        }
+    }
+    let sentinel = SentinelServer::start(Flavor::Warden, &conf).expect("warden");
+    wait_until(TIMEOUT, "the plain master's INFO over a plain link", || {
+        let master = sentinel.master(MASTER).map_err(|e| e.to_string())?;
+        let field = |key: &str| master.field_text(key).unwrap_or_default();
+        match (field("flags").as_str(), field("runid").len()) {
+            ("master", 40) => Ok(()),
+            other => Err(format!("flags, runid length: {other:?}")),
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        redis_cli_tls(&certs, tls_port, true, &["PING"]).trim(),
+        "PONG"
+    );
+    let master_info = sentinel.master(MASTER).unwrap();
+    assert_eq!(master_info.field_text("flags").as_deref(), Some("master"));
+}

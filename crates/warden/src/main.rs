@@ -280,7 +280,12 @@ impl Run {
         tracing::info!("Running mode=sentinel, port={port}.");
         tracing::warn!("Sentinel ID is {}", app.myid());
 
-        let outgoing = links::Outgoing { source, tls };
+        // Links speak TLS only under tls-replication, as Redis's do: a sentinel may serve clients
+        // over TLS while the instances it monitors speak plain RESP.
+        let outgoing = links::Outgoing {
+            source,
+            tls: tls.filter(|_| tls_settings.replication),
+        };
         let driver = Driver::new(app.clone(), hub, Box::new(vip.clone()), outgoing);
         tokio::spawn(driver::run_timer(app));
         let server = tokio::spawn(server.run());
