@@ -53,5 +53,5 @@ pub use caps::{check_capabilities, REQUIRED as REQUIRED_CAPABILITIES};
 pub use error::{Capability, VipError};
 pub use fake::FakeBackend;
 #[cfg(target_os = "linux")]
-pub use linux::LinuxBackend;
+pub use linux::{decode_notices, LinuxBackend};
 pub use manager::{VipManager, VipReport, VipSettings, RETRY_DELAY};

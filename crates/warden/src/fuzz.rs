@@ -1,11 +1,12 @@
 //! The fuzz soak (issue 17): every parser that reads untrusted bytes — client requests, the
 //! replies and messages of instances and peers, `sentinel.conf`, the config journal, ACL rules,
-//! hellos and INFO — fed for as long as asked with mutations of real traffic (`fuzz-corpus/`,
-//! captured from redis-server 7.0.15) and with random inputs over each format's alphabet. Each
-//! input must not panic, and what the property tests state must hold on it: the request parser
-//! and the link codec give the same outcome whatever the reads the bytes arrive in, the loader's
-//! errors name a line of its input, a replay applies whole records only, an accepted ACL rule
-//! set is described by rules that rebuild it.
+//! hellos, INFO and the kernel's netlink notices — fed for as long as asked with mutations of
+//! real traffic (`fuzz-corpus/`, captured from redis-server 7.0.15 and from the kernel) and with
+//! random inputs over each format's alphabet. Each input must not panic, and what the property
+//! tests state must hold on it: the request parser and the link codec give the same outcome
+//! whatever the reads the bytes arrive in, the loader's errors name a line of its input, a replay
+//! applies whole records only, an accepted ACL rule set is described by rules that rebuild it, a
+//! datagram of the kernel's address and link notices cut short decodes to a prefix of its events.
 //!
 //! ```sh
 //! WARDEN_FUZZ_SECONDS=1800 cargo test --release -p warden --bin warden fuzz_soak -- --ignored --nocapture
@@ -36,9 +37,10 @@ enum Target {
     Acl,
     Hello,
     Info,
+    Netlink,
 }
 
-const TARGETS: [Target; 7] = [
+const TARGETS: [Target; 8] = [
     Target::Request,
     Target::Reply,
     Target::Config,
@@ -46,6 +48,7 @@ const TARGETS: [Target; 7] = [
     Target::Acl,
     Target::Hello,
     Target::Info,
+    Target::Netlink,
 ];
 
 /// The seeds of one target, and the bytes its format gives meaning to.
@@ -81,6 +84,10 @@ fn corpus(target: Target) -> (Vec<&'static [u8]>, &'static [u8]) {
                 seed!("reply-info-replica.resp"),
             ],
             b":,=\r\nslave0ip=port=role",
+        ),
+        Target::Netlink => (
+            vec![seed!("netlink-notices.bin")],
+            b"\x00\x01\x02\x04\x08\x10\x14\x18\x20\xff",
         ),
     }
 }
@@ -260,6 +267,18 @@ fn check(target: Target, input: &[u8], rng: &mut SmallRng) -> Result<(), String>
             let parsed = info::parse(&String::from_utf8_lossy(input));
             if parsed.replicas.len() > info::MAX_REPLICAS_PER_INFO {
                 return Err("unbounded replicas".into());
+            }
+        }
+        Target::Netlink => {
+            let (whole, cut_short) = (
+                warden_vip::decode_notices(input),
+                warden_vip::decode_notices(&input[..cut]),
+            );
+            if whole.len() > input.len() / 16 {
+                return Err(format!("{} events from {} bytes", whole.len(), input.len()));
+            }
+            if !whole.starts_with(&cut_short) {
+                return Err(format!("cut at {cut}: {cut_short:?}, whole: {whole:?}"));
             }
         }
     }

@@ -4,6 +4,8 @@ mod netlink;
 mod packet;
 mod watch;
 
+pub use watch::decode as decode_notices;
+
 use crate::backend::{
     AddrEntry, Change, LinkInfo, NetWatch, VipAddr, VipBackend, WARDEN_ADDR_PROTO,
 };

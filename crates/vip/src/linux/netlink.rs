@@ -68,16 +68,8 @@ impl RouteSocket {
             self.socket
                 .recv(&mut buf, 0)
                 .map_err(RequestError::Kernel)?;
-            let mut offset = 0;
-            while offset < buf.len() {
-                let msg: NetlinkMessage<RouteNetlinkMessage> =
-                    NetlinkMessage::deserialize(&buf[offset..])
-                        .map_err(|e| RequestError::Protocol(e.to_string()))?;
-                let len = msg.header.length as usize;
-                if len == 0 {
-                    return Err(RequestError::Protocol("zero-length message".into()));
-                }
-                offset += align4(len);
+            for msg in messages(&buf) {
+                let msg = msg.map_err(RequestError::Protocol)?;
                 if msg.header.sequence_number != sequence {
                     continue; // a late answer to an earlier, timed-out request
                 }
@@ -98,9 +90,34 @@ impl RouteSocket {
     }
 }
 
-/// Netlink messages are 4-byte aligned within a datagram.
-fn align4(len: usize) -> usize {
-    (len + 3) & !3
+/// The messages of one datagram, in order, up to and including the first that does not parse
+/// (its error ends the walk: what follows it cannot be located).
+pub(crate) fn messages(
+    datagram: &[u8],
+) -> impl Iterator<Item = Result<NetlinkMessage<RouteNetlinkMessage>, String>> + '_ {
+    let mut offset = 0;
+    std::iter::from_fn(move || {
+        if offset >= datagram.len() {
+            return None;
+        }
+        let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&datagram[offset..])
+            .map_err(|e| e.to_string())
+            .and_then(|msg| match msg.header.length as usize {
+                0 => Err("zero-length message".to_string()),
+                // Messages are 4-byte aligned within a datagram.
+                len => Ok((msg, (len + 3) & !3)),
+            });
+        Some(match parsed {
+            Ok((msg, len)) => {
+                offset += len;
+                Ok(msg)
+            }
+            Err(e) => {
+                offset = datagram.len();
+                Err(e)
+            }
+        })
+    })
 }
 
 fn set_recv_timeout(socket: &Socket, timeout: Duration) -> io::Result<()> {

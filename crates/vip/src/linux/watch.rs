@@ -3,7 +3,8 @@
 
 use crate::backend::{NetEvent, NetWatch};
 use crate::linux::address_of;
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use crate::linux::netlink::messages;
+use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::link::LinkFlags;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
@@ -68,25 +69,16 @@ async fn read_loop(fd: AsyncFd<Socket>, tx: UnboundedSender<NetEvent>) {
     }
 }
 
-/// Decodes the address and link events in one datagram; undecodable messages are skipped.
-fn decode(datagram: &[u8]) -> Vec<NetEvent> {
-    let mut events = Vec::new();
-    let mut offset = 0;
-    while offset < datagram.len() {
-        let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&datagram[offset..])
-        else {
-            break;
-        };
-        let len = msg.header.length as usize;
-        if len == 0 {
-            break;
-        }
-        offset += (len + 3) & !3;
-        if let NetlinkPayload::InnerMessage(inner) = msg.payload {
-            events.extend(to_event(inner));
-        }
-    }
-    events
+/// Decodes the address and link events in one datagram of the kernel's notices; messages of
+/// other kinds are skipped, and an undecodable message ends the datagram.
+pub fn decode(datagram: &[u8]) -> Vec<NetEvent> {
+    messages(datagram)
+        .map_while(Result::ok)
+        .filter_map(|msg| match msg.payload {
+            NetlinkPayload::InnerMessage(inner) => to_event(inner),
+            _ => None,
+        })
+        .collect()
 }
 
 fn to_event(message: RouteNetlinkMessage) -> Option<NetEvent> {
@@ -116,9 +108,11 @@ fn to_event(message: RouteNetlinkMessage) -> Option<NetEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netlink_packet_core::NetlinkHeader;
+    use netlink_packet_core::{NetlinkHeader, NetlinkMessage};
     use netlink_packet_route::address::{AddressAttribute, AddressMessage};
     use netlink_packet_route::link::LinkMessage;
+    use proptest::prelude::*;
+    use std::net::IpAddr;
 
     fn datagram(messages: Vec<RouteNetlinkMessage>) -> Vec<u8> {
         let mut out = Vec::new();
@@ -192,5 +186,92 @@ mod tests {
         let mut truncated = datagram(vec![RouteNetlinkMessage::NewLink(LinkMessage::default())]);
         truncated.truncate(truncated.len() - 4);
         assert!(decode(&truncated).is_empty());
+    }
+
+    /// An address or link notice and the event it must decode to.
+    fn notice() -> impl Strategy<Value = (RouteNetlinkMessage, NetEvent)> {
+        let addr = prop_oneof![
+            any::<[u8; 4]>().prop_map(IpAddr::from),
+            any::<[u8; 16]>().prop_map(IpAddr::from),
+        ];
+        (0u8..6, any::<u32>(), addr, any::<u8>(), any::<bool>()).prop_map(
+            |(kind, index, addr, prefix, local)| {
+                let mut address = AddressMessage::default();
+                address.header.index = index;
+                address.header.prefix_len = prefix;
+                address.attributes.push(if local {
+                    AddressAttribute::Local(addr)
+                } else {
+                    AddressAttribute::Address(addr)
+                });
+                let mut link = LinkMessage::default();
+                link.header.index = index;
+                link.header.flags = match kind {
+                    2 => LinkFlags::Up | LinkFlags::LowerUp,
+                    _ => LinkFlags::Up,
+                };
+                match kind {
+                    0 => (
+                        RouteNetlinkMessage::NewAddress(address),
+                        NetEvent::Added {
+                            index,
+                            addr,
+                            prefix,
+                        },
+                    ),
+                    1 => (
+                        RouteNetlinkMessage::DelAddress(address),
+                        NetEvent::Removed {
+                            index,
+                            addr,
+                            prefix,
+                        },
+                    ),
+                    2 | 3 => (
+                        RouteNetlinkMessage::NewLink(link),
+                        NetEvent::Link {
+                            index,
+                            carrier: kind == 2,
+                        },
+                    ),
+                    _ => (
+                        RouteNetlinkMessage::DelLink(link),
+                        NetEvent::Link {
+                            index,
+                            carrier: false,
+                        },
+                    ),
+                }
+            },
+        )
+    }
+
+    /// Property tests (issue 17); proptest's default 256 cases each.
+    mod properties {
+        use super::*;
+
+        proptest! {
+            /// Any bytes: no panic, and no more events than 16-byte headers fit in them.
+            #[test]
+            fn any_datagram_is_safe(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+                prop_assert!(decode(&bytes).len() <= bytes.len() / 16);
+            }
+
+            /// Encode → decode is identity, and whatever follows whole messages (a truncated or
+            /// corrupt one) leaves the events before it as they were.
+            #[test]
+            fn notices_read_back(
+                notices in prop::collection::vec(notice(), 0..8),
+                tail in prop::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let (messages, events): (Vec<_>, Vec<_>) = notices.into_iter().unzip();
+                let mut bytes = datagram(messages);
+                prop_assert_eq!(&decode(&bytes), &events);
+                bytes.extend_from_slice(&tail);
+                let decoded = decode(&bytes);
+                prop_assert!(decoded.len() >= events.len());
+                prop_assert_eq!(&decoded[..events.len()], &events[..]);
+            }
+        }
     }
 }
