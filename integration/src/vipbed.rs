@@ -41,7 +41,7 @@ pub const REDIS_PORT: u16 = 6379;
 pub const SENTINEL_PORT: u16 = 26379;
 /// `down-after-milliseconds` of every Warden.
 pub const DOWN_AFTER_MS: u64 = 1000;
-/// The default VIP lease that follows from it (3 x down-after).
+/// A generous bound on the VIP lease that follows from it (the default lease is 1 x down-after).
 pub const LEASE: Duration = Duration::from_millis(3 * DOWN_AFTER_MS);
 /// Number of Redis + Warden nodes (indices `0..NODES`).
 pub const NODES: usize = 3;
@@ -204,6 +204,19 @@ impl VipBed {
         let program = binaries::warden()?.display().to_string();
         let conf = path.display().to_string();
         self.spawn(i, "warden", &program, &[&conf])
+    }
+
+    /// Sends `signal` to node `i`'s Warden (e.g. SIGSTOP to freeze it, SIGCONT to resume it).
+    pub fn signal_warden(&mut self, i: usize, signal: i32) -> io::Result<()> {
+        match self.procs[i].warden.as_mut() {
+            Some(process) => process.signal(signal),
+            None => Err(io::Error::other(format!("node {i} runs no Warden"))),
+        }
+    }
+
+    /// SIGKILLs node `i`'s Warden only (its Redis keeps running) and reaps it.
+    pub fn kill_warden(&mut self, i: usize) {
+        self.procs[i].warden.take();
     }
 
     /// Keeps a Warden started by [`VipBed::spawn_warden`] as node `i`'s.

@@ -14,7 +14,7 @@ use warden_integration::eventlog::{self, EventLog};
 use warden_integration::netns::{self, NODE_IFACE};
 use warden_integration::nsclient::NsClient;
 use warden_integration::resp::Value;
-use warden_integration::vipbed::{VipBed, CLIENT, LEASE, NODES, SENTINEL_PORT};
+use warden_integration::vipbed::{VipBed, CLIENT, DOWN_AFTER_MS, LEASE, NODES, SENTINEL_PORT};
 use warden_integration::vipwatch::{has_addr, VipWatch};
 use warden_integration::wait::wait_until;
 use warden_integration::writer::{Outcome, Writer};
@@ -25,6 +25,8 @@ const FAILOVER_TIMEOUT: Duration = Duration::from_secs(45);
 /// How long the old master may take to be turned into a replica once it is back (Sentinel
 /// converts a returning old master after a few INFO periods).
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(40);
+/// How long a Warden (re)started or resumed on the master's node may take to hold the VIP.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Writer pacing and per-request timeout (the seed's measurement: every 10 ms, 200 ms).
 const WRITE_PERIOD: Duration = Duration::from_millis(10);
 const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
@@ -200,7 +202,8 @@ fn vip_starts_on_the_master_only_and_carries_client_traffic() {
         .unwrap();
     assert!(
         shown.contains(&format!(
-            "inet {}/32 scope global {NODE_IFACE}:warden",
+            // `dynamic`: the address has a finite kernel lifetime (the lease).
+            "inet {}/32 scope global dynamic {NODE_IFACE}:warden",
             bed.vip()
         )),
         "{shown}"
@@ -741,4 +744,79 @@ fn a_deleted_vip_is_repaired_and_reannounced_at_once() {
         );
     }
     assert_eq!(bed.holders().unwrap(), [0]);
+}
+
+/// The kernel lifetime `ip addr` shows on node `i` for the VIP (`valid_lft ...`).
+fn vip_lifetime(bed: &VipBed, i: usize) -> String {
+    let shown = bed
+        .bed()
+        .ip(i, &["addr", "show", "dev", NODE_IFACE])
+        .expect("ip addr show");
+    let mut lines = shown.lines();
+    let vip = bed.vip().to_string();
+    while let Some(line) = lines.next() {
+        if line.contains(&format!("inet {vip}/")) {
+            return lines.next().unwrap_or_default().trim().to_string();
+        }
+    }
+    fail(bed, format!("the VIP is not on node {i}: {shown}"))
+}
+
+/// Issue 13, item 1: the VIP carries its holder's lease as a kernel lifetime (`valid_lft`), so
+/// a Warden that is frozen (SIGSTOP) or killed on the master's node loses the address to its
+/// kernel, with no process of its own running, within the lease + the kernel's rounding. The
+/// Redis master there stays healthy, so nobody fails over and nobody else claims the VIP; a
+/// Warden running again on that node (the resumed one, or a new one) claims it back.
+#[test]
+fn a_frozen_or_killed_wardens_vip_is_dropped_by_its_kernel() {
+    let Some(_serial) = serial() else { return };
+    let mut bed = start(&[]);
+    let lifetime = vip_lifetime(&bed, 0);
+    assert!(
+        lifetime.starts_with("valid_lft ") && !lifetime.contains("forever"),
+        "the held VIP has a finite kernel lifetime: {lifetime}"
+    );
+    println!("measured: node 0's VIP, `ip addr`: {lifetime}");
+    // The lease is 1 x down-after; the kernel removes the address within max(lease, 1 s) of
+    // the last renewal plus its expiry check's delay (at most 1 s); 1 s more for this machine.
+    let bound = Duration::from_millis(DOWN_AFTER_MS.max(1000) + 1000 + 1000);
+    for round in ["freeze", "kill"] {
+        let t0 = Instant::now();
+        if round == "freeze" {
+            bed.signal_warden(0, libc::SIGSTOP).unwrap();
+        } else {
+            bed.kill_warden(0);
+        }
+        wait_until(bound, "node 0's kernel to drop the VIP", || {
+            match bed.vip_on(0) {
+                Ok(false) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })
+        .unwrap_or_else(|t| fail(&bed, t));
+        println!(
+            "measured: {round}: the VIP left node 0 {} ms after its Warden stopped",
+            ms(t0.elapsed())
+        );
+        assert_eq!(bed.holders().unwrap(), Vec::<usize>::new(), "{round}");
+        assert_eq!(
+            bed.replication(0, "role").unwrap().as_deref(),
+            Some("master"),
+            "{round}: no failover of a healthy master"
+        );
+        if round == "freeze" {
+            bed.signal_warden(0, libc::SIGCONT).unwrap();
+        } else {
+            bed.start_warden(0).unwrap();
+        }
+        wait_until(
+            SETTLE_TIMEOUT,
+            "node 0's Warden to claim the VIP back",
+            || match bed.holders() {
+                Ok(h) if h == [0] => Ok(()),
+                other => Err(format!("{other:?}")),
+            },
+        )
+        .unwrap_or_else(|t| fail(&bed, t));
+    }
 }

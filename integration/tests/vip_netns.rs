@@ -10,8 +10,8 @@ use warden_integration::netns::{self, TestBed, NODE_IFACE};
 use warden_integration::wait::wait_until;
 use warden_vip::frames::ArpForm;
 use warden_vip::{
-    Capability, Change, LinuxBackend, VipAddr, VipBackend, VipError, VipManager, VipReport,
-    VipSettings, WARDEN_ADDR_PROTO,
+    Capability, Change, Lifetime, LinuxBackend, VipAddr, VipBackend, VipError, VipManager,
+    VipReport, VipSettings, WARDEN_ADDR_PROTO,
 };
 
 /// A MAC no node has; neighbour entries are first pointed at it.
@@ -83,8 +83,8 @@ fn add_list_remove_in_a_namespace() {
     let v4 = bed.spare_addr(0);
     with_backend(&bed, 0, move |b| {
         let vip = VipAddr::new(v4.into(), 32, NODE_IFACE).unwrap();
-        assert_eq!(b.add(&vip).unwrap(), Change::Applied);
-        assert_eq!(b.add(&vip).unwrap(), Change::Unchanged);
+        assert_eq!(b.add(&vip, Lifetime::Forever).unwrap(), Change::Applied);
+        assert_eq!(b.add(&vip, Lifetime::Forever).unwrap(), Change::Unchanged);
         let entry = b
             .list(NODE_IFACE)
             .unwrap()
@@ -100,7 +100,7 @@ fn add_list_remove_in_a_namespace() {
         );
 
         let six = VipAddr::new(vip6(1).into(), 128, NODE_IFACE).unwrap();
-        assert_eq!(b.add(&six).unwrap(), Change::Applied);
+        assert_eq!(b.add(&six, Lifetime::Forever).unwrap(), Change::Applied);
         assert!(b
             .list(NODE_IFACE)
             .unwrap()
@@ -135,7 +135,10 @@ fn add_list_remove_in_a_namespace() {
         ));
         let gone = VipAddr::new(v4.into(), 32, "nosuch0").unwrap();
         assert_eq!(b.remove(&gone).unwrap(), Change::Unchanged);
-        assert!(matches!(b.add(&gone), Err(VipError::NoSuchInterface(_))));
+        assert!(matches!(
+            b.add(&gone, Lifetime::Forever),
+            Err(VipError::NoSuchInterface(_))
+        ));
     });
     let shown = addr_show(&bed, 0);
     assert!(
@@ -155,7 +158,7 @@ fn gratuitous_arp_overrides_a_neighbour_entry() {
     with_backend(&bed, 0, move |b| {
         for (addr, form) in [(request_vip, ArpForm::Request), (reply_vip, ArpForm::Reply)] {
             let vip = VipAddr::new(addr.into(), 32, NODE_IFACE).unwrap();
-            b.add(&vip).unwrap();
+            b.add(&vip, Lifetime::Forever).unwrap();
             b.announce(&vip, form).unwrap();
         }
     });
@@ -172,7 +175,7 @@ fn unsolicited_na_overrides_an_ipv6_neighbour_entry() {
     poison_neighbour(&bed, 1, &vip.to_string());
     with_backend(&bed, 0, move |b| {
         let v = VipAddr::new(vip.into(), 128, NODE_IFACE).unwrap();
-        b.add(&v).unwrap();
+        b.add(&v, Lifetime::Forever).unwrap();
         b.announce(&v, ArpForm::Request).unwrap();
     });
     wait_neighbour(&bed, 1, &vip.to_string(), &bed.node(0).mac.clone());
@@ -211,7 +214,7 @@ impl ManagedVip {
                 // true = claim, false = release; the channel closing = shut down.
                 while let Some(claim) = control_rx.recv().await {
                     if claim {
-                        manager.claim()
+                        manager.claim(None)
                     } else {
                         manager.release()
                     }
@@ -411,7 +414,10 @@ fn missing_capabilities_are_named() {
         drop_effective(Capability::NetAdmin);
         let backend = LinuxBackend::new().expect("CAP_NET_RAW is still there");
         backend
-            .add(&VipAddr::new(vip.into(), 32, NODE_IFACE).unwrap())
+            .add(
+                &VipAddr::new(vip.into(), 32, NODE_IFACE).unwrap(),
+                Lifetime::Forever,
+            )
             .unwrap_err()
     });
     let err = no_admin.join().unwrap().unwrap();
@@ -464,4 +470,59 @@ fn bed_partitions_and_cleans_up() {
     for name in names {
         assert!(!list.contains(&name), "{name} left behind");
     }
+}
+
+/// Issue 13: an address added with a lifetime shows it (`valid_lft`), a renewal replaces it, and
+/// the kernel removes the address by itself when it runs out, with no process involved.
+#[test]
+fn the_kernel_enforces_an_address_lifetime() {
+    skip_without_netns!();
+    let bed = TestBed::new(1).unwrap();
+    let v4 = bed.spare_addr(0);
+    let lifetime_of = move |b: &LinuxBackend| {
+        b.list(NODE_IFACE)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.addr == IpAddr::from(v4))
+            .map(|e| e.valid)
+    };
+    with_backend(&bed, 0, move |b| {
+        let vip = VipAddr::new(v4.into(), 32, NODE_IFACE).unwrap();
+        assert_eq!(b.add(&vip, Lifetime::Seconds(30)).unwrap(), Change::Applied);
+        assert!(
+            matches!(lifetime_of(&b), Some(Lifetime::Seconds(29..=30))),
+            "{:?}",
+            lifetime_of(&b)
+        );
+        b.renew(&vip, Lifetime::Forever).unwrap();
+        assert_eq!(lifetime_of(&b), Some(Lifetime::Forever));
+        b.renew(&vip, Lifetime::Seconds(60)).unwrap();
+        assert!(matches!(lifetime_of(&b), Some(Lifetime::Seconds(59..=60))));
+    });
+    let shown = addr_show(&bed, 0);
+    assert!(
+        shown.contains("valid_lft 60sec") || shown.contains("valid_lft 59sec"),
+        "{shown}"
+    );
+    let renewed = Instant::now();
+    with_backend(&bed, 0, move |b| {
+        let vip = VipAddr::new(v4.into(), 32, NODE_IFACE).unwrap();
+        b.renew(&vip, Lifetime::Seconds(1)).unwrap();
+    });
+    // One second, plus the kernel's expiry check (at most 1 s), plus room for this machine.
+    wait_until(
+        Duration::from_secs(3),
+        "the kernel to drop the address",
+        || match addr_show(&bed, 0).contains(&v4.to_string()) {
+            false => Ok(()),
+            true => Err("still there".to_string()),
+        },
+    )
+    .unwrap();
+    let gone = renewed.elapsed();
+    println!(
+        "measured: a 1 s lifetime ran out after {} ms",
+        gone.as_millis()
+    );
+    assert!(gone >= Duration::from_millis(900), "gone after {gone:?}");
 }

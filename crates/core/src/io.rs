@@ -7,6 +7,7 @@
 
 use crate::config::SentinelConfig;
 use crate::reply::Reply;
+use crate::Millis;
 use bytes::Bytes;
 
 /// Identifies one outgoing connection for its whole life (a reconnect gets a new id).
@@ -110,8 +111,20 @@ pub enum Action {
     RunScript { id: u64, argv: Vec<String> },
     /// Kill a running script (SIGKILL) that exceeded its run time.
     KillScript { id: u64 },
-    /// Put the VIP of `master` on this host and announce it.
-    VipClaim { master: String, epoch: u64 },
+    /// Put the VIP of `master` on this host and announce it, for as long as the lease that
+    /// ends at `until` (this core's clock; `None`: no end) lasts: the address is given a
+    /// kernel lifetime that ends with the lease, so it goes away even if nothing runs here.
+    VipClaim {
+        master: String,
+        epoch: u64,
+        until: Option<Millis>,
+    },
+    /// The lease of the held VIP of `master` now ends at `until` (`None`: no end): renew the
+    /// address's kernel lifetime to match.
+    VipLease {
+        master: String,
+        until: Option<Millis>,
+    },
     /// Remove the VIP of `master` from this host; `fence` also asks to kill Redis client
     /// connections that came in through the VIP.
     VipRelease {

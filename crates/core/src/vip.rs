@@ -22,6 +22,15 @@
 //!    notice ([`VipDecider::observe_release`]) ends the wait at once. A host with no known
 //!    sentinel counts as heard from when the target moved.
 //!
+//! 4. **Kernel lifetime.** The address itself carries the lease: a claim says when the lease ends
+//!    and, while held, `Action::VipLease` moves that end each time the lease has grown by
+//!    [`LEASE_RENEW_STEP`] (or shrunk), so the shell gives the address a kernel lifetime (whole
+//!    seconds, at least one) that ends with it. A holder that is killed, frozen or hung loses
+//!    the address to its kernel within `max(lease end, last renewal + 1 s)` + the kernel's
+//!    expiry check delay ([`KERNEL_EXPIRY_DELAY`] at most). The takeover wait of rule 3 is
+//!    longer by that much ([`kernel_margin`]), so a silent holder's address is gone from its
+//!    interface before another node claims it. A lone sentinel's VIP has no lifetime.
+//!
 //! Decisions are edge-triggered: [`VipDecider::poll`] returns `Action::VipClaim` and the event
 //! `+vip-claimed <master> <vip> <epoch>` when a VIP becomes held, `Action::VipRelease` and
 //! `-vip-released <master> <vip> <epoch>` when it stops being held (both events at
@@ -65,6 +74,27 @@ use std::net::IpAddr;
 /// released it: while a master waits, [`VipDecider::next_deadline`] is at most this far away.
 pub const TAKEOVER_PROBE_PERIOD: Millis = 10;
 
+/// How far the lease must have moved since the last `Action::VipLease` (or claim) for a new
+/// one: well below the kernel's one-second lifetime granularity, so that a running holder's
+/// address is renewed several times before its lifetime could run out.
+pub const LEASE_RENEW_STEP: Millis = 250;
+
+/// The longest the kernel takes, past an address's lifetime, to remove it: its IPv4 expiry check
+/// runs at most once a second (`ADDRCONF_TIMER_FUZZ_MAX`); measured 4–260 ms on Linux 6.x.
+pub const KERNEL_EXPIRY_DELAY: Millis = 1000;
+
+/// How much older the last contact a peer had with a holder may be than the holder's last
+/// renewal: two periods of the confirmations that renew leases
+/// (`sentinel::vip::CONFIRM_PERIOD`).
+pub const CONTACT_LAG: Millis = 200;
+
+/// How much longer than the lease a takeover waits for a silent holder: the kernel's expiry
+/// delay, what a lease shorter than the kernel's one-second minimum lifetime leaves over, and the
+/// [`CONTACT_LAG`].
+pub fn kernel_margin(lease: Millis) -> Millis {
+    KERNEL_EXPIRY_DELAY + 1000u64.saturating_sub(lease) + CONTACT_LAG
+}
+
 /// A master address with the epoch it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
@@ -101,6 +131,8 @@ struct MasterVip {
     outstanding: Vec<Outstanding>,
     /// Epoch of the current hold.
     held: Option<u64>,
+    /// The lease end last given to the shell for the current hold (`Some(None)`: no end).
+    announced_until: Option<Option<Millis>>,
     /// The last release was a fence (lease lost).
     fenced: bool,
 }
@@ -345,13 +377,24 @@ impl VipDecider {
                     let epoch = d.target_epoch;
                     m.held = Some(epoch);
                     m.fenced = false;
+                    m.announced_until = Some(d.lease_until);
                     actions.push(Action::VipClaim {
                         master: name.clone(),
                         epoch,
+                        until: d.lease_until,
                     });
                     actions.push(event("+vip-claimed", name, &config, epoch));
                 }
-                (Some(held), true) if d.target_epoch > held => m.held = Some(d.target_epoch),
+                (Some(held), true) => {
+                    m.held = Some(held.max(d.target_epoch));
+                    if renewal_due(m.announced_until, d.lease_until) {
+                        m.announced_until = Some(d.lease_until);
+                        actions.push(Action::VipLease {
+                            master: name.clone(),
+                            until: d.lease_until,
+                        });
+                    }
+                }
                 (Some(_), false) => {
                     release(name, m, d.target_local && !d.lease_fresh, &mut actions)
                 }
@@ -509,8 +552,19 @@ fn track_target(m: &mut MasterVip, local: &[IpAddr], now: Millis) {
     m.last_target = current;
 }
 
-/// When the holder at `o.host` has surely stopped holding: its lease after the last time we
-/// heard from a sentinel at that host, but no later than one lease after the move.
+/// Whether the lease end `until` differs enough from the one last given to the shell to renew
+/// the kernel lifetime: it shrank, grew by [`LEASE_RENEW_STEP`], or gained or lost its end.
+fn renewal_due(announced: Option<Option<Millis>>, until: Option<Millis>) -> bool {
+    match (announced, until) {
+        (Some(Some(last)), Some(until)) => until < last || until >= last + LEASE_RENEW_STEP,
+        (Some(None), None) => false,
+        _ => true,
+    }
+}
+
+/// When the holder at `o.host` has surely stopped holding, its kernel's copy of the address
+/// included: its lease after the last time we heard from a sentinel at that host, but no later
+/// than one lease after the move, plus the [`kernel_margin`].
 fn takeover_deadline(lease: u64, contacts: &BTreeMap<String, Contact>, o: &Outstanding) -> Millis {
     let heard = contacts
         .values()
@@ -518,7 +572,10 @@ fn takeover_deadline(lease: u64, contacts: &BTreeMap<String, Contact>, o: &Outst
         .map(|c| c.at)
         .max()
         .unwrap_or(o.since);
-    heard.min(o.since).saturating_add(lease)
+    heard
+        .min(o.since)
+        .saturating_add(lease)
+        .saturating_add(kernel_margin(lease))
 }
 
 /// When the majority-contact lease runs out; `None` when no peer contact is needed.
@@ -547,6 +604,7 @@ fn same_host(a: &str, b: &str) -> bool {
 
 fn release(name: &str, m: &mut MasterVip, fence: bool, actions: &mut Vec<Action>) {
     let Some(epoch) = m.held.take() else { return };
+    m.announced_until = None;
     m.fenced = fence;
     actions.push(Action::VipRelease {
         master: name.to_string(),
@@ -573,6 +631,8 @@ mod tests {
 
     const M: &str = "mymaster";
     const LEASE: u64 = 1000;
+    /// How long a takeover waits for a silent holder: the lease and the kernel's margin.
+    const WAIT: u64 = LEASE + KERNEL_EXPIRY_DELAY + CONTACT_LAG;
     const ME: &str = "10.0.0.1";
     const B: &str = "10.0.0.2";
     const C: &str = "10.0.0.3";
@@ -602,11 +662,29 @@ mod tests {
         d
     }
 
+    /// `actions` with claims' lease ends left out and renewals dropped (the tests of the kernel
+    /// lifetime look at them).
+    fn plain(actions: Vec<Action>) -> Vec<Action> {
+        actions
+            .into_iter()
+            .filter(|a| !matches!(a, Action::VipLease { .. }))
+            .map(|a| match a {
+                Action::VipClaim { master, epoch, .. } => Action::VipClaim {
+                    master,
+                    epoch,
+                    until: None,
+                },
+                other => other,
+            })
+            .collect()
+    }
+
     fn claim(epoch: u64) -> Vec<Action> {
         vec![
             Action::VipClaim {
                 master: M.into(),
                 epoch,
+                until: None,
             },
             Action::Event(Event {
                 level: Level::Warning,
@@ -634,10 +712,10 @@ mod tests {
     #[test]
     fn lone_sentinel_claims_when_master_is_local() {
         let mut d = decider(0, ME, 3);
-        assert_eq!(d.poll(10), claim(3));
+        assert_eq!(plain(d.poll(10)), claim(3));
         assert!(d.holds(M));
         assert!(
-            d.poll(1_000_000).is_empty(),
+            plain(d.poll(1_000_000)).is_empty(),
             "no lease needed without peers"
         );
     }
@@ -645,14 +723,14 @@ mod tests {
     #[test]
     fn master_elsewhere_is_not_claimed() {
         let mut d = decider(0, B, 3);
-        assert!(d.poll(10).is_empty());
+        assert!(plain(d.poll(10)).is_empty());
         assert_eq!(d.status(M, 10).unwrap().state, VipState::Standby);
     }
 
     #[test]
     fn hostname_masters_are_never_local() {
         let mut d = decider(0, "redis-1.example", 1);
-        assert!(d.poll(10).is_empty());
+        assert!(plain(d.poll(10)).is_empty());
     }
 
     #[test]
@@ -661,27 +739,34 @@ mod tests {
         d.configure(M, Some(&config()));
         d.set_local_addrs(&["fd00::1".parse().unwrap()]);
         d.observe_master(M, "fd00:0:0::1", 1, 0);
-        assert_eq!(d.poll(0), claim(1));
+        assert_eq!(plain(d.poll(0)), claim(1));
     }
 
     #[test]
     fn claim_needs_majority_contact_within_the_lease() {
         // Three sentinels: self + 1 peer is a majority.
         let mut d = decider(2, ME, 1);
-        assert!(d.poll(0).is_empty(), "no contact yet");
+        assert!(plain(d.poll(0)).is_empty(), "no contact yet");
         assert_eq!(d.status(M, 0).unwrap().state, VipState::NoQuorum);
         d.observe_contact(M, "peer-b", B, 100);
-        assert_eq!(d.poll(100), claim(1));
-        assert!(d.poll(100 + LEASE - 1).is_empty(), "still inside the lease");
+        assert_eq!(plain(d.poll(100)), claim(1));
+        assert!(
+            plain(d.poll(100 + LEASE - 1)).is_empty(),
+            "still inside the lease"
+        );
         assert_eq!(
-            d.poll(100 + LEASE),
+            plain(d.poll(100 + LEASE)),
             release(1, true),
             "lease ran out: fence"
         );
         assert_eq!(d.status(M, 100 + LEASE).unwrap().state, VipState::NoQuorum);
         assert!(d.status(M, 100 + LEASE).unwrap().fenced);
         d.observe_contact(M, "peer-c", C, 1500);
-        assert_eq!(d.poll(1500), claim(1), "contact again: claim again at once");
+        assert_eq!(
+            plain(d.poll(1500)),
+            claim(1),
+            "contact again: claim again at once"
+        );
         assert!(!d.status(M, 1500).unwrap().fenced);
     }
 
@@ -690,16 +775,16 @@ mod tests {
         // Five sentinels: self + 2 peers needed.
         let mut d = decider(4, ME, 1);
         d.observe_contact(M, "p1", "10.0.0.11", 100);
-        assert!(d.poll(100).is_empty(), "one peer is not enough");
+        assert!(plain(d.poll(100)).is_empty(), "one peer is not enough");
         d.observe_contact(M, "p2", "10.0.0.12", 500);
-        assert_eq!(d.poll(500), claim(1));
+        assert_eq!(plain(d.poll(500)), claim(1));
         let s = d.status(M, 600).unwrap();
         assert_eq!(s.lease_remaining_ms, Some(100 + LEASE - 600));
         assert_eq!(d.next_deadline(600), Some(100 + LEASE));
         d.observe_contact(M, "p3", "10.0.0.13", 900);
         // Now the 2nd most recent contact is p2 at 500.
-        assert!(d.poll(100 + LEASE).is_empty());
-        assert_eq!(d.poll(500 + LEASE), release(1, true));
+        assert!(plain(d.poll(100 + LEASE)).is_empty());
+        assert_eq!(plain(d.poll(500 + LEASE)), release(1, true));
     }
 
     #[test]
@@ -707,20 +792,20 @@ mod tests {
         let mut d = decider(2, ME, 1);
         d.observe_contact(M, "peer-b", B, 100);
         d.forget_peer(M, "peer-b");
-        assert!(d.poll(100).is_empty());
+        assert!(plain(d.poll(100)).is_empty());
         // Fewer known peers lowers the bar: 1 peer + self = 2, majority 2 still needs 1 peer;
         // 0 peers needs none.
         d.set_peer_count(M, 0);
-        assert_eq!(d.poll(100), claim(1));
+        assert_eq!(plain(d.poll(100)), claim(1));
     }
 
     #[test]
     fn master_moving_away_releases_without_fence() {
         let mut d = decider(2, ME, 1);
         d.observe_contact(M, "peer-b", B, 0);
-        assert_eq!(d.poll(0), claim(1));
+        assert_eq!(plain(d.poll(0)), claim(1));
         d.observe_master(M, B, 2, 200);
-        assert_eq!(d.poll(200), release(1, false));
+        assert_eq!(plain(d.poll(200)), release(1, false));
         assert_eq!(d.status(M, 200).unwrap().state, VipState::Standby);
         assert_eq!(d.status(M, 200).unwrap().epoch, 2);
     }
@@ -728,29 +813,32 @@ mod tests {
     #[test]
     fn older_epochs_are_ignored() {
         let mut d = decider(0, ME, 5);
-        assert_eq!(d.poll(0), claim(5));
+        assert_eq!(plain(d.poll(0)), claim(5));
         d.observe_master(M, B, 4, 10);
-        assert!(d.poll(10).is_empty(), "a stale hello cannot move the VIP");
+        assert!(
+            plain(d.poll(10)).is_empty(),
+            "a stale hello cannot move the VIP"
+        );
         assert!(d.holds(M));
     }
 
     #[test]
     fn newer_epoch_for_the_same_local_master_just_updates_the_epoch() {
         let mut d = decider(0, ME, 5);
-        assert_eq!(d.poll(0), claim(5));
+        assert_eq!(plain(d.poll(0)), claim(5));
         d.observe_master(M, ME, 6, 10);
-        assert!(d.poll(10).is_empty());
+        assert!(plain(d.poll(10)).is_empty());
         assert_eq!(d.status(M, 10).unwrap().epoch, 6);
         d.observe_master(M, B, 7, 20);
-        assert_eq!(d.poll(20), release(6, false));
+        assert_eq!(plain(d.poll(20)), release(6, false));
     }
 
     #[test]
     fn local_address_loss_releases() {
         let mut d = decider(0, ME, 1);
-        assert_eq!(d.poll(0), claim(1));
+        assert_eq!(plain(d.poll(0)), claim(1));
         d.set_local_addrs(&["127.0.0.1".parse().unwrap()]);
-        assert_eq!(d.poll(10), release(1, false));
+        assert_eq!(plain(d.poll(10)), release(1, false));
     }
 
     #[test]
@@ -759,7 +847,7 @@ mod tests {
         // holder the master's host forever.
         let mut d = decider(0, VIP, 1);
         d.set_local_addrs(&[ME.parse().unwrap(), VIP.parse().unwrap()]);
-        assert!(d.poll(0).is_empty());
+        assert!(plain(d.poll(0)).is_empty());
     }
 
     /// Master B at epoch 1, B's sentinel heard at `b_heard`; at t=5000 this sentinel confirms
@@ -768,7 +856,7 @@ mod tests {
         let mut d = decider(2, B, 1);
         d.observe_contact(M, "peer-b", B, b_heard);
         d.observe_contact(M, "peer-c", C, 4900);
-        assert!(d.poll(4900).is_empty());
+        assert!(plain(d.poll(4900)).is_empty());
         d.observe_promotion(M, ME, 2, 5000);
         d
     }
@@ -776,40 +864,41 @@ mod tests {
     #[test]
     fn promotion_claims_at_once_when_the_old_holder_is_long_silent() {
         let mut d = failover_from_b(0);
-        assert_eq!(d.poll(5000), claim(2), "B's lease ended at 1000");
+        assert_eq!(plain(d.poll(5000)), claim(2), "B's lease ended at 1000");
         // The later +switch-master for the same epoch changes nothing.
         d.observe_contact(M, "peer-c", C, 5900);
         d.observe_master(M, ME, 2, 6000);
-        assert!(d.poll(6000).is_empty());
+        assert!(plain(d.poll(6000)).is_empty());
         assert!(d.holds(M));
     }
 
     #[test]
     fn claim_after_an_unreachable_holder_waits_out_its_lease() {
         let mut d = failover_from_b(4500);
-        assert!(d.poll(5000).is_empty());
+        assert!(plain(d.poll(5000)).is_empty());
         let s = d.status(M, 5000).unwrap();
         assert_eq!(s.state, VipState::Waiting);
-        assert_eq!(s.takeover_at, Some(4500 + LEASE));
+        assert_eq!(s.takeover_at, Some(4500 + WAIT));
         // While waiting, the next release probe comes first; the wait's end is a deadline too.
         assert_eq!(d.next_deadline(5000), Some(5000 + TAKEOVER_PROBE_PERIOD));
-        assert!(d.poll(4500 + LEASE - 5).is_empty());
-        assert_eq!(d.next_deadline(4500 + LEASE - 5), Some(4500 + LEASE));
-        assert!(d.poll(4500 + LEASE - 1).is_empty());
-        assert_eq!(d.poll(4500 + LEASE), claim(2));
+        d.observe_contact(M, "peer-c", C, 4500 + WAIT - 100);
+        assert!(plain(d.poll(4500 + WAIT - 5)).is_empty());
+        assert_eq!(d.next_deadline(4500 + WAIT - 5), Some(4500 + WAIT));
+        assert!(plain(d.poll(4500 + WAIT - 1)).is_empty());
+        assert_eq!(plain(d.poll(4500 + WAIT)), claim(2));
     }
 
     #[test]
     fn explicit_release_allows_an_immediate_claim() {
         let mut d = failover_from_b(4500);
-        assert!(d.poll(5000).is_empty());
+        assert!(plain(d.poll(5000)).is_empty());
         d.observe_release(M, "10.0.0.2", 0);
         assert!(
-            d.poll(5050).is_empty(),
+            plain(d.poll(5050)).is_empty(),
             "a release of an older epoch does not count"
         );
         d.observe_release(M, B, 1);
-        assert_eq!(d.poll(5100), claim(2));
+        assert_eq!(plain(d.poll(5100)), claim(2));
     }
 
     #[test]
@@ -818,9 +907,10 @@ mod tests {
         // B's sentinel is alive and keeps sending hellos but never announces a release.
         d.observe_contact(M, "peer-b", B, 5400);
         d.observe_contact(M, "peer-b", B, 5900);
-        assert!(d.poll(5900).is_empty());
-        assert_eq!(d.status(M, 5900).unwrap().takeover_at, Some(5000 + LEASE));
-        assert_eq!(d.poll(5000 + LEASE), claim(2));
+        assert!(plain(d.poll(5900)).is_empty());
+        assert_eq!(d.status(M, 5900).unwrap().takeover_at, Some(5000 + WAIT));
+        d.observe_contact(M, "peer-c", C, 5000 + WAIT - 100);
+        assert_eq!(plain(d.poll(5000 + WAIT)), claim(2));
     }
 
     #[test]
@@ -828,17 +918,17 @@ mod tests {
         let mut d = decider(2, "10.0.0.9", 1);
         d.observe_contact(M, "peer-c", C, 4900);
         d.observe_promotion(M, ME, 2, 5000);
-        assert!(d.poll(5000).is_empty());
-        d.observe_contact(M, "peer-c", C, 5900);
-        assert!(d.poll(5000 + LEASE - 1).is_empty());
-        assert_eq!(d.poll(5000 + LEASE), claim(2));
+        assert!(plain(d.poll(5000)).is_empty());
+        d.observe_contact(M, "peer-c", C, 5000 + WAIT - 100);
+        assert!(plain(d.poll(5000 + WAIT - 1)).is_empty());
+        assert_eq!(plain(d.poll(5000 + WAIT)), claim(2));
     }
 
     #[test]
     fn promotion_needs_the_lease_too() {
         let mut d = decider(2, B, 1);
         d.observe_promotion(M, ME, 2, 5000);
-        assert!(d.poll(5000).is_empty(), "no peer contact");
+        assert!(plain(d.poll(5000)).is_empty(), "no peer contact");
         assert_eq!(d.status(M, 5000).unwrap().state, VipState::NoQuorum);
     }
 
@@ -847,31 +937,31 @@ mod tests {
         let mut d = decider(0, B, 3);
         d.observe_promotion(M, ME, 3, 0);
         assert!(
-            d.poll(0).is_empty(),
+            plain(d.poll(0)).is_empty(),
             "epoch 3 is already known with master B"
         );
         d.observe_promotion(M, ME, 4, 10);
-        assert_eq!(d.poll(5000), claim(4));
+        assert_eq!(plain(d.poll(5000)), claim(4));
         // The leader of epoch 5 promoted C: the config arrives as a master change.
         d.observe_master(M, C, 5, 6000);
-        assert_eq!(d.poll(6000), release(4, false));
+        assert_eq!(plain(d.poll(6000)), release(4, false));
     }
 
     #[test]
     fn coming_back_to_a_host_clears_its_wait() {
         let mut d = decider(0, ME, 1);
-        assert_eq!(d.poll(0), claim(1));
+        assert_eq!(plain(d.poll(0)), claim(1));
         d.observe_master(M, B, 2, 100);
-        assert_eq!(d.poll(100), release(1, false));
+        assert_eq!(plain(d.poll(100)), release(1, false));
         d.observe_master(M, ME, 3, 200);
         // B may have claimed epoch 2: wait for it (never heard from a sentinel at B).
-        assert!(d.poll(200).is_empty());
-        assert_eq!(d.poll(200 + LEASE), claim(3));
+        assert!(plain(d.poll(200)).is_empty());
+        assert_eq!(plain(d.poll(200 + WAIT)), claim(3));
         // A chain ME -> B -> C -> B only keeps the wait for hosts other than the target.
         d.observe_master(M, B, 4, 2000);
         d.observe_master(M, C, 5, 2100);
         d.observe_master(M, B, 6, 2200);
-        assert_eq!(d.poll(2200), release(3, false));
+        assert_eq!(plain(d.poll(2200)), release(3, false));
         let s = d.status(M, 2200).unwrap();
         assert_eq!((s.state, s.target.as_deref()), (VipState::Standby, Some(B)));
     }
@@ -879,7 +969,7 @@ mod tests {
     #[test]
     fn reconfiguring_the_address_releases_then_reclaims() {
         let mut d = decider(0, ME, 1);
-        assert_eq!(d.poll(0), claim(1));
+        assert_eq!(plain(d.poll(0)), claim(1));
         let mut lease_only = config();
         lease_only.lease_ms = 5000;
         assert!(
@@ -894,7 +984,8 @@ mod tests {
             again[0],
             Action::VipClaim {
                 master: M.into(),
-                epoch: 1
+                epoch: 1,
+                until: None
             }
         );
         assert!(matches!(&again[1], Action::Event(e) if e.message == format!("{M} 10.0.0.101 1")));
@@ -904,7 +995,7 @@ mod tests {
             "removing a held VIP releases it"
         );
         assert!(d.status(M, 10).is_none());
-        assert!(d.poll(20).is_empty());
+        assert!(plain(d.poll(20)).is_empty());
     }
 
     #[test]
@@ -914,20 +1005,23 @@ mod tests {
         d.set_peer_count(M, 2);
         d.observe_master(M, ME, 4, 0);
         d.observe_contact(M, "peer-b", B, 0);
-        assert!(d.poll(0).is_empty(), "no VIP configured yet");
+        assert!(plain(d.poll(0)).is_empty(), "no VIP configured yet");
         assert!(d.status(M, 0).is_none());
         assert!(d.configure(M, Some(&config())).is_empty());
-        assert_eq!(d.poll(10), claim(4));
+        assert_eq!(plain(d.poll(10)), claim(4));
     }
 
     #[test]
     fn removing_the_master_releases_and_forgets() {
         let mut d = decider(0, ME, 1);
-        assert_eq!(d.poll(0), claim(1));
+        assert_eq!(plain(d.poll(0)), claim(1));
         assert_eq!(d.remove_master(M), release(1, false));
         assert!(d.remove_master(M).is_empty());
         assert!(d.configure(M, Some(&config())).is_empty());
-        assert!(d.poll(10).is_empty(), "no master address known any more");
+        assert!(
+            plain(d.poll(10)).is_empty(),
+            "no master address known any more"
+        );
     }
 
     #[test]
@@ -957,7 +1051,7 @@ mod tests {
         d.observe_master("second", ME, 1, 0);
         d.set_peer_count("second", 2);
         d.observe_contact(M, "peer-b", B, 0);
-        assert_eq!(d.poll(0), claim(1), "only M has a peer contact");
+        assert_eq!(plain(d.poll(0)), claim(1), "only M has a peer contact");
         assert!(!d.holds("second"));
     }
 
@@ -972,17 +1066,21 @@ mod tests {
     #[test]
     fn clock_stepping_back_does_not_panic_or_claim_early() {
         let mut d = failover_from_b(4500);
-        assert!(d.poll(3000).is_empty());
-        assert_eq!(d.poll(4500 + LEASE), claim(2));
-        assert!(d.poll(0).is_empty());
+        assert!(plain(d.poll(3000)).is_empty());
+        d.observe_contact(M, "peer-c", C, 4500 + WAIT - 100);
+        assert_eq!(plain(d.poll(4500 + WAIT)), claim(2));
+        assert!(plain(d.poll(0)).is_empty());
         assert!(d.status(M, 0).is_some());
     }
 
     /// Three nodes A (master), B, C, each a sentinel + Redis at its own address; hellos every
-    /// 100 ms between connected nodes. A is cut off at t=10 s; B and C promote B (epoch 2) at
+    /// 100 ms between connected nodes. At t=10 s A is cut off (`frozen`: its process stops
+    /// instead, so it decides and says nothing any more); B and C promote B (epoch 2) at
     /// `promote_at`. Checks, millisecond by millisecond, that A and B never hold the VIP at the
-    /// same time, and returns (A's release time, B's claim time).
-    fn partition_run(lease: u64, promote_at: Millis) -> (Millis, Millis) {
+    /// same time, A's address counted until A released it or, frozen, until its kernel lifetime
+    /// (from A's last claim or renewal, as the shell sets it) and the kernel's expiry delay are
+    /// over. Returns (the end of A's address, B's claim time).
+    fn partition_run(lease: u64, promote_at: Millis, frozen: bool) -> (Millis, Millis) {
         let hosts = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
         let mut nodes: Vec<VipDecider> = hosts
             .iter()
@@ -998,8 +1096,10 @@ mod tests {
             })
             .collect();
         let cut_at = 10_000;
-        let (mut released, mut claimed) = (None, None);
-        for now in 0..promote_at + 3 * lease {
+        // When A released the address, and when A's kernel would drop it at the latest.
+        let (mut released, mut kernel_gone) = (None, None);
+        let mut claimed = None;
+        for now in 0..promote_at + 3 * lease + 2 * KERNEL_EXPIRY_DELAY {
             if now % 100 == 0 {
                 for (from, host) in hosts.iter().enumerate() {
                     for (to, node) in nodes.iter_mut().enumerate() {
@@ -1015,11 +1115,21 @@ mod tests {
                 nodes[2].observe_master(M, hosts[1], 2, now);
             }
             for (i, node) in nodes.iter_mut().enumerate() {
+                if i == 0 && frozen && now >= cut_at {
+                    continue;
+                }
                 for action in node.poll(now) {
                     match action {
                         Action::VipRelease { fence, .. } if i == 0 => {
                             assert!(fence, "A loses the VIP by fencing");
                             released.get_or_insert(now);
+                        }
+                        Action::VipClaim { until, .. } | Action::VipLease { until, .. }
+                            if i == 0 =>
+                        {
+                            let until = until.expect("A has peers: its lease ends");
+                            let seconds = (until.saturating_sub(now) / 1000).max(1);
+                            kernel_gone = Some(now + seconds * 1000 + KERNEL_EXPIRY_DELAY);
                         }
                         Action::VipClaim { epoch, .. } if i == 1 => {
                             assert_eq!(epoch, 2);
@@ -1029,19 +1139,79 @@ mod tests {
                     }
                 }
             }
-            let holders = nodes.iter().filter(|n| n.holds(M)).count();
-            assert!(holders <= 1, "two holders at t={now}");
+            let a_holds = if frozen {
+                kernel_gone.is_some_and(|t| now < t)
+            } else {
+                nodes[0].holds(M)
+            };
+            assert!(!(a_holds && nodes[1].holds(M)), "two holders at t={now}");
         }
-        (released.expect("A released"), claimed.expect("B claimed"))
+        let gone = if frozen { kernel_gone } else { released };
+        (gone.expect("A let go"), claimed.expect("B claimed"))
+    }
+
+    /// The lease end a claim carries, and the renewals: when the lease grew by the step, shrank,
+    /// or lost or gained its end; none while it moved less.
+    #[test]
+    fn claims_carry_the_lease_end_and_renewals_follow_it() {
+        let lease = |until| Action::VipLease {
+            master: M.into(),
+            until,
+        };
+        let mut d = decider(2, ME, 1);
+        d.observe_contact(M, "p1", B, 100);
+        match d.poll(100).first() {
+            Some(Action::VipClaim { until, .. }) => assert_eq!(*until, Some(100 + LEASE)),
+            other => panic!("no claim: {other:?}"),
+        }
+        d.observe_contact(M, "p1", B, 100 + LEASE_RENEW_STEP - 1);
+        assert!(d.poll(300).is_empty(), "moved less than the step");
+        d.observe_contact(M, "p1", B, 100 + LEASE_RENEW_STEP);
+        assert_eq!(
+            d.poll(400),
+            vec![lease(Some(100 + LEASE_RENEW_STEP + LEASE))]
+        );
+        // A new peer: two contacts needed now, the older one counts; the lease shrinks.
+        d.set_peer_count(M, 4);
+        d.observe_contact(M, "p2", C, 300);
+        assert_eq!(d.poll(400), vec![lease(Some(300 + LEASE))]);
+        // Alone again: no end.
+        d.set_peer_count(M, 0);
+        assert_eq!(d.poll(500), vec![lease(None)]);
+        assert!(d.poll(600).is_empty());
     }
 
     #[test]
     fn a_partitioned_holder_and_its_successor_never_overlap() {
         // The last hello across the cut is at 9.9 s. Lease shorter than detection + failover:
         // A fences itself before B is promoted, B claims at promotion.
-        assert_eq!(partition_run(3000, 16_000), (12_900, 16_000));
-        // Lease longer: B waits out A's lease from the last hello it got from A.
-        assert_eq!(partition_run(10_000, 16_000), (19_900, 19_900));
+        assert_eq!(partition_run(3000, 16_000, false), (12_900, 16_000));
+        // Lease longer: B waits out A's lease from the last hello it got from A, and the
+        // kernel's margin.
+        assert_eq!(
+            partition_run(10_000, 16_000, false),
+            (19_900, 19_900 + KERNEL_EXPIRY_DELAY + CONTACT_LAG)
+        );
+    }
+
+    #[test]
+    fn a_frozen_holders_kernel_drops_the_address_before_its_successor_claims() {
+        // A's last renewal comes before the cut; its kernel lifetime ends with its lease (or one
+        // second after the renewal, the kernel's minimum) plus the expiry check's delay, and B's
+        // takeover waits that long after the last hello it got from A.
+        for (lease, promote_at) in [
+            (500, 11_000),
+            (1000, 12_000),
+            (1000, 10_500),
+            (2500, 11_000),
+            (10_000, 16_000),
+        ] {
+            let (gone, claimed) = partition_run(lease, promote_at, true);
+            assert!(
+                gone <= claimed,
+                "lease {lease}: A's address until {gone}, B claims at {claimed}"
+            );
+        }
     }
 
     #[test]

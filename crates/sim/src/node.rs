@@ -155,6 +155,10 @@ pub struct Node {
     pub vip_present: bool,
     /// Simulated time since which it holds the VIP (per its last claim).
     pub vip_held_since: Option<Time>,
+    /// Simulated time at which the host's kernel drops the VIP by itself: the lifetime the shell
+    /// gave it at the last claim or renewal, plus the kernel's expiry delay (`None`: no
+    /// lifetime). Runs whether or not the process does.
+    pub vip_kernel_until: Option<Time>,
     /// Node-clock time of the last contact from each peer (anything attributable to it).
     pub contact: Vec<Option<i64>>,
     /// Whether the lease violation was already reported for the current hold.
@@ -207,6 +211,7 @@ impl Node {
             clock_jumped_at: None,
             vip_present: false,
             vip_held_since: None,
+            vip_kernel_until: None,
             contact: vec![None; peers],
             lease_reported: false,
             broken: BrokenVoter::No,

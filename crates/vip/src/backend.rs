@@ -92,6 +92,17 @@ pub struct LinkInfo {
     pub up: bool,
 }
 
+/// How long the kernel keeps an address by itself (its `IFA_CACHEINFO` valid lifetime): the
+/// kernel counts in whole seconds and removes the address when they run out, whether or not any
+/// process is left to do it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifetime {
+    /// No end (a permanent address).
+    Forever,
+    /// This many seconds from now (at least 1: the kernel refuses 0).
+    Seconds(u32),
+}
+
 /// One address assigned to an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddrEntry {
@@ -103,6 +114,8 @@ pub struct AddrEntry {
     pub label: Option<String>,
     /// `IFA_PROTO`, if reported.
     pub protocol: Option<u8>,
+    /// What is left of its valid lifetime.
+    pub valid: Lifetime,
 }
 
 /// Whether a mutating operation changed anything.
@@ -172,8 +185,13 @@ pub trait VipBackend: Send + Sync {
     fn link(&self, interface: &str) -> Result<LinkInfo, VipError>;
 
     /// Adds the address (`RTM_NEWADDR`; IPv4 labelled `<iface>:warden`, tagged with
-    /// [`WARDEN_ADDR_PROTO`], IPv6 with `IFA_F_NODAD`). Present already → `Unchanged`.
-    fn add(&self, vip: &VipAddr) -> Result<Change, VipError>;
+    /// [`WARDEN_ADDR_PROTO`], IPv6 with `IFA_F_NODAD`) with the valid `lifetime`. Present
+    /// already → `Unchanged` (its lifetime untouched).
+    fn add(&self, vip: &VipAddr, lifetime: Lifetime) -> Result<Change, VipError>;
+
+    /// Sets the valid lifetime of the address, counted from now (`RTM_NEWADDR` with
+    /// `NLM_F_REPLACE`; the kernel adds the address if it is gone).
+    fn renew(&self, vip: &VipAddr, lifetime: Lifetime) -> Result<(), VipError>;
 
     /// Removes the address (`RTM_DELADDR`) with the given prefix. Absent, or the interface
     /// gone → `Unchanged`.

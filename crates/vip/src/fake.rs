@@ -2,7 +2,9 @@
 //! like the kernel would, records every call with the (tokio) time it was made, and can be
 //! told to fail the next operation of a kind with a given errno.
 
-use crate::backend::{AddrEntry, Change, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend};
+use crate::backend::{
+    AddrEntry, Change, Lifetime, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend,
+};
 use crate::error::{Capability, VipError};
 use crate::frames::ArpForm;
 use std::collections::{BTreeMap, VecDeque};
@@ -15,8 +17,10 @@ use tokio::time::Instant;
 /// A call made on the [`FakeBackend`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    /// `add`.
-    Add(VipAddr),
+    /// `add` with this lifetime.
+    Add(VipAddr, Lifetime),
+    /// `renew` with this lifetime.
+    Renew(VipAddr, Lifetime),
     /// `remove`.
     Remove(VipAddr),
     /// `list` of this interface.
@@ -32,6 +36,8 @@ pub enum Call {
 pub enum Op {
     /// `add`.
     Add,
+    /// `renew`.
+    Renew,
     /// `remove`.
     Remove,
     /// `list`.
@@ -102,6 +108,17 @@ impl FakeBackend {
             .is_some_and(|v| v.iter().any(|e| e.addr == addr))
     }
 
+    /// The valid lifetime `addr` on `interface` was last given (by `add` or `renew`), if it is
+    /// there.
+    pub fn lifetime(&self, interface: &str, addr: IpAddr) -> Option<Lifetime> {
+        self.lock()
+            .addrs
+            .get(interface)?
+            .iter()
+            .find(|e| e.addr == addr)
+            .map(|e| e.valid)
+    }
+
     /// Makes the next operation of kind `op` fail with `errno`.
     pub fn fail_next(&self, op: Op, errno: i32) {
         self.lock().failures.push_back((op, errno));
@@ -110,7 +127,7 @@ impl FakeBackend {
     /// Adds an address as someone else would (not recorded as a call; watchers notified).
     pub fn add_externally(&self, interface: &str, addr: IpAddr, prefix: u8) {
         let mut s = self.lock();
-        insert(&mut s, interface, addr, prefix);
+        insert(&mut s, interface, addr, prefix, Lifetime::Forever);
     }
 
     /// Changes an interface's carrier (watchers get a [`NetEvent::Link`]).
@@ -151,7 +168,7 @@ fn notify(s: &mut State, event: NetEvent) {
     s.watchers.retain(|w| w.send(event.clone()).is_ok());
 }
 
-fn insert(s: &mut State, interface: &str, addr: IpAddr, prefix: u8) -> Change {
+fn insert(s: &mut State, interface: &str, addr: IpAddr, prefix: u8, valid: Lifetime) -> Change {
     let index = index_of(s, interface);
     let list = s.addrs.entry(interface.to_string()).or_default();
     if list.iter().any(|e| e.addr == addr) {
@@ -162,6 +179,7 @@ fn insert(s: &mut State, interface: &str, addr: IpAddr, prefix: u8) -> Change {
         prefix,
         label: None,
         protocol: None,
+        valid,
     });
     notify(
         s,
@@ -211,9 +229,9 @@ impl VipBackend for FakeBackend {
             .ok_or_else(|| VipError::NoSuchInterface(interface.to_string()))
     }
 
-    fn add(&self, vip: &VipAddr) -> Result<Change, VipError> {
+    fn add(&self, vip: &VipAddr, lifetime: Lifetime) -> Result<Change, VipError> {
         let mut s = self
-            .begin(Call::Add(vip.clone()), Some(Op::Add))
+            .begin(Call::Add(vip.clone(), lifetime), Some(Op::Add))
             .map_err(|e| {
                 VipError::from_os(
                     format!("add {vip}"),
@@ -223,7 +241,49 @@ impl VipBackend for FakeBackend {
                 )
             })?;
         no_interface(&s, &vip.interface)?;
-        Ok(insert(&mut s, &vip.interface, vip.addr, vip.prefix))
+        Ok(insert(
+            &mut s,
+            &vip.interface,
+            vip.addr,
+            vip.prefix,
+            lifetime,
+        ))
+    }
+
+    fn renew(&self, vip: &VipAddr, lifetime: Lifetime) -> Result<(), VipError> {
+        let mut s = self
+            .begin(Call::Renew(vip.clone(), lifetime), Some(Op::Renew))
+            .map_err(|e| {
+                VipError::from_os(
+                    format!("renew {vip}"),
+                    Capability::NetAdmin,
+                    &vip.interface,
+                    e,
+                )
+            })?;
+        no_interface(&s, &vip.interface)?;
+        let index = index_of(&s, &vip.interface);
+        let existing = s
+            .addrs
+            .get_mut(&vip.interface)
+            .and_then(|list| list.iter_mut().find(|e| e.addr == vip.addr));
+        match existing {
+            Some(entry) => entry.valid = lifetime,
+            None => {
+                insert(&mut s, &vip.interface, vip.addr, vip.prefix, lifetime);
+                return Ok(());
+            }
+        }
+        // The kernel reports a changed address as RTM_NEWADDR.
+        notify(
+            &mut s,
+            NetEvent::Added {
+                index,
+                addr: vip.addr,
+                prefix: vip.prefix,
+            },
+        );
+        Ok(())
     }
 
     fn remove(&self, vip: &VipAddr) -> Result<Change, VipError> {

@@ -30,7 +30,7 @@
 //! let manager = VipManager::start(Arc::new(LinuxBackend::new()?), settings, |report| {
 //!     println!("{report:?}");
 //! })?;
-//! manager.claim();
+//! manager.claim(None); // no lease end: the address is permanent until released
 //! // ...
 //! manager.shutdown().await; // removes the VIP
 //! # Ok(()) }
@@ -46,7 +46,7 @@ mod linux;
 mod manager;
 
 pub use backend::{
-    AddrEntry, Change, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend, LABEL_SUFFIX,
+    AddrEntry, Change, Lifetime, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend, LABEL_SUFFIX,
     MAX_NAME_LEN, WARDEN_ADDR_PROTO,
 };
 pub use caps::{check_capabilities, REQUIRED as REQUIRED_CAPABILITIES};
@@ -54,4 +54,4 @@ pub use error::{Capability, VipError};
 pub use fake::FakeBackend;
 #[cfg(target_os = "linux")]
 pub use linux::{decode_notices, LinuxBackend};
-pub use manager::{VipManager, VipReport, VipSettings, RETRY_DELAY};
+pub use manager::{kernel_lifetime, VipManager, VipReport, VipSettings, RETRY_DELAY};

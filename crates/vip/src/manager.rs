@@ -5,6 +5,10 @@
 //! * Claim: add the address, announce a burst of `garp_count` frames `garp_interval` apart,
 //!   a second burst `garp_repeat_delay` later, and every `garp_refresh` re-check the address
 //!   and announce again.
+//! * Lease: a claim carries the end of the holder's lease and [`VipManager::lease`] moves it;
+//!   the address is added, and renewed at each move, with a kernel lifetime that ends with the
+//!   lease ([`kernel_lifetime`]), so a holder that is killed, frozen or hung loses the address
+//!   to the kernel itself. A lease that has run out is never (re-)added.
 //! * Release: stop announcing, remove the address.
 //! * Watch: on every kernel change concerning the VIP (or a lost-events notice) the state is
 //!   re-read; a VIP deleted while held is re-added and re-announced at once
@@ -13,7 +17,7 @@
 //! * Failures are reported and retried after [`RETRY_DELAY`].
 //! * Dropping the manager (or [`VipManager::shutdown`]) releases the VIP.
 
-use crate::backend::{Change, NetEvent, NetWatch, VipAddr, VipBackend};
+use crate::backend::{Change, Lifetime, NetEvent, NetWatch, VipAddr, VipBackend};
 use crate::error::VipError;
 use crate::frames::ArpForm;
 use std::sync::Arc;
@@ -62,8 +66,25 @@ pub enum VipReport {
 }
 
 enum Command {
-    Claim,
+    Claim(Option<Instant>),
+    Lease(Option<Instant>),
     Release,
+}
+
+/// The kernel lifetime that makes an address added or renewed at `now` go away by itself when a
+/// lease ending at `until` runs out (`None`: the lease has no end), or `None` when it already
+/// has. The kernel counts whole seconds, at least one: the lifetime is the whole seconds left
+/// (rounded down, so it never outlasts the lease by rounding) or one second when less is left,
+/// and the kernel then removes the address within `max(until, now + 1 s)` plus its expiry
+/// check's delay (measured 4–260 ms; at most 1 s, the check's minimum period). While the lease
+/// is renewed at least once a second the address never runs out early.
+pub fn kernel_lifetime(until: Option<Instant>, now: Instant) -> Option<Lifetime> {
+    let Some(until) = until else {
+        return Some(Lifetime::Forever);
+    };
+    let left = until.checked_duration_since(now).filter(|d| !d.is_zero())?;
+    let seconds = u32::try_from(left.as_secs()).unwrap_or(u32::MAX - 1);
+    Some(Lifetime::Seconds(seconds.max(1)))
 }
 
 /// Handle to the task managing one VIP. See the module documentation.
@@ -91,6 +112,7 @@ impl VipManager {
             settings,
             report: Box::new(report),
             held: false,
+            lease: None,
             present: None,
             carrier: None,
             frames_left: 0,
@@ -103,9 +125,15 @@ impl VipManager {
         Ok(VipManager { commands, task })
     }
 
-    /// Hold the VIP (idempotent).
-    pub fn claim(&self) {
-        let _ = self.commands.send(Command::Claim);
+    /// Hold the VIP (idempotent) while the lease ending at `lease` lasts (`None`: no end).
+    pub fn claim(&self, lease: Option<Instant>) {
+        let _ = self.commands.send(Command::Claim(lease));
+    }
+
+    /// The holder's lease now ends at `until` (`None`: no end): a held address gets the
+    /// matching kernel lifetime from now.
+    pub fn lease(&self, until: Option<Instant>) {
+        let _ = self.commands.send(Command::Lease(until));
     }
 
     /// Stop holding the VIP (idempotent).
@@ -136,6 +164,8 @@ struct Runner {
     settings: VipSettings,
     report: Box<dyn FnMut(VipReport) + Send>,
     held: bool,
+    /// When the holder's lease ends (`None`: never).
+    lease: Option<Instant>,
     present: Option<bool>,
     /// Carrier of the VIP's interface as last reported (`None` until a link event).
     carrier: Option<bool>,
@@ -154,7 +184,8 @@ impl Runner {
             let deadline = self.next_deadline();
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(Command::Claim) => self.claim(Instant::now()),
+                    Some(Command::Claim(lease)) => self.claim(Instant::now(), lease),
+                    Some(Command::Lease(until)) => self.renew(Instant::now(), until),
                     Some(Command::Release) => self.release(Instant::now()),
                     None => {
                         self.release(Instant::now());
@@ -179,6 +210,8 @@ impl Runner {
         match event {
             NetEvent::Added { addr, .. } | NetEvent::Removed { addr, .. }
                 if addr != self.settings.vip.addr => {}
+            // Our own renewal (or another attribute change) of an address we hold.
+            NetEvent::Added { .. } if self.held && self.present == Some(true) => {}
             NetEvent::Link { index, carrier } => self.on_link(now, index, carrier),
             _ => {
                 self.apply(now, Reason::Repair);
@@ -200,10 +233,31 @@ impl Runner {
         }
     }
 
-    fn claim(&mut self, now: Instant) {
+    fn claim(&mut self, now: Instant, lease: Option<Instant>) {
+        self.lease = lease;
         if !self.held {
             self.held = true;
             self.apply(now, Reason::Command);
+        } else {
+            self.renew(now, lease);
+        }
+    }
+
+    /// A new lease end: renew the held address's kernel lifetime (or add it back if it is gone
+    /// and the lease has time left).
+    fn renew(&mut self, now: Instant, until: Option<Instant>) {
+        self.lease = until;
+        if !self.held {
+            return;
+        }
+        if self.present != Some(true) {
+            self.apply(now, Reason::Repair);
+            return;
+        }
+        if let Some(lifetime) = kernel_lifetime(until, now) {
+            if let Err(e) = self.backend.renew(&self.settings.vip, lifetime) {
+                self.fail(now, Reason::Repair, e);
+            }
         }
     }
 
@@ -228,9 +282,10 @@ impl Runner {
             Err(e) => return self.fail(now, reason, e),
         };
         let mut announcing = false;
-        let present = if self.held {
-            if found.is_none() {
-                if let Err(e) = self.backend.add(vip) {
+        let lifetime = kernel_lifetime(self.lease, now);
+        let present = if self.held && (found.is_some() || lifetime.is_some()) {
+            if let (None, Some(lifetime)) = (&found, lifetime) {
+                if let Err(e) = self.backend.add(vip, lifetime) {
                     return self.fail(now, reason, e);
                 }
                 if reason == Reason::Repair {
@@ -238,6 +293,13 @@ impl Runner {
                 }
                 announcing = true;
             } else if reason == Reason::Command {
+                // Claimed while already there (e.g. left by a predecessor): the lease's
+                // lifetime from now on.
+                if let Some(lifetime) = lifetime {
+                    if let Err(e) = self.backend.renew(vip, lifetime) {
+                        return self.fail(now, reason, e);
+                    }
+                }
                 announcing = true;
             }
             if announcing {

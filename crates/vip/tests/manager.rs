@@ -98,7 +98,7 @@ async fn claim_adds_and_announces_on_schedule() {
     let (_m, mut rx) = start(&fake, settings(vip4(), 32));
     expect_observed(&mut rx, false).await;
     let t0 = Instant::now();
-    _m.claim();
+    _m.claim(None);
     expect_observed(&mut rx, true).await;
     assert!(fake.has(IFACE, vip4()));
 
@@ -131,15 +131,15 @@ async fn claim_is_idempotent() {
     let (m, mut rx) = start(&fake, settings(vip4(), 32));
     expect_observed(&mut rx, false).await;
     let t0 = Instant::now();
-    m.claim();
-    m.claim();
+    m.claim(None);
+    m.claim(None);
     expect_observed(&mut rx, true).await;
     run_until(t0, 1000).await;
     assert_eq!(offsets(&fake, t0), vec![0, 100, 200]);
     let adds = fake
         .calls()
         .iter()
-        .filter(|(_, c)| matches!(c, Call::Add(_)))
+        .filter(|(_, c)| matches!(c, Call::Add(..)))
         .count();
     assert_eq!(adds, 1);
 }
@@ -153,7 +153,7 @@ async fn reply_form_follows_each_request_for_ipv4_only() {
     let (m, mut rx) = start(&fake, s);
     expect_observed(&mut rx, false).await;
     let t0 = Instant::now();
-    m.claim();
+    m.claim(None);
     expect_observed(&mut rx, true).await;
     run_until(t0, 1000).await;
     let forms: Vec<ArpForm> = fake
@@ -181,7 +181,7 @@ async fn reply_form_follows_each_request_for_ipv4_only() {
     let (m6, mut rx6) = start(&fake6, s6);
     expect_observed(&mut rx6, false).await;
     let t1 = Instant::now();
-    m6.claim();
+    m6.claim(None);
     expect_observed(&mut rx6, true).await;
     run_until(t1, 1000).await;
     assert_eq!(offsets(&fake6, t1), vec![0, 100], "one NA per frame slot");
@@ -193,7 +193,7 @@ async fn deletion_while_held_is_repaired_at_once() {
     let (m, mut rx) = start(&fake, settings(vip4(), 32));
     expect_observed(&mut rx, false).await;
     let t0 = Instant::now();
-    m.claim();
+    m.claim(None);
     expect_observed(&mut rx, true).await;
     run_until(t0, 2000).await;
 
@@ -204,7 +204,7 @@ async fn deletion_while_held_is_repaired_at_once() {
     let re_add = fake
         .calls()
         .into_iter()
-        .rfind(|(_, c)| matches!(c, Call::Add(_)))
+        .rfind(|(_, c)| matches!(c, Call::Add(..)))
         .map(|(t, _)| t)
         .unwrap();
     assert!(re_add - t1 < 100 * MS, "re-added within 100 ms");
@@ -257,7 +257,7 @@ async fn carrier_coming_back_reannounces_a_held_vip() {
     expect_observed(&mut rx, false).await;
     let t0 = Instant::now();
     fake.set_carrier(IFACE, true); // first notice: no transition known, nothing sent
-    m.claim();
+    m.claim(None);
     expect_observed(&mut rx, true).await;
     run_until(t0, 1000).await;
     fake.set_carrier(IFACE, false);
@@ -283,7 +283,7 @@ async fn release_removes_and_stops_announcing() {
     let (m, mut rx) = start(&fake, settings(vip4(), 32));
     expect_observed(&mut rx, false).await;
     let t0 = Instant::now();
-    m.claim();
+    m.claim(None);
     expect_observed(&mut rx, true).await;
     run_until(t0, 150).await;
     m.release();
@@ -302,7 +302,7 @@ async fn shutdown_and_drop_release() {
     let fake = backend();
     let (m, mut rx) = start(&fake, settings(vip4(), 32));
     expect_observed(&mut rx, false).await;
-    m.claim();
+    m.claim(None);
     expect_observed(&mut rx, true).await;
     m.shutdown().await;
     assert!(!fake.has(IFACE, vip4()));
@@ -310,7 +310,7 @@ async fn shutdown_and_drop_release() {
     let fake2 = backend();
     let (m2, mut rx2) = start(&fake2, settings(vip4(), 32));
     expect_observed(&mut rx2, false).await;
-    m2.claim();
+    m2.claim(None);
     expect_observed(&mut rx2, true).await;
     drop(m2);
     expect_observed(&mut rx2, false).await;
@@ -324,7 +324,7 @@ async fn permission_failure_is_reported_and_retried() {
     expect_observed(&mut rx, false).await;
     fake.fail_next(Op::Add, libc_eperm());
     let t0 = Instant::now();
-    m.claim();
+    m.claim(None);
     match next(&mut rx).await {
         VipReport::Failed(e @ VipError::MissingCapabilities { .. }) => {
             assert!(e.to_string().contains("CAP_NET_ADMIN"), "{e}")
@@ -351,4 +351,76 @@ async fn missing_interface_is_reported_and_retried() {
 
 fn libc_eperm() -> i32 {
     1 // EPERM on Linux
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_sets_and_renews_the_kernel_lifetime() {
+    use warden_vip::Lifetime;
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    m.claim(Some(t0 + 2500 * MS));
+    expect_observed(&mut rx, true).await;
+    assert_eq!(fake.lifetime(IFACE, vip4()), Some(Lifetime::Seconds(2)));
+    // Renewed from the time the new end arrives; less than a second left is one second.
+    run_until(t0, 400).await;
+    m.lease(Some(t0 + 4000 * MS));
+    run_until(t0, 401).await;
+    assert_eq!(fake.lifetime(IFACE, vip4()), Some(Lifetime::Seconds(3)));
+    m.lease(Some(t0 + 900 * MS));
+    run_until(t0, 402).await;
+    assert_eq!(fake.lifetime(IFACE, vip4()), Some(Lifetime::Seconds(1)));
+    // No end (no peers to be heard from): a permanent address.
+    m.lease(None);
+    run_until(t0, 403).await;
+    assert_eq!(fake.lifetime(IFACE, vip4()), Some(Lifetime::Forever));
+    let renewals = fake
+        .calls()
+        .iter()
+        .filter(|(_, c)| matches!(c, Call::Renew(..)))
+        .count();
+    assert_eq!(renewals, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_out_lease_is_not_added_back() {
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    m.claim(Some(t0 + 1500 * MS));
+    expect_observed(&mut rx, true).await;
+    // The kernel removes it when the lifetime ends; the lease is over, so it stays gone.
+    run_until(t0, 1600).await;
+    fake.remove_externally(IFACE, vip4());
+    expect_observed(&mut rx, false).await;
+    run_until(t0, 5000).await;
+    assert!(!fake.has(IFACE, vip4()));
+    // A renewed lease brings it back.
+    m.lease(Some(Instant::now() + 3000 * MS));
+    assert!(matches!(next(&mut rx).await, VipReport::Reasserted));
+    expect_observed(&mut rx, true).await;
+    assert!(fake.has(IFACE, vip4()));
+}
+
+#[test]
+fn kernel_lifetimes_never_outlast_the_lease_by_rounding() {
+    use warden_vip::{kernel_lifetime as lifetime, Lifetime};
+    let now = Instant::now();
+    assert_eq!(lifetime(None, now), Some(Lifetime::Forever));
+    assert_eq!(lifetime(Some(now), now), None);
+    assert_eq!(lifetime(Some(now + MS), now), Some(Lifetime::Seconds(1)));
+    assert_eq!(
+        lifetime(Some(now + 1999 * MS), now),
+        Some(Lifetime::Seconds(1))
+    );
+    assert_eq!(
+        lifetime(Some(now + 2000 * MS), now),
+        Some(Lifetime::Seconds(2))
+    );
+    assert_eq!(
+        lifetime(Some(now + 30_500 * MS), now),
+        Some(Lifetime::Seconds(30))
+    );
 }

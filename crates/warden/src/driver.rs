@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use warden_core::io::{Event, Level};
-use warden_core::{Action, Input};
+use warden_core::{Action, Input, Millis};
 
 /// Longest pause between two ticks.
 const MAX_TICK_WAIT_MS: u64 = 100;
@@ -45,8 +45,11 @@ impl EventPublisher for crate::server::PubSubHub {
 
 /// Puts virtual IPs on this host and takes them off.
 pub trait VipExecutor: Send {
-    /// Claim the VIP of `master` for `epoch`.
-    fn claim(&mut self, master: &str, epoch: u64);
+    /// Claim the VIP of `master` for `epoch`, with a lease that ends at `until` (the core's
+    /// clock, [`crate::app::now_ms`]; `None`: no end).
+    fn claim(&mut self, master: &str, epoch: u64, until: Option<Millis>);
+    /// The lease of `master`'s held VIP now ends at `until` (`None`: no end).
+    fn lease(&mut self, master: &str, until: Option<Millis>);
     /// Release the VIP of `master` for `epoch`; `fence` also cuts clients that came through it.
     fn release(&mut self, master: &str, epoch: u64, fence: bool);
 }
@@ -101,7 +104,12 @@ impl Driver {
             Action::Log { level, message } => log(level, &message),
             Action::RunScript { id, argv } => self.scripts.run(id, &argv),
             Action::KillScript { id } => self.scripts.kill(id),
-            Action::VipClaim { master, epoch } => self.vip.claim(&master, epoch),
+            Action::VipClaim {
+                master,
+                epoch,
+                until,
+            } => self.vip.claim(&master, epoch, until),
+            Action::VipLease { master, until } => self.vip.lease(&master, until),
             Action::VipRelease {
                 master,
                 epoch,
@@ -226,9 +234,11 @@ mod tests {
     struct VipUnsupported;
 
     impl VipExecutor for VipUnsupported {
-        fn claim(&mut self, master: &str, epoch: u64) {
+        fn claim(&mut self, master: &str, epoch: u64, _: Option<Millis>) {
             tracing::warn!("test: claim VIP of {master} (epoch {epoch})");
         }
+
+        fn lease(&mut self, _: &str, _: Option<Millis>) {}
 
         fn release(&mut self, master: &str, epoch: u64, fence: bool) {
             tracing::warn!("test: release VIP of {master} (epoch {epoch}, fence {fence})");
@@ -269,6 +279,7 @@ mod tests {
             Action::VipClaim {
                 master: "m".into(),
                 epoch: 3,
+                until: None,
             },
             Action::RunScript {
                 id: 9,

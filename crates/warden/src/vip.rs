@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use warden_core::config::VipConfig;
-use warden_core::Input;
+use warden_core::{Input, Millis};
 use warden_vip::{LinuxBackend, VipAddr, VipBackend, VipError, VipManager, VipReport, VipSettings};
 
 /// How often the host's addresses are re-read.
@@ -224,8 +225,15 @@ impl KernelVip {
     }
 }
 
+/// The instant of the tokio clock at which a lease ending at `until` (the core's clock) ends.
+fn lease_instant(until: Option<Millis>) -> Option<Instant> {
+    until.map(|until| {
+        Instant::now() + Duration::from_millis(until.saturating_sub(crate::app::now_ms()))
+    })
+}
+
 impl VipExecutor for KernelVip {
-    fn claim(&mut self, master: &str, epoch: u64) {
+    fn claim(&mut self, master: &str, epoch: u64, until: Option<Millis>) {
         let Some(vip) = configured(&self.app, Some(master)).pop() else {
             return;
         };
@@ -233,7 +241,11 @@ impl VipExecutor for KernelVip {
             tracing::warn!("Cannot claim the VIP of master {master} (epoch {epoch}): {e}");
             return;
         }
-        self.with_manager(master, VipManager::claim);
+        self.with_manager(master, |m| m.claim(lease_instant(until)));
+    }
+
+    fn lease(&mut self, master: &str, until: Option<Millis>) {
+        self.with_manager(master, |m| m.lease(lease_instant(until)));
     }
 
     fn release(&mut self, master: &str, epoch: u64, fence: bool) {

@@ -577,6 +577,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             | Action::Log { .. }
             | Action::KillScript { .. }
             | Action::VipClaim { .. }
+            | Action::VipLease { .. }
             | Action::VipRelease { .. } => Reveals::Nothing,
             Action::Send { .. }
             | Action::Event(_)

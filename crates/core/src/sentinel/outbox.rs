@@ -36,7 +36,7 @@ impl Outbox {
     /// behind the held actions of its lane; `durable` is the newest durable generation.
     pub(super) fn push(&mut self, action: Action, needs: u64, durable: u64) {
         let lane = match &action {
-            Action::VipClaim { .. } | Action::VipRelease { .. } => {
+            Action::VipClaim { .. } | Action::VipLease { .. } | Action::VipRelease { .. } => {
                 self.ready.push_back(action);
                 return;
             }

@@ -811,7 +811,8 @@ fn vip_claimed_at_promotion_on_the_promoted_host() {
                 claims,
                 vec![Action::VipClaim {
                     master: "mymaster".into(),
-                    epoch: 1
+                    epoch: 1,
+                    until: None
                 }]
             );
         }
@@ -864,7 +865,8 @@ fn vip_released_when_master_moves_away() {
         vip_actions(&mut h),
         vec![Action::VipClaim {
             master: "mymaster".into(),
-            epoch: 0
+            epoch: 0,
+            until: None
         }]
     );
     let newer = format!("127.0.0.9,26390,{PEER2},3,mymaster,127.0.0.2,6380,3");

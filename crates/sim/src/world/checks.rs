@@ -2,11 +2,13 @@
 //! without majority contact lets go within the lease), convergence after healing (per
 //! master), and the fleet's liveness after its mass fault.
 
-use super::{World, BASE_WALL};
+use super::{Ev, World, BASE_WALL};
 use crate::invariants::majority;
 use crate::redis::Role;
 use crate::scenario::{FaultKind, Time};
+use crate::trace::Detail;
 use std::collections::HashMap;
+use warden_core::vip::KERNEL_EXPIRY_DELAY;
 
 /// Details listed per rule when many masters break it at once.
 const SHOWN: usize = 5;
@@ -46,6 +48,45 @@ pub(super) const VIP_CHECK_MS: Time = 100;
 const LEASE_SLACK_MS: i64 = 300;
 
 impl World {
+    /// The kernel lifetime the shell gives the VIP of `node` now for a lease ending at `until`
+    /// (the node's clock), as the simulated time the kernel drops the address at the latest:
+    /// `Some(None)` for no lifetime, `None` when the lease is already over (nothing is renewed).
+    pub(super) fn kernel_lifetime(&self, node: usize, until: Option<u64>) -> Option<Option<Time>> {
+        let Some(until) = until else {
+            return Some(None);
+        };
+        let wall = self.nodes[node].clock(BASE_WALL, self.now);
+        let left = until.checked_sub(wall).filter(|l| *l > 0)?;
+        let seconds = (left / 1000).max(1);
+        Some(Some(self.now + seconds * 1000 + KERNEL_EXPIRY_DELAY))
+    }
+
+    /// The kernels drop VIPs whose lifetime ran out, whether or not their process runs (a
+    /// running one is told, like the shell's address watch tells it).
+    pub(super) fn expire_vip_lifetimes(&mut self) {
+        for node in 0..self.nodes.len() {
+            let n = &mut self.nodes[node];
+            if !n.vip_present || n.vip_kernel_until.is_none_or(|t| t > self.now) {
+                continue;
+            }
+            n.vip_present = false;
+            n.vip_kernel_until = None;
+            let incarnation = n.incarnation;
+            self.trace
+                .log(Detail::Events, self.now, &format!("s{node}"), || {
+                    "kernel: VIP lifetime over".to_string()
+                });
+            self.schedule(
+                self.now + 1,
+                Ev::VipObserved {
+                    node,
+                    incarnation,
+                    present: false,
+                },
+            );
+        }
+    }
+
     /// Every live holder must have had contact with a majority of the sentinels it knows
     /// (itself included) within the lease, measured on its own clock. Contact is any evidence that a peer is alive reaching
     /// it (a reply from the peer, a command from the peer, a hello the peer authored), so this
@@ -104,17 +145,37 @@ impl World {
         }
     }
 
-    /// At most one running, unpaused sentinel may have the VIP on its host for longer than the
-    /// lease (plus the lease check's slack). A crashed process's leftover address is not counted: it
-    /// must be dropped once the process is back, which this check then sees.
+    /// A claim never lands while a host whose process is crashed or paused still has the VIP on
+    /// its interface: the takeover waits until that host's kernel has surely dropped it.
+    pub(super) fn check_claim_over_silent_holder(&mut self, node: usize) {
+        for other in (0..self.nodes.len()).filter(|&o| o != node) {
+            let n = &self.nodes[other];
+            let silent = n.core.is_none() || n.paused_until.is_some_and(|u| u > self.now);
+            let present = n.vip_present && n.vip_kernel_until.is_none_or(|t| t > self.now);
+            if silent && present {
+                let detail = format!(
+                    "claimed while s{other} (not running) still has the VIP until {}",
+                    n.vip_kernel_until
+                        .map_or("forever".to_string(), |t| format!(
+                            "{:.3}s",
+                            t as f64 / 1000.0
+                        ))
+                );
+                self.checker
+                    .report(self.now, Some(node), "vip-claim-over-silent-holder", detail);
+            }
+        }
+    }
+
+    /// At most one host may have the VIP on its interface for longer than the lease (plus the
+    /// lease check's slack), counted as the kernels see it: a crashed or paused process's
+    /// address counts until it released it or its kernel lifetime ran out.
     pub(super) fn check_vip_overlap(&mut self) {
         let slack = LEASE_SLACK_MS as Time;
         let holders: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| {
                 let n = &self.nodes[i];
-                n.core.is_some()
-                    && n.vip_present
-                    && !matches!(n.paused_until, Some(u) if u + slack > self.now)
+                n.vip_present && n.vip_kernel_until.is_none_or(|t| t > self.now)
             })
             .collect();
         if holders.len() < 2 {

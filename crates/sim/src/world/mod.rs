@@ -551,6 +551,7 @@ impl World {
                 self.schedule(self.now + REDIS_CRON_MS, Ev::RedisCron);
             }
             Ev::VipCheck => {
+                self.expire_vip_lifetimes();
                 self.check_vip_leases();
                 self.check_vip_overlap();
                 self.schedule(self.now + checks::VIP_CHECK_MS, Ev::VipCheck);
@@ -791,14 +792,21 @@ impl World {
                 );
             }
             Action::KillScript { .. } => {}
-            Action::VipClaim { master, epoch } => {
+            Action::VipClaim {
+                master,
+                epoch,
+                until,
+            } => {
                 self.trace
                     .log(Detail::Events, self.now, &format!("s{node}"), || {
-                        format!("VIP claim {master} epoch {epoch}")
+                        format!("VIP claim {master} epoch {epoch} until {until:?}")
                     });
                 self.checker.vip_claim(self.now, node, &master, epoch);
+                self.check_claim_over_silent_holder(node);
+                let kernel_until = self.kernel_lifetime(node, until);
                 let n = &mut self.nodes[node];
                 n.vip_present = true;
+                n.vip_kernel_until = kernel_until.unwrap_or(n.vip_kernel_until);
                 if n.vip_held_since.is_none() {
                     n.vip_held_since = Some(self.now);
                     n.lease_reported = false;
@@ -813,6 +821,30 @@ impl World {
                     },
                 );
             }
+            Action::VipLease { master, until } => {
+                self.trace
+                    .log(Detail::Links, self.now, &format!("s{node}"), || {
+                        format!("VIP lease {master} until {until:?}")
+                    });
+                // The shell renews the address, or adds it back if the kernel dropped it; a
+                // lease already over changes nothing.
+                if let Some(kernel_until) = self.kernel_lifetime(node, until) {
+                    let n = &mut self.nodes[node];
+                    n.vip_kernel_until = kernel_until;
+                    if !n.vip_present {
+                        n.vip_present = true;
+                        let incarnation = n.incarnation;
+                        self.schedule(
+                            self.now + 1,
+                            Ev::VipObserved {
+                                node,
+                                incarnation,
+                                present: true,
+                            },
+                        );
+                    }
+                }
+            }
             Action::VipRelease {
                 master,
                 epoch,
@@ -825,6 +857,7 @@ impl World {
                 let n = &mut self.nodes[node];
                 n.vip_present = false;
                 n.vip_held_since = None;
+                n.vip_kernel_until = None;
                 let incarnation = n.incarnation;
                 self.schedule(
                     self.now + 1,

@@ -7,12 +7,12 @@ mod watch;
 pub use watch::decode as decode_notices;
 
 use crate::backend::{
-    AddrEntry, Change, LinkInfo, NetWatch, VipAddr, VipBackend, WARDEN_ADDR_PROTO,
+    AddrEntry, Change, Lifetime, LinkInfo, NetWatch, VipAddr, VipBackend, WARDEN_ADDR_PROTO,
 };
 use crate::error::{Capability, VipError};
 use crate::frames::{self, ArpForm};
 use netlink::{RequestError, RouteSocket};
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressProtocol,
     AddressScope, CacheInfo,
@@ -86,11 +86,23 @@ impl LinuxBackend {
         msg
     }
 
-    fn add_message(vip: &VipAddr, index: u32, with_proto: bool) -> AddressMessage {
+    fn add_message(
+        vip: &VipAddr,
+        index: u32,
+        with_proto: bool,
+        lifetime: Lifetime,
+    ) -> AddressMessage {
         let mut msg = Self::address_message(vip, index);
         if let Some(label) = vip.label() {
             msg.attributes.push(AddressAttribute::Label(label));
         }
+        let valid = match lifetime {
+            Lifetime::Forever => INFINITY_LIFE_TIME,
+            Lifetime::Seconds(s) => s.max(1),
+        };
+        let mut lifetimes = CacheInfo::default();
+        lifetimes.ifa_valid = valid;
+        lifetimes.ifa_preferred = valid;
         if vip.addr.is_ipv6() {
             // No duplicate address detection: usable at once, and a transient L2 split cannot
             // leave the VIP "dadfailed".
@@ -100,12 +112,10 @@ impl LinuxBackend {
             if vip.prefix == 128 {
                 // Preferred lifetime 0 = deprecated: never picked as a source address for the
                 // host's own outgoing connections (keepalived's default for /128).
-                let mut lifetimes = CacheInfo::default();
                 lifetimes.ifa_preferred = 0;
-                lifetimes.ifa_valid = INFINITY_LIFE_TIME;
-                msg.attributes.push(AddressAttribute::CacheInfo(lifetimes));
             }
         }
+        msg.attributes.push(AddressAttribute::CacheInfo(lifetimes));
         if with_proto {
             msg.attributes
                 .push(AddressAttribute::Protocol(AddressProtocol::Other(
@@ -113,6 +123,34 @@ impl LinuxBackend {
                 )));
         }
         msg
+    }
+
+    /// `RTM_NEWADDR` for `vip` with `flags`, tagged with [`WARDEN_ADDR_PROTO`] where the
+    /// kernel knows `IFA_PROTO`.
+    fn new_address(
+        &self,
+        vip: &VipAddr,
+        lifetime: Lifetime,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>, RequestError> {
+        let link = self.link(&vip.interface).map_err(|e| match e {
+            VipError::NoSuchInterface(_) => {
+                RequestError::Kernel(io::Error::from_raw_os_error(libc::ENODEV))
+            }
+            other => RequestError::Protocol(other.to_string()),
+        })?;
+        let message = |with_proto| {
+            RouteNetlinkMessage::NewAddress(Self::add_message(
+                vip, link.index, with_proto, lifetime,
+            ))
+        };
+        match self.request(message(true), flags) {
+            // Kernels that validate attributes strictly and predate IFA_PROTO: retry untagged.
+            Err(e) if matches!(errno(&e), Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)) => {
+                self.request(message(false), flags)
+            }
+            other => other,
+        }
     }
 }
 
@@ -178,28 +216,32 @@ impl VipBackend for LinuxBackend {
         })
     }
 
-    fn add(&self, vip: &VipAddr) -> Result<Change, VipError> {
-        let link = self.link(&vip.interface)?;
-        let operation = format!("add {vip}");
-        let flags = NLM_F_CREATE | NLM_F_EXCL;
-        let first = self.request(
-            RouteNetlinkMessage::NewAddress(Self::add_message(vip, link.index, true)),
-            flags,
-        );
-        let result = match first {
-            // Kernels that validate attributes strictly and predate IFA_PROTO: retry untagged.
-            Err(e) if matches!(errno(&e), Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)) => self
-                .request(
-                    RouteNetlinkMessage::NewAddress(Self::add_message(vip, link.index, false)),
-                    flags,
-                ),
-            other => other,
-        };
-        match result {
+    fn add(&self, vip: &VipAddr, lifetime: Lifetime) -> Result<Change, VipError> {
+        self.link(&vip.interface)?;
+        match self.new_address(vip, lifetime, NLM_F_CREATE | NLM_F_EXCL) {
             Ok(_) => Ok(Change::Applied),
             Err(e) if errno(&e) == Some(libc::EEXIST) => Ok(Change::Unchanged),
-            Err(e) => Err(kernel(operation, Capability::NetAdmin, &vip.interface, e)),
+            Err(e) => Err(kernel(
+                format!("add {vip}"),
+                Capability::NetAdmin,
+                &vip.interface,
+                e,
+            )),
         }
+    }
+
+    fn renew(&self, vip: &VipAddr, lifetime: Lifetime) -> Result<(), VipError> {
+        self.link(&vip.interface)?;
+        self.new_address(vip, lifetime, NLM_F_CREATE | NLM_F_REPLACE)
+            .map(drop)
+            .map_err(|e| {
+                kernel(
+                    format!("renew {vip}"),
+                    Capability::NetAdmin,
+                    &vip.interface,
+                    e,
+                )
+            })
     }
 
     fn remove(&self, vip: &VipAddr) -> Result<Change, VipError> {
@@ -248,10 +290,14 @@ impl VipBackend for LinuxBackend {
                 let addr = address_of(&a)?;
                 let mut label = None;
                 let mut protocol = None;
+                let mut valid = Lifetime::Forever;
                 for attr in &a.attributes {
                     match attr {
                         AddressAttribute::Label(l) => label = Some(l.clone()),
                         AddressAttribute::Protocol(p) => protocol = Some(u8::from(*p)),
+                        AddressAttribute::CacheInfo(c) if c.ifa_valid != INFINITY_LIFE_TIME => {
+                            valid = Lifetime::Seconds(c.ifa_valid)
+                        }
                         _ => {}
                     }
                 }
@@ -260,6 +306,7 @@ impl VipBackend for LinuxBackend {
                     prefix: a.header.prefix_len,
                     label,
                     protocol,
+                    valid,
                 })
             })
             .collect())
@@ -314,7 +361,8 @@ mod tests {
 
     #[test]
     fn ipv4_add_is_labelled_and_tagged() {
-        let msg = LinuxBackend::add_message(&vip("10.0.0.5", 32, "eth0"), 3, true);
+        let msg =
+            LinuxBackend::add_message(&vip("10.0.0.5", 32, "eth0"), 3, true, Lifetime::Forever);
         assert_eq!(msg.header.family, AddressFamily::Inet);
         assert_eq!((msg.header.prefix_len, msg.header.index), (32, 3));
         assert_eq!(msg.header.scope, AddressScope::Universe);
@@ -327,7 +375,8 @@ mod tests {
                 WARDEN_ADDR_PROTO
             ))));
         assert!(!has(&msg, |a| matches!(a, AddressAttribute::Flags(_))));
-        let untagged = LinuxBackend::add_message(&vip("10.0.0.5", 32, "eth0"), 3, false);
+        let untagged =
+            LinuxBackend::add_message(&vip("10.0.0.5", 32, "eth0"), 3, false, Lifetime::Forever);
         assert!(!has(&untagged, |a| matches!(
             a,
             AddressAttribute::Protocol(_)
@@ -336,18 +385,36 @@ mod tests {
 
     #[test]
     fn ipv6_add_skips_dad_and_is_deprecated_only_for_host_routes() {
-        let msg = LinuxBackend::add_message(&vip("fd00::5", 128, "eth0"), 3, true);
+        let msg =
+            LinuxBackend::add_message(&vip("fd00::5", 128, "eth0"), 3, true, Lifetime::Forever);
         assert_eq!(msg.header.family, AddressFamily::Inet6);
         assert!(msg.header.flags.contains(AddressHeaderFlags::Nodad));
         assert!(has(&msg, |a| *a == AddressAttribute::Flags(AddressFlags::Nodad)));
         assert!(!has(&msg, |a| matches!(a, AddressAttribute::Label(_))));
         assert!(has(&msg, |a| matches!(a, AddressAttribute::CacheInfo(c)
             if c.ifa_preferred == 0 && c.ifa_valid == INFINITY_LIFE_TIME)));
-        let subnet = LinuxBackend::add_message(&vip("fd00::5", 64, "eth0"), 3, true);
-        assert!(!has(&subnet, |a| matches!(
-            a,
-            AddressAttribute::CacheInfo(_)
-        )));
+        let subnet =
+            LinuxBackend::add_message(&vip("fd00::5", 64, "eth0"), 3, true, Lifetime::Seconds(7));
+        assert!(has(&subnet, |a| matches!(a, AddressAttribute::CacheInfo(c)
+            if c.ifa_preferred == 7 && c.ifa_valid == 7)));
+    }
+
+    #[test]
+    fn a_lease_is_the_valid_and_preferred_lifetime() {
+        let lifetimes = |lifetime| {
+            let msg = LinuxBackend::add_message(&vip("10.0.0.5", 32, "eth0"), 3, true, lifetime);
+            msg.attributes.iter().find_map(|a| match a {
+                AddressAttribute::CacheInfo(c) => Some((c.ifa_valid, c.ifa_preferred)),
+                _ => None,
+            })
+        };
+        assert_eq!(lifetimes(Lifetime::Seconds(3)), Some((3, 3)));
+        // The kernel refuses a valid lifetime of 0.
+        assert_eq!(lifetimes(Lifetime::Seconds(0)), Some((1, 1)));
+        assert_eq!(
+            lifetimes(Lifetime::Forever),
+            Some((INFINITY_LIFE_TIME, INFINITY_LIFE_TIME))
+        );
     }
 
     #[test]
