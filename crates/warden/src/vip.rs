@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use warden_core::config::VipConfig;
@@ -50,13 +49,10 @@ fn settings(config: &VipConfig) -> Result<VipSettings, VipError> {
     })
 }
 
-/// A master's VIP and what is needed to reach its Redis (for fencing).
+/// A master's VIP.
 struct ConfiguredVip {
     master: String,
     config: VipConfig,
-    port: u16,
-    auth_user: Option<String>,
-    auth_pass: Option<String>,
 }
 
 /// The configured VIPs (all masters, or only `only`).
@@ -70,9 +66,6 @@ fn configured(app: &App, only: Option<&str>) -> Vec<ConfiguredVip> {
                 Some(ConfiguredVip {
                     config: m.vip?,
                     master: m.name,
-                    port: m.port,
-                    auth_user: m.auth_user,
-                    auth_pass: m.auth_pass,
                 })
             })
             .collect()
@@ -248,69 +241,11 @@ impl VipExecutor for KernelVip {
         self.with_manager(master, |m| m.lease(lease_instant(until)));
     }
 
-    fn release(&mut self, master: &str, epoch: u64, fence: bool) {
+    /// Fencing (killing the clients that came through the VIP, pausing writes) is the core's:
+    /// it goes over the sentinel's own link to the instance (`sentinel/fence.rs`).
+    fn release(&mut self, master: &str, _epoch: u64, _fence: bool) {
         self.with_manager(master, VipManager::release);
-        if !fence {
-            return;
-        }
-        let Some(vip) = configured(&self.app, Some(master)).pop() else {
-            return;
-        };
-        tracing::warn!(
-            "Fencing master {master} (epoch {epoch}): killing Redis clients that came in through {}",
-            vip.config.addr
-        );
-        tokio::spawn(kill_vip_clients(
-            vip.config.addr,
-            vip.port,
-            vip.auth_user,
-            vip.auth_pass,
-        ));
     }
-}
-
-/// Encode one command as a RESP array.
-fn resp(words: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for w in words {
-        out.extend_from_slice(format!("${}\r\n{w}\r\n", w.len()).as_bytes());
-    }
-    out
-}
-
-/// `CLIENT KILL LADDR <vip>:<port>` on the local Redis (reached through the VIP's own port on
-/// loopback first, then through the VIP itself), so a fenced old master stops serving the
-/// clients that reached it through the VIP.
-async fn kill_vip_clients(vip: IpAddr, port: u16, user: Option<String>, pass: Option<String>) {
-    let laddr = match vip {
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-    };
-    let mut payload = Vec::new();
-    match (&user, &pass) {
-        (Some(u), Some(p)) => payload.extend(resp(&["AUTH", u, p])),
-        (None, Some(p)) => payload.extend(resp(&["AUTH", p])),
-        _ => {}
-    }
-    payload.extend(resp(&["CLIENT", "KILL", "LADDR", &laddr]));
-    for target in [IpAddr::from([127, 0, 0, 1]), vip] {
-        let connect = tokio::net::TcpStream::connect((target, port));
-        if let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_millis(500), connect).await
-        {
-            if stream.write_all(&payload).await.is_ok() {
-                let mut buf = [0u8; 256];
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(500),
-                    tokio::io::AsyncReadExt::read(&mut stream, &mut buf),
-                )
-                .await;
-                return;
-            }
-        }
-    }
-    tracing::warn!(
-        "Could not reach the local Redis on port {port} to kill clients connected through {laddr}"
-    );
 }
 
 /// Send the host's addresses to the core if they changed.
@@ -365,13 +300,5 @@ mod tests {
     #[test]
     fn host_addrs_include_loopback() {
         assert!(host_addrs().contains(&IpAddr::from([127, 0, 0, 1])));
-    }
-
-    #[test]
-    fn resp_encoding() {
-        assert_eq!(
-            resp(&["CLIENT", "KILL"]),
-            b"*2\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n".to_vec()
-        );
     }
 }

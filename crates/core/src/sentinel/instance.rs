@@ -305,6 +305,9 @@ pub struct Master {
     pub sentinels: Vec<Instance>,
     /// Its failover: the attempt in progress, if any, and the times between attempts.
     pub failover: Failover,
+    /// The fence of its instance not done yet, after this node lost its VIP by the lease
+    /// (`sentinel/fence.rs`).
+    pub fence: Option<super::fence::Fence>,
     /// The save generation holding this master's last vote, failover epoch or configuration
     /// change (what its vote replies and failover commands wait for).
     pub saved_generation: u64,

@@ -38,6 +38,11 @@ pub enum Expect {
         /// The asked sentinel's run id.
         runid: String,
     },
+    /// The fencing `CLIENT KILL` sent to the instance of `master` (see `sentinel/fence.rs`).
+    Fence {
+        /// Master name.
+        master: String,
+    },
     /// `FAILOVER TO ...` sent to the old master of `master` (coordinated switchover).
     Handover(String),
     /// `SENTINEL is-master-down-by-addr` sent about `master` to the sentinel `runid`.

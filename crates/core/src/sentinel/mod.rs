@@ -13,6 +13,7 @@ mod detect;
 mod discovery;
 mod election;
 mod failover;
+mod fence;
 pub mod hello;
 pub mod info;
 pub mod instance;
@@ -819,6 +820,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
             replicas: Vec::new(),
             sentinels: Vec::new(),
             failover: instance::Failover::default(),
+            fence: None,
             saved_generation: 0,
         });
         let mi = self.masters.len() - 1;

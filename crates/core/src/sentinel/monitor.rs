@@ -22,8 +22,10 @@ impl Sentinel {
     pub(super) fn handle_instance(&mut self, mi: usize, which: Which, now: Millis) {
         self.reconnect(mi, which, now);
         self.send_periodic(mi, which, now);
-        if let Which::Sentinel(si) = which {
-            self.vip_ask_confirmation(mi, si, now);
+        match which {
+            Which::Sentinel(si) => self.vip_ask_confirmation(mi, si, now),
+            Which::Master => self.fence_retry(mi, now),
+            Which::Replica(_) => {}
         }
         if self.tilt {
             if now.saturating_sub(self.tilt_start_time) < self.timers.tilt_period {
@@ -98,7 +100,8 @@ impl Sentinel {
                 | Expect::Info
                 | Expect::MasterDown { .. }
                 | Expect::VipConfirm { .. }
-                | Expect::VipProbe { .. } => Reveals::Nothing,
+                | Expect::VipProbe { .. }
+                | Expect::Fence { .. } => Reveals::Nothing,
                 Expect::Publish(_) => Reveals::Epochs(Some(mi)),
                 Expect::Ignore | Expect::Handover(_) => Reveals::Master(mi),
             })
@@ -397,6 +400,7 @@ impl Sentinel {
                 sent,
             } => self.on_vip_confirm(&master, &runid, sent, &reply),
             Expect::VipProbe { master, runid } => self.on_vip_probe(&master, &runid, &reply),
+            Expect::Fence { master } => self.on_fence_reply(&master, &reply),
         }
     }
 

@@ -1509,3 +1509,159 @@ fn answers_about_the_old_master_do_not_count_against_the_new_one() {
         "the new master was ODOWN on answers about the old one"
     );
 }
+
+/// Issue 13, fencing through the core: a Warden that loses its VIP by the lease cuts the clients
+/// that came through the VIP over its own command link to the old master (the master's address,
+/// never the VIP; renamed commands applied), checks the reply (a failure is published and tried
+/// again), and stops once the kill succeeded.
+#[test]
+fn a_lost_lease_fences_the_master_over_its_own_link() {
+    let mut cfg = master_cfg(2);
+    cfg.vip = Some(VipConfig::new(
+        "10.9.9.9".parse().unwrap(),
+        32,
+        "eth0",
+        1000,
+    ));
+    cfg.renamed_commands = vec![("CLIENT".into(), "cl13nt".into())];
+    cfg.known_sentinels = vec![
+        ("127.0.0.2".into(), 26380, PEER1.into()),
+        ("127.0.0.3".into(), 26381, PEER2.into()),
+    ];
+    let mut h = Harness::new(cfg);
+    h.s.handle(
+        Input::LocalAddrs {
+            addrs: vec!["127.0.0.1".parse().unwrap()],
+        },
+        h.now,
+    );
+    let peers_answer = std::cell::Cell::new(true);
+    let kill_fails = std::cell::Cell::new(true);
+    let kills = std::cell::RefCell::new(Vec::<(u16, Vec<String>)>::new());
+    let world = |port: u16, kind: LinkKind, words: &[String]| -> Option<Reply> {
+        if words[0] == "SENTINEL" && words[1].eq_ignore_ascii_case("get-master-addr-by-name") {
+            return peers_answer
+                .get()
+                .then(|| Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6379")]));
+        }
+        if words[0] == "cl13nt" && words[1] == "KILL" && words[2] == "LADDR" {
+            kills.borrow_mut().push((port, words.to_vec()));
+            return Some(if kill_fails.get() {
+                Reply::Error("ERR no such client".into())
+            } else {
+                Reply::Int(2)
+            });
+        }
+        assert_ne!(words[0], "CLIENT", "CLIENT is renamed: {words:?}");
+        healthy(port, kind, words)
+    };
+    for _ in 0..10 {
+        h.tick(100);
+        h.answer(&world);
+    }
+    assert!(h.has_event("+vip-claimed"), "{:?}", h.event_kinds());
+    assert!(kills.borrow().is_empty(), "no fence while held");
+
+    // The peers stop confirming: the lease runs out and the VIP is released with a fence.
+    peers_answer.set(false);
+    for _ in 0..25 {
+        h.tick(100);
+        h.answer(&world);
+    }
+    assert!(h.has_event("-vip-released"));
+    let tried = kills.borrow().clone();
+    assert!(tried.len() >= 2, "a failed kill is tried again: {tried:?}");
+    for (port, words) in &tried {
+        assert_eq!(*port, 6379, "only the master's own address");
+        assert_eq!(words, &["cl13nt", "KILL", "LADDR", "10.9.9.9:6379"]);
+    }
+    let failed: Vec<_> = h
+        .events
+        .iter()
+        .filter(|(k, _)| k == "-vip-fence-failed")
+        .collect();
+    assert_eq!(
+        failed[0].1,
+        "mymaster 10.9.9.9 CLIENT KILL ERR no such client"
+    );
+
+    // The kill succeeds: no more attempts.
+    kill_fails.set(false);
+    for _ in 0..15 {
+        h.tick(100);
+        h.answer(&world);
+    }
+    let done = kills.borrow().len();
+    for _ in 0..30 {
+        h.tick(100);
+        h.answer(&world);
+    }
+    assert_eq!(kills.borrow().len(), done, "killed once, then done");
+}
+
+/// A fence belongs to the instance it was raised for: once the master moved, no kill is sent to
+/// the new master (whose VIP clients are the new holder's), not even the retries of a kill that
+/// kept failing.
+#[test]
+fn a_fence_is_never_sent_to_a_new_master() {
+    let mut cfg = master_cfg(2);
+    cfg.vip = Some(VipConfig::new(
+        "10.9.9.9".parse().unwrap(),
+        32,
+        "eth0",
+        1000,
+    ));
+    cfg.known_sentinels = vec![
+        ("127.0.0.2".into(), 26380, PEER1.into()),
+        ("127.0.0.3".into(), 26381, PEER2.into()),
+    ];
+    let mut h = Harness::new(cfg);
+    h.s.handle(
+        Input::LocalAddrs {
+            addrs: vec!["127.0.0.1".parse().unwrap()],
+        },
+        h.now,
+    );
+    let peers_answer = std::cell::Cell::new(true);
+    let kills = std::cell::RefCell::new(Vec::<u16>::new());
+    let world = |port: u16, kind: LinkKind, words: &[String]| -> Option<Reply> {
+        if words[0] == "SENTINEL" && words[1].eq_ignore_ascii_case("get-master-addr-by-name") {
+            return peers_answer
+                .get()
+                .then(|| Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6379")]));
+        }
+        if words[0] == "CLIENT" && words[1] == "KILL" && words[2] == "LADDR" {
+            kills.borrow_mut().push(port);
+            return Some(Reply::Error("ERR busy".into()));
+        }
+        if words[0] == "INFO" && port == 6380 {
+            // The promoted replica is a master now.
+            return Some(Reply::bulk(format!("run_id:{R1_RUNID}\r\nrole:master\r\n")));
+        }
+        healthy(port, kind, words)
+    };
+    for _ in 0..10 {
+        h.tick(100);
+        h.answer(&world);
+    }
+    peers_answer.set(false);
+    for _ in 0..25 {
+        h.tick(100);
+        h.answer(&world);
+    }
+    assert!(kills.borrow().len() >= 2, "{:?}", kills.borrow());
+    // The group moved the master to 127.0.0.2:6380 meanwhile.
+    let newer = format!("127.0.0.3,26381,{PEER2},3,mymaster,127.0.0.2,6380,3");
+    h.s.receive_hello(newer.as_bytes(), h.now);
+    h.drain();
+    kills.borrow_mut().clear();
+    for _ in 0..30 {
+        h.tick(100);
+        h.answer(&world);
+    }
+    assert!(
+        kills.borrow().is_empty(),
+        "kills after the move: {:?}",
+        kills.borrow()
+    );
+}

@@ -7,7 +7,7 @@ use super::timers::MAX_PENDING_COMMANDS;
 use super::{Sentinel, Which};
 use crate::config::vip::{check_interface, parse_vip_addr, VipOption, ERR_NO_VIP};
 use crate::config::VipConfig;
-use crate::io::LinkKind;
+use crate::io::{Action, LinkKind};
 use crate::reply::Reply;
 use crate::Millis;
 use bytes::Bytes;
@@ -28,6 +28,9 @@ impl Sentinel {
             m.sentinels.len(),
         );
         let vip = m.cfg.vip.clone();
+        if vip.is_none() {
+            self.fence_end(mi);
+        }
         let releases = self.vip.configure(&name, vip.as_ref());
         self.push_all(releases);
         self.vip.observe_master(&name, &host, epoch, now);
@@ -188,6 +191,25 @@ impl Sentinel {
         } else {
             self.vip.poll_touched(now)
         };
+        for action in &actions {
+            match action {
+                Action::VipRelease {
+                    master,
+                    fence: true,
+                    ..
+                } => {
+                    if let Some(mi) = self.master_index(master) {
+                        self.fence_start(mi, now);
+                    }
+                }
+                Action::VipClaim { master, .. } => {
+                    if let Some(mi) = self.master_index(master) {
+                        self.fence_end(mi);
+                    }
+                }
+                _ => {}
+            }
+        }
         self.push_all(actions);
         if let Some(t) = self.vip.next_deadline(now) {
             self.wake_at(t);
