@@ -70,14 +70,20 @@ enum Scenario {
     Partition,
     Stop,
     Switchover,
+    Freeze,
+    WardenKill,
+    WardenRestart,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 4] = [
+    const ALL: [Scenario; 7] = [
         Scenario::Kill,
         Scenario::Partition,
         Scenario::Stop,
         Scenario::Switchover,
+        Scenario::Freeze,
+        Scenario::WardenKill,
+        Scenario::WardenRestart,
     ];
 
     fn name(self) -> &'static str {
@@ -86,6 +92,9 @@ impl Scenario {
             Scenario::Partition => "partition",
             Scenario::Stop => "stop",
             Scenario::Switchover => "switchover",
+            Scenario::Freeze => "freeze",
+            Scenario::WardenKill => "warden-kill",
+            Scenario::WardenRestart => "warden-restart",
         }
     }
 
@@ -97,6 +106,17 @@ impl Scenario {
             Scenario::Partition => "the master's node cut off the bridge, plugged back later",
             Scenario::Stop => "the master's redis-server SIGSTOPped, SIGCONTed later",
             Scenario::Switchover => "planned switchover: SENTINEL FAILOVER",
+            Scenario::Freeze => {
+                "every process of the master's node SIGSTOPped (a frozen host), SIGCONTed later"
+            }
+            Scenario::WardenKill => {
+                "the sentinel of the master's node (Warden, or redis-sentinel) SIGKILLed, its \
+                 Redis untouched; started again later"
+            }
+            Scenario::WardenRestart => {
+                "the sentinel of the master's node restarted (SIGTERM, then started again at \
+                 once), its Redis untouched"
+            }
         }
     }
 }
@@ -428,6 +448,12 @@ fn run_once(
         Scenario::Kill => bed.kill_node(0)?,
         Scenario::Partition => bed.unplug(0)?,
         Scenario::Stop => bed.signal(0, "redis-server", libc::SIGSTOP)?,
+        Scenario::Freeze => bed.signal_node(0, libc::SIGSTOP),
+        Scenario::WardenKill => bed.signal(0, "sentinel", libc::SIGKILL)?,
+        Scenario::WardenRestart => {
+            bed.terminate(0, "sentinel", Duration::from_secs(10))?;
+            system.start_sentinel(&mut bed, 0)?;
+        }
         Scenario::Switchover => {
             let sentinel = format!("{}:{SENTINEL_PORT}", bed.addr(1));
             in_client(bed.bed(), move || {
@@ -453,7 +479,16 @@ fn run_once(
             bed.signal(0, "redis-server", libc::SIGCONT)?;
             Some(Instant::now())
         }
-        Scenario::Switchover => None,
+        Scenario::Freeze => {
+            bed.signal_node(0, libc::SIGCONT);
+            Some(Instant::now())
+        }
+        Scenario::WardenKill => {
+            bed.terminate(0, "sentinel", Duration::from_secs(1))?;
+            system.start_sentinel(&mut bed, 0)?;
+            Some(Instant::now())
+        }
+        Scenario::Switchover | Scenario::WardenRestart => None,
     };
     if let Some(at) = restored {
         live[0].push((at, true));

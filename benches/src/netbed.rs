@@ -197,10 +197,28 @@ impl NetBed {
         self.process(i, name)?.signal(signal)
     }
 
+    /// Sends `signal` to every process in node `i`'s namespace (SIGSTOP and SIGCONT freeze and
+    /// thaw the whole node, as a cgroup freeze or a stuck host would).
+    pub fn signal_node(&self, i: usize, signal: i32) {
+        signal_namespace(&self.bed.node(i).namespace, signal);
+    }
+
+    /// Stops node `i`'s process `name` with SIGTERM (SIGKILL after `timeout`) and forgets it.
+    pub fn terminate(&mut self, i: usize, name: &str, timeout: Duration) -> io::Result<()> {
+        let at = self.procs[i]
+            .iter()
+            .rposition(|p| p.name() == name)
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("no {name} on node {i}"))
+            })?;
+        let mut process = self.procs[i].remove(at);
+        process.terminate(timeout).map(drop)
+    }
+
     /// SIGKILLs every process in node `i`'s namespace (what the bench started there and what
     /// those forked) and reaps the ones it started.
     pub fn kill_node(&mut self, i: usize) -> io::Result<()> {
-        kill_namespace(&self.bed.node(i).namespace);
+        signal_namespace(&self.bed.node(i).namespace, libc::SIGKILL);
         for process in &mut self.procs[i] {
             process.wait_exit(Duration::from_secs(5))?;
         }
@@ -232,13 +250,13 @@ impl Drop for NetBed {
     fn drop(&mut self) {
         self.procs.clear();
         for i in 0..=NODES {
-            kill_namespace(&self.bed.node(i).namespace);
+            signal_namespace(&self.bed.node(i).namespace, libc::SIGKILL);
         }
     }
 }
 
-/// SIGKILLs every process in namespace `ns` (one this bench created).
-fn kill_namespace(ns: &str) {
+/// Sends `signal` to every process in namespace `ns` (one this bench created).
+fn signal_namespace(ns: &str, signal: i32) {
     let Ok(out) = std::process::Command::new("ip")
         .args(["netns", "pids", ns])
         .output()
@@ -251,7 +269,7 @@ fn kill_namespace(ns: &str) {
     {
         // SAFETY: plain syscall; the PID is in a namespace only this bench's processes use.
         unsafe {
-            libc::kill(pid, libc::SIGKILL);
+            libc::kill(pid, signal);
         }
     }
 }

@@ -138,9 +138,9 @@ impl System {
     /// Starts the system's processes on node `i` (its `redis-server` already runs), with the
     /// configuration files as they are now (a restarted sentinel reads what it rewrote).
     pub fn start(self, bed: &mut NetBed, i: usize) -> io::Result<()> {
+        self.start_sentinel(bed, i)?;
         let dir = bed.node_dir(i);
         let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
-        bed.spawn(i, "sentinel", &self.sentinel()?, &[&path("sentinel.conf")])?;
         if self == System::Seed {
             bed.spawn(
                 i,
@@ -161,6 +161,14 @@ impl System {
             )?;
         }
         Ok(())
+    }
+
+    /// Starts only the system's sentinel on node `i` (Warden, or redis-sentinel), as `sentinel`,
+    /// with its configuration file as it is now.
+    pub fn start_sentinel(self, bed: &mut NetBed, i: usize) -> io::Result<()> {
+        let conf = bed.node_dir(i).join("sentinel.conf");
+        let conf = conf.to_string_lossy().into_owned();
+        bed.spawn(i, "sentinel", &self.sentinel()?, &[&conf])
     }
 
     /// What an operator does once at set-up: the script variant needs the VIP put on the

@@ -820,3 +820,130 @@ fn a_frozen_or_killed_wardens_vip_is_dropped_by_its_kernel() {
         .unwrap_or_else(|t| fail(&bed, t));
     }
 }
+
+/// Issue 13, item 4: an unsolicited ARP for the VIP from another host (a misconfigured stack,
+/// here the client's namespace with the VIP on its interface for a moment) is reported by the
+/// holder as `-vip-conflict <master> <vip> <mac>` and answered with its own announcement, so a
+/// neighbour that believed the other host points at the holder again; nobody else's address is
+/// touched.
+#[test]
+fn a_conflicting_arp_is_reported_and_answered() {
+    let Some(_serial) = serial() else { return };
+    // One short burst at the claim and no scheduled repeat: any gratuitous ARP node 0 sends
+    // later answers the conflict.
+    let bed = start(&[
+        "sentinel vip-garp-count mymaster 2",
+        "sentinel vip-garp-interval mymaster 20",
+        "sentinel vip-garp-repeat mymaster 0",
+    ]);
+    let vip = bed.vip().to_string();
+    let announced = GarpWatch::start(&bed, 1, &vip, bed.mac(0));
+    // Node 1 has an entry for the VIP (a gratuitous ARP only updates existing entries).
+    NsClient::connect(bed.bed(), 1, bed.vip_redis(), Duration::from_secs(2))
+        .and_then(|mut c| c.call(&["PING"]))
+        .unwrap_or_else(|e| fail(&bed, format!("node 1 through the VIP: {e}")));
+    let events = EventLog::start(bed.bed(), &[0], SENTINEL_PORT).unwrap();
+    let with_prefix = format!("{vip}/32");
+    bed.bed()
+        .ip(CLIENT, &["addr", "add", &with_prefix, "dev", NODE_IFACE])
+        .unwrap();
+    // arping sends at once, then waits a second for answers nobody gives to a gratuitous ARP.
+    let t0 = Instant::now();
+    let mut arping = bed
+        .bed()
+        .command(CLIENT, "arping")
+        .args(["-q", "-U", "-c", "1", "-I", NODE_IFACE, &vip])
+        .spawn()
+        .unwrap_or_else(|e| fail(&bed, format!("arping: {e}")));
+    let client_mac = bed.bed().node(CLIENT).mac.clone();
+    let reported = wait_until(
+        Duration::from_secs(2),
+        "node 0 to report the conflict",
+        || {
+            events
+                .snapshot()
+                .into_iter()
+                .find(|e| e.channel == "-vip-conflict")
+                .map(|e| (Instant::now(), e.message))
+                .ok_or_else(|| "no -vip-conflict yet".to_string())
+        },
+    )
+    .unwrap_or_else(|t| fail(&bed, t));
+    println!(
+        "measured: -vip-conflict seen {} ms after the conflicting ARP was sent: {}",
+        ms(reported.0 - t0),
+        reported.1
+    );
+    let _ = arping.wait();
+    bed.bed()
+        .ip(CLIENT, &["addr", "del", &with_prefix, "dev", NODE_IFACE])
+        .unwrap();
+    assert_eq!(reported.1, format!("mymaster {vip} {client_mac}"));
+    let answered = wait_until(
+        Duration::from_secs(2),
+        "node 0 to announce the VIP again",
+        || announced.seen_after(t0),
+    )
+    .unwrap_or_else(|t| fail(&bed, t));
+    println!(
+        "measured: node 0 announced the VIP again {} ms after the conflicting ARP",
+        ms(answered - t0)
+    );
+    events.stop();
+    assert_eq!(bed.holders().unwrap(), [0]);
+}
+
+/// The gratuitous ARP requests (`who-has <vip> (ff:ff:ff:ff:ff:ff) tell <vip>`) a node's MAC sends, as `tcpdump`
+/// in another node sees them, with the time each was read.
+struct GarpWatch {
+    tcpdump: std::process::Child,
+    seen: std::sync::Arc<Mutex<Vec<(Instant, String)>>>,
+    wanted: String,
+    mac: String,
+}
+
+impl GarpWatch {
+    fn start(bed: &VipBed, observer: usize, vip: &str, mac: &str) -> GarpWatch {
+        use std::io::BufRead;
+        let mut tcpdump = bed
+            .bed()
+            .command(observer, "tcpdump")
+            .args(["-l", "-n", "-e", "-i", NODE_IFACE, "arp"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tcpdump");
+        let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (lines, record) = (tcpdump.stdout.take().unwrap(), seen.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(lines).lines().map_while(Result::ok) {
+                record.lock().unwrap().push((Instant::now(), line));
+            }
+        });
+        GarpWatch {
+            tcpdump,
+            seen,
+            wanted: format!("who-has {vip} (ff:ff:ff:ff:ff:ff) tell {vip},"),
+            mac: mac.to_string(),
+        }
+    }
+
+    /// The first one read after `t`, or every ARP line seen so far.
+    fn seen_after(&self, t: Instant) -> Result<Instant, String> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .find(|(at, l)| *at > t && l.contains(&self.mac) && l.contains(&self.wanted))
+            .map(|(at, _)| *at)
+            .ok_or_else(|| {
+                let lines: Vec<&str> = seen.iter().map(|(_, l)| l.as_str()).collect();
+                format!("not yet; ARP seen by tcpdump: {lines:?}")
+            })
+    }
+}
+
+impl Drop for GarpWatch {
+    fn drop(&mut self) {
+        let _ = self.tcpdump.kill();
+        let _ = self.tcpdump.wait();
+    }
+}

@@ -174,6 +174,10 @@ impl NetEvent {
 /// fails, and the watch stops when the receiver is dropped.
 pub type NetWatch = tokio::sync::mpsc::UnboundedReceiver<NetEvent>;
 
+/// The hardware addresses of the ARP messages (requests, replies, gratuitous ones) whose sender
+/// claims a VIP, from [`VipBackend::watch_arp`]; the watch stops when the receiver is dropped.
+pub type ArpWatch = tokio::sync::mpsc::UnboundedReceiver<Mac>;
+
 /// Kernel operations on virtual addresses.
 ///
 /// Every call is synchronous and quick (one netlink round trip or one `sendto`), so the async
@@ -208,6 +212,10 @@ pub trait VipBackend: Send + Sync {
     /// Subscribes to address changes (IPv4 and IPv6) and link changes. Must be called inside
     /// a tokio runtime.
     fn watch(&self) -> Result<NetWatch, VipError>;
+
+    /// Watches the ARP messages on the VIP's interface whose sender address is the VIP (an IPv4
+    /// VIP only: `None` for IPv6). Must be called inside a tokio runtime.
+    fn watch_arp(&self, vip: &VipAddr) -> Result<Option<ArpWatch>, VipError>;
 }
 
 #[cfg(test)]

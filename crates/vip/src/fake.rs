@@ -3,10 +3,11 @@
 //! told to fail the next operation of a kind with a given errno.
 
 use crate::backend::{
-    AddrEntry, Change, Lifetime, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend,
+    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend,
 };
 use crate::error::{Capability, VipError};
 use crate::frames::ArpForm;
+use crate::frames::Mac;
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::IpAddr;
@@ -52,6 +53,7 @@ struct State {
     addrs: BTreeMap<String, Vec<AddrEntry>>,
     calls: Vec<(Instant, Call)>,
     watchers: Vec<UnboundedSender<NetEvent>>,
+    arp_watchers: Vec<(IpAddr, UnboundedSender<Mac>)>,
     failures: VecDeque<(Op, i32)>,
 }
 
@@ -117,6 +119,14 @@ impl FakeBackend {
             .iter()
             .find(|e| e.addr == addr)
             .map(|e| e.valid)
+    }
+
+    /// An ARP message from `mac` claiming `addr` is seen on the segment (delivered to the ARP
+    /// watches of `addr`).
+    pub fn arp_from(&self, mac: Mac, addr: IpAddr) {
+        self.lock()
+            .arp_watchers
+            .retain(|(a, tx)| *a != addr || tx.send(mac).is_ok());
     }
 
     /// Makes the next operation of kind `op` fail with `errno`.
@@ -327,6 +337,15 @@ impl VipBackend for FakeBackend {
                 )
             })?;
         no_interface(&s, &vip.interface)
+    }
+
+    fn watch_arp(&self, vip: &VipAddr) -> Result<Option<ArpWatch>, VipError> {
+        if !vip.addr.is_ipv4() {
+            return Ok(None);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().arp_watchers.push((vip.addr, tx));
+        Ok(Some(rx))
     }
 
     fn watch(&self) -> Result<NetWatch, VipError> {

@@ -39,6 +39,24 @@ pub enum ArpForm {
 /// Length of a gratuitous ARP frame (without the Ethernet FCS, which the NIC adds).
 pub const ARP_FRAME_LEN: usize = 42;
 
+/// The sender of an Ethernet/IPv4 ARP message (request or reply), as the kernel delivers it to a
+/// datagram packet socket (the ARP header on, no Ethernet header): its hardware and protocol
+/// addresses. `None` for anything else (other hardware or protocol types, other operations,
+/// short or malformed input).
+pub fn arp_sender(arp: &[u8]) -> Option<(Mac, Ipv4Addr)> {
+    let header: &[u8; 28] = arp.get(..28)?.try_into().ok()?;
+    let field = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
+    if field(0) != 1 || field(2) != 0x0800 || header[4] != 6 || header[5] != 4 {
+        return None;
+    }
+    if !matches!(field(6), 1 | 2) {
+        return None;
+    }
+    let mac: Mac = header[8..14].try_into().ok()?;
+    let ip: [u8; 4] = header[14..18].try_into().ok()?;
+    Some((mac, Ipv4Addr::from(ip)))
+}
+
 /// Builds a gratuitous ARP frame announcing that `vip` is at `mac`.
 pub fn gratuitous_arp(mac: Mac, vip: Ipv4Addr, form: ArpForm) -> [u8; ARP_FRAME_LEN] {
     let (oper, tha) = match form {
@@ -189,5 +207,52 @@ mod tests {
         // 1 + 1 + len 3 + nh 58 + 0x0102 + 0x0300 (last byte padded) = 0x0441 -> 0xfbbe.
         let sum = icmpv6_checksum(Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST, &[1, 2, 3]);
         assert_eq!(sum, 0xfbbe);
+    }
+
+    #[test]
+    fn arp_senders_read_back_from_our_own_frames() {
+        let mac = [2, 0, 0, 0, 0, 9];
+        let vip = Ipv4Addr::new(10, 0, 0, 100);
+        for form in [ArpForm::Request, ArpForm::Reply] {
+            let frame = gratuitous_arp(mac, vip, form);
+            assert_eq!(arp_sender(&frame[14..]), Some((mac, vip)));
+        }
+        let frame = gratuitous_arp(mac, vip, ArpForm::Request);
+        assert_eq!(arp_sender(&frame[14..41]), None, "short");
+        let mut rarp = frame;
+        rarp[21] = 3; // RARP request
+        assert_eq!(arp_sender(&rarp[14..]), None);
+    }
+
+    /// Property tests (issue 17); proptest's default 256 cases each.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any bytes: no panic; a sender is only read from a whole Ethernet/IPv4 header.
+            #[test]
+            fn any_arp_bytes_are_safe(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+                if arp_sender(&bytes).is_some() {
+                    prop_assert!(bytes.len() >= 28);
+                    prop_assert_eq!(&bytes[..6], &[0, 1, 8, 0, 6, 4]);
+                }
+            }
+
+            /// Encode -> decode: every frame we send reads back as its sender, whatever follows
+            /// (Ethernet padding).
+            #[test]
+            fn announcements_read_back(
+                mac in any::<[u8; 6]>(),
+                ip in any::<[u8; 4]>(),
+                reply in any::<bool>(),
+                padding in prop::collection::vec(any::<u8>(), 0..18),
+            ) {
+                let form = if reply { ArpForm::Reply } else { ArpForm::Request };
+                let mut arp = gratuitous_arp(mac, Ipv4Addr::from(ip), form)[14..].to_vec();
+                arp.extend_from_slice(&padding);
+                prop_assert_eq!(arp_sender(&arp), Some((mac, Ipv4Addr::from(ip))));
+            }
+        }
     }
 }

@@ -14,10 +14,14 @@
 //!   re-read; a VIP deleted while held is re-added and re-announced at once
 //!   ([`VipReport::Reasserted`]); one that appears while not held is removed. When the
 //!   interface's carrier comes back while the VIP is held, it is announced again.
+//! * Conflicts: while the VIP is held, an ARP message from another hardware address whose sender
+//!   is the VIP (another stack, a misconfigured host) is reported ([`VipReport::Conflict`]) and
+//!   answered with a burst of announcements, at most once per [`CONFLICT_PERIOD`]; nobody
+//!   else's address is touched.
 //! * Failures are reported and retried after [`RETRY_DELAY`].
 //! * Dropping the manager (or [`VipManager::shutdown`]) releases the VIP.
 
-use crate::backend::{Change, Lifetime, NetEvent, NetWatch, VipAddr, VipBackend};
+use crate::backend::{ArpWatch, Change, Lifetime, NetEvent, NetWatch, VipAddr, VipBackend};
 use crate::error::VipError;
 use crate::frames::ArpForm;
 use std::sync::Arc;
@@ -28,6 +32,9 @@ use tokio::time::Instant;
 
 /// Delay before retrying a failed add/remove/list.
 pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// At most one conflict report and re-announcement per this period.
+pub const CONFLICT_PERIOD: Duration = Duration::from_secs(1);
 
 /// How one VIP is announced (mirrors `VipConfig` of the core, in `Duration`s).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +67,12 @@ pub enum VipReport {
     /// The VIP was on the interface while not held (at start, or added behind our back) and
     /// was removed.
     RemovedStray,
+    /// While held, an ARP message from another hardware address claimed the VIP; it was
+    /// announced again.
+    Conflict {
+        /// The other claimant's hardware address.
+        mac: crate::frames::Mac,
+    },
     /// An operation failed; it is retried after [`RETRY_DELAY`] (announcements at the next
     /// scheduled frame).
     Failed(VipError),
@@ -106,6 +119,7 @@ impl VipManager {
         R: FnMut(VipReport) + Send + 'static,
     {
         let watch = backend.watch()?;
+        let arp = backend.watch_arp(&settings.vip)?;
         let (commands, rx) = mpsc::unbounded_channel();
         let runner = Runner {
             backend,
@@ -120,8 +134,9 @@ impl VipManager {
             second_burst: None,
             next_refresh: None,
             retry: None,
+            last_conflict: None,
         };
-        let task = tokio::spawn(runner.run(rx, watch));
+        let task = tokio::spawn(runner.run(rx, watch, arp));
         Ok(VipManager { commands, task })
     }
 
@@ -174,10 +189,17 @@ struct Runner {
     second_burst: Option<Instant>,
     next_refresh: Option<Instant>,
     retry: Option<(Instant, Reason)>,
+    /// When a conflict was last reported.
+    last_conflict: Option<Instant>,
 }
 
 impl Runner {
-    async fn run(mut self, mut commands: UnboundedReceiver<Command>, watch: NetWatch) {
+    async fn run(
+        mut self,
+        mut commands: UnboundedReceiver<Command>,
+        watch: NetWatch,
+        mut arp: Option<ArpWatch>,
+    ) {
         let mut watch = Some(watch);
         self.apply(Instant::now(), Reason::Startup);
         loop {
@@ -200,6 +222,10 @@ impl Runner {
                             "the address watch ended; relying on the refresh timer".into(),
                         )));
                     }
+                },
+                claimant = next_claimant(&mut arp) => match claimant {
+                    Some(mac) => self.on_arp(Instant::now(), mac),
+                    None => arp = None,
                 },
                 _ = sleep_until(deadline) => self.on_timer(Instant::now()),
             }
@@ -231,6 +257,29 @@ impl Runner {
         if carrier && was == Some(false) && self.held && !self.apply(now, Reason::Repair) {
             self.start_burst(now);
         }
+    }
+
+    /// An ARP message from `mac` claimed the VIP: a conflict if we hold it and `mac` is not
+    /// ours.
+    fn on_arp(&mut self, now: Instant, mac: crate::frames::Mac) {
+        if !self.held || self.present != Some(true) {
+            return;
+        }
+        let ours = self
+            .backend
+            .link(&self.settings.vip.interface)
+            .ok()
+            .and_then(|l| l.mac);
+        if ours == Some(mac)
+            || self
+                .last_conflict
+                .is_some_and(|t| now < t + CONFLICT_PERIOD)
+        {
+            return;
+        }
+        self.last_conflict = Some(now);
+        (self.report)(VipReport::Conflict { mac });
+        self.start_burst(now);
     }
 
     fn claim(&mut self, now: Instant, lease: Option<Instant>) {
@@ -404,6 +453,13 @@ impl Runner {
 async fn next_event(watch: &mut Option<NetWatch>) -> Option<NetEvent> {
     match watch {
         Some(w) => w.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_claimant(arp: &mut Option<ArpWatch>) -> Option<crate::frames::Mac> {
+    match arp {
+        Some(a) => a.recv().await,
         None => std::future::pending().await,
     }
 }

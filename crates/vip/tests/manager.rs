@@ -424,3 +424,37 @@ fn kernel_lifetimes_never_outlast_the_lease_by_rounding() {
         Some(Lifetime::Seconds(30))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_conflicting_arp_is_reported_and_answered_with_a_burst() {
+    let other = [2, 0, 0, 0, 0, 0x66];
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    // Not held: nothing to defend.
+    fake.arp_from(other, vip4());
+    let t0 = Instant::now();
+    m.claim(None);
+    expect_observed(&mut rx, true).await;
+    run_until(t0, 1000).await;
+    let before = fake.announce_times().len();
+    // Our own announcements, and other addresses, are no conflict.
+    fake.arp_from([2, 0, 0, 0, 0, 1], vip4());
+    fake.arp_from(other, "10.0.0.7".parse().unwrap());
+    fake.arp_from(other, vip4());
+    match next(&mut rx).await {
+        VipReport::Conflict { mac } => assert_eq!(mac, other),
+        report => panic!("expected a conflict, got {report:?}"),
+    }
+    run_until(t0, 1500).await;
+    assert_eq!(fake.announce_times().len(), before + 3, "one burst");
+    // Another claim within the period: neither reported nor answered again.
+    fake.arp_from([2, 0, 0, 0, 0, 0x77], vip4());
+    run_until(t0, 1900).await;
+    assert_eq!(fake.announce_times().len(), before + 3);
+    assert!(rx.try_recv().is_err());
+    // A period later it is.
+    run_until(t0, 2100).await;
+    fake.arp_from([2, 0, 0, 0, 0, 0x77], vip4());
+    assert!(matches!(next(&mut rx).await, VipReport::Conflict { .. }));
+}

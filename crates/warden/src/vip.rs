@@ -164,6 +164,12 @@ impl KernelVip {
                 tracing::warn!("+vip-reasserted {name} {addr}");
                 events.publish("+vip-reasserted", &format!("{name} {addr}"));
             }
+            VipReport::Conflict { mac } => {
+                let mac: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
+                let message = format!("{name} {addr} {}", mac.join(":"));
+                tracing::warn!("-vip-conflict {message}");
+                events.publish("-vip-conflict", &message);
+            }
             VipReport::RemovedStray => {
                 tracing::warn!("Removed VIP {addr} of master {name}: this node does not hold it");
             }

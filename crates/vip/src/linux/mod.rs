@@ -1,5 +1,6 @@
 //! The real backend: rtnetlink for addresses, AF_PACKET for announcements.
 
+mod arpwatch;
 mod netlink;
 mod packet;
 mod watch;
@@ -7,7 +8,8 @@ mod watch;
 pub use watch::decode as decode_notices;
 
 use crate::backend::{
-    AddrEntry, Change, Lifetime, LinkInfo, NetWatch, VipAddr, VipBackend, WARDEN_ADDR_PROTO,
+    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetWatch, VipAddr, VipBackend,
+    WARDEN_ADDR_PROTO,
 };
 use crate::error::{Capability, VipError};
 use crate::frames::{self, ArpForm};
@@ -343,6 +345,21 @@ impl VipBackend for LinuxBackend {
         watch::spawn().map_err(|e: io::Error| VipError::Kernel {
             operation: "subscribe to address changes".into(),
             source: e,
+        })
+    }
+
+    fn watch_arp(&self, vip: &VipAddr) -> Result<Option<ArpWatch>, VipError> {
+        let IpAddr::V4(v4) = vip.addr else {
+            return Ok(None);
+        };
+        let link = self.link(&vip.interface)?;
+        arpwatch::spawn(link.index, v4).map(Some).map_err(|e| {
+            VipError::from_os(
+                format!("watch ARP on {}", vip.interface),
+                Capability::NetRaw,
+                &vip.interface,
+                e,
+            )
         })
     }
 }

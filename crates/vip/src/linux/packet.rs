@@ -32,7 +32,7 @@ impl PacketSender {
 }
 
 /// Builds a `sockaddr_ll` for interface `index`, protocol `ethertype`, destination `dst`.
-fn link_addr(index: u32, ethertype: u16, dst: &[u8]) -> io::Result<SockAddr> {
+pub(crate) fn link_addr(index: u32, ethertype: u16, dst: &[u8]) -> io::Result<SockAddr> {
     let index = i32::try_from(index)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index too large"))?;
     // SAFETY: the storage handed to the closure is a zeroed sockaddr_storage, which is larger
