@@ -40,7 +40,7 @@ async fn read_loop(fd: AsyncFd<Socket>, addr: Ipv4Addr, tx: UnboundedSender<Mac>
             },
         };
         loop {
-            match guard.try_io(|inner| (&mut &*inner.get_ref()).read(&mut buf)) {
+            match guard.try_io(|inner| (&mut inner.get_ref()).read(&mut buf)) {
                 Err(_would_block) => break,
                 Ok(Ok(n)) => {
                     if let Some((mac, ip)) = arp_sender(&buf[..n]) {
