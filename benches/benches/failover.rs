@@ -449,7 +449,7 @@ fn run_once(
         Scenario::Partition => bed.unplug(0)?,
         Scenario::Stop => bed.signal(0, "redis-server", libc::SIGSTOP)?,
         Scenario::Freeze => bed.signal_node(0, libc::SIGSTOP),
-        Scenario::WardenKill => bed.signal(0, "sentinel", libc::SIGKILL)?,
+        Scenario::WardenKill => bed.kill(0, "sentinel")?,
         Scenario::WardenRestart => {
             bed.terminate(0, "sentinel", Duration::from_secs(10))?;
             system.start_sentinel(&mut bed, 0)?;
@@ -484,7 +484,6 @@ fn run_once(
             Some(Instant::now())
         }
         Scenario::WardenKill => {
-            bed.terminate(0, "sentinel", Duration::from_secs(1))?;
             system.start_sentinel(&mut bed, 0)?;
             Some(Instant::now())
         }

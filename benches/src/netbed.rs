@@ -205,14 +205,23 @@ impl NetBed {
 
     /// Stops node `i`'s process `name` with SIGTERM (SIGKILL after `timeout`) and forgets it.
     pub fn terminate(&mut self, i: usize, name: &str, timeout: Duration) -> io::Result<()> {
+        self.take(i, name)?.terminate(timeout).map(drop)
+    }
+
+    /// SIGKILLs node `i`'s process `name` (only that one), reaps it and forgets it.
+    pub fn kill(&mut self, i: usize, name: &str) -> io::Result<()> {
+        // Dropping a Process sends SIGKILL to its PID and reaps it.
+        self.take(i, name).map(drop)
+    }
+
+    fn take(&mut self, i: usize, name: &str) -> io::Result<Process> {
         let at = self.procs[i]
             .iter()
             .rposition(|p| p.name() == name)
             .ok_or_else(|| {
                 io::Error::new(io::ErrorKind::NotFound, format!("no {name} on node {i}"))
             })?;
-        let mut process = self.procs[i].remove(at);
-        process.terminate(timeout).map(drop)
+        Ok(self.procs[i].remove(at))
     }
 
     /// SIGKILLs every process in node `i`'s namespace (what the bench started there and what
