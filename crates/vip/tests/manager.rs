@@ -431,8 +431,9 @@ async fn a_conflicting_arp_is_reported_and_answered_with_a_burst() {
     let fake = backend();
     let (m, mut rx) = start(&fake, settings(vip4(), 32));
     expect_observed(&mut rx, false).await;
-    // Not held: nothing to defend.
+    // Not held: nothing to defend (the manager reads it before the claim arrives).
     fake.arp_from(other, vip4());
+    tokio::time::sleep(MS).await;
     let t0 = Instant::now();
     m.claim(None);
     expect_observed(&mut rx, true).await;
