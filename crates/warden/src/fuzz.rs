@@ -1,12 +1,13 @@
 //! The fuzz soak (issue 17): every parser that reads untrusted bytes — client requests, the
 //! replies and messages of instances and peers, `sentinel.conf`, the config journal, ACL rules,
-//! hellos, INFO and the kernel's netlink notices — fed for as long as asked with mutations of
-//! real traffic (`fuzz-corpus/`, captured from redis-server 7.0.15 and from the kernel) and with
-//! random inputs over each format's alphabet. Each input must not panic, and what the property
-//! tests state must hold on it: the request parser and the link codec give the same outcome
-//! whatever the reads the bytes arrive in, the loader's errors name a line of its input, a replay
-//! applies whole records only, an accepted ACL rule set is described by rules that rebuild it, a
-//! datagram of the kernel's address and link notices cut short decodes to a prefix of its events.
+//! hellos, INFO, the kernel's netlink notices and ARP messages — fed for as long as asked with
+//! mutations of real traffic (`fuzz-corpus/`, captured from redis-server 7.0.15 and from the
+//! kernel) and with random inputs over each format's alphabet. Each input must not panic, and
+//! what the property tests state must hold on it: the request parser and the link codec give the
+//! same outcome whatever the reads the bytes arrive in, the loader's errors name a line of its
+//! input, a replay applies whole records only, an accepted ACL rule set is described by rules
+//! that rebuild it, a datagram of the kernel's address and link notices cut short decodes to a
+//! prefix of its events, an ARP message's sender depends on its header only.
 //!
 //! ```sh
 //! WARDEN_FUZZ_SECONDS=1800 cargo test --release -p warden --bin warden fuzz_soak -- --ignored --nocapture
@@ -38,9 +39,10 @@ enum Target {
     Hello,
     Info,
     Netlink,
+    Arp,
 }
 
-const TARGETS: [Target; 8] = [
+const TARGETS: [Target; 9] = [
     Target::Request,
     Target::Reply,
     Target::Config,
@@ -49,6 +51,7 @@ const TARGETS: [Target; 8] = [
     Target::Hello,
     Target::Info,
     Target::Netlink,
+    Target::Arp,
 ];
 
 /// The seeds of one target, and the bytes its format gives meaning to.
@@ -84,6 +87,14 @@ fn corpus(target: Target) -> (Vec<&'static [u8]>, &'static [u8]) {
                 seed!("reply-info-replica.resp"),
             ],
             b":,=\r\nslave0ip=port=role",
+        ),
+        Target::Arp => (
+            vec![
+                seed!("arp-request.bin"),
+                seed!("arp-garp-request.bin"),
+                seed!("arp-garp-reply.bin"),
+            ],
+            b"\x00\x01\x02\x04\x06\x08\xff",
         ),
         Target::Netlink => (
             vec![seed!("netlink-notices.bin")],
@@ -279,6 +290,12 @@ fn check(target: Target, input: &[u8], rng: &mut SmallRng) -> Result<(), String>
             }
             if !whole.starts_with(&cut_short) {
                 return Err(format!("cut at {cut}: {cut_short:?}, whole: {whole:?}"));
+            }
+        }
+        Target::Arp => {
+            let sender = warden_vip::frames::arp_sender(input);
+            if sender.is_some() && sender != warden_vip::frames::arp_sender(&input[..28]) {
+                return Err(format!("{sender:?} depends on the bytes after the header"));
             }
         }
     }
