@@ -55,13 +55,12 @@ struct ConfiguredVip {
     config: VipConfig,
 }
 
-/// The configured VIPs (all masters, or only `only`).
-fn configured(app: &App, only: Option<&str>) -> Vec<ConfiguredVip> {
+/// The configured VIPs of every master (one configuration snapshot, at start-up).
+fn configured(app: &App) -> Vec<ConfiguredVip> {
     app.with_core(|core, _| {
         core.config()
             .masters
             .into_iter()
-            .filter(|m| only.is_none_or(|name| m.name == name))
             .filter_map(|m| {
                 Some(ConfiguredVip {
                     config: m.vip?,
@@ -91,7 +90,7 @@ impl KernelVip {
             })),
             observed,
         };
-        let wanted = configured(&app, None);
+        let wanted = configured(&app);
         if !wanted.is_empty() {
             warden_vip::check_capabilities()?;
             vip.backend()?;
@@ -233,10 +232,13 @@ fn lease_instant(until: Option<Millis>) -> Option<Instant> {
 
 impl VipExecutor for KernelVip {
     fn claim(&mut self, master: &str, epoch: u64, until: Option<Millis>) {
-        let Some(vip) = configured(&self.app, Some(master)).pop() else {
+        let Some(config) = self
+            .app
+            .with_core(|core, _| core.vip_config(master).cloned())
+        else {
             return;
         };
-        if let Err(e) = self.ensure_manager(master, &vip.config) {
+        if let Err(e) = self.ensure_manager(master, &config) {
             tracing::warn!("Cannot claim the VIP of master {master} (epoch {epoch}): {e}");
             return;
         }

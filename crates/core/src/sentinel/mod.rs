@@ -476,6 +476,11 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
         self.masters.iter().map(|m| m.cfg.name.clone()).collect()
     }
 
+    /// The VIP configured for `master`, if any (O(1): no configuration snapshot).
+    pub fn vip_config(&self, master: &str) -> Option<&crate::config::VipConfig> {
+        self.masters[self.master_index(master)?].cfg.vip.as_ref()
+    }
+
     /// This sentinel's run id.
     pub fn myid(&self) -> &str {
         self.config.myid.as_deref().unwrap_or("")
