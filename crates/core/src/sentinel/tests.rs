@@ -125,9 +125,18 @@ impl Harness {
 
     /// `n` timer runs 100 ms apart, every instance answering as a healthy one.
     fn healthy_ticks(&mut self, n: usize) {
+        self.ticks(n, healthy);
+    }
+
+    /// `n` timer runs 100 ms apart, each followed by `answer` for what is pending.
+    fn ticks(
+        &mut self,
+        n: usize,
+        mut answer: impl FnMut(u16, LinkKind, &[String]) -> Option<Reply>,
+    ) {
         for _ in 0..n {
             self.tick(100);
-            self.answer(healthy);
+            self.answer(&mut answer);
         }
     }
 
@@ -886,21 +895,11 @@ fn vip_released_when_master_moves_away() {
 /// waiting out the lease.
 #[test]
 fn vip_takeover_after_explicit_release_does_not_wait_for_the_lease() {
-    let mut cfg = master_cfg(2);
-    let mut vip = VipConfig::new("10.9.9.9".parse().unwrap(), 32, "eth0", 1000);
-    vip.lease_ms = 10_000;
-    cfg.vip = Some(vip);
-    cfg.known_sentinels = vec![
-        ("127.0.0.1".into(), 26380, PEER1.into()),
-        ("127.0.0.3".into(), 26381, PEER2.into()),
-    ];
-    let mut h = Harness::new(cfg);
-    h.s.handle(
-        Input::LocalAddrs {
-            addrs: vec!["127.0.0.2".parse().unwrap()],
-        },
-        h.now,
-    );
+    let mut h = vip_harness("127.0.0.2", "127.0.0.1", |cfg| {
+        if let Some(vip) = cfg.vip.as_mut() {
+            vip.lease_ms = 10_000;
+        }
+    });
     let switched = std::cell::Cell::new(false);
     let peers = |port: u16, kind: LinkKind, words: &[String]| -> Option<Reply> {
         if words[0] == "SENTINEL" && words[1].eq_ignore_ascii_case("get-master-addr-by-name") {
@@ -1510,12 +1509,10 @@ fn answers_about_the_old_master_do_not_count_against_the_new_one() {
     );
 }
 
-/// Issue 13, fencing through the core: a Warden that loses its VIP by the lease cuts the clients
-/// that came through the VIP over its own command link to the old master (the master's address,
-/// never the VIP; renamed commands applied), checks the reply (a failure is published and tried
-/// again), and stops once the kill succeeded.
-#[test]
-fn a_lost_lease_fences_the_master_over_its_own_link() {
+/// A harness on the host at `local` whose master (at 127.0.0.1) has a VIP with a 1 s lease and
+/// two known peers, PEER1 at `peer1` and PEER2 at 127.0.0.3; `adjust` changes the master's
+/// configuration further.
+fn vip_harness(local: &str, peer1: &str, adjust: impl FnOnce(&mut MasterConfig)) -> Harness {
     let mut cfg = master_cfg(2);
     cfg.vip = Some(VipConfig::new(
         "10.9.9.9".parse().unwrap(),
@@ -1523,18 +1520,30 @@ fn a_lost_lease_fences_the_master_over_its_own_link() {
         "eth0",
         1000,
     ));
-    cfg.renamed_commands = vec![("CLIENT".into(), "cl13nt".into())];
     cfg.known_sentinels = vec![
-        ("127.0.0.2".into(), 26380, PEER1.into()),
+        (peer1.into(), 26380, PEER1.into()),
         ("127.0.0.3".into(), 26381, PEER2.into()),
     ];
+    adjust(&mut cfg);
     let mut h = Harness::new(cfg);
     h.s.handle(
         Input::LocalAddrs {
-            addrs: vec!["127.0.0.1".parse().unwrap()],
+            addrs: vec![local.parse().unwrap()],
         },
         h.now,
     );
+    h
+}
+
+/// Issue 13, fencing through the core: a Warden that loses its VIP by the lease cuts the clients
+/// that came through the VIP over its own command link to the old master (the master's address,
+/// never the VIP; renamed commands applied), checks the reply (a failure is published and tried
+/// again), and stops once the kill succeeded.
+#[test]
+fn a_lost_lease_fences_the_master_over_its_own_link() {
+    let mut h = vip_harness("127.0.0.1", "127.0.0.2", |cfg| {
+        cfg.renamed_commands = vec![("CLIENT".into(), "cl13nt".into())];
+    });
     let peers_answer = std::cell::Cell::new(true);
     let kill_fails = std::cell::Cell::new(true);
     let kills = std::cell::RefCell::new(Vec::<(u16, Vec<String>)>::new());
@@ -1555,19 +1564,13 @@ fn a_lost_lease_fences_the_master_over_its_own_link() {
         assert_ne!(words[0], "CLIENT", "CLIENT is renamed: {words:?}");
         healthy(port, kind, words)
     };
-    for _ in 0..10 {
-        h.tick(100);
-        h.answer(&world);
-    }
+    h.ticks(10, &world);
     assert!(h.has_event("+vip-claimed"), "{:?}", h.event_kinds());
     assert!(kills.borrow().is_empty(), "no fence while held");
 
     // The peers stop confirming: the lease runs out and the VIP is released with a fence.
     peers_answer.set(false);
-    for _ in 0..25 {
-        h.tick(100);
-        h.answer(&world);
-    }
+    h.ticks(25, &world);
     assert!(h.has_event("-vip-released"));
     let tried = kills.borrow().clone();
     assert!(tried.len() >= 2, "a failed kill is tried again: {tried:?}");
@@ -1587,15 +1590,9 @@ fn a_lost_lease_fences_the_master_over_its_own_link() {
 
     // The kill succeeds: no more attempts.
     kill_fails.set(false);
-    for _ in 0..15 {
-        h.tick(100);
-        h.answer(&world);
-    }
+    h.ticks(15, &world);
     let done = kills.borrow().len();
-    for _ in 0..30 {
-        h.tick(100);
-        h.answer(&world);
-    }
+    h.ticks(30, &world);
     assert_eq!(kills.borrow().len(), done, "killed once, then done");
 }
 
@@ -1604,24 +1601,7 @@ fn a_lost_lease_fences_the_master_over_its_own_link() {
 /// kept failing.
 #[test]
 fn a_fence_is_never_sent_to_a_new_master() {
-    let mut cfg = master_cfg(2);
-    cfg.vip = Some(VipConfig::new(
-        "10.9.9.9".parse().unwrap(),
-        32,
-        "eth0",
-        1000,
-    ));
-    cfg.known_sentinels = vec![
-        ("127.0.0.2".into(), 26380, PEER1.into()),
-        ("127.0.0.3".into(), 26381, PEER2.into()),
-    ];
-    let mut h = Harness::new(cfg);
-    h.s.handle(
-        Input::LocalAddrs {
-            addrs: vec!["127.0.0.1".parse().unwrap()],
-        },
-        h.now,
-    );
+    let mut h = vip_harness("127.0.0.1", "127.0.0.2", |_| {});
     let peers_answer = std::cell::Cell::new(true);
     let kills = std::cell::RefCell::new(Vec::<u16>::new());
     let world = |port: u16, kind: LinkKind, words: &[String]| -> Option<Reply> {
@@ -1640,25 +1620,16 @@ fn a_fence_is_never_sent_to_a_new_master() {
         }
         healthy(port, kind, words)
     };
-    for _ in 0..10 {
-        h.tick(100);
-        h.answer(&world);
-    }
+    h.ticks(10, &world);
     peers_answer.set(false);
-    for _ in 0..25 {
-        h.tick(100);
-        h.answer(&world);
-    }
+    h.ticks(25, &world);
     assert!(kills.borrow().len() >= 2, "{:?}", kills.borrow());
     // The group moved the master to 127.0.0.2:6380 meanwhile.
     let newer = format!("127.0.0.3,26381,{PEER2},3,mymaster,127.0.0.2,6380,3");
     h.s.receive_hello(newer.as_bytes(), h.now);
     h.drain();
     kills.borrow_mut().clear();
-    for _ in 0..30 {
-        h.tick(100);
-        h.answer(&world);
-    }
+    h.ticks(30, &world);
     assert!(
         kills.borrow().is_empty(),
         "kills after the move: {:?}",

@@ -2,7 +2,7 @@
 //! without majority contact lets go within the lease), convergence after healing (per
 //! master), and the fleet's liveness after its mass fault.
 
-use super::{Ev, World, BASE_WALL};
+use super::{World, BASE_WALL};
 use crate::invariants::majority;
 use crate::redis::Role;
 use crate::scenario::{FaultKind, Time};
@@ -71,19 +71,11 @@ impl World {
             }
             n.vip_present = false;
             n.vip_kernel_until = None;
-            let incarnation = n.incarnation;
             self.trace
                 .log(Detail::Events, self.now, &format!("s{node}"), || {
                     "kernel: VIP lifetime over".to_string()
                 });
-            self.schedule(
-                self.now + 1,
-                Ev::VipObserved {
-                    node,
-                    incarnation,
-                    present: false,
-                },
-            );
+            self.report_vip(node, false);
         }
     }
 

@@ -811,15 +811,7 @@ impl World {
                     n.vip_held_since = Some(self.now);
                     n.lease_reported = false;
                 }
-                let incarnation = n.incarnation;
-                self.schedule(
-                    self.now + 1,
-                    Ev::VipObserved {
-                        node,
-                        incarnation,
-                        present: true,
-                    },
-                );
+                self.report_vip(node, true);
             }
             Action::VipLease { master, until } => {
                 self.trace
@@ -833,15 +825,7 @@ impl World {
                     n.vip_kernel_until = kernel_until;
                     if !n.vip_present {
                         n.vip_present = true;
-                        let incarnation = n.incarnation;
-                        self.schedule(
-                            self.now + 1,
-                            Ev::VipObserved {
-                                node,
-                                incarnation,
-                                present: true,
-                            },
-                        );
+                        self.report_vip(node, true);
                     }
                 }
             }
@@ -858,15 +842,7 @@ impl World {
                 n.vip_present = false;
                 n.vip_held_since = None;
                 n.vip_kernel_until = None;
-                let incarnation = n.incarnation;
-                self.schedule(
-                    self.now + 1,
-                    Ev::VipObserved {
-                        node,
-                        incarnation,
-                        present: false,
-                    },
-                );
+                self.report_vip(node, false);
             }
             Action::Exit { code } => {
                 self.trace
@@ -877,6 +853,20 @@ impl World {
                 self.restart_later(node, 1_000);
             }
         }
+    }
+
+    /// The shell's address watch tells node `node`'s current process, a millisecond later,
+    /// whether its VIP is on the interface.
+    fn report_vip(&mut self, node: usize, present: bool) {
+        let incarnation = self.nodes[node].incarnation;
+        self.schedule(
+            self.now + 1,
+            Ev::VipObserved {
+                node,
+                incarnation,
+                present,
+            },
+        );
     }
 
     fn event(&mut self, node: usize, event: Event) {
