@@ -413,6 +413,12 @@ impl User {
             "(" if rule.ends_with(')') && rule.len() >= 2 => {
                 let mut selector = Selector::default();
                 for inner in rule[1..rule.len() - 1].split_ascii_whitespace() {
+                    // A word of a selector that ends with `)` would end the selector early when
+                    // its description is read back (`ACL LIST`, the ACL file): refused, where
+                    // Redis accepts it and then writes an ACL file it cannot load.
+                    if inner.ends_with(')') {
+                        return Err(E_SYNTAX);
+                    }
                     selector.apply(inner)?;
                 }
                 self.selectors.push(selector);
@@ -959,7 +965,21 @@ mod properties {
     fn rules_the_properties_found() {
         let mut user = User::new("u");
         for rule in [
-            "é", "(é)", "~ ", "~a\tb", "%R~a b", "&a b", "&a\nb", "(~a b)",
+            "é",
+            "(é)",
+            "~ ",
+            "~a\tb",
+            "%R~a b",
+            "&a b",
+            "&a\nb",
+            "(~a b)",
+            // Found by the fuzz soak (seed 6272123558854444273), and its minimal forms: a
+            // selector word ending with `)` splits the selector when its description is read
+            // back.
+            "(&%T)#y,+<!(>%Q8?)\u{FFFD}<\u{FFFD}W*WW|7-W|R-&i#*oW)%))",
+            "(&a))",
+            "(~a))",
+            "(+@all %R~a))",
         ] {
             assert_eq!(
                 user.apply_rules([rule]).map_err(|(_, e)| e),
