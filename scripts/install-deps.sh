@@ -11,8 +11,8 @@
 set -euo pipefail
 
 DEFAULT_PACKAGES=(pkg-config libssl-dev openssl redis-server redis-tools redis-sentinel tcl tcl-tls iproute2
-    iputils-arping tcpdump keepalived)
-SERVICES=(redis-server redis-sentinel keepalived)
+    iputils-arping tcpdump keepalived haproxy python3-pip)
+SERVICES=(redis-server redis-sentinel keepalived haproxy)
 if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=("${DEFAULT_PACKAGES[@]}"); fi
 
 log() { echo "install-deps: $*"; }

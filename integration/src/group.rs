@@ -34,6 +34,9 @@ pub struct Settings {
     /// ([`Group::tls_ports`]) with these certificates, requiring a client certificate; its links
     /// to the instances and its peers stay plain.
     pub tls: Option<Arc<TestCerts>>,
+    /// When set, every sentinel serves its HTTP side (metrics, health checks) on a port of its
+    /// own ([`Group::metrics_ports`]).
+    pub metrics: bool,
 }
 
 impl Default for Settings {
@@ -47,6 +50,7 @@ impl Default for Settings {
             replica_args: Vec::new(),
             sentinel_lines: Vec::new(),
             tls: None,
+            metrics: false,
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct Group {
     pub master: RedisServer,
     /// Each sentinel's `tls-port`, in order (empty without [`Settings::tls`]).
     pub tls_ports: Vec<u16>,
+    /// Each sentinel's `metrics-port`, in order (empty without [`Settings::metrics`]).
+    pub metrics_ports: Vec<u16>,
 }
 
 impl Group {
@@ -100,8 +106,14 @@ impl Group {
         }
         let mut sentinels = Vec::with_capacity(flavors.len());
         let mut tls_ports = Vec::new();
+        let mut metrics_ports = Vec::new();
         for &flavor in flavors {
             let mut own = conf.clone();
+            if settings.metrics {
+                let port = free_port();
+                own = own.line(format!("metrics-port {port}"));
+                metrics_ports.push(port);
+            }
             if let Some(certs) = &settings.tls {
                 let tls_port = free_port();
                 for (name, value) in certs.directives(tls_port) {
@@ -118,6 +130,7 @@ impl Group {
             replicas,
             master,
             tls_ports,
+            metrics_ports,
         })
     }
 

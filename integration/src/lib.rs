@@ -11,6 +11,7 @@ pub mod client;
 pub mod eventlog;
 pub mod events;
 pub mod group;
+pub mod http;
 pub mod info;
 pub mod netns;
 pub mod nsclient;

@@ -413,6 +413,11 @@ impl VipDecider {
         actions
     }
 
+    /// Whether `host` is an address of this host (a VIP never counts).
+    pub fn is_local_host(&self, host: &str) -> bool {
+        is_local(host, &self.local, &self.vips)
+    }
+
     /// Whether this node currently holds `master`'s VIP.
     pub fn holds(&self, master: &str) -> bool {
         self.masters.get(master).is_some_and(|m| m.held.is_some())

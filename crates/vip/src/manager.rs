@@ -73,6 +73,12 @@ pub enum VipReport {
         /// The other claimant's hardware address.
         mac: crate::frames::Mac,
     },
+    /// Announcements went out for the held VIP: `frames` gratuitous ARPs (request and reply
+    /// form) or one unsolicited neighbour advertisement.
+    Announced {
+        /// Messages sent.
+        frames: u64,
+    },
     /// An operation failed; it is retried after [`RETRY_DELAY`] (announcements at the next
     /// scheduled frame).
     Failed(VipError),
@@ -440,12 +446,15 @@ impl Runner {
 
     fn send_frame(&mut self) {
         let vip = &self.settings.vip;
+        let mut frames = 1;
         let mut result = self.backend.announce(vip, ArpForm::Request);
         if result.is_ok() && self.settings.reply_form && vip.addr.is_ipv4() {
             result = self.backend.announce(vip, ArpForm::Reply);
+            frames += 1;
         }
-        if let Err(e) = result {
-            (self.report)(VipReport::Failed(e));
+        match result {
+            Ok(()) => (self.report)(VipReport::Announced { frames }),
+            Err(e) => (self.report)(VipReport::Failed(e)),
         }
     }
 }

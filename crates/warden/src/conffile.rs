@@ -272,6 +272,8 @@ struct ConfigFile {
     state: Option<SentinelConfig>,
     /// Background saves since the last rewrite (see `journal`).
     journal: Journal,
+    /// Told how long each save that wrote took (the metrics).
+    observer: Option<Box<dyn Fn(std::time::Duration) + Send>>,
 }
 
 /// Inode, size and modification time of a file.
@@ -309,9 +311,16 @@ impl FilePersist {
                 last: None,
                 state: None,
                 journal,
+                observer: None,
             })),
             jobs: None,
         }
+    }
+
+    /// Tell `observer` how long each save that writes takes (rewrite or journal append, its
+    /// fsyncs included).
+    pub fn observe_flushes(&mut self, observer: impl Fn(std::time::Duration) + Send + 'static) {
+        lock(&self.file).observer = Some(Box::new(observer));
     }
 
     /// A handle that compacts the journal into the file (at a clean shutdown).
@@ -420,6 +429,7 @@ impl ConfigFile {
         if generation <= self.written {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         // A synchronous save (an operator's command) always rewrites: no diff to compute.
         let record = if append { self.record(&state) } else { None };
         let result = match record {
@@ -436,6 +446,9 @@ impl ConfigFile {
             None => self.rewrite(&state),
         };
         self.state = Some(state);
+        if let Some(observer) = &self.observer {
+            observer(started.elapsed());
+        }
         match result {
             Ok(()) => {
                 self.written = generation;

@@ -60,6 +60,7 @@ pub struct Driver {
     scripts: Scripts,
     publisher: Arc<dyn EventPublisher>,
     vip: Box<dyn VipExecutor>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Driver {
@@ -75,7 +76,14 @@ impl Driver {
             scripts: Scripts::new(sink),
             publisher,
             vip,
+            metrics: None,
         }
+    }
+
+    /// Count script runs in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Driver {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Execute actions until one asks the process to exit (returns its code) or the channel
@@ -102,7 +110,12 @@ impl Driver {
             Action::Close { link } => self.links.close(link),
             Action::Event(event) => self.event(&event),
             Action::Log { level, message } => log(level, &message),
-            Action::RunScript { id, argv } => self.scripts.run(id, &argv),
+            Action::RunScript { id, argv } => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.observe_script_run();
+                }
+                self.scripts.run(id, &argv)
+            }
             Action::KillScript { id } => self.scripts.kill(id),
             Action::VipClaim {
                 master,

@@ -13,7 +13,7 @@ use crate::driver::InputSink;
 use crate::tls::{Stream, Tls};
 use bytes::{Bytes, BytesMut};
 use codec::{as_message, decode_frame, encode_commands, FrameScanner};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -26,10 +26,13 @@ use warden_core::{Input, LinkId, LinkKind};
 
 /// How long a connection attempt (name resolution included) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
-/// Read buffer growth step. Most replies are a few bytes (PONG, +OK, a vote); INFO (a few KiB,
-/// every 10 s) takes a few reads. Kept small: a fleet has thousands of links, and 16 KiB each
-/// was most of the sentinel's memory.
+/// Read buffer growth step. Most replies are a few bytes (PONG, +OK, a vote). Kept small: a
+/// fleet has thousands of links, and 16 KiB each was most of the sentinel's memory.
 const READ_CHUNK: usize = 1024;
+/// Most reserved at once for the rest of a large reply whose header is in (INFO: a few KiB,
+/// every 10 s), so it takes one read rather than one per chunk; bounded so a hostile header
+/// cannot make the link allocate more than the bytes actually sent.
+const READ_AHEAD_MAX: usize = 64 * 1024;
 
 /// A batch of pipelined commands.
 type Batch = Vec<Vec<Bytes>>;
@@ -47,7 +50,7 @@ pub struct Outgoing {
 pub struct Links {
     sink: Arc<dyn InputSink>,
     outgoing: Outgoing,
-    conns: HashMap<LinkId, Conn>,
+    conns: FxHashMap<LinkId, Conn>,
 }
 
 /// One link's task and the queue feeding it.
@@ -62,7 +65,7 @@ impl Links {
         Links {
             sink,
             outgoing,
-            conns: HashMap::new(),
+            conns: FxHashMap::default(),
         }
     }
 
@@ -132,7 +135,7 @@ async fn run(
     let mut outbuf = BytesMut::new();
     let mut scanner = FrameScanner::default();
     loop {
-        inbuf.reserve(READ_CHUNK);
+        inbuf.reserve(scanner.missing(inbuf.len()).clamp(READ_CHUNK, READ_AHEAD_MAX));
         tokio::select! {
             batch = queue.recv() => {
                 let batch = batch?;

@@ -11,11 +11,13 @@ mod cli;
 mod conffile;
 mod demo;
 mod driver;
+mod http;
 #[cfg(test)]
 mod fuzz;
 mod journal;
 mod links;
 mod logging;
+mod metrics;
 mod process;
 mod scripts;
 mod server;
@@ -234,6 +236,9 @@ impl Run {
             return 1;
         }
         let compactor = persist.compactor();
+        let metrics = Arc::new(metrics::Metrics::default());
+        let flushes = metrics.clone();
+        persist.observe_flushes(move |took| flushes.observe_flush(took));
         let core = match Sentinel::new(self.sentinel_config, options, Box::new(persist), now) {
             Ok(core) => core,
             Err(e) => {
@@ -249,13 +254,25 @@ impl Run {
             }
         });
         let hub = PubSubHub::new();
+        // Every event reaches subscribers through the metrics, which count it.
+        let events = Arc::new(metrics::Observed {
+            next: hub.clone(),
+            metrics: metrics.clone(),
+        });
         let shutdown = Shutdown::new();
         // VIPs first: a stale VIP left by a crashed predecessor is removed before anything is
         // answered; missing capabilities stop start-up with a message naming them.
-        let vip = match vip::KernelVip::start(app.clone(), hub.clone()).await {
+        let vip = match vip::KernelVip::start(app.clone(), events.clone(), metrics.clone()).await {
             Ok(vip) => vip,
             Err(e) => {
                 tracing::warn!("Cannot manage the configured virtual IPs: {e}. Exiting...");
+                return 1;
+            }
+        };
+        let http = match bind_http(&self.server_config).await {
+            Ok(listeners) => listeners,
+            Err(e) => {
+                tracing::warn!("Metrics port: {e}");
                 return 1;
             }
         };
@@ -277,6 +294,13 @@ impl Run {
                 return 1;
             }
         };
+        if !http.is_empty() {
+            let endpoints = http::Endpoints {
+                app: app.clone(),
+                metrics: metrics.clone(),
+            };
+            tokio::spawn(http::serve(http, endpoints));
+        }
         tracing::info!("Running mode=sentinel, port={port}.");
         tracing::warn!("Sentinel ID is {}", app.myid());
 
@@ -286,7 +310,8 @@ impl Run {
             source,
             tls: tls.filter(|_| tls_settings.replication),
         };
-        let driver = Driver::new(app.clone(), hub, Box::new(vip.clone()), outgoing);
+        let driver = Driver::new(app.clone(), events, Box::new(vip.clone()), outgoing)
+            .with_metrics(metrics);
         tokio::spawn(driver::run_timer(app));
         let server = tokio::spawn(server.run());
         self.supervisor.ready();
@@ -317,4 +342,18 @@ impl Run {
         tracing::warn!("Sentinel is now ready to exit, bye bye...");
         0
     }
+}
+
+/// The HTTP side's listeners: none unless `metrics-port` is set; on `metrics-bind`'s
+/// addresses, else on `bind`'s.
+async fn bind_http(config: &ServerConfig) -> std::io::Result<Vec<tokio::net::TcpListener>> {
+    let port = config.metrics_port();
+    if port == 0 {
+        return Ok(Vec::new());
+    }
+    let bind = match config.metrics_bind() {
+        [] => &config.bind[..],
+        addrs => addrs,
+    };
+    server::bind_all(bind, port).await
 }

@@ -4,6 +4,7 @@
 
 use crate::app::App;
 use crate::driver::{EventPublisher, VipExecutor};
+use crate::metrics::Metrics;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ struct Inner {
 pub struct KernelVip {
     app: Arc<App>,
     events: Arc<dyn EventPublisher + Send + Sync>,
+    metrics: Arc<Metrics>,
     inner: Arc<Mutex<Inner>>,
     observed: mpsc::UnboundedSender<String>,
 }
@@ -79,11 +81,13 @@ impl KernelVip {
     pub async fn start(
         app: Arc<App>,
         events: Arc<dyn EventPublisher + Send + Sync>,
+        metrics: Arc<Metrics>,
     ) -> Result<KernelVip, VipError> {
         let (observed, mut first_reports) = mpsc::unbounded_channel();
         let vip = KernelVip {
             app: app.clone(),
             events,
+            metrics,
             inner: Arc::new(Mutex::new(Inner {
                 backend: None,
                 managers: HashMap::new(),
@@ -144,6 +148,7 @@ impl KernelVip {
         let backend = self.backend()?;
         let app = self.app.clone();
         let events = self.events.clone();
+        let metrics = self.metrics.clone();
         let name = master.to_string();
         let first = self.observed.clone();
         let addr = config.addr_spec();
@@ -169,6 +174,7 @@ impl KernelVip {
                 tracing::warn!("-vip-conflict {message}");
                 events.publish("-vip-conflict", &message);
             }
+            VipReport::Announced { frames } => metrics.observe_announcements(&name, frames),
             VipReport::RemovedStray => {
                 tracing::warn!("Removed VIP {addr} of master {name}: this node does not hold it");
             }

@@ -143,6 +143,10 @@ static DIRECTIVES: &[Directive] = &[
     d("enable-debug-assert", None, false, Bool(false)),
     // Warden's compatibility setting (see `Compat`).
     d(Compat::DIRECTIVE, None, false, Enum { values: &Compat::NAMES, default: "redis-7.0" }),
+    // Warden's HTTP side (metrics and health checks): off while the port is 0; the
+    // addresses default to `bind`'s.
+    d("metrics-port", None, false, Int { min: 0, max: 65535, default: 0 }),
+    d("metrics-bind", None, true, Other),
     d("cluster-preferred-endpoint-type", None, false, Enum { values: &["ip", "hostname", "unknown-endpoint"], default: "ip" }),
     d("propagation-error-behavior", None, false, Enum { values: &["ignore", "panic", "panic-on-replicas"], default: "ignore" }),
     d("shutdown-on-sigint", None, true, Other),

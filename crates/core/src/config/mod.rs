@@ -208,6 +208,20 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// The `metrics-port` (0: the HTTP side is off).
+    pub fn metrics_port(&self) -> u16 {
+        self.other
+            .get("metrics-port")
+            .and_then(|v| v.first())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The `metrics-bind` addresses (empty: those of `bind`).
+    pub fn metrics_bind(&self) -> &[String] {
+        self.other.get("metrics-bind").map_or(&[], Vec::as_slice)
+    }
+
     /// The `warden-compat` setting (the default when the file has none).
     pub fn compat(&self) -> Compat {
         self.other

@@ -34,6 +34,8 @@ pub struct ParsedInfo {
     pub slave_repl_offset: Option<u64>,
     /// `replica_announced`.
     pub replica_announced: Option<bool>,
+    /// `master_repl_offset` (a master's replication offset).
+    pub master_repl_offset: Option<u64>,
 }
 
 /// The text of an INFO reply (bulk or verbatim), bytes that are not UTF-8 replaced; `None`
@@ -78,6 +80,7 @@ pub fn parse(text: &str) -> ParsedInfo {
             "master_link_status" => info.master_link_up = Some(value == "up"),
             "slave_priority" | "replica_priority" => info.slave_priority = value.parse().ok(),
             "slave_repl_offset" => info.slave_repl_offset = value.parse().ok(),
+            "master_repl_offset" => info.master_repl_offset = value.parse().ok(),
             "replica_announced" => info.replica_announced = Some(value != "0"),
             _ if is_replica_line(key) && info.replicas.len() < MAX_REPLICAS_PER_INFO => {
                 if let Some(replica) = parse_replica(value) {

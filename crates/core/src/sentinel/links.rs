@@ -7,7 +7,8 @@
 use super::instance::LinkKey;
 use crate::io::{LinkId, LinkKind};
 use crate::Millis;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 
 /// What a pending reply answers, so it can be routed when it arrives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,8 +161,10 @@ impl Link {
 /// All links, and the routing of driver connection ids to them.
 #[derive(Debug, Default)]
 pub struct Links {
-    links: HashMap<LinkKey, Link>,
-    conns: HashMap<LinkId, (LinkKey, LinkKind)>,
+    // Keyed by our own sequential ids: a fast hasher (these maps are hit on every reply and
+    // every instance of every timer run).
+    links: FxHashMap<LinkKey, Link>,
+    conns: FxHashMap<LinkId, (LinkKey, LinkKind)>,
     next_key: LinkKey,
     next_conn: LinkId,
 }

@@ -14,6 +14,7 @@ mod discovery;
 mod election;
 mod failover;
 mod fence;
+pub mod health;
 pub mod hello;
 pub mod info;
 pub mod instance;

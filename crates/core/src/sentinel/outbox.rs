@@ -11,7 +11,8 @@
 //! wait.
 
 use crate::io::{Action, LinkId};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 
 /// Actions that must keep their relative order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,7 +29,7 @@ pub(super) struct Outbox {
     ready: VecDeque<Action>,
     held: VecDeque<(u64, Lane, Action)>,
     /// Per lane with held actions: how many, and the generation the newest waits for.
-    lanes: HashMap<Lane, (usize, u64)>,
+    lanes: FxHashMap<Lane, (usize, u64)>,
 }
 
 impl Outbox {

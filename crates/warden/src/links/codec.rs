@@ -60,6 +60,8 @@ pub struct FrameScanner {
     pos: usize,
     /// Elements still expected by each open aggregate, innermost last.
     open: Vec<usize>,
+    /// Buffer length the last incomplete scan is known to need (a bulk's end), else 0.
+    needed: usize,
 }
 
 impl FrameScanner {
@@ -67,6 +69,7 @@ impl FrameScanner {
     /// the same buffer (possibly grown) as in the previous call, until a frame is returned; the
     /// caller then removes that frame from the front and the scanner starts afresh.
     pub fn scan(&mut self, buf: &[u8]) -> Result<Option<usize>, ProtocolError> {
+        self.needed = 0;
         loop {
             let Some(element_end) = self.scan_element(buf)? else {
                 return Ok(None);
@@ -83,6 +86,13 @@ impl FrameScanner {
                 return Ok(Some(len));
             }
         }
+    }
+
+    /// After a scan that found no complete frame: how many more bytes than `buf_len` the
+    /// frame is already known to need (the rest of a bulk whose header arrived), else 0. Lets
+    /// the reader take a large reply (INFO) in one read rather than many small ones.
+    pub fn missing(&self, buf_len: usize) -> usize {
+        self.needed.saturating_sub(buf_len)
     }
 
     /// Consume one element header (and the payload of a scalar) at `pos`. Returns the new
@@ -118,6 +128,7 @@ impl FrameScanner {
                         )));
                     }
                     if buf.len() < end {
+                        self.needed = end;
                         return Ok(None);
                     }
                     if &buf[end - 2..end] != b"\r\n" {
@@ -382,6 +393,24 @@ mod tests {
             Some((b("__sentinel__:hello"), b("x,y")))
         );
         assert_eq!(found[1], Reply::Status("OK".into()));
+    }
+
+    #[test]
+    fn an_incomplete_bulk_says_how_many_bytes_it_still_needs() {
+        let mut scanner = FrameScanner::default();
+        let info = format!("${}\r\n{}\r\n", 5000, "x".repeat(5000));
+        let (head, _) = info.as_bytes().split_at(1000);
+        assert_eq!(scanner.scan(head).unwrap(), None);
+        // 7 header bytes + 5000 + CRLF, of which 1000 are in.
+        assert_eq!(scanner.missing(head.len()), 5009 - 1000);
+        assert_eq!(scanner.scan(info.as_bytes()).unwrap(), Some(5009));
+        assert_eq!(scanner.missing(0), 0);
+        // Nothing known yet: an incomplete header, or an aggregate's next element.
+        let mut scanner = FrameScanner::default();
+        assert_eq!(scanner.scan(b"$50").unwrap(), None);
+        assert_eq!(scanner.missing(3), 0);
+        assert_eq!(scanner.scan(b"*2\r\n+a\r\n").unwrap(), None);
+        assert_eq!(scanner.missing(8), 0);
     }
 
     #[test]

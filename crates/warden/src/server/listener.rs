@@ -211,7 +211,7 @@ fn strerror(e: &io::Error) -> String {
 }
 
 /// Bind every configured address; an empty list means all IPv4 and (optionally) all IPv6.
-async fn bind_all(bind: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
+pub async fn bind_all(bind: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
     let defaults = ["*".to_string(), "-::*".to_string()];
     let entries = if bind.is_empty() { &defaults[..] } else { bind };
     let mut listeners = Vec::new();

@@ -35,7 +35,7 @@ mod table_data;
 #[cfg(test)]
 mod tests;
 
-pub use listener::Server;
+pub use listener::{bind_all, Server};
 pub use pubsub::PubSubHub;
 pub use settings::{effective_compat, ServerSettings};
 pub use shutdown::Shutdown;
