@@ -24,7 +24,10 @@ pub struct Answer {
 pub fn get_on(mut stream: TcpStream, path: &str, timeout: Duration) -> io::Result<Answer> {
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: warden\r\nAccept: */*\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: warden\r\nAccept: */*\r\n\r\n"
+    )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse_answer(&raw)
@@ -101,7 +104,8 @@ impl Exposition {
 /// Where `scripts/install-pytools.sh` put the Python tools (`$WARDEN_PYTOOLS_DIR`, else
 /// `<target>/pytools`).
 pub fn pytools_dir() -> PathBuf {
-    std::env::var_os("WARDEN_PYTOOLS_DIR").map_or_else(|| target_dir().join("pytools"), PathBuf::from)
+    std::env::var_os("WARDEN_PYTOOLS_DIR")
+        .map_or_else(|| target_dir().join("pytools"), PathBuf::from)
 }
 
 /// The parser run by python3: reads an exposition on stdin and prints one line per sample,
@@ -144,7 +148,9 @@ pub fn parse_exposition(text: &str) -> io::Result<Exposition> {
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let fields: Vec<&str> = line.split('\t').collect();
         let [family, kind, name, labels, value] = fields[..] else {
-            return Err(io::Error::other(format!("unexpected parser output {line:?}")));
+            return Err(io::Error::other(format!(
+                "unexpected parser output {line:?}"
+            )));
         };
         let labels = labels
             .split('\x1f')

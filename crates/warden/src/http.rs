@@ -121,7 +121,7 @@ async fn accept_loop(listener: TcpListener, endpoints: Endpoints, slots: Arc<Sem
             Err(_) => {
                 tokio::spawn(async move {
                     let busy = Answer::text(503, "too many connections");
-                    let _ = write_answer(stream, &busy, false).await;
+                    let _ = write_answer(stream, &busy, true).await;
                 });
             }
         }
@@ -194,7 +194,11 @@ fn route(request: &Request, endpoints: &Endpoints) -> Answer {
     let segments: Vec<String> = path
         .trim_start_matches('/')
         .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let app = &endpoints.app;
     match segments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -222,10 +226,7 @@ fn route(request: &Request, endpoints: &Endpoints) -> Answer {
 
 /// The `lag=<bytes>` parameter of a query string, if given.
 fn lag_limit(query: &str) -> Result<Option<u64>, Answer> {
-    let Some(value) = query
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("lag="))
-    else {
+    let Some(value) = query.split('&').find_map(|pair| pair.strip_prefix("lag=")) else {
         return Ok(None);
     };
     value

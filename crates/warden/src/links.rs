@@ -135,7 +135,11 @@ async fn run(
     let mut outbuf = BytesMut::new();
     let mut scanner = FrameScanner::default();
     loop {
-        inbuf.reserve(scanner.missing(inbuf.len()).clamp(READ_CHUNK, READ_AHEAD_MAX));
+        inbuf.reserve(
+            scanner
+                .missing(inbuf.len())
+                .clamp(READ_CHUNK, READ_AHEAD_MAX),
+        );
         tokio::select! {
             batch = queue.recv() => {
                 let batch = batch?;

@@ -11,9 +11,9 @@ mod cli;
 mod conffile;
 mod demo;
 mod driver;
-mod http;
 #[cfg(test)]
 mod fuzz;
+mod http;
 mod journal;
 mod links;
 mod logging;
@@ -310,8 +310,8 @@ impl Run {
             source,
             tls: tls.filter(|_| tls_settings.replication),
         };
-        let driver = Driver::new(app.clone(), events, Box::new(vip.clone()), outgoing)
-            .with_metrics(metrics);
+        let driver =
+            Driver::new(app.clone(), events, Box::new(vip.clone()), outgoing).with_metrics(metrics);
         tokio::spawn(driver::run_timer(app));
         let server = tokio::spawn(server.run());
         self.supervisor.ready();

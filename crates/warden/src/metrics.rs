@@ -72,7 +72,14 @@ struct FailoverClock {
 }
 
 /// The failover phases, in order (see [`Metrics::observe_event`]).
-const PHASES: [&str; 6] = ["odown", "elected", "promoted", "switch", "vip_claimed", "total"];
+const PHASES: [&str; 6] = [
+    "odown",
+    "elected",
+    "promoted",
+    "switch",
+    "vip_claimed",
+    "total",
+];
 /// Election results.
 const ELECTION_RESULTS: [&str; 2] = ["won", "not_elected"];
 
@@ -105,7 +112,11 @@ impl Default for Metrics {
 
 /// The phase a published event ends, and the master it concerns.
 fn phase_of<'a>(kind: &str, words: &[&'a str]) -> Option<(&'static str, &'a str)> {
-    let master_event = || (words.first() == Some(&"master")).then(|| words.get(1)).flatten();
+    let master_event = || {
+        (words.first() == Some(&"master"))
+            .then(|| words.get(1))
+            .flatten()
+    };
     match kind {
         "+odown" => Some(("odown", master_event()?)),
         "+elected-leader" => Some(("elected", master_event()?)),
@@ -180,7 +191,8 @@ impl Metrics {
     }
 
     fn phase(&self, phase: &str) -> impl std::ops::Deref<Target = Histogram> + '_ {
-        self.phases.get_or_create(&vec![("phase", phase.to_string())])
+        self.phases
+            .get_or_create(&vec![("phase", phase.to_string())])
     }
 
     fn election(&self, result: &str) {
@@ -288,8 +300,7 @@ pub struct Observed {
 
 impl EventPublisher for Observed {
     fn publish(&self, channel: &str, payload: &str) {
-        self.metrics
-            .observe_event(channel, payload, Instant::now());
+        self.metrics.observe_event(channel, payload, Instant::now());
         self.next.publish(channel, payload);
     }
 }
@@ -362,7 +373,9 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 fn number(fields: &[(String, String)], name: &str) -> f64 {
-    get(fields, name).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    get(fields, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// Whether an instance's flags say it is up (redis_exporter's test: neither s_down nor o_down).
@@ -458,7 +471,12 @@ impl MasterView {
             get(f, "ip").unwrap_or_default(),
             get(f, "port").unwrap_or_default()
         );
-        let labels = || vec![("master_name", name.clone()), ("master_address", address.clone())];
+        let labels = || {
+            vec![
+                ("master_name", name.clone()),
+                ("master_address", address.clone()),
+            ]
+        };
         let flags = get(f, "flags").unwrap_or_default();
         let status = if flags.contains("o_down") {
             "odown"
@@ -534,7 +552,11 @@ impl MasterView {
             g.set("warden_vip_holder", vip_labels(), number(vip, "held"));
             // -1: the lease has no end (no peers to confirm it).
             let left = number(vip, "lease-remaining-ms");
-            let left = if left < 0.0 { f64::INFINITY } else { left / 1000.0 };
+            let left = if left < 0.0 {
+                f64::INFINITY
+            } else {
+                left / 1000.0
+            };
             g.set("warden_vip_lease_remaining_seconds", vip_labels(), left);
         }
     }
