@@ -51,6 +51,12 @@ section "dependencies"
 if ! ./scripts/install-deps.sh; then
     summary+=("dependencies FAILED"); failed=1; finish
 fi
+# The Prometheus exposition parser the metrics tests read Warden's endpoint with.
+if WARDEN_PYTOOLS_DIR=$(./scripts/install-pytools.sh | tail -1) && [ -d "$WARDEN_PYTOOLS_DIR" ]; then
+    export WARDEN_PYTOOLS_DIR
+else
+    summary+=("python tools install FAILED"); failed=1; finish
+fi
 VALKEY_UNITS=$(printf '%s' "${WARDEN_VALKEY_SUITE:-all}" | tr -s ' \t\n,' ' ' | sed 's/^ //; s/ $//')
 if [ "$VALKEY_UNITS" != none ]; then
     if VALKEY_SERVER=$(./scripts/install-valkey.sh | tail -1) && [ -x "$VALKEY_SERVER" ]; then
