@@ -221,7 +221,7 @@ impl Metrics {
 
     /// The whole exposition: the sentinel's state read from `app` now, and what accumulated.
     pub fn render(&self, app: &App) -> String {
-        let view = app.with_core(|core, now| View::read(core, now));
+        let view = app.with_core(View::read);
         for master in view.masters.iter().filter(|m| m.vip.is_some()) {
             let labels = vec![("master", master.name().to_string())];
             let _ = self.announcements.get_or_create(&labels);
@@ -644,5 +644,88 @@ fn help(name: &str) -> &'static str {
             "Time left of the VIP's majority-contact lease (+Inf: no peers, no end)"
         }
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exposition(m: &Metrics) -> String {
+        let mut registry = Registry::default();
+        m.register(&mut registry);
+        let mut out = String::new();
+        encode(&mut out, &registry).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_failovers_phases_are_timed_from_the_published_events() {
+        let m = Metrics::default();
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        for (ms, kind, message) in [
+            (
+                0,
+                "+sdown",
+                "slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
+            ),
+            (0, "+sdown", "master m 127.0.0.1 6379"),
+            (100, "+odown", "master m 127.0.0.1 6379 #quorum 2/2"),
+            (150, "+elected-leader", "master m 127.0.0.1 6379"),
+            (
+                200,
+                "+promoted-slave",
+                "slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
+            ),
+            (300, "+switch-master", "m 127.0.0.1 6379 127.0.0.1 6380"),
+            (350, "+vip-claimed", "m 10.0.0.100/24 1"),
+            (
+                400,
+                "-failover-abort-not-elected",
+                "master other 127.0.0.1 7000",
+            ),
+        ] {
+            m.observe_event(kind, message, at(ms));
+        }
+        let text = exposition(&m);
+        for (phase, sum) in [
+            ("odown", "0.1"),
+            ("elected", "0.05"),
+            ("promoted", "0.05"),
+            ("switch", "0.1"),
+            ("vip_claimed", "0.05"),
+            ("total", "0.3"),
+        ] {
+            let line = format!("warden_failover_phase_seconds_sum{{phase=\"{phase}\"}} {sum}");
+            assert!(text.contains(&line), "{line} not in\n{text}");
+        }
+        assert!(text.contains("warden_elections_total{result=\"won\"} 1"));
+        assert!(text.contains("warden_elections_total{result=\"not_elected\"} 1"));
+        assert!(text.contains("warden_events_total{event=\"+sdown\"} 2"));
+    }
+
+    #[test]
+    fn a_switch_without_a_seen_failure_times_nothing() {
+        let m = Metrics::default();
+        m.observe_event(
+            "+switch-master",
+            "m 127.0.0.1 6379 127.0.0.1 6380",
+            Instant::now(),
+        );
+        let text = exposition(&m);
+        assert!(text.contains("warden_failover_phase_seconds_count{phase=\"switch\"} 0"));
+        assert!(text.contains("warden_events_total{event=\"+switch-master\"} 1"));
+    }
+
+    #[test]
+    fn tilt_time_accumulates_across_episodes() {
+        let m = Metrics::default();
+        let t0 = Instant::now();
+        m.observe_event("+tilt", "#tilt mode entered", t0);
+        m.observe_event("-tilt", "#tilt mode exited", t0 + Duration::from_secs(30));
+        m.observe_event("+tilt", "#tilt mode entered", t0 + Duration::from_secs(40));
+        m.observe_event("-tilt", "#tilt mode exited", t0 + Duration::from_secs(42));
+        assert!(exposition(&m).contains("warden_tilt_seconds_total 32.0"));
     }
 }

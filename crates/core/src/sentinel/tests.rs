@@ -1636,3 +1636,98 @@ fn a_fence_is_never_sent_to_a_new_master() {
         kills.borrow()
     );
 }
+
+/// The load balancers' checks (`health.rs`): the master only where its address is local and it
+/// is up; a replica where one is local, up, linked, and within the lag asked for.
+#[test]
+fn health_checks_pass_only_for_the_local_master_and_fit_replicas() {
+    use super::health::Verdict;
+    let mut h = Harness::new(master_cfg(1));
+    h.healthy_ticks(20);
+    let local = |h: &mut Harness, ip: &str| {
+        let addrs = vec![ip.parse().unwrap()];
+        h.s.handle(Input::LocalAddrs { addrs }, h.now);
+    };
+    let fails = |v: Verdict, why: &str| match v {
+        Verdict::Fail(text) => assert!(text.contains(why), "{text:?} lacks {why:?}"),
+        other => panic!("expected a failure ({why}), got {other:?}"),
+    };
+    assert!(matches!(h.s.health(h.now), Verdict::Pass(_)));
+    assert_eq!(h.s.primary_health("nosuch", h.now), Verdict::UnknownMaster);
+    assert_eq!(
+        h.s.replica_health("nosuch", None, h.now),
+        Verdict::UnknownMaster
+    );
+    fails(h.s.primary_health("mymaster", h.now), "not on this host");
+
+    local(&mut h, "127.0.0.1");
+    assert!(matches!(
+        h.s.primary_health("mymaster", h.now),
+        Verdict::Pass(_)
+    ));
+    fails(h.s.replica_health("mymaster", None, h.now), "no replica");
+
+    // The replica 127.0.0.2:6380 is at offset 100; the master's INFO gives 150 from now on.
+    local(&mut h, "127.0.0.2");
+    fails(h.s.primary_health("mymaster", h.now), "not on this host");
+    assert!(matches!(
+        h.s.replica_health("mymaster", None, h.now),
+        Verdict::Pass(_)
+    ));
+    fails(
+        h.s.replica_health("mymaster", Some(10), h.now),
+        "not known yet",
+    );
+    h.ticks(110, |port, kind, words| {
+        if port == 6379 && words[0] == "INFO" {
+            let info = info_master(&[(6380, 100), (6381, 90)]) + "master_repl_offset:150\r\n";
+            return Some(Reply::bulk(info));
+        }
+        healthy(port, kind, words)
+    });
+    assert_eq!(
+        h.s.replica_health("mymaster", Some(50), h.now),
+        Verdict::Pass("replica 127.0.0.2:6380, lag 50 bytes".into())
+    );
+    fails(
+        h.s.replica_health("mymaster", Some(49), h.now),
+        "lags 50 bytes",
+    );
+
+    // The master stops answering: no longer a primary once it is SDOWN.
+    local(&mut h, "127.0.0.1");
+    h.ticks(15, |port, kind, words| {
+        (port != 6379).then(|| healthy(port, kind, words)).flatten()
+    });
+    fails(h.s.primary_health("mymaster", h.now), "is down");
+}
+
+/// With a VIP, the master's node is a primary only while it holds the VIP: not once the peers
+/// stop confirming its lease and it gives the VIP up.
+#[test]
+fn a_master_with_a_vip_is_a_primary_only_while_its_node_holds_it() {
+    use super::health::Verdict;
+    let mut h = vip_harness("127.0.0.1", "127.0.0.2", |_| {});
+    let peers_answer = std::cell::Cell::new(true);
+    let world = |port: u16, kind: LinkKind, words: &[String]| -> Option<Reply> {
+        if words[0] == "SENTINEL" && words[1].eq_ignore_ascii_case("get-master-addr-by-name") {
+            return peers_answer
+                .get()
+                .then(|| Reply::Array(vec![Reply::bulk("127.0.0.1"), Reply::bulk("6379")]));
+        }
+        healthy(port, kind, words)
+    };
+    h.ticks(10, &world);
+    assert!(h.has_event("+vip-claimed"), "{:?}", h.event_kinds());
+    assert!(matches!(
+        h.s.primary_health("mymaster", h.now),
+        Verdict::Pass(_)
+    ));
+    peers_answer.set(false);
+    h.ticks(25, &world);
+    assert!(h.has_event("-vip-released"));
+    match h.s.primary_health("mymaster", h.now) {
+        Verdict::Fail(why) => assert!(why.starts_with("the VIP 10.9.9.9"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
