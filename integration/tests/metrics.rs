@@ -220,6 +220,27 @@ fn metrics_and_health_checks_follow_a_failover() {
         sum > 0.0 && sum < FAILOVER_TIMEOUT.as_secs_f64() * 3.0,
         "{sum}"
     );
+    // The failover history, as JSON, from every sentinel; the leader's names itself.
+    for &port in &ports {
+        let answer = http::get(addr(port), "/history", TIMEOUT).unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert!(
+            answer.body.starts_with("{\"mymaster\":[{"),
+            "{}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains("\"result\":\"switched\""),
+            "{}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains(&format!("\"to\":\"{new_address}\"")),
+            "{}",
+            answer.body
+        );
+        assert_eq!(status(port, "/history/nosuch"), 404);
+    }
     for &port in &ports {
         assert_eq!(status(port, "/primary/mymaster"), 200);
         // The promoted replica is the master now; the old master is down: no replica here.

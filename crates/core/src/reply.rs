@@ -60,6 +60,19 @@ impl Reply {
         )
     }
 
+    /// Any scalar as text (a bulk string lossily decoded, numbers and booleans printed, an
+    /// error's whole text); `None` for aggregates and nulls.
+    pub fn to_text(&self) -> Option<String> {
+        match self {
+            Reply::Status(s) | Reply::Error(s) | Reply::Verbatim(s) => Some(s.clone()),
+            Reply::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            Reply::Int(n) => Some(n.to_string()),
+            Reply::Double(d) => Some(d.to_string()),
+            Reply::Bool(b) => Some(u8::from(*b).to_string()),
+            _ => None,
+        }
+    }
+
     /// The value as text if it is a status, bulk or verbatim string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

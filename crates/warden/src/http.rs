@@ -7,6 +7,7 @@
 //! | `GET /health` | the sentinel runs, not in TILT | 503 |
 //! | `GET /primary/<master>` (also `/master/<master>`) | this host's Redis is the master to write to (see `Sentinel::primary_health`) | 503; 404 for an unknown master |
 //! | `GET /replica/<master>[?lag=<bytes>]` | a replica on this host is fit to read from | 503; 404 |
+//! | `GET /history[/<master>]` | JSON: the last failovers of every master (or one), as `SENTINEL HISTORY` gives them | 404 |
 //!
 //! `HEAD` is answered like `GET` without the body. Every answer closes the connection (what
 //! HAProxy's `httpchk` and Prometheus expect of a small endpoint). The server is bounded
@@ -17,6 +18,7 @@
 
 use crate::app::App;
 use crate::metrics::Metrics;
+use bytes::Bytes;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use warden_core::sentinel::health::Verdict;
+use warden_core::Reply;
 
 /// Connections served at once; more are answered 503 and closed.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -217,10 +220,55 @@ fn route(request: &Request, endpoints: &Endpoints) -> Answer {
             }
             Err(answer) => answer,
         },
+        ["history"] => history(app, None),
+        ["history", master] => history(app, Some(master)),
         _ => Answer::text(
             404,
-            "not found: /metrics, /health, /primary/<master>, /replica/<master>[?lag=<bytes>]",
+            "not found: /metrics, /health, /primary/<master>, /replica/<master>[?lag=<bytes>], \
+             /history[/<master>]",
         ),
+    }
+}
+
+/// `GET /history[/<master>]`: `{"<master>": [<record>, ...], ...}`, newest record first.
+fn history(app: &App, only: Option<&str>) -> Answer {
+    let names = match only {
+        Some(name) => vec![name.to_string()],
+        None => app.master_names(),
+    };
+    let mut out = serde_json::Map::new();
+    for name in names {
+        let args = [Bytes::from_static(b"HISTORY"), Bytes::from(name.clone())];
+        match app.sentinel_command(&args).0 {
+            Reply::Error(e) => return Answer::text(404, e),
+            reply => out.insert(name, json(&reply)),
+        };
+    }
+    let mut body = serde_json::Value::Object(out).to_string();
+    body.push('\n');
+    Answer {
+        status: 200,
+        content_type: "application/json",
+        body,
+    }
+}
+
+/// A reply as JSON: maps become objects, arrays arrays, scalars numbers or strings.
+fn json(reply: &Reply) -> serde_json::Value {
+    use serde_json::Value;
+    match reply {
+        Reply::Map(pairs) => Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_text().unwrap_or_default(), json(v)))
+                .collect(),
+        ),
+        Reply::Array(items) | Reply::Set(items) => Value::Array(items.iter().map(json).collect()),
+        Reply::Int(n) => Value::from(*n),
+        Reply::Double(d) => Value::from(*d),
+        Reply::Bool(b) => Value::from(*b),
+        Reply::Null | Reply::NullArray => Value::Null,
+        other => Value::from(other.to_text().unwrap_or_default()),
     }
 }
 

@@ -330,28 +330,16 @@ fn sentinel(core: &mut Sentinel, now: Millis, words: &[&str]) -> Reply {
     core.command(&args, now)
 }
 
-/// A reply's scalar as text.
-fn text(reply: &Reply) -> Option<String> {
-    match reply {
-        Reply::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        Reply::Status(s) | Reply::Error(s) | Reply::Verbatim(s) => Some(s.clone()),
-        Reply::Int(n) => Some(n.to_string()),
-        Reply::Double(d) => Some(d.to_string()),
-        Reply::Bool(b) => Some(u8::from(*b).to_string()),
-        _ => None,
-    }
-}
-
 /// A map reply (or RESP2's flat array of pairs) as field pairs.
 fn fields(reply: &Reply) -> Vec<(String, String)> {
     match reply {
         Reply::Map(pairs) => pairs
             .iter()
-            .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+            .filter_map(|(k, v)| Some((k.to_text()?, v.to_text()?)))
             .collect(),
         Reply::Array(items) => items
             .chunks(2)
-            .filter_map(|pair| Some((text(pair.first()?)?, text(pair.get(1)?)?)))
+            .filter_map(|pair| Some((pair.first()?.to_text()?, pair.get(1)?.to_text()?)))
             .collect(),
         _ => Vec::new(),
     }
@@ -404,7 +392,7 @@ impl View {
                 };
                 let ckquorum = match sentinel(core, now, &["CKQUORUM", &name]) {
                     Reply::Error(e) => Err(e),
-                    other => Ok(text(&other).unwrap_or_default()),
+                    other => Ok(other.to_text().unwrap_or_default()),
                 };
                 MasterView {
                     ckquorum,

@@ -454,8 +454,14 @@ fn metrics_directives() {
     assert_eq!(p.server.metrics_port(), 9355);
     assert_eq!(p.server.metrics_bind(), ["10.0.0.5", "::1"]);
     let off = ok("port 1");
-    assert_eq!((off.server.metrics_port(), off.server.metrics_bind()), (0, &[][..]));
+    assert_eq!(
+        (off.server.metrics_port(), off.server.metrics_bind()),
+        (0, &[][..])
+    );
     let err = load("port 1\nmetrics-port 70000").unwrap_err();
-    assert_eq!((err.line, err.reason.as_str()), (2, "argument must be between 0 and 65535 inclusive"));
+    assert_eq!(
+        (err.line, err.reason.as_str()),
+        (2, "argument must be between 0 and 65535 inclusive")
+    );
     assert!(load("metrics-port x").is_err());
 }

@@ -47,7 +47,7 @@ fn control_error(what: &str) -> Reply {
 }
 
 /// `(name, arity counting SENTINEL itself)`; negative = at least.
-const SUBCOMMANDS: [(&str, i32); 22] = [
+const SUBCOMMANDS: [(&str, i32); 23] = [
     ("ckquorum", 3),
     ("config", -3),
     ("debug", -2),
@@ -55,6 +55,7 @@ const SUBCOMMANDS: [(&str, i32); 22] = [
     ("flushconfig", 2),
     ("get-master-addr-by-name", 3),
     ("help", 2),
+    ("history", 3),
     ("info-cache", -3),
     ("is-master-down-by-addr", 6),
     ("master", 3),
@@ -223,8 +224,9 @@ fn parse_i64(b: &Bytes) -> Option<i64> {
 /// Whether `SENTINEL <args>` only reads state (the hot path of clients asking for the master:
 /// nothing to re-evaluate afterwards).
 pub(super) fn is_read_only(args: &[Bytes]) -> bool {
-    const READ_ONLY: [&str; 9] = [
+    const READ_ONLY: [&str; 10] = [
         "get-master-addr-by-name",
+        "history",
         "master",
         "masters",
         "replicas",
@@ -371,6 +373,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
                 .collect(),
         ),
         "vip" => with_master(s, &a[0], |s, mi| s.vip_reply(mi, now)),
+        "history" => with_master(s, &a[0], |s, mi| s.history_reply(mi)),
         _ => Reply::err(format!(
             "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
             text(sub)

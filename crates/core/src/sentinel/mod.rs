@@ -16,6 +16,7 @@ mod failover;
 mod fence;
 pub mod health;
 pub mod hello;
+mod history;
 pub mod info;
 pub mod instance;
 mod links;
@@ -159,6 +160,10 @@ pub struct Sentinel {
     /// Masters whose failover reached `UpdateConfig`: switched to the promoted replica at the
     /// end of the current call into the core (Redis waits for the next timer run).
     switch_due: Vec<usize>,
+    /// The time of the current call into the core (events are stamped with it).
+    clock: Millis,
+    /// Each master's recent failovers (see `history`).
+    history: history::History,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` flag: crash right after being elected.
@@ -208,6 +213,8 @@ impl Sentinel {
             wake: None,
             deadlines: deadlines::Deadlines::default(),
             switch_due: Vec::new(),
+            clock: now,
+            history: history::History::default(),
         };
         for cfg in master_cfgs {
             sentinel.add_master(cfg, now).map_err(|e| e.to_string())?;
@@ -230,6 +237,7 @@ impl Sentinel {
 
     /// Feed one input.
     pub fn handle(&mut self, input: Input, now: Millis) {
+        self.clock = now;
         match input {
             Input::LinkUp { link, local_ip } => self.on_link_up(link, local_ip),
             Input::LinkDown { link, .. } => {
@@ -264,6 +272,7 @@ impl Sentinel {
     /// (a failover start, crossing down-after) and the VIP decisions, without visiting every
     /// other instance.
     pub fn timer(&mut self, now: Millis) {
+        self.clock = now;
         // A clock that went back leaves the next tick (and every deadline) in the future: tick
         // now, and the tick's TILT check finds the jump (and gives up the VIP, whose lease was
         // measured with that clock).
@@ -287,6 +296,7 @@ impl Sentinel {
     /// Run periodic work over every instance: the equivalent of Redis Sentinel's
     /// `sentinelTimer`.
     pub fn tick(&mut self, now: Millis) {
+        self.clock = now;
         self.check_tilt(now);
         for mi in 0..self.masters.len() {
             self.handle_instance(mi, Which::Master, now);
@@ -371,6 +381,7 @@ impl Sentinel {
     /// Execute `SENTINEL <args...>` (args exclude the word `SENTINEL`). The driver must not
     /// write the reply before [`Sentinel::reply_barrier`] is durable.
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
+        self.clock = now;
         self.reply_generation = None;
         let reply = commands::dispatch(self, args, now);
         self.switch_due_masters(now);
@@ -413,6 +424,7 @@ impl Sentinel {
     /// (the persister logs why; like Redis Sentinel, the sentinel announces anyway). Releases
     /// the outputs that waited for it and begins the next save if there are new changes.
     pub fn saved(&mut self, generation: u64, now: Millis) {
+        self.clock = now;
         self.commit.ended(generation, now);
         self.saved_through(generation);
         self.commit(now);
@@ -432,6 +444,7 @@ impl Sentinel {
 
     /// A hello payload received via `PUBLISH __sentinel__:hello <payload>` on our own port.
     pub fn receive_hello(&mut self, payload: &[u8], now: Millis) {
+        self.clock = now;
         self.process_hello(payload, now);
         self.vip_poll(now, false);
         self.commit(now);
@@ -645,6 +658,7 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
     /// Stop monitoring master `mi` (its links must be released by the caller).
     fn remove_master(&mut self, mi: usize) -> Master {
         let m = self.masters.remove(mi);
+        self.history.remove(mi);
         self.reindex_masters();
         // The deadlines name masters by index: the next timer call is a full run, which
         // computes them again.
@@ -796,6 +810,9 @@ sentinel_running_scripts:{}\r\nsentinel_scripts_queue_length:{}\r\nsentinel_simu
                 self.scripts
                     .schedule(vec![script, kind.to_string(), message.clone()]);
             }
+        }
+        if let Some(mi) = master {
+            self.history_observe(mi, kind, &message, self.clock);
         }
         let event = Action::Event(Event {
             level,

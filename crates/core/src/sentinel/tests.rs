@@ -403,6 +403,57 @@ fn full_failover_single_sentinel() {
         h.command(&["GET-MASTER-ADDR-BY-NAME", "mymaster"]),
         Reply::Array(vec![Reply::bulk("127.0.0.2"), Reply::bulk("6380")])
     );
+    // The history keeps the failover: who led it, from where to where, and its events in
+    // order with their times from the master's SDOWN.
+    let Reply::Array(records) = h.command(&["HISTORY", "mymaster"]) else {
+        panic!("HISTORY is an array")
+    };
+    assert_eq!(records.len(), 1);
+    let Reply::Map(record) = &records[0] else {
+        panic!("a record is a map")
+    };
+    let field = |name: &str| {
+        record
+            .iter()
+            .find(|(k, _)| *k == Reply::bulk(name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    assert_eq!(field("result"), Reply::bulk("switched"));
+    assert_eq!(field("from"), Reply::bulk("127.0.0.1:6379"));
+    assert_eq!(field("to"), Reply::bulk("127.0.0.2:6380"));
+    assert_eq!(field("epoch"), Reply::Int(1));
+    assert_eq!(field("leader"), Reply::bulk("f".repeat(40)));
+    let Reply::Array(events) = field("events") else {
+        panic!("events")
+    };
+    let timeline: Vec<(String, i64)> = events
+        .iter()
+        .map(|e| {
+            let Reply::Map(e) = e else { panic!("event") };
+            let (Some(kind), Reply::Int(ms)) = (e[0].1.to_text(), &e[2].1) else {
+                panic!("{e:?}")
+            };
+            (kind, *ms)
+        })
+        .collect();
+    assert_eq!(timeline[0], ("+sdown".to_string(), 0));
+    assert_eq!(timeline.last().unwrap().0, "+switch-master");
+    assert!(
+        timeline.windows(2).all(|w| w[0].1 <= w[1].1),
+        "{timeline:?}"
+    );
+    for kind in ["+odown", "+elected-leader", "+promoted-slave"] {
+        assert!(
+            timeline.iter().any(|(k, _)| k == kind),
+            "{kind}: {timeline:?}"
+        );
+    }
+    assert!(
+        !timeline.iter().any(|(k, _)| k == "+slave-reconf-sent"),
+        "replicas' own events stay out"
+    );
+    assert!(matches!(h.command(&["HISTORY", "nosuch"]), Reply::Error(_)));
     let cfg = h.saved.0.lock().unwrap().last().cloned().unwrap();
     assert_eq!(cfg.masters[0].port, 6380);
     assert_eq!(cfg.masters[0].config_epoch, 1);

@@ -207,6 +207,13 @@ impl Sentinel {
                         self.fence_end(mi);
                     }
                 }
+                Action::Event(e) => {
+                    // `<master> <vip> <epoch>`
+                    let master = e.message.split(' ').next().unwrap_or_default();
+                    if let Some(mi) = self.master_index(master) {
+                        self.history_observe(mi, &e.kind, &e.message, now);
+                    }
+                }
                 _ => {}
             }
         }

@@ -284,8 +284,8 @@ pub fn by_id(id: usize) -> Option<&'static Spec> {
     all().find(|s| s.id == id)
 }
 
-/// Warden's extra `SENTINEL` subcommand (not listed by COMMAND, see [`resolve`]).
-const WARDEN_VIP_SUBCOMMAND: &[u8] = b"vip";
+/// Warden's extra `SENTINEL` subcommands (not listed by COMMAND, see [`resolve`]).
+const WARDEN_SUBCOMMANDS: [&[u8]; 2] = [b"vip", b"history"];
 
 /// Number of entries (ACL bitmaps cover this many ids): Redis 7.0.15's 72, `client|setinfo`
 /// and Valkey's four primary-named `sentinel` subcommands.
@@ -344,10 +344,14 @@ pub fn resolve(args: &[Bytes], compat: Compat) -> Result<&'static Spec, Reply> {
     let spec = match (top.subcommands.is_empty(), args.get(1)) {
         (false, Some(sub)) => match find(top.subcommands, sub, top.name.len() + 1) {
             Some(spec) => spec,
-            None if top.name == "sentinel" && sub.eq_ignore_ascii_case(WARDEN_VIP_SUBCOMMAND) => {
-                // Warden's `SENTINEL VIP <master>` stays out of the command table (COMMAND
-                // COUNT/LIST are Redis Sentinel's exactly); it has `sentinel|master`'s arity
-                // and ACL identity: both show the state of one master.
+            None if top.name == "sentinel"
+                && WARDEN_SUBCOMMANDS
+                    .iter()
+                    .any(|w| sub.eq_ignore_ascii_case(w)) =>
+            {
+                // Warden's `SENTINEL VIP <master>` and `SENTINEL HISTORY <master>` stay out of
+                // the command table (COMMAND COUNT/LIST are Redis Sentinel's exactly); they have
+                // `sentinel|master`'s arity and ACL identity: each shows one master's state.
                 lookup_full(b"sentinel|master").expect("in the table")
             }
             None => {
