@@ -133,7 +133,8 @@ impl Sentinel {
                 && r.ended
                     .is_some_and(|t| now.saturating_sub(t) < VIP_AFTER_SWITCH)
         });
-        if !open && !(is_vip && recent_switch) {
+        let joins_last = open || (is_vip && recent_switch);
+        if !joins_last {
             if !opens(kind) {
                 return;
             }
