@@ -28,6 +28,8 @@ pub enum Command {
     Print(String),
     /// `warden demo [args...]`: the end-to-end failover demo, with its own arguments.
     Demo(Vec<String>),
+    /// `warden doctor <config>`: check a deployment before it breaks (see `doctor`).
+    Doctor(PathBuf),
 }
 
 /// Arguments for running the sentinel.
@@ -76,6 +78,13 @@ enum WardenCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Check a deployment: the config, the monitored Redis (reachable, auth, every command
+    /// Warden sends allowed), the VIP's host setup, the peers. One line per finding; exit 1
+    /// when something is broken, silent when all is well.
+    Doctor {
+        /// Path of sentinel.conf.
+        config: PathBuf,
+    },
 }
 
 /// Parse the process arguments (`args[0]` is the program name).
@@ -102,6 +111,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
             command: Some(WardenCommand::Demo { args }),
             ..
         }) => Ok(Command::Demo(args)),
+        Ok(WardenCli {
+            command: Some(WardenCommand::Doctor { config }),
+            ..
+        }) => Ok(Command::Doctor(config)),
         Ok(cli) => {
             let mut words = Vec::with_capacity(cli.directives.len() + 1);
             if let Some(config) = cli.config {

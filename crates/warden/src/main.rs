@@ -10,6 +10,7 @@ mod app;
 mod cli;
 mod conffile;
 mod demo;
+mod doctor;
 mod driver;
 #[cfg(test)]
 mod fuzz;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Demo(args)) => demo::run(&args),
+        Ok(Command::Doctor(config)) => doctor::run(&config),
         Ok(Command::Start(args)) => ExitCode::from(u8::try_from(start(args)).unwrap_or(1)),
         Err(usage) => {
             eprint!("{usage}");
