@@ -9,5 +9,5 @@ cd "$ROOT"
 
 ./scripts/install-deps.sh pkg-config libssl-dev redis-server redis-tools
 ensure_cargo
-cargo build --release -p warden
+cargo build --release -p warden -p warden-demo
 exec "$(target_dir "$ROOT")/release/warden" demo "$@"

@@ -9,7 +9,6 @@
 mod app;
 mod cli;
 mod conffile;
-mod demo;
 mod doctor;
 mod driver;
 #[cfg(test)]
@@ -54,7 +53,7 @@ fn main() -> ExitCode {
             print!("{text}");
             ExitCode::SUCCESS
         }
-        Ok(Command::Demo(args)) => demo::run(&args),
+        Ok(Command::Demo(args)) => run_demo(&args),
         Ok(Command::Doctor(config)) => doctor::run(&config),
         Ok(Command::Start(args)) => ExitCode::from(u8::try_from(start(args)).unwrap_or(1)),
         Err(usage) => {
@@ -62,6 +61,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `warden demo ...`: runs `warden-demo` from beside this executable (the demo lives in its own
+/// crate, so a packaged sentinel carries no demo code).
+fn run_demo(args: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let demo = match std::env::current_exe() {
+        Ok(exe) => exe.with_file_name("warden-demo"),
+        Err(e) => {
+            eprintln!("warden demo: cannot locate this executable: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let error = std::process::Command::new(&demo).args(args).exec();
+    eprintln!(
+        "warden demo: cannot run {}: {error} (build it with `cargo build --release -p warden-demo`, \
+         or run scripts/demo.sh)",
+        demo.display()
+    );
+    ExitCode::FAILURE
 }
 
 /// Everything before the async part; returns the exit code.

@@ -1,7 +1,9 @@
-//! `warden demo [--keep]`: a failover shown end to end on loopback, in one command.
+//! `warden-demo [--keep]` (what `warden demo` runs): a failover shown end to end on loopback, in
+//! one command. Its own crate and binary, so the packaged sentinel holds no demo code.
 //!
 //! It starts a master and two replicas (`redis-server`, installed with apt-get if missing) and
-//! three Wardens (this executable, each with its own generated `sentinel.conf`), waits until
+//! three Wardens (the `warden` beside this executable, each with its own generated
+//! `sentinel.conf`), waits until
 //! the Wardens agree on the group, SIGKILLs the master and prints every event the Wardens
 //! publish with its time since the kill, then the new topology; finally it restarts the old
 //! master and shows the Wardens turning it into a replica. Everything it started is stopped by
@@ -49,9 +51,14 @@ const REJOIN_LIMIT: Duration = Duration::from_secs(30);
 /// How often conditions are re-checked and the progress line redrawn.
 const TICK: Duration = Duration::from_millis(100);
 
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    run(&args)
+}
+
 /// Run the demo; `args` are the arguments after `demo`. Builds its own (single-threaded) tokio
-/// runtime, so call it from outside any runtime.
-pub fn run(args: &[String]) -> ExitCode {
+/// runtime.
+fn run(args: &[String]) -> ExitCode {
     let keep = match args {
         [] => false,
         [flag] if flag == "--keep" => true,
@@ -137,11 +144,23 @@ async fn demo(keep: bool) -> ExitCode {
     }
 }
 
-/// The sentinel program to run: `WARDEN_DEMO_SENTINEL`, else this executable.
+/// The sentinel program to run: `WARDEN_DEMO_SENTINEL`, else the `warden` beside this
+/// executable.
 fn sentinel_program() -> io::Result<PathBuf> {
-    match std::env::var_os("WARDEN_DEMO_SENTINEL") {
-        Some(program) => Ok(PathBuf::from(program)),
-        None => std::env::current_exe(),
+    if let Some(program) = std::env::var_os("WARDEN_DEMO_SENTINEL") {
+        return Ok(PathBuf::from(program));
+    }
+    let warden = std::env::current_exe()?.with_file_name("warden");
+    if warden.exists() {
+        Ok(warden)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} not found: build it (cargo build --release -p warden) or set WARDEN_DEMO_SENTINEL",
+                warden.display()
+            ),
+        ))
     }
 }
 
