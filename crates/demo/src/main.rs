@@ -17,6 +17,7 @@ mod procs;
 mod resp;
 mod show;
 mod timeline;
+mod vip;
 
 use cluster::{Cluster, View, DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, MASTER_NAME, QUORUM};
 use procs::Procs;
@@ -29,14 +30,20 @@ use timeline::Timeline;
 
 /// Usage text for `warden demo --help`.
 const USAGE: &str = "\
-Usage: warden demo [--keep]
+Usage: warden demo [--keep | --vip | --no-vip]
 
 Starts 1 redis-server master + 2 replicas and 3 Wardens on 127.0.0.1 (in a temp dir), kills
 the master and prints the failover as it happens, then restarts the old master and shows it
-rejoining as a replica. Stops everything it started and exits 0 (in well under a minute).
+rejoining as a replica. Then, as root where network namespaces work, the VIP part: three
+nodes in namespaces with the VIP on the master's node and a client writing through the VIP;
+the master's node is killed and the screen shows which node answers the writes, the gap and
+the READONLY replies, beside every Warden's events. Stops and removes everything it started
+(also on Ctrl-C) and exits 0, in under a minute.
 
-  --keep   leave the group running afterwards, print redis-cli commands to poke it, and stop
-           everything on Ctrl-C
+  --keep     leave the loopback group running afterwards, print redis-cli commands to poke
+             it, and stop everything on Ctrl-C (no VIP part)
+  --vip      the VIP part only
+  --no-vip   the loopback part only
 
 Environment: WARDEN_DEMO_SENTINEL=<program> runs that sentinel instead of this Warden
 (e.g. /usr/bin/redis-sentinel, to compare).
@@ -59,9 +66,12 @@ fn main() -> ExitCode {
 /// Run the demo; `args` are the arguments after `demo`. Builds its own (single-threaded) tokio
 /// runtime.
 fn run(args: &[String]) -> ExitCode {
-    let keep = match args {
-        [] => false,
-        [flag] if flag == "--keep" => true,
+    // (loopback part, VIP part, keep)
+    let (loopback, vip, keep) = match args {
+        [] => (true, true, false),
+        [flag] if flag == "--keep" => (true, false, true),
+        [flag] if flag == "--vip" => (false, true, false),
+        [flag] if flag == "--no-vip" => (true, false, false),
         [flag] if flag == "-h" || flag == "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -71,13 +81,73 @@ fn run(args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(demo(keep)),
+        Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("warden demo: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        if loopback {
+            if let Err(code) = demo(keep).await {
+                return code;
+            }
+        }
+        if vip {
+            return vip_part().await;
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// The VIP part, when it can run here (else says why it was skipped).
+async fn vip_part() -> ExitCode {
+    if std::env::var_os("WARDEN_DEMO_SENTINEL").is_some() {
+        println!("\nThe VIP part was skipped: it shows Warden's VIP, not WARDEN_DEMO_SENTINEL's sentinel.");
+        return ExitCode::SUCCESS;
+    }
+    if let Some(why) = vip::unavailable() {
+        println!("\nThe VIP part was skipped ({why}): run it as root where `ip netns` works to see the VIP move.");
+        return ExitCode::SUCCESS;
+    }
+    let warden = match sentinel_program() {
+        Ok(warden) => warden,
+        Err(e) => {
+            eprintln!("warden demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The test kit the VIP part is built with finds Warden through WARDEN_BIN; nothing else
+    // runs yet.
+    std::env::set_var("WARDEN_BIN", &warden);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let mut task = tokio::task::spawn_blocking(move || vip::run(&flag));
+    let result = tokio::select! {
+        result = &mut task => result,
+        () = interrupted() => {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            task.await
+        }
+    };
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+            println!("\nInterrupted: stopped everything the demo started.");
+            ExitCode::from(130)
+        }
+        Ok(Err(e)) => {
+            eprintln!(
+                "\nwarden demo (VIP part) failed: {e}\nStopped and removed everything it started."
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("\nwarden demo (VIP part) failed: {e}");
             ExitCode::FAILURE
         }
     }
@@ -89,7 +159,15 @@ enum Stop {
     Failed(io::Error),
 }
 
-async fn demo(keep: bool) -> ExitCode {
+/// The loopback part; `Err(code)` when the demo must end with that code.
+async fn demo(keep: bool) -> Result<(), ExitCode> {
+    match loopback(keep).await {
+        code if code == ExitCode::SUCCESS => Ok(()),
+        code => Err(code),
+    }
+}
+
+async fn loopback(keep: bool) -> ExitCode {
     let setup = procs::redis_server().and_then(|redis| Ok((redis, sentinel_program()?)));
     let (redis, sentinel) = match setup {
         Ok(programs) => programs,
