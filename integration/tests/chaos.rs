@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use warden_integration::bed::MASTER_NAME;
-use warden_integration::events::{dump, EventLog};
+use warden_integration::events::{dump, Event, EventLog};
 use warden_integration::group::{role, Group, Settings};
 use warden_integration::process::Process;
 use warden_integration::resp::{encode_command, read_value, Value};
@@ -274,7 +274,11 @@ fn server_ports(group: &Group) -> Vec<u16> {
 /// Waits until every sentinel names one master, other than `not` if given, which reports
 /// `role:master` while every other server replicates from it with its link up. Returns its port,
 /// or why not (with the sentinels' logs).
-fn wait_agreement(group: &Group, not: Option<u16>) -> Result<u16, String> {
+/// Waits until every sentinel names the same master — not `not` (the master the round's fault
+/// hit), unless the group switched twice since `epoch_before` and came back to it (a second,
+/// legitimate failover: see [`legitimate_second_failovers`]) — and every server agrees with the
+/// sentinels; returns that master.
+fn wait_agreement(group: &Group, not: Option<u16>, epoch_before: u64) -> Result<u16, String> {
     let servers = server_ports(group);
     wait_until(AGREE_TIMEOUT, "the group to agree", || {
         let named: Vec<Result<u16, String>> = group
@@ -286,7 +290,7 @@ fn wait_agreement(group: &Group, not: Option<u16>) -> Result<u16, String> {
             Some(Ok(p)) if named.iter().all(|n| n.as_ref() == Ok(p)) => *p,
             _ => return Err(format!("sentinels name {named:?}")),
         };
-        if Some(master) == not {
+        if Some(master) == not && !switched_back(group, master, epoch_before) {
             return Err(format!("still {master}"));
         }
         for &port in &servers {
@@ -405,6 +409,7 @@ fn run(flavors: &[Flavor], faults: &[Fault], strict: bool) -> Outcome {
         })
         .unwrap_or_else(|e| panic!("{name} round {round}: {e}"));
         let started = Instant::now();
+        let epoch_before = config_epoch(&group);
         let mut log = EventLog::subscribe(&group.sentinel_ports()).unwrap();
         let mut restart_master = None;
         let mut manual_ok = false;
@@ -478,7 +483,7 @@ fn run(flavors: &[Flavor], faults: &[Fault], strict: bool) -> Outcome {
                 server.process.signal(libc::SIGCONT).unwrap();
             }
         }
-        let agreed = match wait_agreement(&group, moved.then_some(master)) {
+        let agreed = match wait_agreement(&group, moved.then_some(master), epoch_before) {
             Ok(agreed) => agreed,
             Err(e) => {
                 assert!(!strict, "{name} round {round} {fault:?}: {e}");
@@ -503,9 +508,11 @@ fn run(flavors: &[Flavor], faults: &[Fault], strict: bool) -> Outcome {
             .filter_map(|e| e.payload.split(' ').nth(3))
             .collect();
         let agreed_port = agreed.to_string();
+        let legitimate = legitimate_second_failovers(events, flavors);
         let extra = promoted
             .iter()
             .filter(|p| !moved || **p != agreed_port)
+            .filter(|p| !legitimate.contains(**p))
             .count();
         let fresh_odowns = events
             .iter()
@@ -541,6 +548,43 @@ fn run(flavors: &[Flavor], faults: &[Fault], strict: bool) -> Outcome {
         master = agreed;
     }
     outcome
+}
+
+/// The current config epoch of the master (the highest any sentinel reports).
+fn config_epoch(group: &Group) -> u64 {
+    group
+        .sentinels
+        .iter()
+        .filter_map(|s| s.master(MASTER_NAME).ok())
+        .filter_map(|m| m.field_text("config-epoch")?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether every sentinel that answers reports `master` at a config epoch at least two above
+/// `epoch_before`: the group moved away from it and back within the round.
+fn switched_back(group: &Group, master: u16, epoch_before: u64) -> bool {
+    group.sentinels.iter().all(|s| {
+        s.master(MASTER_NAME).is_ok_and(|m| {
+            m.field_text("port").as_deref() == Some(master.to_string().as_str())
+                && m.field_text("config-epoch")
+                    .and_then(|e| e.parse::<u64>().ok())
+                    .is_some_and(|e| e >= epoch_before + 2)
+        })
+    })
+}
+
+/// Ports of masters promoted in the round and later failed over again because they stopped
+/// answering: an `+odown` of that port published by a redis-sentinel (the reference judged it
+/// down too, so the second failover is the group's legitimate reaction, not a Warden fault).
+/// Seen on loaded runs: a freshly promoted master stalled past down-after while the restarted
+/// old master synced from it.
+fn legitimate_second_failovers(events: &[Event], flavors: &[Flavor]) -> HashSet<String> {
+    events
+        .iter()
+        .filter(|e| e.channel == "+odown" && flavors.get(e.source) == Some(&Flavor::Redis))
+        .filter_map(|e| e.payload.split(' ').nth(3).map(str::to_string))
+        .collect()
 }
 
 /// Waits until every sentinel names a master other than `old` (the fault's survivors took over).
@@ -580,14 +624,12 @@ fn sum_where(outcome: &Outcome, faults: &[Fault], f: impl Fn(Fault) -> bool) -> 
         .sum()
 }
 
-/// Runs by hand (`--ignored`): in 2 of 4 full runs on 2026-12-04 its last round (seed 19, a
-/// killed master) ended in a legitimate second failover — the freshly promoted master stopped
-/// answering for over down-after while the restarted old master synced from it, every sentinel
-/// of the group (redis-sentinels included) judged it down and a redis-sentinel led the failover
-/// back — which the strict checks reject (a second failover, and agreement on a master other
-/// than the killed one); the all-redis group failed the same round once. Issue 19 tracks it.
+/// The seeded chaos run, mixed group against an all-redis group under the same faults. A round
+/// may end in a second failover both implementations agree is needed (a freshly promoted master
+/// that stalled past down-after, judged ODOWN by a redis-sentinel too): it is accepted, and the
+/// group may come back to the master the fault hit (seen in 2 of 4 full runs on 2026-12-04,
+/// seed 19's last round; the all-redis group did the same once).
 #[test]
-#[ignore = "its last round can end in a legitimate second failover the strict checks reject; run with --ignored"]
 fn mixed_group_survives_seeded_chaos_like_redis_sentinels() {
     let seed = env_or("CHAOS_SEED", 19);
     let count = env_or("CHAOS_FAULTS", 20) as usize;

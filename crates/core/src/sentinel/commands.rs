@@ -344,6 +344,9 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             s.start_failover(mi, now);
             s.masters[mi].inst.flags.force_failover = true;
             s.masters[mi].failover.coordinated = coordinated;
+            // Warden: tell the peers at once (a vote request they need not grant), so one asked
+            // next for the same failover joins this one instead of starting a second.
+            s.ask_peers(mi, Ask::Forced, now);
             s.failover_step(mi, now);
             Reply::ok()
         }),
@@ -434,6 +437,10 @@ fn is_master_down_by_addr(s: &mut Sentinel, a: &[Bytes], now: Millis) -> Reply {
             let (vote, vote_epoch) = if runid.eq_ignore_ascii_case(s.myid()) {
                 s.vote_leader(mi, epoch, &runid, now)
             } else {
+                if down == 0 {
+                    // A peer fails over a master we see up: a user asked it to.
+                    s.masters[mi].failover.peer_request = Some((runid.clone(), epoch, now));
+                }
                 s.vote_for_peer(mi, epoch, &runid, now)
             };
             leader = vote;

@@ -20,6 +20,9 @@ pub(super) enum Ask {
     /// Now unless asked within [`ASK_AGAIN_GAP`]: a peer's question told us it sees the
     /// master down, so its answer can complete our ODOWN (Warden).
     Again,
+    /// Now, even though the master is up: a `SENTINEL FAILOVER` started our failover, and the
+    /// vote request tells the peers so (Warden).
+    Forced,
 }
 
 impl Sentinel {
@@ -154,7 +157,7 @@ impl Sentinel {
                 s.forget_master_down_answer();
             }
             let m = &self.masters[mi];
-            if !m.inst.flags.s_down {
+            if !m.inst.flags.s_down && when != Ask::Forced {
                 continue;
             }
             let s = &m.sentinels[si];
@@ -175,7 +178,7 @@ impl Sentinel {
             let since_asked = now.saturating_sub(s.last_ask_time);
             let wait = match when {
                 Ask::WhenDue => elapsed < period || since_asked < period,
-                Ask::Now => false,
+                Ask::Now | Ask::Forced => false,
                 Ask::Again => since_asked < ASK_AGAIN_GAP,
             };
             if wait {

@@ -256,16 +256,34 @@ impl Sentinel {
     /// turn, expects. A Warden follows within milliseconds, so asked the same way it would
     /// answer `-NOGOODSLAVE` (the new master's replicas have no INFO yet) or, once they have,
     /// move the master a second time.
+    ///
+    /// The same holds a little earlier: when a peer's `SENTINEL FAILOVER` of this master asked
+    /// for our vote within that window (at an epoch not older than ours) and its switch has not
+    /// reached us yet.
     pub(super) fn joins_followed_failover(&mut self, mi: usize, now: Millis) -> bool {
         let m = &self.masters[mi];
+        let window = self.timers.publish_period * 2;
         let since = now.saturating_sub(m.failover.followed_switch_time);
-        if m.failover.followed_switch_time == 0 || since > self.timers.publish_period * 2 {
-            return false;
-        }
-        let message = format!(
-            "User requested FAILOVER of '{}': joining the failover to {}:{} (epoch {}) followed {since} ms ago",
-            m.cfg.name, m.inst.addr.hostname, m.inst.addr.port, m.cfg.config_epoch
-        );
+        let message = if m.failover.followed_switch_time != 0 && since <= window {
+            format!(
+                "User requested FAILOVER of '{}': joining the failover to {}:{} (epoch {}) followed {since} ms ago",
+                m.cfg.name, m.inst.addr.hostname, m.inst.addr.port, m.cfg.config_epoch
+            )
+        } else {
+            match &m.failover.peer_request {
+                Some((runid, epoch, at))
+                    if now.saturating_sub(*at) <= window
+                        && *epoch >= self.config.current_epoch =>
+                {
+                    format!(
+                        "User requested FAILOVER of '{}': joining the failover sentinel {runid} started at epoch {epoch}, {} ms ago",
+                        m.cfg.name,
+                        now.saturating_sub(*at)
+                    )
+                }
+                _ => return false,
+            }
+        };
         self.push(Action::Log {
             level: Level::Warning,
             message,

@@ -250,6 +250,9 @@ pub struct Failover {
     /// promoted (`+config-update-from`), 0 if never. A `SENTINEL FAILOVER` shortly after joins
     /// that failover instead of starting another one (see `commands.rs`).
     pub followed_switch_time: Millis,
+    /// Warden: the last failover of this master a peer asked our vote for while we saw the
+    /// master up (its run id, epoch and when): a `SENTINEL FAILOVER` right after joins it.
+    pub peer_request: Option<(String, u64, Millis)>,
     /// Index into the master's replicas of the replica being promoted.
     pub promoted: Option<usize>,
     /// The attempt is a coordinated switchover (`SENTINEL FAILOVER <name> COORDINATED`): the
