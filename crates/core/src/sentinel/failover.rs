@@ -272,8 +272,7 @@ impl Sentinel {
         } else {
             match &m.failover.peer_request {
                 Some((runid, epoch, at))
-                    if now.saturating_sub(*at) <= window
-                        && *epoch >= self.config.current_epoch =>
+                    if now.saturating_sub(*at) <= window && *epoch >= self.config.current_epoch =>
                 {
                     format!(
                         "User requested FAILOVER of '{}': joining the failover sentinel {runid} started at epoch {epoch}, {} ms ago",

@@ -1782,3 +1782,45 @@ fn a_master_with_a_vip_is_a_primary_only_while_its_node_holds_it() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Issue 19: a `SENTINEL FAILOVER` tells the peers at once (a vote request, though the master
+/// is up), and a sentinel asked next for the same failover, before the switch reaches it, joins
+/// it: `+OK`, no failover of its own.
+#[test]
+fn a_forced_failover_is_announced_and_the_next_one_asked_joins_it() {
+    // The first sentinel: its forced failover asks both peers for their vote at its epoch.
+    let mut first = with_two_peers(2);
+    first.healthy_ticks(3);
+    first.inbox.clear();
+    assert_eq!(first.command(&["FAILOVER", "mymaster"]), Reply::ok());
+    for port in [26380, 26381] {
+        let asked = first.inbox.iter().any(|(link, w)| {
+            first.conns.get(link).is_some_and(|c| c.port == port)
+                && w[1].eq_ignore_ascii_case("is-master-down-by-addr")
+                && w[4] == "1"
+                && w[5] == "f".repeat(40)
+        });
+        assert!(asked, "no vote request to {port}: {:?}", first.inbox);
+    }
+
+    // The next one asked: the request came first (the master answers: no vote), then the user.
+    let mut next = with_two_peers(2);
+    next.healthy_ticks(3);
+    let Reply::Array(answer) =
+        next.command(&["IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "6379", "1", PEER1])
+    else {
+        panic!("an array")
+    };
+    assert_eq!(answer[0], Reply::Int(0));
+    assert_eq!(next.command(&["FAILOVER", "mymaster"]), Reply::ok());
+    next.healthy_ticks(3);
+    assert!(!next.has_event("+try-failover"), "{:?}", next.event_kinds());
+    assert!(
+        !next.inbox.iter().any(|(_, w)| w[0] == "SLAVEOF"),
+        "promoted nothing"
+    );
+    // Later (past two hello periods) a request is a new failover of its own.
+    next.healthy_ticks(45);
+    assert_eq!(next.command(&["FAILOVER", "mymaster"]), Reply::ok());
+    assert!(next.has_event("+try-failover") || next.has_event("+failover-state-select-slave"));
+}
