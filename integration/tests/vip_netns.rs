@@ -229,10 +229,17 @@ impl ManagedVip {
         }
     }
 
+    /// The next report other than an announcement (those only feed the metrics).
     fn next(&self) -> (Instant, VipReport) {
-        self.reports
-            .recv_timeout(DEADLINE)
-            .expect("a report from the manager")
+        loop {
+            let (at, report) = self
+                .reports
+                .recv_timeout(DEADLINE)
+                .expect("a report from the manager");
+            if !matches!(report, VipReport::Announced { .. }) {
+                return (at, report);
+            }
+        }
     }
 
     fn expect_observed(&self, present: bool) {
