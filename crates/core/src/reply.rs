@@ -73,6 +73,22 @@ impl Reply {
         }
     }
 
+    /// A map reply (or RESP2's flat array of pairs) as text pairs; scalars only, others
+    /// skipped; empty for any other reply.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        match self {
+            Reply::Map(pairs) => pairs
+                .iter()
+                .filter_map(|(k, v)| Some((k.to_text()?, v.to_text()?)))
+                .collect(),
+            Reply::Array(items) => items
+                .chunks(2)
+                .filter_map(|p| Some((p.first()?.to_text()?, p.get(1)?.to_text()?)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The value as text if it is a status, bulk or verbatim string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -286,7 +286,8 @@ fn check_bind(report: &mut Report, subject: &str, vip: &VipConfig, conn: &mut Co
     let Ok(reply) = conn.call(&["CONFIG", "GET", "bind"]) else {
         return;
     };
-    let Some(bind) = pairs(&reply)
+    let Some(bind) = reply
+        .pairs()
         .into_iter()
         .find(|(k, _)| k == "bind")
         .map(|(_, v)| v)
@@ -474,21 +475,6 @@ fn sysctl(path: &str) -> Option<String> {
     std::fs::read_to_string(Path::new("/proc/sys").join(path))
         .ok()
         .map(|v| v.trim().to_string())
-}
-
-/// A map reply (or RESP2's flat array) as text pairs.
-fn pairs(reply: &Reply) -> Vec<(String, String)> {
-    match reply {
-        Reply::Map(pairs) => pairs
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_text()?, v.to_text()?)))
-            .collect(),
-        Reply::Array(items) => items
-            .chunks(2)
-            .filter_map(|p| Some((p.first()?.to_text()?, p.get(1)?.to_text()?)))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// A blocking RESP connection with timeouts.

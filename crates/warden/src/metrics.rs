@@ -330,21 +330,6 @@ fn sentinel(core: &mut Sentinel, now: Millis, words: &[&str]) -> Reply {
     core.command(&args, now)
 }
 
-/// A map reply (or RESP2's flat array of pairs) as field pairs.
-fn fields(reply: &Reply) -> Vec<(String, String)> {
-    match reply {
-        Reply::Map(pairs) => pairs
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_text()?, v.to_text()?)))
-            .collect(),
-        Reply::Array(items) => items
-            .chunks(2)
-            .filter_map(|pair| Some((pair.first()?.to_text()?, pair.get(1)?.to_text()?)))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// The elements of an array reply.
 fn items(reply: Reply) -> Vec<Reply> {
     match reply {
@@ -381,13 +366,13 @@ impl View {
             .collect();
         let masters = items(sentinel(core, now, &["MASTERS"]))
             .iter()
-            .map(fields)
+            .map(Reply::pairs)
             .map(|fields| {
                 let name = get(&fields, "name").unwrap_or_default().to_string();
                 let of = |core: &mut Sentinel, sub: &str| -> Vec<Vec<(String, String)>> {
                     items(sentinel(core, now, &[sub, &name]))
                         .iter()
-                        .map(self::fields)
+                        .map(Reply::pairs)
                         .collect()
                 };
                 let ckquorum = match sentinel(core, now, &["CKQUORUM", &name]) {
@@ -401,12 +386,12 @@ impl View {
                     vip: core
                         .vip_config(&name)
                         .is_some()
-                        .then(|| self::fields(&sentinel(core, now, &["VIP", &name]))),
+                        .then(|| sentinel(core, now, &["VIP", &name]).pairs()),
                     fields,
                 }
             })
             .collect();
-        let config = fields(&sentinel(core, now, &["CONFIG", "GET", "*"]));
+        let config = sentinel(core, now, &["CONFIG", "GET", "*"]).pairs();
         View {
             info,
             masters,
