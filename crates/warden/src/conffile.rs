@@ -143,27 +143,11 @@ pub fn absolute(path: &Path) -> io::Result<PathBuf> {
 /// On success the caller should log `parsed.warnings` (warning level), `chdir` to
 /// `parsed.server.dir` if set, and give `persist` to the core.
 pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
-    let path = path.ok_or(LoadError::NoConfig)?;
-    let path = absolute(path).map_err(|e| unreadable(&e, path))?;
-    let bytes = fs::read(&path).map_err(|e| unreadable(&e, &path))?;
-    let text = String::from_utf8_lossy(&bytes);
-    let combined = config::config_text(&text, options);
-    let expanded = config::expand_includes(&combined, &path.to_string_lossy(), &mut read_included)
-        .map_err(LoadError::Include)?;
-    let mut parsed = config::parse(&expanded.text, &SystemEnv).map_err(|mut e| {
-        // Redis counts lines per file: report the line of the file it is in.
-        e.line = expanded.origin(e.line).1;
-        LoadError::Invalid(e)
-    })?;
-    let dir = parsed.server.dir.clone();
-    let replayed = journal::replay(
-        &path,
-        &text,
-        dir.as_deref(),
-        &mut parsed.sentinel,
-        &SystemEnv,
-    )
-    .map_err(LoadError::Journal)?;
+    let Read {
+        path,
+        mut parsed,
+        replayed,
+    } = read(path, options)?;
     access(&path.to_string_lossy(), libc::W_OK).map_err(|e| LoadError::NotWritable {
         path: path.clone(),
         reason: strerror(&e),
@@ -190,6 +174,48 @@ pub fn load(path: Option<&Path>, options: &str) -> Result<Loaded, LoadError> {
         path,
         parsed,
         persist,
+    })
+}
+
+/// A config file as read, its journal replayed in memory.
+pub struct Read {
+    /// Absolute path of the config file.
+    pub path: PathBuf,
+    /// The parsed configuration, the journal's records applied.
+    pub parsed: Parsed,
+    /// What the journal held, if there was one.
+    pub replayed: Option<journal::Replayed>,
+}
+
+/// Reads and parses the config (and replays its journal) without touching anything on disk:
+/// the first half of [`load`], and what `warden doctor` checks (it may run beside the
+/// sentinel that owns the file).
+pub fn read(path: Option<&Path>, options: &str) -> Result<Read, LoadError> {
+    let path = path.ok_or(LoadError::NoConfig)?;
+    let path = absolute(path).map_err(|e| unreadable(&e, path))?;
+    let bytes = fs::read(&path).map_err(|e| unreadable(&e, &path))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let combined = config::config_text(&text, options);
+    let expanded = config::expand_includes(&combined, &path.to_string_lossy(), &mut read_included)
+        .map_err(LoadError::Include)?;
+    let mut parsed = config::parse(&expanded.text, &SystemEnv).map_err(|mut e| {
+        // Redis counts lines per file: report the line of the file it is in.
+        e.line = expanded.origin(e.line).1;
+        LoadError::Invalid(e)
+    })?;
+    let dir = parsed.server.dir.clone();
+    let replayed = journal::replay(
+        &path,
+        &text,
+        dir.as_deref(),
+        &mut parsed.sentinel,
+        &SystemEnv,
+    )
+    .map_err(LoadError::Journal)?;
+    Ok(Read {
+        path,
+        parsed,
+        replayed,
     })
 }
 
@@ -814,6 +840,31 @@ mod tests {
         assert!(again.parsed.warnings[0].starts_with("Replayed 2 record(s)"));
         assert!(!journal::path_for(&path).exists(), "compacted at start-up");
         assert_eq!(load(Some(&path), "").unwrap().parsed.sentinel, state);
+    }
+
+    /// `read` (what `warden doctor` uses) sees the journal's records but writes nothing: the
+    /// file and the journal stay as the running sentinel left them.
+    #[test]
+    fn reading_replays_the_journal_in_memory_only() {
+        let dir = TempDir::new("journal");
+        let path = dir.file("sentinel.conf", CONF);
+        let loaded = load(Some(&path), "").unwrap();
+        let mut state = loaded.parsed.sentinel.clone();
+        let mut file = lock(&loaded.persist.file);
+        for (generation, epoch) in [(1, 7), (2, 8)] {
+            state.current_epoch = epoch;
+            file.save(generation, state.clone(), true).unwrap();
+        }
+        drop(file);
+        let journal = journal::path_for(&path);
+        let before = (fs::read(&path).unwrap(), fs::read(&journal).unwrap());
+        let read = read(Some(&path), "").unwrap();
+        assert_eq!(read.parsed.sentinel, state);
+        assert!(read.replayed.is_some());
+        assert_eq!(
+            (fs::read(&path).unwrap(), fs::read(&journal).unwrap()),
+            before
+        );
     }
 
     /// A record loads as the file does: a script path relative to `dir` is found there (the

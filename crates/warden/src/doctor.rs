@@ -1,6 +1,7 @@
 //! `warden doctor <config>`: what would break a deployment, found before it does (issue 14).
 //!
-//! Checks, in order: the config file loads; for each master, its Redis answers at the
+//! Checks, in order: the config file loads (read only: the doctor writes nothing, so it can
+//! run beside the sentinel that owns the file); for each master, its Redis answers at the
 //! configured address with the configured credentials, and its ACL user may run every command
 //! Warden sends it ([`COMMANDS`], renamed as `rename-command` says: each is queued in a
 //! transaction that is then discarded, so nothing runs but the ACL check); for each VIP, the
@@ -104,7 +105,7 @@ pub fn run(config: &Path) -> ExitCode {
 /// Every finding about the deployment `config` describes.
 pub fn check(config: &Path) -> Vec<Finding> {
     let mut report = Report::default();
-    let loaded = match conffile::load(Some(config), "") {
+    let loaded = match conffile::read(Some(config), "") {
         Ok(loaded) => loaded,
         Err(LoadError::Invalid(e)) => {
             let text = format!(
