@@ -910,9 +910,26 @@ impl GarpWatch {
             .command(observer, "tcpdump")
             .args(["-l", "-n", "-e", "-i", NODE_IFACE, "arp"])
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("tcpdump");
+        // Capture starts when tcpdump says "listening on": a frame sent before would be missed
+        // (seen once under a loaded full run: the one answering burst went unseen).
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let errors = tcpdump.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(errors)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("listening on") {
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("tcpdump to start capturing");
         let seen = std::sync::Arc::new(Mutex::new(Vec::new()));
         let (lines, record) = (tcpdump.stdout.take().unwrap(), seen.clone());
         std::thread::spawn(move || {
