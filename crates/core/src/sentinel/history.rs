@@ -104,14 +104,15 @@ impl Sentinel {
         let is_vip = kind.starts_with("+vip-") || kind.starts_with("-vip-");
         let relevant = is_vip
             || opens(kind)
-            || kind == "-sdown"
-            || kind == "-odown"
-            || kind == "+new-epoch"
-            || kind == "+vote-for-leader"
-            || kind == "+elected-leader"
-            || kind == "+promoted-slave"
-            || kind == "+switch-master"
-            || kind == "+config-update-from"
+            || matches!(
+                kind,
+                "-sdown"
+                    | "-odown"
+                    | "+new-epoch"
+                    | "+vote-for-leader"
+                    | "+elected-leader"
+                    | "+promoted-slave"
+            )
             || kind.starts_with("+failover-")
             || kind.starts_with("-failover-");
         // A replica's or a peer's SDOWN is not the master's.
@@ -123,7 +124,7 @@ impl Sentinel {
             let a = &self.masters[mi].inst.addr;
             format!("{}:{}", a.ip, a.port)
         };
-        let myid = self.myid().to_string();
+        let myid = self.config.myid.as_deref().unwrap_or("");
         let records = self.history.records(mi);
         let open = records
             .back()
@@ -175,7 +176,7 @@ impl Sentinel {
                     record.epoch = record.epoch.max(epoch);
                 }
             }
-            "+elected-leader" => record.leader = Some(myid),
+            "+elected-leader" => record.leader = Some(myid.to_string()),
             "+switch-master" if record.outcome == Outcome::InProgress => {
                 // `<name> <old ip> <old port> <new ip> <new port>`
                 record.to = words.get(3..5).map(|w| w.join(":"));
