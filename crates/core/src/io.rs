@@ -47,6 +47,10 @@ pub enum Input {
     LocalAddrs { addrs: Vec<std::net::IpAddr> },
     /// The kernel view of a VIP changed (present or absent on the configured interface).
     VipObserved { master: String, present: bool },
+    /// At start-up the VIP was found on its interface with a finite kernel lifetime (left by
+    /// the previous process): it is kept, unrenewed, until the VIP rules decide (see
+    /// `vip.rs`, rule 5); `lifetime_ms` is what the kernel says is left of it.
+    VipFound { master: String, lifetime_ms: u64 },
 }
 
 /// How a notification or reconfiguration script ended.

@@ -31,6 +31,17 @@
 //!    longer by that much ([`kernel_margin`]), so a silent holder's address is gone from its
 //!    interface before another node claims it. A lone sentinel's VIP has no lifetime.
 //!
+//! 5. **Restart.** A process that starts and finds the VIP on its interface with a finite
+//!    kernel lifetime ([`VipDecider::observe_found`]: left by its predecessor, which stopped for a
+//!    restart or died) *adopts* it: the address stays, unrenewed, until the rules above decide.
+//!    If they say hold (the target is local in the newest epoch known, a majority confirms it)
+//!    it is claimed with no gap; if the target is another host it is dropped at once; if
+//!    neither happens within `min(lifetime left, lease_ms)` it is dropped (fenced if the target
+//!    is local). An adopted address is never renewed, so it ends within the predecessor's
+//!    kernel lifetime, which rule 3's takeover wait already covers. Only the kernel's copy
+//!    (tied to this boot) and the persisted configuration are trusted; nothing else is carried
+//!    over. [`VipDecider::shutdown`] says which held VIPs an orderly stop may leave in place.
+//!
 //! Decisions are edge-triggered: [`VipDecider::poll`] returns `Action::VipClaim` and the event
 //! `+vip-claimed <master> <vip> <epoch>` when a VIP becomes held, `Action::VipRelease` and
 //! `-vip-released <master> <vip> <epoch>` when it stops being held (both events at
@@ -58,7 +69,10 @@
 //! * [`VipDecider::poll_touched`] after handling each input, [`VipDecider::poll`] on every
 //!   tick; push the actions out.
 //!   [`VipDecider::next_deadline`] says when the next decision can change without input.
-//! * [`VipDecider::release_all`] on shutdown; [`VipDecider::status`] for `SENTINEL VIP`/`INFO`.
+//! * [`VipDecider::observe_found`] when the shell finds the VIP on the interface at start-up
+//!   with a finite lifetime, [`VipDecider::observe_present`] on every later look.
+//! * [`VipDecider::release_all`] when entering TILT, [`VipDecider::shutdown`] on an orderly stop;
+//!   [`VipDecider::status`] for `SENTINEL VIP`/`INFO`.
 //!
 //! Times are milliseconds of a clock that must not jump (feed a monotonic clock); backward
 //! steps are tolerated (nothing panics, leases simply look fresher).
@@ -135,6 +149,9 @@ struct MasterVip {
     announced_until: Option<Option<Millis>>,
     /// The last release was a fence (lease lost).
     fenced: bool,
+    /// An address found on the interface at start-up, kept unrenewed until this time unless
+    /// claimed or dropped first (rule 5).
+    adopted: Option<Millis>,
 }
 
 /// Where a VIP stands, for `SENTINEL VIP <master>` and `INFO`.
@@ -142,6 +159,9 @@ struct MasterVip {
 pub enum VipState {
     /// Held by this node.
     Held,
+    /// Found on the interface at start-up (left by the previous process) and kept, unrenewed,
+    /// until a majority confirms this node should hold it or the wait ends.
+    Adopted,
     /// The target is local and the lease is fresh, but a previous holder's lease is still
     /// running (claim at `takeover_at`).
     Waiting,
@@ -152,10 +172,11 @@ pub enum VipState {
 }
 
 impl VipState {
-    /// Lower-case name for replies (`held`, `waiting`, `no-quorum`, `standby`).
+    /// Lower-case name for replies (`held`, `adopted`, `waiting`, `no-quorum`, `standby`).
     pub fn as_str(self) -> &'static str {
         match self {
             VipState::Held => "held",
+            VipState::Adopted => "adopted",
             VipState::Waiting => "waiting",
             VipState::NoQuorum => "no-quorum",
             VipState::Standby => "standby",
@@ -340,6 +361,33 @@ impl VipDecider {
         }
     }
 
+    /// At start-up the shell found `master`'s VIP on its interface with `lifetime_ms` of kernel
+    /// lifetime left (a predecessor's): keep it, unrenewed, until the rules decide, at the
+    /// latest `min(lifetime_ms, lease_ms)` from `now` (rule 5). Ignored while held or when the
+    /// master has no VIP.
+    pub fn observe_found(&mut self, master: &str, lifetime_ms: Millis, now: Millis) {
+        let m = self.entry(master);
+        if m.held.is_some() {
+            return;
+        }
+        if let Some(config) = &m.config {
+            m.adopted = Some(now.saturating_add(lifetime_ms.min(config.lease_ms)));
+        }
+    }
+
+    /// Whether `master`'s VIP is on the interface now: an adopted address that is gone (its
+    /// lifetime ran out, someone removed it) is no longer kept.
+    pub fn observe_present(&mut self, master: &str, present: bool) {
+        if !present
+            && self
+                .masters
+                .get(master)
+                .is_some_and(|m| m.adopted.is_some())
+        {
+            self.entry(master).adopted = None;
+        }
+    }
+
     /// Decides, for every master with a VIP, whether to claim or release (leases run out with
     /// time alone: the periodic tick); returns the actions and events.
     pub fn poll(&mut self, now: Millis) -> Vec<Action> {
@@ -375,6 +423,7 @@ impl VipDecider {
             match (m.held, d.want) {
                 (None, true) => {
                     let epoch = d.target_epoch;
+                    m.adopted = None;
                     m.held = Some(epoch);
                     m.fenced = false;
                     m.announced_until = Some(d.lease_until);
@@ -398,19 +447,51 @@ impl VipDecider {
                 (Some(_), false) => {
                     release(name, m, d.target_local && !d.lease_fresh, &mut actions)
                 }
-                _ => {}
+                (None, false) => {
+                    if let Some(until) = m.adopted {
+                        // The target is known to be elsewhere (once the host's addresses are
+                        // known), or the wait is over.
+                        let elsewhere = !self.local.is_empty() && !d.target_local;
+                        if elsewhere || now >= until {
+                            let fence = d.target_local && !d.lease_fresh;
+                            release(name, m, fence, &mut actions);
+                        } else {
+                            self.deadline = Some(self.deadline.map_or(until, |d| d.min(until)));
+                        }
+                    }
+                }
             }
         }
         actions
     }
 
-    /// Releases every held VIP (shutdown), without fencing.
+    /// Releases every held or adopted VIP (TILT: the clock measuring the leases is not
+    /// trusted), without fencing.
     pub fn release_all(&mut self) -> Vec<Action> {
         let mut actions = Vec::new();
         for (name, m) in &mut self.masters {
             release(name, m, false, &mut actions);
         }
         actions
+    }
+
+    /// An orderly stop (`SIGTERM`, `SHUTDOWN`): releases the VIPs that must not outlive the
+    /// process — all of them with `release` (decommissioning), else those without a kernel
+    /// lifetime (a lone sentinel's) — and leaves the others in place for a restarted process
+    /// to adopt (rule 5); their kernel lifetime removes them if none does. Returns the
+    /// releases and the names of the masters whose VIP is left in place.
+    pub fn shutdown(&mut self, release_all: bool) -> (Vec<Action>, Vec<String>) {
+        let mut actions = Vec::new();
+        let mut kept = Vec::new();
+        for (name, m) in &mut self.masters {
+            let bounded = matches!(m.announced_until, Some(Some(_)));
+            if !release_all && ((m.held.is_some() && bounded) || m.adopted.is_some()) {
+                kept.push(name.clone());
+            } else {
+                release(name, m, false, &mut actions);
+            }
+        }
+        (actions, kept)
     }
 
     /// Whether `host` is an address of this host (a VIP never counts).
@@ -430,6 +511,8 @@ impl VipDecider {
         let d = decide(m, config, &self.local, &self.vips, now);
         let state = if m.held.is_some() {
             VipState::Held
+        } else if m.adopted.is_some() {
+            VipState::Adopted
         } else if !d.target_local {
             VipState::Standby
         } else if !d.lease_fresh {
@@ -607,8 +690,13 @@ fn same_host(a: &str, b: &str) -> bool {
     }
 }
 
+/// Stops holding `m`'s VIP, or drops an adopted one (at the epoch of the target it was kept
+/// for); nothing if neither.
 fn release(name: &str, m: &mut MasterVip, fence: bool, actions: &mut Vec<Action>) {
-    let Some(epoch) = m.held.take() else { return };
+    let adopted = m.adopted.take().map(|_| target(m).map_or(0, |t| t.epoch));
+    let Some(epoch) = m.held.take().or(adopted) else {
+        return;
+    };
     m.announced_until = None;
     m.fenced = fence;
     actions.push(Action::VipRelease {
@@ -1231,5 +1319,97 @@ mod tests {
         .map(|s| s.as_str())
         .collect();
         assert_eq!(names, ["held", "waiting", "no-quorum", "standby"]);
+    }
+
+    /// Rule 5: a restarted holder keeps the address it finds, unrenewed, and claims it with no
+    /// gap once a peer confirms the local master.
+    #[test]
+    fn a_restarted_holder_adopts_its_address_and_claims_it_on_confirmation() {
+        let mut d = decider(2, ME, 3);
+        d.observe_found(M, 900, 0);
+        assert!(d.poll(0).is_empty(), "kept: no release, no renewal");
+        assert_eq!(d.status(M, 0).unwrap().state, VipState::Adopted);
+        assert_eq!(
+            d.next_deadline(0),
+            Some(900),
+            "dropped at the end of the wait"
+        );
+        d.observe_contact(M, "peer-b", B, 150);
+        let actions = d.poll(150);
+        assert_eq!(plain(actions.clone()), claim(3));
+        assert!(
+            matches!(actions[0], Action::VipClaim { until: Some(u), .. } if u == 150 + LEASE),
+            "the claim renews the lifetime from the confirmation: {actions:?}"
+        );
+        assert_eq!(d.status(M, 150).unwrap().state, VipState::Held);
+    }
+
+    #[test]
+    fn an_adopted_address_is_dropped_at_once_when_the_target_is_elsewhere() {
+        let mut d = VipDecider::new();
+        d.configure(M, Some(&config()));
+        d.set_peer_count(M, 2);
+        d.observe_master(M, ME, 3, 0);
+        d.observe_found(M, 5000, 0);
+        assert!(
+            d.poll(0).is_empty(),
+            "the host's addresses are not known yet"
+        );
+        d.set_local_addrs(&[ME.parse().unwrap()]);
+        // A peer's hello brought a newer epoch: the master is B now.
+        d.observe_master(M, B, 4, 20);
+        assert_eq!(plain(d.poll(20)), release(4, false));
+        assert_eq!(d.status(M, 20).unwrap().state, VipState::Standby);
+        d.observe_contact(M, "peer-b", B, 30);
+        assert!(
+            d.poll(30).is_empty(),
+            "never claimed against the newer epoch"
+        );
+    }
+
+    #[test]
+    fn an_unconfirmed_adopted_address_is_dropped_and_fenced_after_the_lease() {
+        let mut d = decider(2, ME, 3);
+        // More kernel lifetime left than the lease: the lease bounds the wait.
+        d.observe_found(M, 5000, 100);
+        assert!(d.poll(100 + LEASE - 1).is_empty());
+        assert_eq!(plain(d.poll(100 + LEASE)), release(3, true));
+        assert!(d.status(M, 100 + LEASE).unwrap().fenced);
+        assert_eq!(d.status(M, 100 + LEASE).unwrap().state, VipState::NoQuorum);
+    }
+
+    #[test]
+    fn an_adopted_address_the_kernel_dropped_is_forgotten() {
+        let mut d = decider(2, ME, 3);
+        d.observe_found(M, 900, 0);
+        d.observe_present(M, false);
+        assert_eq!(d.status(M, 10).unwrap().state, VipState::NoQuorum);
+        assert!(d.poll(2000).is_empty(), "nothing left to release");
+    }
+
+    #[test]
+    fn tilt_drops_an_adopted_address() {
+        let mut d = decider(2, ME, 3);
+        d.observe_found(M, 900, 0);
+        assert_eq!(plain(d.release_all()), release(3, false));
+    }
+
+    #[test]
+    fn an_orderly_stop_leaves_lease_bounded_vips_and_releases_the_rest() {
+        let mut d = decider(2, ME, 1);
+        d.observe_contact(M, "peer-b", B, 0);
+        assert_eq!(plain(d.poll(0)), claim(1));
+        let (actions, kept) = d.clone().shutdown(false);
+        assert!(actions.is_empty());
+        assert_eq!(kept, [M]);
+        let (actions, kept) = d.shutdown(true);
+        assert_eq!(plain(actions), release(1, false), "decommissioning");
+        assert!(kept.is_empty());
+        // A lone sentinel's VIP has no kernel lifetime: it cannot be left behind.
+        let mut lone = decider(0, ME, 1);
+        assert_eq!(plain(lone.poll(0)), claim(1));
+        let (actions, kept) = lone.shutdown(false);
+        assert_eq!(plain(actions), release(1, false));
+        assert!(kept.is_empty());
     }
 }

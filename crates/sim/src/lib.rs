@@ -53,6 +53,8 @@ impl Summary {
         t.elections += outcome.stats.elections;
         t.switches += outcome.stats.switches;
         t.tilts += outcome.stats.tilts;
+        t.vip_found += outcome.stats.vip_found;
+        t.vip_kept += outcome.stats.vip_kept;
         t.aborts_not_elected += outcome.stats.aborts_not_elected;
         t.votes += outcome.stats.votes;
         t.saves += outcome.stats.saves;

@@ -182,8 +182,8 @@ fn seeds(
         t.steps
     );
     println!(
-        "elections won: {}, +switch-master: {}, +tilt: {}",
-        t.elections, t.switches, t.tilts
+        "elections won: {}, +switch-master: {}, +tilt: {}, VIP found at restart: {}, kept in place: {}",
+        t.elections, t.switches, t.tilts, t.vip_found, t.vip_kept
     );
     print_details(t);
     for (rule, n) in summary.by_rule() {

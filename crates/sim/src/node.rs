@@ -155,6 +155,9 @@ pub struct Node {
     pub vip_present: bool,
     /// Simulated time since which it holds the VIP (per its last claim).
     pub vip_held_since: Option<Time>,
+    /// The master's newest epoch a majority of sentinels had persisted when this process
+    /// started (for the restart rule's check).
+    pub boot_majority_epoch: u64,
     /// Simulated time at which the host's kernel drops the VIP by itself: the lifetime the shell
     /// gave it at the last claim or renewal, plus the kernel's expiry delay (`None`: no
     /// lifetime). Runs whether or not the process does.
@@ -211,6 +214,7 @@ impl Node {
             clock_jumped_at: None,
             vip_present: false,
             vip_held_since: None,
+            boot_majority_epoch: 0,
             vip_kernel_until: None,
             contact: vec![None; peers],
             lease_reported: false,

@@ -616,10 +616,12 @@ fn draw_faults(rng: &mut SmallRng, sc: &Scenario, profile: Profile) -> Vec<Fault
                 extra_ms: rng.gen_range(50..=1_500),
             },
         };
-        let duration = if matches!(kind, FaultKind::ClockJump { .. }) {
-            0
-        } else {
-            duration
+        let duration = match kind {
+            FaultKind::ClockJump { .. } => 0,
+            // A quick restart (systemd's Restart=, an upgrade): the new process finds the VIP
+            // its predecessor left, its kernel lifetime still running.
+            FaultKind::CrashSentinel(_) if rng.gen_bool(0.4) => rng.gen_range(20..=900),
+            _ => duration,
         };
         faults.push(Fault { at, duration, kind });
     }

@@ -136,8 +136,14 @@ impl FakeBackend {
 
     /// Adds an address as someone else would (not recorded as a call; watchers notified).
     pub fn add_externally(&self, interface: &str, addr: IpAddr, prefix: u8) {
+        self.add_externally_for(interface, addr, prefix, Lifetime::Forever);
+    }
+
+    /// Like [`FakeBackend::add_externally`], with a kernel lifetime (as a predecessor that
+    /// held the address under a lease leaves it).
+    pub fn add_externally_for(&self, interface: &str, addr: IpAddr, prefix: u8, valid: Lifetime) {
         let mut s = self.lock();
-        insert(&mut s, interface, addr, prefix, Lifetime::Forever);
+        insert(&mut s, interface, addr, prefix, valid);
     }
 
     /// Changes an interface's carrier (watchers get a [`NetEvent::Link`]).

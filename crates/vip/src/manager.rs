@@ -1,7 +1,11 @@
 //! [`VipManager`]: executes claim/release decisions for one VIP and keeps the kernel in line.
 //!
-//! * Start: the VIP is not held, so a copy left on the interface (crash, manual add) is
-//!   removed before anything else ([`VipReport::RemovedStray`]).
+//! * Start: the VIP is not held. A copy left on the interface with a finite kernel lifetime (a
+//!   predecessor that stopped for a restart, or died, while holding it) is *adopted*: reported
+//!   ([`VipReport::Found`]) and left alone, unrenewed, until a claim (kept with no gap, lifetime
+//!   renewed) or a release (removed); its lifetime removes it if neither comes. A copy with no
+//!   lifetime (a manual add, a lone sentinel's) is removed before anything else
+//!   ([`VipReport::RemovedStray`]).
 //! * Claim: add the address, announce a burst of `garp_count` frames `garp_interval` apart,
 //!   a second burst `garp_repeat_delay` later, and every `garp_refresh` re-check the address
 //!   and announce again.
@@ -19,7 +23,8 @@
 //!   answered with a burst of announcements, at most once per [`CONFLICT_PERIOD`]; nobody
 //!   else's address is touched.
 //! * Failures are reported and retried after [`RETRY_DELAY`].
-//! * Dropping the manager (or [`VipManager::shutdown`]) releases the VIP.
+//! * Dropping the manager (or [`VipManager::shutdown`]) releases the VIP;
+//!   [`VipManager::detach`] ends the task leaving the address as it is (with its lifetime).
 
 use crate::backend::{ArpWatch, Change, Lifetime, NetEvent, NetWatch, VipAddr, VipBackend};
 use crate::error::VipError;
@@ -62,6 +67,13 @@ pub enum VipReport {
         /// Present on the configured interface.
         present: bool,
     },
+    /// At start the VIP was on the interface with a finite kernel lifetime: it is adopted
+    /// (left in place, unrenewed) until a claim or a release. Sent before the first
+    /// [`VipReport::Observed`].
+    Found {
+        /// What the kernel says is left of its lifetime.
+        lifetime: Duration,
+    },
     /// The VIP vanished while held (e.g. `ip addr del`) and was re-added and re-announced.
     Reasserted,
     /// The VIP was on the interface while not held (at start, or added behind our back) and
@@ -88,6 +100,7 @@ enum Command {
     Claim(Option<Instant>),
     Lease(Option<Instant>),
     Release,
+    Detach,
 }
 
 /// The kernel lifetime that makes an address added or renewed at `now` go away by itself when a
@@ -132,6 +145,7 @@ impl VipManager {
             settings,
             report: Box::new(report),
             held: false,
+            adopted: false,
             lease: None,
             present: None,
             carrier: None,
@@ -167,6 +181,13 @@ impl VipManager {
         drop(self.commands);
         let _ = self.task.await;
     }
+
+    /// Ends the task after the commands sent before, leaving the address as it is: a held VIP
+    /// stays with the kernel lifetime of its last renewal, for a restarted process to adopt.
+    pub async fn detach(self) {
+        let _ = self.commands.send(Command::Detach);
+        let _ = self.task.await;
+    }
 }
 
 /// Why the kernel state is being brought in line.
@@ -185,6 +206,8 @@ struct Runner {
     settings: VipSettings,
     report: Box<dyn FnMut(VipReport) + Send>,
     held: bool,
+    /// A predecessor's copy found at start is being kept until a claim or a release.
+    adopted: bool,
     /// When the holder's lease ends (`None`: never).
     lease: Option<Instant>,
     present: Option<bool>,
@@ -215,6 +238,7 @@ impl Runner {
                     Some(Command::Claim(lease)) => self.claim(Instant::now(), lease),
                     Some(Command::Lease(until)) => self.renew(Instant::now(), until),
                     Some(Command::Release) => self.release(Instant::now()),
+                    Some(Command::Detach) => return,
                     None => {
                         self.release(Instant::now());
                         return;
@@ -292,6 +316,7 @@ impl Runner {
         self.lease = lease;
         if !self.held {
             self.held = true;
+            self.adopted = false;
             self.apply(now, Reason::Command);
         } else {
             self.renew(now, lease);
@@ -317,8 +342,9 @@ impl Runner {
     }
 
     fn release(&mut self, now: Instant) {
-        if self.held {
+        if self.held || self.adopted {
             self.held = false;
+            self.adopted = false;
             self.frames_left = 0;
             self.next_frame = None;
             self.second_burst = None;
@@ -338,7 +364,18 @@ impl Runner {
         };
         let mut announcing = false;
         let lifetime = kernel_lifetime(self.lease, now);
-        let present = if self.held && (found.is_some() || lifetime.is_some()) {
+        if reason == Reason::Startup {
+            if let Some(Lifetime::Seconds(left)) = found.as_ref().map(|e| e.valid) {
+                self.adopted = true;
+                (self.report)(VipReport::Found {
+                    lifetime: Duration::from_secs(u64::from(left)),
+                });
+            }
+        }
+        self.adopted &= found.is_some();
+        let present = if self.adopted {
+            true
+        } else if self.held && (found.is_some() || lifetime.is_some()) {
             if let (None, Some(lifetime)) = (&found, lifetime) {
                 if let Err(e) = self.backend.add(vip, lifetime) {
                     return self.fail(now, reason, e);

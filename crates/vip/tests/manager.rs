@@ -502,3 +502,87 @@ async fn a_conflicting_arp_is_reported_and_answered_with_a_burst() {
     fake.arp_from([2, 0, 0, 0, 0, 0x77], vip4());
     assert!(matches!(next(&mut rx).await, VipReport::Conflict { .. }));
 }
+
+/// Calls that change the address (add, renew, remove) made so far.
+fn changes(fake: &FakeBackend) -> Vec<Call> {
+    fake.calls()
+        .into_iter()
+        .map(|(_, c)| c)
+        .filter(|c| matches!(c, Call::Add(..) | Call::Renew(..) | Call::Remove(..)))
+        .collect()
+}
+
+/// A predecessor's copy with a lifetime (left for a restart) is adopted: kept untouched until
+/// the claim, which renews it in place — no remove, no add, so no gap.
+#[tokio::test(start_paused = true)]
+async fn a_predecessors_leased_copy_is_adopted_and_claimed_in_place() {
+    use warden_vip::Lifetime;
+    let fake = backend();
+    fake.add_externally_for(IFACE, vip4(), 32, Lifetime::Seconds(2));
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    match next(&mut rx).await {
+        VipReport::Found { lifetime } => assert_eq!(lifetime, Duration::from_secs(2)),
+        other => panic!("expected Found, got {other:?}"),
+    }
+    expect_observed(&mut rx, true).await;
+    // A kernel event about it (someone re-reads, a renewal elsewhere) does not remove it.
+    fake.add_externally_for(IFACE, vip4(), 32, Lifetime::Seconds(2));
+    let t0 = Instant::now();
+    run_until(t0, 50).await;
+    assert!(fake.has(IFACE, vip4()));
+    assert!(changes(&fake).is_empty(), "untouched while adopted");
+    assert!(
+        fake.announce_times().is_empty(),
+        "not announced while adopted"
+    );
+    m.claim(Some(t0 + 3500 * MS));
+    run_until(t0, 60).await;
+    assert_eq!(
+        changes(&fake),
+        [Call::Renew(
+            VipAddr::new(vip4(), 32, IFACE).unwrap(),
+            Lifetime::Seconds(3)
+        )]
+    );
+    assert!(!fake.announce_times().is_empty(), "announced once claimed");
+    assert_no_report(&mut rx);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_adopted_copy_is_removed_on_release_and_left_on_detach() {
+    use warden_vip::Lifetime;
+    let fake = backend();
+    fake.add_externally_for(IFACE, vip4(), 32, Lifetime::Seconds(1));
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    assert!(matches!(next(&mut rx).await, VipReport::Found { .. }));
+    expect_observed(&mut rx, true).await;
+    m.release();
+    expect_observed(&mut rx, false).await;
+    assert!(!fake.has(IFACE, vip4()));
+    m.shutdown().await;
+
+    // Detach: a held, leased VIP stays for the next process.
+    let fake = backend();
+    let (m, mut rx) = start(&fake, settings(vip4(), 32));
+    expect_observed(&mut rx, false).await;
+    m.claim(Some(Instant::now() + 2000 * MS));
+    expect_observed(&mut rx, true).await;
+    m.detach().await;
+    assert!(fake.has(IFACE, vip4()));
+    assert_eq!(fake.lifetime(IFACE, vip4()), Some(Lifetime::Seconds(2)));
+}
+
+/// A copy the kernel drops while adopted is reported gone.
+#[tokio::test(start_paused = true)]
+async fn an_adopted_copy_that_vanishes_is_reported_absent() {
+    use warden_vip::Lifetime;
+    let fake = backend();
+    fake.add_externally_for(IFACE, vip4(), 32, Lifetime::Seconds(1));
+    let (_m, mut rx) = start(&fake, settings(vip4(), 32));
+    assert!(matches!(next(&mut rx).await, VipReport::Found { .. }));
+    expect_observed(&mut rx, true).await;
+    fake.remove_externally(IFACE, vip4());
+    expect_observed(&mut rx, false).await;
+    // Not re-added: it was never held.
+    assert!(!fake.has(IFACE, vip4()));
+}

@@ -281,8 +281,8 @@ impl Run {
             metrics: metrics.clone(),
         });
         let shutdown = Shutdown::new();
-        // VIPs first: a stale VIP left by a crashed predecessor is removed before anything is
-        // answered; missing capabilities stop start-up with a message naming them.
+        // VIPs first: a stray VIP is removed before anything is answered, a predecessor's
+        // leased one adopted; missing capabilities stop start-up with a message naming them.
         let vip = match vip::KernelVip::start(app.clone(), events.clone(), metrics.clone()).await {
             Ok(vip) => vip,
             Err(e) => {
@@ -352,7 +352,7 @@ impl Run {
         }
         shutdown.trigger();
         self.supervisor.stopping();
-        vip.shutdown().await;
+        vip.shutdown(shutdown.releases_vips()).await;
         if let Some(pidfile) = pidfile {
             tracing::info!("Removing the pid file.");
             pidfile.remove();

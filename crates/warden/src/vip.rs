@@ -17,7 +17,8 @@ use warden_vip::{LinuxBackend, VipAddr, VipBackend, VipError, VipManager, VipRep
 
 /// How often the host's addresses are re-read.
 const ADDR_POLL: Duration = Duration::from_secs(1);
-/// How long start-up waits for each VIP's first reconciliation (stale copy removed).
+/// How long start-up waits for each VIP's first reconciliation (stray copy removed, or a
+/// predecessor's leased copy adopted).
 const RECONCILE_WAIT: Duration = Duration::from_secs(2);
 
 struct Managed {
@@ -76,8 +77,10 @@ fn configured(app: &App) -> Vec<ConfiguredVip> {
 impl KernelVip {
     /// Set up VIP handling. When VIPs are configured this checks CAP_NET_ADMIN/CAP_NET_RAW and
     /// opens the netlink/packet sockets (an error says exactly what is missing), starts a
-    /// manager per VIP and waits until each has removed any stale copy of its VIP, so nothing
-    /// is answered while a crashed predecessor's VIP is still on the interface.
+    /// manager per VIP and waits until each has looked at its interface: a stray copy (no
+    /// lifetime) is removed before anything is answered; a predecessor's leased copy is
+    /// adopted and left to the core's decision (`Input::VipFound`). The host's addresses reach
+    /// the core first, so it can tell at once whether an adopted copy's master is local.
     pub async fn start(
         app: Arc<App>,
         events: Arc<dyn EventPublisher + Send + Sync>,
@@ -94,6 +97,7 @@ impl KernelVip {
             })),
             observed,
         };
+        feed_local_addrs(&app, &mut Vec::new());
         let wanted = configured(&app);
         if !wanted.is_empty() {
             warden_vip::check_capabilities()?;
@@ -110,10 +114,9 @@ impl KernelVip {
                 }
             }
         }
-        feed_local_addrs(&app, &mut Vec::new());
         let watcher = app.clone();
         tokio::spawn(async move {
-            let mut last = Vec::new();
+            let mut last = host_addrs_sorted();
             loop {
                 tokio::time::sleep(ADDR_POLL).await;
                 feed_local_addrs(&watcher, &mut last);
@@ -175,6 +178,17 @@ impl KernelVip {
                 events.publish("-vip-conflict", &message);
             }
             VipReport::Announced { frames } => metrics.observe_announcements(&name, frames),
+            VipReport::Found { lifetime } => {
+                tracing::warn!(
+                    "Found VIP {addr} of master {name} on the interface with {} s of kernel \
+                     lifetime left: kept until the peers confirm this node holds it",
+                    lifetime.as_secs()
+                );
+                app.input(Input::VipFound {
+                    master: name.clone(),
+                    lifetime_ms: u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX),
+                });
+            }
             VipReport::RemovedStray => {
                 tracing::warn!("Removed VIP {addr} of master {name}: this node does not hold it");
             }
@@ -198,18 +212,37 @@ impl KernelVip {
         Ok(())
     }
 
-    /// Release every VIP and wait until they are off the interfaces (shutdown).
-    pub async fn shutdown(&self) {
-        let managers: Vec<Managed> = self
+    /// An orderly stop: the VIPs the core says must go (all of them with `release`) are
+    /// removed, and waited for; the others are left on their interfaces with their kernel
+    /// lifetime, for a restarted Warden to adopt (the kernel removes them when the lease runs
+    /// out if none does).
+    pub async fn shutdown(&self, release: bool) {
+        let (actions, kept) = self.app.with_core(|core, _| core.shutdown_vips(release));
+        for action in actions {
+            if let warden_core::Action::Event(e) = action {
+                tracing::warn!("{} {}", e.kind, e.message);
+                self.events.publish(&e.kind, &e.message);
+            }
+        }
+        let managers: Vec<(String, Managed)> = self
             .inner
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .managers
             .drain()
-            .map(|(_, m)| m)
             .collect();
-        for m in managers {
-            m.manager.shutdown().await;
+        for (master, m) in managers {
+            if kept.contains(&master) {
+                tracing::warn!(
+                    "Leaving VIP {} of master {master} in place for a restart: its kernel \
+                     lifetime removes it when the lease runs out unless a restarted Warden \
+                     confirms it first (SHUTDOWN RELEASE removes it)",
+                    m.config.addr_spec()
+                );
+                m.manager.detach().await;
+            } else {
+                m.manager.shutdown().await;
+            }
         }
     }
 }
@@ -262,11 +295,17 @@ impl VipExecutor for KernelVip {
     }
 }
 
-/// Send the host's addresses to the core if they changed.
-fn feed_local_addrs(app: &App, last: &mut Vec<IpAddr>) {
+/// The host's addresses, sorted, without repeats.
+fn host_addrs_sorted() -> Vec<IpAddr> {
     let mut addrs = host_addrs();
     addrs.sort();
     addrs.dedup();
+    addrs
+}
+
+/// Send the host's addresses to the core if they changed.
+fn feed_local_addrs(app: &App, last: &mut Vec<IpAddr>) {
+    let addrs = host_addrs_sorted();
     if &addrs != last || last.is_empty() {
         *last = addrs.clone();
         app.input(Input::LocalAddrs { addrs });

@@ -260,7 +260,11 @@ impl Sentinel {
             Input::ScriptStarted { id, pid } => self.scripts.started(id, pid),
             Input::ScriptExited { id, outcome } => self.script_exited(id, outcome, now),
             Input::LocalAddrs { addrs } => self.vip.set_local_addrs(&addrs),
-            Input::VipObserved { .. } => {}
+            Input::VipObserved { master, present } => self.vip.observe_present(&master, present),
+            Input::VipFound {
+                master,
+                lifetime_ms,
+            } => self.vip.observe_found(&master, lifetime_ms, now),
         }
         self.switch_due_masters(now);
         self.vip_poll(now, false);

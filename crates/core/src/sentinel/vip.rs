@@ -223,10 +223,12 @@ impl Sentinel {
         }
     }
 
-    /// Release every held VIP (orderly shutdown).
-    pub fn release_vips(&mut self) {
-        let actions = self.vip.release_all();
-        self.push_all(actions);
+    /// An orderly stop: the VIP releases to execute now (every VIP with `release`, else only
+    /// those without a kernel lifetime) and the masters whose VIP is left in place for a
+    /// restarted process to adopt (see [`crate::vip::VipDecider::shutdown`]). The actions are
+    /// returned rather than queued: the driver has stopped.
+    pub fn shutdown_vips(&mut self, release: bool) -> (Vec<Action>, Vec<String>) {
+        self.vip.shutdown(release)
     }
 
     /// Apply a VIP option of `SENTINEL SET` (`args[0]` is the option name). `None` if `option`

@@ -159,6 +159,37 @@ impl World {
         }
     }
 
+    /// The newest epoch of the master that a majority of the sentinels have persisted (their
+    /// config files: a lower bound of what they know).
+    pub(super) fn majority_epoch(&self) -> u64 {
+        let mut epochs: Vec<u64> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let disk = n.disk.lock();
+                disk.saved.masters.first().map_or(0, |m| m.config_epoch)
+            })
+            .collect();
+        epochs.sort_unstable_by(|a, b| b.cmp(a));
+        epochs[majority(epochs.len()) - 1]
+    }
+
+    /// The restart rule: a restarted process that claims the VIP its predecessor left never
+    /// does so for an epoch older than one a majority had persisted before it started (its
+    /// confirmations, all asked after the start, cannot all name the old master then).
+    pub(super) fn check_adopted_claim(&mut self, node: usize, epoch: u64) {
+        let n = &self.nodes[node];
+        if n.boot_majority_epoch > epoch {
+            let detail = format!(
+                "kept the VIP its predecessor left for epoch {epoch}, though a majority had \
+                 epoch {} before it started",
+                n.boot_majority_epoch
+            );
+            self.checker
+                .report(self.now, Some(node), "vip-restart-against-newer", detail);
+        }
+    }
+
     /// At most one host may have the VIP on its interface for longer than the lease (plus the
     /// lease check's slack), counted as the kernels see it: a crashed or paused process's
     /// address counts until it released it or its kernel lifetime ran out.

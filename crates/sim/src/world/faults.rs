@@ -8,6 +8,7 @@ use crate::panics;
 use crate::scenario::{FaultKind, TickMode};
 use crate::trace::Detail;
 use rand::Rng;
+use warden_core::vip::KERNEL_EXPIRY_DELAY;
 use warden_core::{Input, Options, Sentinel};
 
 impl World {
@@ -167,22 +168,45 @@ impl World {
         }
         self.checker.restarted(node);
         let addrs = vec![std::net::IpAddr::from([10, 0, 0, node as u8 + 1])];
-        // The driver's start-up reconciliation (warden's `KernelVip::start`) removes a VIP the
-        // crashed process left on the interface before the core runs, so the core starts with
-        // the VIP absent.
-        self.nodes[node].vip_present = false;
+        // The driver's start-up reconciliation (warden's `KernelVip::start`): a copy the last
+        // process left with a kernel lifetime still running is adopted (the core hears how
+        // much is left), any other copy is removed before the core runs.
         let vip = self.sc.vip_lease_ms.is_some();
+        self.nodes[node].boot_majority_epoch = self.majority_epoch();
+        let n = &mut self.nodes[node];
+        let left = match n.vip_kernel_until {
+            Some(until) if n.vip_present && until > self.now + KERNEL_EXPIRY_DELAY => {
+                Some(until - KERNEL_EXPIRY_DELAY - self.now)
+            }
+            _ => None,
+        };
+        if left.is_none() {
+            n.vip_present = false;
+            n.vip_kernel_until = None;
+        } else {
+            self.stats.vip_found += 1;
+        }
         self.step(node, |c, now| {
             c.handle(Input::LocalAddrs { addrs }, now);
-            if vip {
+            if !vip {
+                return;
+            }
+            if let Some(lifetime_ms) = left {
                 c.handle(
-                    Input::VipObserved {
+                    Input::VipFound {
                         master: MASTER.into(),
-                        present: false,
+                        lifetime_ms,
                     },
                     now,
                 );
             }
+            c.handle(
+                Input::VipObserved {
+                    master: MASTER.into(),
+                    present: left.is_some(),
+                },
+                now,
+            );
         });
         if self.nodes[node].tick_mode == TickMode::RedisHz && self.nodes[node].next_tick.is_none() {
             let first = self.now + self.rng.gen_range(1..100);

@@ -82,6 +82,10 @@ pub struct Stats {
     pub switches: u64,
     /// `+tilt` events.
     pub tilts: u64,
+    /// Restarted processes that found the VIP their predecessor left (kernel lifetime running).
+    pub vip_found: u64,
+    /// Of those, claims that kept the address in place (no gap).
+    pub vip_kept: u64,
     /// `-failover-abort-not-elected` events (lost or split elections: reported, not failed).
     pub aborts_not_elected: u64,
     /// `+vote-for-leader` events.
@@ -804,6 +808,11 @@ impl World {
                 self.checker.vip_claim(self.now, node, &master, epoch);
                 self.check_claim_over_silent_holder(node);
                 let kernel_until = self.kernel_lifetime(node, until);
+                if self.nodes[node].vip_present && self.nodes[node].vip_held_since.is_none() {
+                    // Claimed while the address is on the interface, unheld: an adopted one.
+                    self.stats.vip_kept += 1;
+                    self.check_adopted_claim(node, epoch);
+                }
                 let n = &mut self.nodes[node];
                 n.vip_present = true;
                 n.vip_kernel_until = kernel_until.unwrap_or(n.vip_kernel_until);

@@ -1,6 +1,12 @@
 //! The process-wide stop signal: `SHUTDOWN` (and the signal handlers in `main`) trigger it; the
 //! listeners stop accepting and every connection closes.
+//!
+//! What a stop does to a held VIP: it is left on the interface with its kernel lifetime, for a
+//! restarted Warden to adopt without a gap (or for the kernel to remove when the lease runs
+//! out), unless the stop was asked with `SHUTDOWN ... RELEASE` (decommissioning), which
+//! removes it first.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -8,6 +14,7 @@ use tokio::sync::watch;
 #[derive(Debug, Clone)]
 pub struct Shutdown {
     tx: Arc<watch::Sender<bool>>,
+    release_vips: Arc<AtomicBool>,
 }
 
 impl Default for Shutdown {
@@ -21,12 +28,24 @@ impl Shutdown {
     pub fn new() -> Shutdown {
         Shutdown {
             tx: Arc::new(watch::channel(false).0),
+            release_vips: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// Ask everything to stop (idempotent).
+    /// Ask everything to stop (idempotent), leaving held VIPs to a restarted process.
     pub fn trigger(&self) {
         self.tx.send_replace(true);
+    }
+
+    /// Ask everything to stop and the held VIPs to be released first.
+    pub fn trigger_releasing_vips(&self) {
+        self.release_vips.store(true, Ordering::SeqCst);
+        self.trigger();
+    }
+
+    /// Whether the stop was asked to release the held VIPs.
+    pub fn releases_vips(&self) -> bool {
+        self.release_vips.load(Ordering::SeqCst)
     }
 
     /// Whether [`Shutdown::trigger`] was called.
@@ -43,27 +62,35 @@ impl Shutdown {
     }
 }
 
-/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: a sentinel never saves, so every valid form
-/// stops the process (no reply; the connection closes). `ABORT` has nothing to abort.
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] [RELEASE]`: a sentinel never saves, so every
+/// valid form stops the process (no reply; the connection closes). `ABORT` has nothing to
+/// abort. `RELEASE` (Warden's) removes the held VIPs before exiting, where a plain stop leaves
+/// them for a restart.
 pub fn command(shutdown: &Shutdown, args: &[bytes::Bytes]) -> Option<warden_core::Reply> {
     use warden_core::Reply;
     let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
+    let mut release = false;
     for arg in &args[1..] {
         match arg.to_ascii_lowercase().as_slice() {
             b"save" => save = true,
             b"nosave" => nosave = true,
             b"abort" => abort = true,
+            b"release" => release = true,
             b"now" | b"force" => other = true,
             _ => return Some(Reply::err("ERR syntax error")),
         }
     }
-    if (save && nosave) || (abort && (save || nosave || other)) {
+    if (save && nosave) || (abort && (save || nosave || other || release)) {
         return Some(Reply::err("ERR syntax error"));
     }
     if abort {
         return Some(Reply::err("ERR No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
-    shutdown.trigger();
+    if release {
+        shutdown.trigger_releasing_vips();
+    } else {
+        shutdown.trigger();
+    }
     None
 }

@@ -616,9 +616,21 @@ async fn maxclients_and_shutdown_command() {
         first.cmd(&["SHUTDOWN", "SAVE", "NOSAVE"]).await,
         "-ERR syntax error\r\n"
     );
+    assert_eq!(
+        first.cmd(&["SHUTDOWN", "ABORT", "RELEASE"]).await,
+        "-ERR syntax error\r\n"
+    );
     first.send(&encode(&["SHUTDOWN", "NOSAVE"])).await;
     assert_eq!(first.closed().await, "");
     assert!(server.shutdown.is_triggered());
+    assert!(!server.shutdown.releases_vips(), "a plain stop keeps VIPs");
+    server.task.await.unwrap();
+
+    let server = start(|_| {}).await;
+    let mut client = Client::connect(server.addr).await;
+    client.send(&encode(&["SHUTDOWN", "release"])).await;
+    assert_eq!(client.closed().await, "");
+    assert!(server.shutdown.releases_vips());
     server.task.await.unwrap();
 }
 
