@@ -214,6 +214,33 @@ impl VipBed {
         }
     }
 
+    /// Stops node `i`'s Warden as systemd would (SIGTERM), waits for its exit and reaps it;
+    /// its Redis keeps running.
+    pub fn terminate_warden(&mut self, i: usize) -> io::Result<()> {
+        let mut process = self.procs[i]
+            .warden
+            .take()
+            .ok_or_else(|| io::Error::other(format!("node {i} runs no Warden")))?;
+        let status = process.terminate(START_TIMEOUT)?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "node {i}'s Warden exited with {status}\n{}",
+                process.output_tail(30)
+            )))
+        }
+    }
+
+    /// Waits for node `i`'s Warden to exit by itself (after `SHUTDOWN`) and reaps it.
+    pub fn wait_warden_exit(&mut self, i: usize) -> io::Result<()> {
+        let mut process = self.procs[i]
+            .warden
+            .take()
+            .ok_or_else(|| io::Error::other(format!("node {i} runs no Warden")))?;
+        process.wait_exit(START_TIMEOUT).map(drop)
+    }
+
     /// SIGKILLs node `i`'s Warden only (its Redis keeps running) and reaps it.
     pub fn kill_warden(&mut self, i: usize) {
         self.procs[i].warden.take();
