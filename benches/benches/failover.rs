@@ -21,7 +21,7 @@
 //! suffix when given. A benchmark: nothing is asserted.
 //!
 //! usage: cargo build --release -p warden && sudo cargo bench --bench failover -- [--quick]
-//!        [--runs N] [--scenario kill,partition,stop,switchover] [--systems warden,seed,script-vip]
+//!        [--runs N] [--scenario kill,partition,stop,switchover,switchover-coordinated,freeze,...] [--systems warden,seed,script-vip]
 //!        [--down-after 5000,1000] [--warden-lease MS] [--tag TAG]
 //! (`--quick`: one `kill` run per system at down-after 1000; `--warden-lease`: Warden's
 //! `vip-lease` instead of its default, 1 x down-after.)
@@ -70,17 +70,19 @@ enum Scenario {
     Partition,
     Stop,
     Switchover,
+    SwitchoverCoordinated,
     Freeze,
     WardenKill,
     WardenRestart,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 7] = [
+    const ALL: [Scenario; 8] = [
         Scenario::Kill,
         Scenario::Partition,
         Scenario::Stop,
         Scenario::Switchover,
+        Scenario::SwitchoverCoordinated,
         Scenario::Freeze,
         Scenario::WardenKill,
         Scenario::WardenRestart,
@@ -92,6 +94,7 @@ impl Scenario {
             Scenario::Partition => "partition",
             Scenario::Stop => "stop",
             Scenario::Switchover => "switchover",
+            Scenario::SwitchoverCoordinated => "switchover-coordinated",
             Scenario::Freeze => "freeze",
             Scenario::WardenKill => "warden-kill",
             Scenario::WardenRestart => "warden-restart",
@@ -106,6 +109,10 @@ impl Scenario {
             Scenario::Partition => "the master's node cut off the bridge, plugged back later",
             Scenario::Stop => "the master's redis-server SIGSTOPped, SIGCONTed later",
             Scenario::Switchover => "planned switchover: SENTINEL FAILOVER",
+            Scenario::SwitchoverCoordinated => {
+                "planned switchover: SENTINEL FAILOVER <m> COORDINATED (Warden; redis-sentinel \
+                 has no such mode and gets the plain SENTINEL FAILOVER)"
+            }
             Scenario::Freeze => {
                 "every process of the master's node SIGSTOPped (a frozen host), SIGCONTed later"
             }
@@ -133,7 +140,7 @@ struct Options {
 }
 
 const USAGE: &str = "usage: cargo bench --bench failover -- [--quick] [--runs N] \
-     [--scenario kill|partition|stop|switchover[,...]] [--systems warden,seed,script-vip] \
+     [--scenario kill|partition|stop|switchover|switchover-coordinated|freeze|warden-kill|warden-restart[,...]] [--systems warden,seed,script-vip] \
      [--down-after 5000,1000] [--warden-lease MS] [--tag TAG]";
 
 /// Splits a comma-separated value and maps each item, naming the flag in errors.
@@ -454,11 +461,13 @@ fn run_once(
             bed.terminate(0, "sentinel", Duration::from_secs(10))?;
             system.start_sentinel(&mut bed, 0)?;
         }
-        Scenario::Switchover => {
+        Scenario::Switchover | Scenario::SwitchoverCoordinated => {
             let sentinel = format!("{}:{SENTINEL_PORT}", bed.addr(1));
-            in_client(bed.bed(), move || {
-                request(&sentinel, &["SENTINEL", "FAILOVER", MASTER_NAME])
-            })??;
+            let mut args = vec!["SENTINEL", "FAILOVER", MASTER_NAME];
+            if scenario == Scenario::SwitchoverCoordinated && system == System::Warden {
+                args.push("COORDINATED");
+            }
+            in_client(bed.bed(), move || request(&sentinel, &args))??;
         }
     }
     if matches!(scenario, Scenario::Kill | Scenario::Partition) {
@@ -487,7 +496,7 @@ fn run_once(
             system.start_sentinel(&mut bed, 0)?;
             Some(Instant::now())
         }
-        Scenario::Switchover | Scenario::WardenRestart => None,
+        Scenario::Switchover | Scenario::SwitchoverCoordinated | Scenario::WardenRestart => None,
     };
     if let Some(at) = restored {
         live[0].push((at, true));
@@ -537,11 +546,12 @@ fn cell(v: Option<f64>) -> String {
 type Metric = fn(&Run) -> Option<f64>;
 
 /// The table's columns: title, JSON key of the summary, value.
-const COLUMNS: [(&str, &str, Metric); 9] = [
+const COLUMNS: [(&str, &str, Metric); 10] = [
     ("+sdown", "sdown_ms", |r| r.metrics.sdown_ms),
     ("+odown", "odown_ms", |r| r.metrics.odown_ms),
     ("+switch-master", "switch_ms", |r| r.metrics.switch_ms),
     ("VIP moved", "vip_ms", |r| r.metrics.vip_ms),
+    ("old master demoted", "demoted_ms", |r| r.metrics.demoted_ms),
     ("first write", "first_write_ms", |r| {
         r.metrics.first_write_ms
     }),
@@ -569,10 +579,14 @@ fn report(options: &Options, runs: &[Run]) -> (String, Vec<Json>) {
          failed, – : never within the run); \"unavailable\" = total time writes failed during \
          the whole run (fault window + after the node came back); \"lost acked\" = acknowledged \
          writes missing on the final master; \"two VIP holders\" = ms with two live nodes \
-         holding the VIP; \"ok at end\" = runs whose last write succeeded. Warden's vip-lease: {}.\n",
+         holding the VIP; \"old master demoted\" = first `ROLE` of node 0 as a replica (sampled \
+         every 50 ms; in a coordinated switchover its write pause ends then); \"ok at end\" = \
+         runs whose last write succeeded. Warden's vip-lease: {}.\n",
         options
             .vip_lease_ms
-            .map_or("default (1 x down-after)".to_string(), |ms| format!("{ms} ms")),
+            .map_or("default (1 x down-after)".to_string(), |ms| format!(
+                "{ms} ms"
+            )),
     );
     let mut summaries = Vec::new();
     for &scenario in &options.scenarios {

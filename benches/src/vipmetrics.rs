@@ -51,6 +51,9 @@ pub struct Metrics {
     pub switch_ms: Option<f64>,
     /// First time another node than the old master held the VIP.
     pub vip_ms: Option<f64>,
+    /// First time the old master (node 0) answered `ROLE` as a replica (sampled every
+    /// `ROLE_PERIOD`): in a coordinated switchover, when its write pause ended.
+    pub demoted_ms: Option<f64>,
     /// End of the first acknowledged write after writes started failing (0: they never failed).
     pub first_write_ms: Option<f64>,
     /// Total time writes failed, from each first failure to the next acknowledged write (or the
@@ -106,6 +109,12 @@ impl Trace {
             .filter_map(|changes| changes.iter().find(|(t, held)| *t >= zero && *held))
             .map(|(t, _)| ms(zero, *t))
             .min_by(f64::total_cmp);
+        let demoted_ms = self.roles.first().and_then(|changes| {
+            changes
+                .iter()
+                .find(|(t, role)| *t >= zero && *role == crate::vipprobe::Role::Replica)
+                .map(|(t, _)| ms(zero, *t))
+        });
         let after: Vec<&Attempt> = self.attempts.iter().filter(|a| a.end >= zero).collect();
         let count = |o: Outcome| after.iter().filter(|a| a.outcome == o).count() as u64;
         let outages = self.outages(&after);
@@ -124,6 +133,7 @@ impl Trace {
             odown_ms: event("+odown", "master "),
             switch_ms: event("+switch-master", ""),
             vip_ms,
+            demoted_ms,
             first_write_ms,
             unavailable_ms,
             outages,
