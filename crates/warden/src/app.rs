@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch, Notify};
 use warden_core::{Action, Input, Millis, Reply, Sentinel};
+use warden_server::{SentinelPort, Wait};
 
 /// Wall-clock milliseconds, the clock Redis Sentinel runs on (TILT guards its jumps).
 pub fn now_ms() -> Millis {
@@ -106,20 +107,8 @@ impl App {
         self.timer_wake.notified().await;
     }
 
-    /// `SENTINEL <args...>`, and the save generation that must be durable before the reply
-    /// is written, if any.
-    pub fn sentinel_command(&self, args: &[Bytes]) -> (Reply, Option<u64>) {
-        let run = |core: &mut Sentinel, now| (core.command(args, now), core.reply_barrier());
-        if Sentinel::command_is_read_only(args) {
-            // The hot path of clients asking for the master: no deadline can move.
-            self.with_core(run)
-        } else {
-            self.with_core_then_reschedule(run)
-        }
-    }
-
     /// The sentinel's current `loglevel` (`SENTINEL CONFIG SET` changes it).
-    pub fn loglevel(&self) -> String {
+    fn loglevel(&self) -> String {
         self.with_core(|core, _| core.loglevel().to_string())
     }
 
@@ -128,30 +117,46 @@ impl App {
         self.with_core_then_reschedule(|core, now| core.saved(generation, now));
     }
 
-    /// Resolves once save generation `generation` is durable.
-    pub async fn durable(&self, generation: u64) {
-        let mut seen = self.durable.subscribe();
-        // The sender lives as long as the App, which the caller borrows.
-        let _ = seen.wait_for(|durable| *durable >= generation).await;
-    }
-
-    /// `PUBLISH __sentinel__:hello <payload>` received from a peer.
-    pub fn receive_hello(&self, payload: &[u8]) {
-        self.with_core_then_reschedule(|core, now| core.receive_hello(payload, now));
-    }
-
-    /// The body of INFO's `# Sentinel` section.
-    pub fn info_sentinel(&self) -> String {
-        self.with_core(|core, now| core.info_section(now))
-    }
-
-    /// Monitored master names, for ROLE.
-    pub fn master_names(&self) -> Vec<String> {
-        self.with_core(|core, _| core.master_names())
-    }
-
     /// This sentinel's run id.
     pub fn myid(&self) -> String {
         self.with_core(|core, _| core.myid().to_string())
+    }
+}
+
+/// The RESP server's way into the core.
+impl SentinelPort for App {
+    fn sentinel_command(&self, args: &[Bytes]) -> (Reply, Option<u64>) {
+        let run = |core: &mut Sentinel, now| (core.command(args, now), core.reply_barrier());
+        let answer = if Sentinel::command_is_read_only(args) {
+            // The hot path of clients asking for the master: no deadline can move.
+            self.with_core(run)
+        } else {
+            self.with_core_then_reschedule(run)
+        };
+        if args[0].eq_ignore_ascii_case(b"config") && answer.0 == Reply::ok() {
+            // `SENTINEL CONFIG SET` may have changed `loglevel` (Redis 7.2, Valkey).
+            crate::logging::set_level(&self.loglevel());
+        }
+        answer
+    }
+
+    fn receive_hello(&self, payload: &[u8]) {
+        self.with_core_then_reschedule(|core, now| core.receive_hello(payload, now));
+    }
+
+    fn info_sentinel(&self) -> String {
+        self.with_core(|core, now| core.info_section(now))
+    }
+
+    fn master_names(&self) -> Vec<String> {
+        self.with_core(|core, _| core.master_names())
+    }
+
+    fn durable(&self, generation: u64) -> Wait<'_> {
+        let mut seen = self.durable.subscribe();
+        Box::pin(async move {
+            // The sender lives as long as the App, which the caller borrows.
+            let _ = seen.wait_for(|durable| *durable >= generation).await;
+        })
     }
 }

@@ -20,15 +20,7 @@ use warden_core::config::{self, ConfigEnv, ConfigError, Parsed, SentinelConfig, 
 use crate::journal::{self, Journal};
 use warden_core::glob::glob_match;
 use warden_core::{Persist, Saved};
-
-/// `strerror(errno)` text of an I/O error (std's Display without the ` (os error N)` suffix).
-pub fn strerror(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
+use warden_server::strerror;
 
 fn access(path: &str, mode: libc::c_int) -> io::Result<()> {
     let c = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;

@@ -162,7 +162,7 @@ fn check_redis(report: &mut Report, subject: &str, m: &MasterConfig) {
                     "cannot reach Redis at {}:{} ({}): start it, or correct `sentinel monitor {}`",
                     m.host,
                     m.port,
-                    conffile::strerror(&e),
+                    warden_server::strerror(&e),
                     m.name
                 ),
             );
@@ -345,7 +345,7 @@ fn check_peers(report: &mut Report, subject: &str, m: &MasterConfig, s: &Sentine
             other => {
                 let why = match other {
                     Ok(reply) => format!("{reply:?}"),
-                    Err(e) => conffile::strerror(&e),
+                    Err(e) => warden_server::strerror(&e),
                 };
                 report.add(
                     Severity::Warn,

@@ -37,9 +37,9 @@ pub trait EventPublisher: Send + Sync {
     fn publish(&self, channel: &str, payload: &str);
 }
 
-impl EventPublisher for crate::server::PubSubHub {
+impl EventPublisher for warden_server::PubSubHub {
     fn publish(&self, channel: &str, payload: &str) {
-        crate::server::PubSubHub::publish(self, channel, payload);
+        warden_server::PubSubHub::publish(self, channel, payload);
     }
 }
 

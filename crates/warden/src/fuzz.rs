@@ -17,8 +17,6 @@
 
 use crate::journal;
 use crate::links::codec::{decode_frame, FrameScanner};
-use crate::server::acl::User;
-use crate::server::request::{self, Parsed};
 use crate::testkit::{AnyEnv as Env, TempDir};
 use bytes::{Bytes, BytesMut};
 use rand::rngs::SmallRng;
@@ -27,6 +25,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 use warden_core::config::{self, SentinelConfig};
 use warden_core::sentinel::{hello::Hello, info};
+use warden_server::acl::User;
+use warden_server::request::{self, Parsed};
 
 /// A parser under test.
 #[derive(Clone, Copy, Debug)]

@@ -27,6 +27,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use warden_core::sentinel::health::Verdict;
 use warden_core::Reply;
+use warden_server::SentinelPort;
 
 /// Connections served at once; more are answered 503 and closed.
 pub const MAX_CONNECTIONS: usize = 64;

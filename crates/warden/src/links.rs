@@ -8,9 +8,7 @@
 
 pub(crate) mod codec;
 
-use crate::conffile::strerror;
 use crate::driver::InputSink;
-use crate::tls::{Stream, Tls};
 use bytes::{Bytes, BytesMut};
 use codec::{as_message, decode_frame, encode_commands, FrameScanner};
 use rustc_hash::FxHashMap;
@@ -23,6 +21,8 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use warden_core::{Input, LinkId, LinkKind};
+use warden_server::strerror;
+use warden_server::tls::{Stream, Tls};
 
 /// How long a connection attempt (name resolution included) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);

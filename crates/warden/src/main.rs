@@ -5,6 +5,11 @@
 //! server, the action driver and the timer → readiness notification. The process then runs until
 //! SIGTERM/SIGINT or `SHUTDOWN` (clean exit 0) or an exit the core asks for (its code, e.g. 99
 //! for `SENTINEL SIMULATE-FAILURE`).
+//!
+//! Holds the wiring around the sans-IO core (`warden-core`): the shared `App`, the driver that
+//! executes the core's actions, the outgoing links, scripts, the config file and its journal,
+//! the VIP glue (`warden-vip`), the HTTP side and the doctor. The RESP server is
+//! `warden-server`, reached through `App`'s `SentinelPort` implementation.
 
 mod app;
 mod cli;
@@ -20,10 +25,8 @@ mod logging;
 mod metrics;
 mod process;
 mod scripts;
-mod server;
 #[cfg(test)]
 mod testkit;
-mod tls;
 mod vip;
 
 use app::App;
@@ -32,15 +35,15 @@ use conffile::{FilePersist, LoadError};
 use driver::Driver;
 use logging::LogTarget;
 use process::{PidFile, Signals, Supervisor};
-use server::{PubSubHub, Server, ServerSettings, Shutdown};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tls::{Tls, TlsSettings};
 use tracing_subscriber::filter::LevelFilter;
 use warden_core::config::{SentinelConfig, ServerConfig};
 use warden_core::{Options, Sentinel};
+use warden_server::tls::{Tls, TlsSettings};
+use warden_server::{PubSubHub, Server, ServerSettings, Shutdown};
 
 /// Redis's pid file when daemonized without a `pidfile` directive.
 const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
@@ -100,7 +103,7 @@ fn start(args: StartArgs) -> i32 {
     if let Some(dir) = &server_config.dir {
         // The loader checked that `dir` can be entered; failing now means it just changed.
         if let Err(e) = std::env::set_current_dir(dir) {
-            let reason = conffile::strerror(&e);
+            let reason = warden_server::strerror(&e);
             log_before_setup(&format!("Can't chdir to '{dir}': {reason}"));
             return 1;
         }
@@ -109,7 +112,7 @@ fn start(args: StartArgs) -> i32 {
     let background = server_config.daemonize && !supervisor.available();
     if background {
         if let Err(e) = process::daemonize() {
-            let reason = conffile::strerror(&e);
+            let reason = warden_server::strerror(&e);
             log_before_setup(&format!("Can't daemonize: {reason}"));
             return 1;
         }
@@ -141,7 +144,7 @@ fn start(args: StartArgs) -> i32 {
 
     // One event loop, like Redis Sentinel's: the clients' requests are small and the core is
     // behind one lock anyway; with the replies written after all ready clients were read (see
-    // `server::conn`) it costs the same CPU per request as Redis Sentinel in the throughput bench
+    // `warden_server`'s `conn`) it costs the same CPU per request as Redis Sentinel in the throughput bench
     // (docs/benchmarks.md) and leaves the other core to the clients.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -212,7 +215,9 @@ impl Run {
         };
         let pidfile = self.pidfile.as_deref().and_then(|path| {
             PidFile::create(path)
-                .map_err(|e| tracing::warn!("Failed to write PID file: {}", conffile::strerror(&e)))
+                .map_err(|e| {
+                    tracing::warn!("Failed to write PID file: {}", warden_server::strerror(&e))
+                })
                 .ok()
         });
         let port = self.server_config.port;
@@ -237,7 +242,7 @@ impl Run {
         let options = Options {
             resolver: links::resolve_host,
             is_executable: scripts::is_executable,
-            compat: server::effective_compat(&self.server_config),
+            compat: warden_server::effective_compat(&self.server_config),
             loglevel: self.server_config.loglevel.clone(),
             ..Options::new(
                 announced,
@@ -376,5 +381,5 @@ async fn bind_http(config: &ServerConfig) -> std::io::Result<Vec<tokio::net::Tcp
         [] => &config.bind[..],
         addrs => addrs,
     };
-    server::bind_all(bind, port).await
+    warden_server::bind_all(bind, port).await
 }

@@ -531,8 +531,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::server::resp::{encode, Protocol};
     use proptest::prelude::*;
+    use warden_server::resp::{encode, Protocol};
 
     /// Replies that read back as themselves in `resp3` (sets, verbatim strings and null arrays
     /// have no exact inverse on this side; maps, booleans and doubles are RESP3's).

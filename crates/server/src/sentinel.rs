@@ -12,9 +12,5 @@ pub fn run(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     if let Some(generation) = barrier {
         ctx.session.durable_barrier = ctx.session.durable_barrier.max(generation);
     }
-    if args[0].eq_ignore_ascii_case(b"config") && reply == Reply::ok() {
-        // `SENTINEL CONFIG SET` may have changed `loglevel` (Redis 7.2, Valkey).
-        crate::logging::set_level(&ctx.shared.app.loglevel());
-    }
     reply
 }

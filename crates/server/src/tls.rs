@@ -172,9 +172,8 @@ impl Tls {
         server.set_options(options);
         match &s.dh_params_file {
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    format!("Failed to load {path}: {}", crate::conffile::strerror(&e))
-                })?;
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("Failed to load {path}: {}", crate::strerror(&e)))?;
                 let dh = Dh::params_from_pem(&pem)
                     .map_err(|_| format!("{path}: failed to read DH params."))?;
                 server.set_tmp_dh(&dh).map_err(|e| {
@@ -271,7 +270,7 @@ fn system_error(errno: u64) -> String {
     format!(
         "error:{:08X}:system library::{}",
         ERR_SYSTEM_FLAG | errno,
-        crate::conffile::strerror(&std::io::Error::from_raw_os_error(errno as i32))
+        crate::strerror(&std::io::Error::from_raw_os_error(errno as i32))
     )
 }
 

@@ -1,16 +1,17 @@
-//! End-to-end tests: a real server on 127.0.0.1:0 over a stub core, spoken to with raw RESP.
+//! End-to-end tests: a real server on 127.0.0.1:0, spoken to with raw RESP, over the real
+//! sentinel core (behind [`Core`], the same port the binary's `App` implements) or over a stub
+//! of the port.
 
-use super::{PubSubHub, Server, ServerSettings, Shutdown};
-use crate::app::App;
-use bytes::BytesMut;
+use super::{PubSubHub, SentinelPort, Server, ServerSettings, Shutdown, Wait};
+use bytes::{Bytes, BytesMut};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use warden_core::config::{MasterConfig, SentinelConfig, ServerConfig};
-use warden_core::{Options, Persist, Saved, Sentinel};
+use warden_core::{Options, Persist, Reply, Saved, Sentinel};
 
 /// Upper bound for any single wait in these tests.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -20,6 +21,37 @@ struct MemoryPersist;
 impl Persist for MemoryPersist {
     fn save(&mut self, _: u64, _: SentinelConfig, _: bool) -> Result<Saved, String> {
         Ok(Saved::Durable)
+    }
+}
+
+/// The real core behind the port, at time 0, with every save durable at once and its actions
+/// dropped (nothing here runs links).
+struct Core(Mutex<Sentinel>);
+
+impl Core {
+    fn with<R>(&self, f: impl FnOnce(&mut Sentinel) -> R) -> R {
+        let mut core = self.0.lock().unwrap();
+        let result = f(&mut core);
+        while core.poll_action().is_some() {}
+        result
+    }
+}
+
+impl SentinelPort for Core {
+    fn sentinel_command(&self, args: &[Bytes]) -> (Reply, Option<u64>) {
+        self.with(|core| (core.command(args, 0), core.reply_barrier()))
+    }
+    fn receive_hello(&self, payload: &[u8]) {
+        self.with(|core| core.receive_hello(payload, 0));
+    }
+    fn info_sentinel(&self) -> String {
+        self.with(|core| core.info_section(0))
+    }
+    fn master_names(&self) -> Vec<String> {
+        self.with(|core| core.master_names())
+    }
+    fn durable(&self, _: u64) -> Wait<'_> {
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -40,7 +72,14 @@ async fn start(configure: impl FnOnce(&mut ServerSettings)) -> TestServer {
         .push(MasterConfig::new("mymaster", "127.0.0.1", 6379, 2));
     let options = Options::new(0, None, 1);
     let core = Sentinel::new(config, options, Box::new(MemoryPersist), 0).expect("core");
-    let (app, _actions) = App::new(core);
+    start_with(Arc::new(Core(Mutex::new(core))), configure).await
+}
+
+/// A server over `app` on 127.0.0.1, port chosen by the kernel.
+async fn start_with(
+    app: Arc<dyn SentinelPort>,
+    configure: impl FnOnce(&mut ServerSettings),
+) -> TestServer {
     let server_config = ServerConfig {
         bind: vec!["127.0.0.1".into()],
         port: 0,
@@ -729,4 +768,82 @@ fn users_in_config_and_aclfile_are_exclusive() {
         err.contains("Unknown command or category name in ACL"),
         "{err}"
     );
+}
+
+/// A stub of the port: canned answers, the arguments of each `SENTINEL` command and each hello
+/// recorded, and saves that become durable only when the test says so.
+#[derive(Default)]
+struct Stub {
+    commands: Mutex<Vec<Vec<String>>>,
+    hellos: Mutex<Vec<Vec<u8>>>,
+    durable: tokio::sync::watch::Sender<u64>,
+}
+
+impl SentinelPort for Stub {
+    fn sentinel_command(&self, args: &[Bytes]) -> (Reply, Option<u64>) {
+        let words = args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        self.commands.lock().unwrap().push(words);
+        (Reply::ok(), Some(7))
+    }
+    fn receive_hello(&self, payload: &[u8]) {
+        self.hellos.lock().unwrap().push(payload.to_vec());
+    }
+    fn info_sentinel(&self) -> String {
+        "sentinel_masters:2\r\nstub:yes\r\n".into()
+    }
+    fn master_names(&self) -> Vec<String> {
+        vec!["m1".into(), "m2".into()]
+    }
+    fn durable(&self, generation: u64) -> Wait<'_> {
+        let mut seen = self.durable.subscribe();
+        Box::pin(async move {
+            let _ = seen.wait_for(|d| *d >= generation).await;
+        })
+    }
+}
+
+/// The server reaches the sentinel only through the port: ROLE, INFO, SENTINEL and a peer's
+/// hello each make the one call, and a reply that waits for a save is written once the port
+/// says it is durable, not before.
+#[tokio::test]
+async fn the_server_speaks_to_the_sentinel_only_through_its_port() {
+    let stub = Arc::new(Stub::default());
+    let server = start_with(stub.clone(), |_| {}).await;
+    let mut c = Client::connect(server.addr).await;
+    assert_eq!(
+        c.cmd(&["ROLE"]).await,
+        format!(
+            "*2\r\n{}*2\r\n{}{}",
+            bulk("sentinel"),
+            bulk("m1"),
+            bulk("m2")
+        )
+    );
+    let info = c.cmd(&["INFO", "sentinel"]).await;
+    assert!(
+        info.contains("# Sentinel\r\nsentinel_masters:2\r\nstub:yes"),
+        "{info}"
+    );
+    assert_eq!(
+        c.cmd(&["PUBLISH", "__sentinel__:hello", "10.0.0.1,26379,x"])
+            .await,
+        ":1\r\n"
+    );
+    assert_eq!(*stub.hellos.lock().unwrap(), [b"10.0.0.1,26379,x".to_vec()]);
+
+    // SENTINEL RESET asks for save generation 7: no reply until it is durable.
+    c.send(&encode(&["SENTINEL", "RESET", "*"])).await;
+    let early = tokio::time::timeout(Duration::from_millis(200), c.reply()).await;
+    assert!(early.is_err(), "replied before the save: {early:?}");
+    assert_eq!(
+        *stub.commands.lock().unwrap(),
+        [vec!["RESET".to_string(), "*".to_string()]]
+    );
+    stub.durable.send_replace(7);
+    assert_eq!(c.reply().await, "+OK\r\n");
+    server.shutdown.trigger();
+    server.task.await.unwrap();
 }

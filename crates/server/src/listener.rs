@@ -3,7 +3,6 @@
 
 use super::stats::{Stats, SAMPLE_PERIOD};
 use super::{conn, PubSubHub, ServerSettings, Shared, Shutdown};
-use crate::app::App;
 use crate::tls::Tls;
 use std::fmt;
 use std::io;
@@ -68,7 +67,7 @@ impl Server {
     /// `port` unless it is 0 while `tls-port` is set (`port 0` alone keeps a listener on a
     /// port the kernel picks, which tests use), and on `tls-port` when `tls` has one.
     pub async fn bind(
-        app: Arc<App>,
+        app: Arc<dyn crate::SentinelPort>,
         hub: Arc<PubSubHub>,
         settings: ServerSettings,
         shutdown: Shutdown,
@@ -201,15 +200,6 @@ async fn refuse(mut stream: TcpStream, text: &'static [u8]) {
     let _ = stream.write_all(text).await;
 }
 
-/// An OS error's text without Rust's ` (os error N)` suffix, as Redis prints `strerror`.
-fn strerror(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    }
-}
-
 /// Bind every configured address; an empty list means all IPv4 and (optionally) all IPv6.
 pub async fn bind_all(bind: &[String], port: u16) -> io::Result<Vec<TcpListener>> {
     let defaults = ["*".to_string(), "-::*".to_string()];
@@ -226,7 +216,7 @@ pub async fn bind_all(bind: &[String], port: u16) -> io::Result<Vec<TcpListener>
             Err(e) => {
                 return Err(io::Error::new(
                     e.kind(),
-                    format!("{name}:{port}: bind: {}", strerror(&e)),
+                    format!("{name}:{port}: bind: {}", crate::strerror(&e)),
                 ))
             }
         }

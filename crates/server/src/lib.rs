@@ -1,13 +1,19 @@
-//! The client-facing RESP server (port 26379): listeners, connections and the generic command
-//! surface of Redis Sentinel 7.0.15 (PING, INFO, ROLE, HELLO, AUTH, ACL, CLIENT, COMMAND, pub/sub,
-//! SHUTDOWN), with `SENTINEL` delegated to the core through [`App`].
+//! Warden's client-facing RESP server (port 26379): listeners (plain and TLS), connections and the
+//! generic command surface of Redis Sentinel 7.0.15 (PING, INFO, ROLE, HELLO, AUTH, ACL, CLIENT,
+//! COMMAND, pub/sub, SHUTDOWN), with `SENTINEL` delegated to the sentinel through one small trait,
+//! [`SentinelPort`] — the crate's only way into it.
 //!
 //! Layout: `listener` accepts (protected mode, maxclients), `conn` runs one task per connection
 //! (framing in `request`, encoding in `resp`), `dispatch` resolves commands against `table` and
 //! enforces authentication, ACLs and the subscribed-mode rules, then one module per command family
-//! executes it. Shared state lives in [`Shared`].
+//! executes it. Shared state lives in [`Shared`]. `tls` holds the OpenSSL setup the listeners and
+//! the binary's outgoing links share.
+//!
+//! May use: `warden-core` (replies, configuration types), tokio, OpenSSL. Not the binary's
+//! driver, links, VIP or config file: whatever the server needs from them goes through
+//! [`SentinelPort`].
 
-pub(crate) mod acl;
+pub mod acl;
 mod acl_cmd;
 mod auth;
 mod client;
@@ -19,9 +25,10 @@ mod docs_data;
 mod hello;
 mod info;
 mod listener;
+mod port;
 mod pubsub;
-pub(crate) mod request;
-pub(crate) mod resp;
+pub mod request;
+pub mod resp;
 mod role;
 mod sentinel;
 mod settings;
@@ -31,23 +38,24 @@ mod stats;
 mod subscribe;
 mod table;
 mod table_data;
+pub mod tls;
 
 #[cfg(test)]
 mod tests;
 
-pub use listener::{bind_all, Server};
+pub use listener::{bind_all, BindError, Server};
+pub use port::{SentinelPort, Wait};
 pub use pubsub::PubSubHub;
 pub use settings::{effective_compat, ServerSettings};
 pub use shutdown::Shutdown;
 
-use crate::app::App;
 use std::sync::Arc;
 use std::time::Instant;
 
 /// State shared by every connection.
 pub(crate) struct Shared {
-    /// The sentinel core.
-    pub app: Arc<App>,
+    /// The sentinel.
+    pub app: Arc<dyn SentinelPort>,
     /// Pub/sub fan-out.
     pub hub: Arc<PubSubHub>,
     /// Static settings.
@@ -71,7 +79,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Build the shared state; fails when the ACL configuration is invalid.
     pub fn new(
-        app: Arc<App>,
+        app: Arc<dyn SentinelPort>,
         hub: Arc<PubSubHub>,
         settings: ServerSettings,
         shutdown: Shutdown,
@@ -99,4 +107,14 @@ pub(crate) fn random_hex(len: usize) -> String {
     (0..len)
         .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
         .collect()
+}
+
+/// `strerror(errno)` text of an I/O error: std's `Display` without its ` (os error N)` suffix, as
+/// Redis prints it.
+pub fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
 }
