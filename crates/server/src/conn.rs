@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -26,7 +26,17 @@ use warden_core::Reply;
 /// Initial size of the read and write buffers.
 const BUFFER: usize = 16 * 1024;
 /// `tcp-keepalive` default of Redis, in seconds.
-const KEEPALIVE_SECS: libc::c_int = 300;
+const KEEPALIVE_SECS: u64 = 300;
+
+/// Enable TCP keepalive probes after `idle` seconds, then every `idle / 3` seconds, giving up
+/// after 3 unanswered probes (Redis's `anetKeepAlive`).
+fn keepalive(stream: &TcpStream, idle: u64) -> std::io::Result<()> {
+    let probes = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(idle))
+        .with_interval(Duration::from_secs((idle / 3).max(1)))
+        .with_retries(3);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&probes)
+}
 /// Longest a TLS client may take to complete its handshake.
 const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Pub/sub messages written per flush at most.
@@ -96,7 +106,7 @@ pub async fn run(stream: TcpStream, addr: SocketAddr, tls: Option<Arc<Tls>>, sha
     // Replies are small and latency matters (Redis sets TCP_NODELAY too).
     let _ = stream.set_nodelay(true);
     // Dead peers are noticed like Redis does it (`tcp-keepalive 300`); best effort.
-    let _ = super::sockopt::keepalive(stream.as_raw_fd(), KEEPALIVE_SECS);
+    let _ = keepalive(&stream, KEEPALIVE_SECS);
     let fd = stream.as_raw_fd();
     let stream = match tls {
         None => Stream::Plain(stream),

@@ -100,28 +100,11 @@ fn fields(pairs: &[(&str, String)]) -> String {
 }
 
 fn uname() -> (String, usize) {
-    // SAFETY: `utsname` is plain bytes; `uname` fills it and NUL-terminates every field.
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut uts) } != 0 {
-        return ("Linux".into(), 64);
-    }
-    let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    (
-        format!(
-            "{} {} {}",
-            field(&uts.sysname),
-            field(&uts.release),
-            field(&uts.machine)
-        ),
-        usize::BITS as usize,
-    )
+    let os = crate::sys::uname().map_or_else(
+        || "Linux".to_string(),
+        |(system, release, machine)| format!("{system} {release} {machine}"),
+    );
+    (os, usize::BITS as usize)
 }
 
 fn server(shared: &Shared) -> String {
@@ -183,20 +166,18 @@ fn clients(shared: &Shared) -> String {
     ])
 }
 
-/// (system, user) CPU seconds of `who` (`RUSAGE_SELF`, `RUSAGE_CHILDREN`, `RUSAGE_THREAD`).
-fn rusage(who: libc::c_int) -> (String, String) {
-    // SAFETY: `rusage` is plain data that `getrusage` fills.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
-        return ("0.000000".into(), "0.000000".into());
-    }
-    let tv = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
-    (tv(usage.ru_stime), tv(usage.ru_utime))
+/// (system, user) CPU seconds of `who`, as INFO prints them.
+fn rusage(who: crate::sys::Usage) -> (String, String) {
+    let tv = |(sec, usec): (i64, i64)| format!("{sec}.{usec:06}");
+    crate::sys::rusage(who).map_or_else(
+        || ("0.000000".into(), "0.000000".into()),
+        |(system, user)| (tv(system), tv(user)),
+    )
 }
 
 fn cpu() -> String {
-    let (sys, user) = rusage(libc::RUSAGE_SELF);
-    let (sys_children, user_children) = rusage(libc::RUSAGE_CHILDREN);
+    let (sys, user) = rusage(crate::sys::Usage::Process);
+    let (sys_children, user_children) = rusage(crate::sys::Usage::Children);
     // The work is spread over the runtime's threads; the process figures are the honest
     // equivalent of Redis' single main thread.
     fields(&[

@@ -13,6 +13,8 @@
 //! driver, links, VIP or config file: whatever the server needs from them goes through
 //! [`SentinelPort`].
 
+#![deny(unsafe_code)]
+
 pub mod acl;
 mod acl_cmd;
 mod auth;
@@ -33,9 +35,10 @@ mod role;
 mod sentinel;
 mod settings;
 mod shutdown;
-mod sockopt;
 mod stats;
 mod subscribe;
+#[allow(unsafe_code)]
+mod sys;
 mod table;
 mod table_data;
 pub mod tls;

@@ -7,7 +7,6 @@ use crate::tls::Tls;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -263,7 +262,7 @@ fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// IPv6 listeners accept only IPv6, so `*` and `::*` can both be bound (as Redis does).
 fn set_v6only(socket: &TcpSocket) -> io::Result<()> {
-    super::sockopt::set(socket.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1)
+    socket2::SockRef::from(socket).set_only_v6(true)
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use openssl::ssl::{
     SslVerifyMode,
 };
 use std::io;
-use std::os::raw::{c_int, c_long, c_void};
 use std::path::Path;
 use std::pin::Pin;
 use tokio::net::TcpStream;
@@ -154,11 +153,7 @@ impl Tls {
         if s.session_caching {
             server.set_session_cache_mode(SslSessionCacheMode::SERVER);
             server.set_session_cache_size(s.session_cache_size);
-            // SAFETY: the pointer is the live context being built; SSL_CTX_set_timeout only
-            // stores the value.
-            unsafe {
-                SSL_CTX_set_timeout(server.as_ptr().cast(), s.session_cache_timeout as c_long)
-            };
+            crate::sys::set_session_timeout(&mut server, s.session_cache_timeout);
             server.set_session_id_context(b"redis").map_err(|e| {
                 format!("Failed to set the session id context: {}", first_error(&e))
             })?;
@@ -180,16 +175,7 @@ impl Tls {
                     format!("Failed to load DH params file: {path}: {}", first_error(&e))
                 })?;
             }
-            // SAFETY: the pointer is the live context being built; this is OpenSSL's
-            // SSL_CTX_set_dh_auto(ctx, 1) macro.
-            None => unsafe {
-                SSL_CTX_ctrl(
-                    server.as_ptr().cast(),
-                    SSL_CTRL_SET_DH_AUTO,
-                    1,
-                    std::ptr::null_mut(),
-                );
-            },
+            None => crate::sys::set_dh_auto(&mut server),
         }
         let client = match (&s.client_cert_file, &s.client_key_file) {
             (Some(_), Some(_)) => Some(context(s, Side::Client, disabled)?.build()),
@@ -276,14 +262,6 @@ fn system_error(errno: u64) -> String {
 
 /// OpenSSL 3's mark of an error code that carries an `errno`.
 const ERR_SYSTEM_FLAG: u64 = 0x8000_0000;
-
-// Two OpenSSL calls the `openssl` crate does not wrap (libssl is linked through it).
-extern "C" {
-    fn SSL_CTX_set_timeout(ctx: *mut c_void, seconds: c_long) -> c_long;
-    fn SSL_CTX_ctrl(ctx: *mut c_void, cmd: c_int, larg: c_long, parg: *mut c_void) -> c_long;
-}
-/// `SSL_CTRL_SET_DH_AUTO` of OpenSSL's ssl.h.
-const SSL_CTRL_SET_DH_AUTO: c_int = 118;
 
 /// The protocol versions `tls-protocols` leaves out (default: only TLSv1.2 and TLSv1.3 allowed).
 fn disabled_protocols(protocols: Option<&str>) -> Result<SslOptions, String> {

@@ -6,7 +6,6 @@
 //! command-line options (FATAL CONFIG FILE ERROR block), then require write access (`Sentinel
 //! config file ... is not writable ...`).
 
-use std::ffi::CString;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -22,15 +21,7 @@ use warden_core::glob::glob_match;
 use warden_core::{Persist, Saved};
 use warden_server::strerror;
 
-fn access(path: &str, mode: libc::c_int) -> io::Result<()> {
-    let c = CString::new(path).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
-    if unsafe { libc::access(c.as_ptr(), mode) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
+use crate::sys::{access, thread_cpu_time};
 
 /// The real environment for [`config::parse()`]: file modes and DNS of this machine.
 pub struct SystemEnv;
@@ -419,19 +410,6 @@ const COMPACT_AFTER: Duration = Duration::from_millis(500);
 /// A journal this large is compacted at the next save (a few hundred records of a large
 /// fleet's busiest masters).
 const MAX_JOURNAL_LEN: u64 = 4 << 20;
-
-/// The CPU time the calling thread has used.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write to; the clock id is a constant Linux knows.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
 
 fn lock(file: &Mutex<ConfigFile>) -> std::sync::MutexGuard<'_, ConfigFile> {
     // A panic while writing leaves nothing inconsistent in memory (the file is replaced
@@ -962,8 +940,7 @@ mod tests {
         let dir = TempDir::new("ro");
         let path = dir.file("sentinel.conf", CONF);
         fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !crate::sys::is_root() {
             check_not_writable(&path);
             return;
         }

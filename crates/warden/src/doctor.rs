@@ -14,7 +14,7 @@
 
 use crate::conffile::{self, LoadError};
 use crate::links::codec::{decode_frame, encode_commands, FrameScanner};
-use crate::vip::{host_interfaces, IfAddr};
+use crate::sys::{host_interfaces, IfAddr};
 use bytes::{Bytes, BytesMut};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};

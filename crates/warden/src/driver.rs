@@ -7,52 +7,18 @@
 
 use crate::app::{now_ms, App};
 use crate::links::{Links, Outgoing};
+use crate::ports::{EventPublisher, InputSink, VipExecutor};
 use crate::scripts::Scripts;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use warden_core::io::{Event, Level};
-use warden_core::{Action, Input, Millis};
+use warden_core::Action;
 
 /// Longest pause between two ticks.
 const MAX_TICK_WAIT_MS: u64 = 100;
 /// Shortest pause between two ticks (a deadline already past must not spin the CPU).
 const MIN_TICK_WAIT_MS: u64 = 1;
-
-/// Where link and script tasks deliver their inputs (the [`App`] in production).
-pub trait InputSink: Send + Sync {
-    /// Feed one input to the core.
-    fn input(&self, input: Input);
-}
-
-impl InputSink for App {
-    fn input(&self, input: Input) {
-        App::input(self, input);
-    }
-}
-
-/// Publishes Sentinel events to pub/sub subscribers of the server.
-pub trait EventPublisher: Send + Sync {
-    /// Deliver `payload` to the subscribers of `channel`.
-    fn publish(&self, channel: &str, payload: &str);
-}
-
-impl EventPublisher for warden_server::PubSubHub {
-    fn publish(&self, channel: &str, payload: &str) {
-        warden_server::PubSubHub::publish(self, channel, payload);
-    }
-}
-
-/// Puts virtual IPs on this host and takes them off.
-pub trait VipExecutor: Send {
-    /// Claim the VIP of `master` for `epoch`, with a lease that ends at `until` (the core's
-    /// clock, [`crate::app::now_ms`]; `None`: no end).
-    fn claim(&mut self, master: &str, epoch: u64, until: Option<Millis>);
-    /// The lease of `master`'s held VIP now ends at `until` (`None`: no end).
-    fn lease(&mut self, master: &str, until: Option<Millis>);
-    /// Release the VIP of `master` for `epoch`; `fence` also cuts clients that came through it.
-    fn release(&mut self, master: &str, epoch: u64, fence: bool);
-}
 
 /// Executes the core's actions.
 pub struct Driver {
@@ -185,6 +151,7 @@ pub async fn run_timer(app: Arc<App>) {
 pub mod testing {
     use super::*;
     use std::sync::Mutex;
+    use warden_core::Input;
 
     /// Records inputs and lets a test wait for them.
     pub struct Recorder {
@@ -260,6 +227,7 @@ mod tests {
     use super::testing::{Published, Recorder};
     use super::*;
     use warden_core::io::ScriptOutcome;
+    use warden_core::{Input, Millis};
 
     fn event(level: Level, kind: &str) -> Action {
         Action::Event(Event {

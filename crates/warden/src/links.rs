@@ -8,7 +8,7 @@
 
 pub(crate) mod codec;
 
-use crate::driver::InputSink;
+use crate::ports::InputSink;
 use bytes::{Bytes, BytesMut};
 use codec::{as_message, decode_frame, encode_commands, FrameScanner};
 use rustc_hash::FxHashMap;

@@ -112,22 +112,9 @@ fn prefix(now: SystemTime) -> String {
 /// `24 Nov 2026 17:06:35.097` in local time (UTC if the local time cannot be computed).
 fn timestamp(now: SystemTime) -> String {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = libc::time_t::try_from(since_epoch.as_secs()).unwrap_or(libc::time_t::MAX);
-    // SAFETY: `tm` is plain old data, fully written by localtime_r on success; localtime_r is
-    // the thread-safe variant and only reads `secs`.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let converted = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
-    let (day, month, year, hour, min, sec) = if converted {
-        (
-            tm.tm_mday,
-            tm.tm_mon,
-            tm.tm_year + 1900,
-            tm.tm_hour,
-            tm.tm_min,
-            tm.tm_sec,
-        )
-    } else {
-        (1, 0, 1970, 0, 0, 0)
+    let (day, month, year, hour, min, sec) = match crate::sys::localtime(since_epoch.as_secs()) {
+        Some(t) => (t.day, t.month, t.year, t.hour, t.min, t.sec),
+        None => (1, 0, 1970, 0, 0, 0),
     };
     format_time(
         day,

@@ -11,6 +11,8 @@
 //! the VIP glue (`warden-vip`), the HTTP side and the doctor. The RESP server is
 //! `warden-server`, reached through `App`'s `SentinelPort` implementation.
 
+#![deny(unsafe_code)]
+
 mod app;
 mod cli;
 mod conffile;
@@ -23,8 +25,11 @@ mod journal;
 mod links;
 mod logging;
 mod metrics;
+mod ports;
 mod process;
 mod scripts;
+#[allow(unsafe_code)]
+mod sys;
 #[cfg(test)]
 mod testkit;
 mod vip;

@@ -12,7 +12,7 @@
 //!   subscribers were told.
 
 use crate::app::App;
-use crate::driver::EventPublisher;
+use crate::ports::EventPublisher;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

@@ -4,37 +4,7 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
-/// Detach from the terminal: fork, new session, fork again, stdio to `/dev/null`. The original
-/// process and the intermediate child exit with status 0.
-///
-/// Must run before any thread exists (in particular before the tokio runtime starts).
-pub fn daemonize() -> io::Result<()> {
-    for step in 0..2 {
-        // SAFETY: the process is single-threaded here (documented precondition), so fork is
-        // safe; the parent leaves with _exit, running no destructor or atexit handler twice.
-        match unsafe { libc::fork() } {
-            -1 => return Err(io::Error::last_os_error()),
-            0 => {}
-            _ => unsafe { libc::_exit(0) },
-        }
-        // SAFETY: plain syscall with no pointer arguments.
-        if step == 0 && unsafe { libc::setsid() } == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    let devnull = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")?;
-    for target in 0..=2 {
-        // SAFETY: dup2 onto the standard descriptors of a valid open file; the copies are not
-        // close-on-exec, which is right for 0-2 (scripts inherit them).
-        if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&devnull), target) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
+pub use crate::sys::daemonize;
 
 /// A pid file written at start-up and removed at a clean shutdown.
 pub struct PidFile {
@@ -110,8 +80,8 @@ impl Supervisor {
                     return;
                 }
                 tracing::info!("supervised by upstart, will stop to signal readiness.");
-                // SAFETY: raising a signal at ourselves; upstart resumes us with SIGCONT.
-                unsafe { libc::raise(libc::SIGSTOP) };
+                // Upstart resumes us with SIGCONT.
+                crate::sys::stop_self();
             }
         }
     }
@@ -175,8 +145,7 @@ impl Signals {
     /// Install the handlers. Must be called inside a tokio runtime.
     pub fn install() -> io::Result<Signals> {
         use tokio::signal::unix::{signal, SignalKind};
-        // SAFETY: setting a signal disposition to "ignore" has no handler code to be unsafe.
-        unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+        crate::sys::ignore_sighup();
         Ok(Signals {
             term: signal(SignalKind::terminate())?,
             int: signal(SignalKind::interrupt())?,

@@ -6,7 +6,7 @@
 //! [`Input::ScriptStarted`], waits for it, reports [`Input::ScriptExited`], and kills it on
 //! request.
 
-use crate::driver::InputSink;
+use crate::ports::InputSink;
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -95,11 +95,7 @@ impl Scripts {
 /// Whether `path` names a file this process may execute (`access(X_OK)`, relative paths against
 /// the working directory, i.e. `dir`), as `SENTINEL SET ... notification-script` requires.
 pub fn is_executable(path: &str) -> bool {
-    let Ok(path) = std::ffi::CString::new(path) else {
-        return false;
-    };
-    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
-    unsafe { libc::access(path.as_ptr(), libc::X_OK) == 0 }
+    crate::sys::access(path, libc::X_OK).is_ok()
 }
 
 fn outcome(status: ExitStatus) -> ScriptOutcome {
@@ -115,7 +111,7 @@ mod tests {
     use super::*;
     use crate::driver::testing::Recorder;
     use std::io::Read;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::fd::AsRawFd;
     use std::time::Duration;
 
     fn sh(script: &str) -> Vec<String> {
@@ -238,10 +234,7 @@ mod tests {
         assert!(!seen.contains(&listener_inode), "listener leaked:\n{seen}");
 
         // Control: a descriptor deliberately opened without close-on-exec is seen.
-        // SAFETY: dup of a valid descriptor; the checked result is owned (and closed) by `leaky`.
-        let raw = unsafe { libc::dup(file.as_raw_fd()) };
-        assert!(raw >= 0, "dup failed");
-        let leaky = unsafe { OwnedFd::from_raw_fd(raw) };
+        let leaky = crate::sys::dup_inheritable(&file).expect("dup");
         let seen = fds_seen_by_script(&mut scripts, &recorder, &dir).await;
         drop(leaky);
         assert!(

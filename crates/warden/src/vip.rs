@@ -3,8 +3,8 @@
 //! core which master addresses are local.
 
 use crate::app::App;
-use crate::driver::{EventPublisher, VipExecutor};
 use crate::metrics::Metrics;
+use crate::ports::{EventPublisher, VipExecutor};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -314,75 +314,10 @@ fn feed_local_addrs(app: &App, last: &mut Vec<IpAddr>) {
 
 /// Every address assigned to an interface of this host (getifaddrs).
 fn host_addrs() -> Vec<IpAddr> {
-    host_interfaces().into_iter().map(|a| a.addr).collect()
-}
-
-/// One address of an interface of this host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfAddr {
-    /// The interface's name.
-    pub interface: String,
-    /// The address.
-    pub addr: IpAddr,
-    /// Its prefix length.
-    pub prefix: u8,
-}
-
-/// Every address of every interface of this host, with its interface and prefix (getifaddrs).
-pub fn host_interfaces() -> Vec<IfAddr> {
-    let mut out = Vec::new();
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills `head` with a list we only read and then free exactly once;
-    // each entry's sockaddrs are read as the type their family says.
-    unsafe {
-        if libc::getifaddrs(&mut head) != 0 {
-            return out;
-        }
-        let mut cur = head;
-        while !cur.is_null() {
-            let entry = &*cur;
-            if let Some(addr) = sockaddr_ip(entry.ifa_addr) {
-                let prefix = sockaddr_ip(entry.ifa_netmask).map_or(0, |mask| match mask {
-                    IpAddr::V4(m) => u32::from(m).count_ones() as u8,
-                    IpAddr::V6(m) => u128::from(m).count_ones() as u8,
-                });
-                let interface = std::ffi::CStr::from_ptr(entry.ifa_name)
-                    .to_string_lossy()
-                    .into_owned();
-                out.push(IfAddr {
-                    interface,
-                    addr,
-                    prefix,
-                });
-            }
-            cur = entry.ifa_next;
-        }
-        libc::freeifaddrs(head);
-    }
-    out
-}
-
-/// The IP address in a sockaddr, if it holds one.
-///
-/// # Safety
-/// `addr` is null or points to a sockaddr of the size its family implies.
-unsafe fn sockaddr_ip(addr: *const libc::sockaddr) -> Option<IpAddr> {
-    if addr.is_null() {
-        return None;
-    }
-    match i32::from((*addr).sa_family) {
-        libc::AF_INET => {
-            let sin = &*(addr as *const libc::sockaddr_in);
-            Some(IpAddr::from(
-                u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
-            ))
-        }
-        libc::AF_INET6 => {
-            let sin6 = &*(addr as *const libc::sockaddr_in6);
-            Some(IpAddr::from(sin6.sin6_addr.s6_addr))
-        }
-        _ => None,
-    }
+    crate::sys::host_interfaces()
+        .into_iter()
+        .map(|a| a.addr)
+        .collect()
 }
 
 #[cfg(test)]
@@ -392,7 +327,7 @@ mod tests {
     #[test]
     fn host_addrs_include_loopback() {
         assert!(host_addrs().contains(&IpAddr::from([127, 0, 0, 1])));
-        let lo = host_interfaces()
+        let lo = crate::sys::host_interfaces()
             .into_iter()
             .find(|a| a.addr == IpAddr::from([127, 0, 0, 1]))
             .unwrap();
