@@ -26,6 +26,9 @@ pub use io::{Action, Input, LinkId, LinkKind};
 pub use reply::Reply;
 pub use sentinel::{Options, Sentinel};
 
+/// The Redis version Warden speaks as (INFO, `--version`, config errors): Redis Sentinel's.
+pub const REDIS_VERSION: &str = "7.0.15";
+
 /// Milliseconds on the driver's clock (Redis Sentinel uses wall-clock milliseconds; TILT
 /// mode exists precisely to survive jumps of that clock).
 pub type Millis = u64;

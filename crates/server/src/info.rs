@@ -8,8 +8,7 @@ use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 use warden_core::config::Compat;
 
-/// Redis version reported under the default compatibility setting (INFO, HELLO).
-pub const REDIS_VERSION: &str = "7.0.15";
+use warden_core::REDIS_VERSION;
 
 /// The `redis_version` Redis 7.2 reports, and Valkey as the Redis version it is compatible with.
 const REDIS_7_2_VERSION: &str = "7.2.4";

@@ -16,8 +16,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use warden_core::config::command_line;
 
-/// The Redis version Warden behaves as.
-pub const REDIS_VERSION: &str = "7.0.15";
+use warden_core::REDIS_VERSION;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]

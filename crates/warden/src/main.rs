@@ -138,7 +138,7 @@ fn start(args: StartArgs) -> i32 {
     tracing::warn!(
         "Warden version={} (Redis Sentinel {} compatible), bits={}, pid={}, just started",
         env!("CARGO_PKG_VERSION"),
-        cli::REDIS_VERSION,
+        warden_core::REDIS_VERSION,
         usize::BITS,
         std::process::id()
     );

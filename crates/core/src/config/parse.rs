@@ -10,8 +10,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 
-/// The Redis version named in fatal config errors.
-pub const REDIS_VERSION: &str = "7.0.15";
+use crate::REDIS_VERSION;
 
 /// The sentinel directives loaded before any `monitor` line.
 const PRE_MONITOR: &[&str] = &[
