@@ -4,6 +4,7 @@
 
 use super::table::{self, cat, Spec};
 use super::ServerSettings;
+use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -431,6 +432,17 @@ impl User {
     /// Whether `password` authenticates this user (ignoring `on`/`off`).
     pub fn check_password(&self, password: &[u8]) -> bool {
         self.nopass || self.passwords.contains(&hash_password(password))
+    }
+
+    /// The first channel argument this user may not use, for the commands that take channels.
+    pub fn denied_channel<'a>(&self, spec: &Spec, args: &'a [Bytes]) -> Option<&'a Bytes> {
+        let (channels, literal) = match spec.name {
+            "publish" => (&args[1..2], false),
+            "subscribe" => (&args[1..], false),
+            "psubscribe" => (&args[1..], true),
+            _ => return None,
+        };
+        channels.iter().find(|c| !self.allows_channel(c, literal))
     }
 
     /// Whether any selector allows the command.

@@ -2,7 +2,7 @@
 
 use super::acl::{RuleError, Selector};
 use super::command::help;
-use super::dispatch::{denied_channel, Ctx};
+use super::session::Ctx;
 use super::table::{self, cat, Spec};
 use bytes::Bytes;
 use std::time::Instant;
@@ -161,7 +161,7 @@ fn dryrun(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
             spec.name
         ));
     }
-    if let Some(channel) = denied_channel(&user, spec, command) {
+    if let Some(channel) = user.denied_channel(spec, command) {
         return Reply::bulk(format!(
             "This user has no permissions to access the '{}' channel",
             text(channel)

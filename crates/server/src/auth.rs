@@ -1,7 +1,7 @@
 //! `AUTH [username] password`, and the authentication step shared with `HELLO ... AUTH`.
 
 use super::acl::Denial;
-use super::dispatch::Ctx;
+use super::session::Ctx;
 use bytes::Bytes;
 use warden_core::Reply;
 

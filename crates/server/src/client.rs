@@ -1,18 +1,14 @@
 //! `CLIENT` and its 17 subcommands (Redis 7.0.15's 16 and 7.2's `SETINFO`), the `CLIENT LIST`
 //! line format, and `CLIENT PAUSE` state.
 
-use super::clients::ClientInfo;
+use super::clients::{describe, ClientInfo, Tracking};
 use super::command::help;
-use super::conn::Session;
-use super::dispatch::Ctx;
-use super::table::{self, Spec};
+use super::session::Ctx;
+use super::session::Session;
+use super::table::Spec;
 use super::Shared;
 use bytes::Bytes;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 use warden_core::Reply;
 
 const HELP: &[&str] = &[
@@ -66,149 +62,9 @@ const HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// Client-side caching state (`CLIENT TRACKING`). Sentinel mode has no keys, so no invalidation
-/// is ever sent; the state is kept so the commands answer as Redis does.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tracking {
-    /// Tracking enabled.
-    pub on: bool,
-    /// Redirect client id (0 = none).
-    pub redirect: u64,
-    /// `BCAST`.
-    pub bcast: bool,
-    /// `OPTIN`.
-    pub optin: bool,
-    /// `OPTOUT`.
-    pub optout: bool,
-    /// `NOLOOP`.
-    pub noloop: bool,
-    /// `PREFIX`es (BCAST mode).
-    pub prefixes: Vec<Bytes>,
-    /// `CLIENT CACHING yes|no` for the next command.
-    pub caching: Option<bool>,
-}
-
-/// `CLIENT PAUSE` state shared by all connections.
-#[derive(Debug, Default)]
-pub struct Pause {
-    /// Deadline and whether all commands (not only writes) are paused.
-    state: Mutex<Option<(Instant, bool)>>,
-    /// Set while an `ALL` pause may be in effect: the per-command check is one atomic load.
-    all_active: AtomicBool,
-    changed: Notify,
-}
-
-impl Pause {
-    fn current(&self) -> Option<(Instant, bool)> {
-        let state = *self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.filter(|(deadline, _)| *deadline > Instant::now())
-    }
-
-    /// Whether `spec` must wait. A `WRITE` pause delays write and may-replicate commands, and
-    /// no sentinel-mode command is either, so only `ALL` pauses anything.
-    pub fn blocks(&self, _spec: &Spec) -> bool {
-        self.all_active.load(Ordering::Acquire) && matches!(self.current(), Some((_, true)))
-    }
-
-    /// Wait until the pause ends (timeout or `CLIENT UNPAUSE`).
-    pub async fn wait(&self) {
-        loop {
-            let changed = self.changed.notified();
-            let Some((deadline, true)) = self.current() else {
-                return;
-            };
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline.into()) => {}
-                _ = changed => {}
-            }
-        }
-    }
-
-    fn pause(&self, until: Instant, all: bool) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let merged = match *state {
-            Some((deadline, was_all)) if deadline > Instant::now() => {
-                (deadline.max(until), all || was_all)
-            }
-            _ => (until, all),
-        };
-        *state = Some(merged);
-        if merged.1 {
-            self.all_active.store(true, Ordering::Release);
-        }
-    }
-
-    fn unpause(&self) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.all_active.store(false, Ordering::Release);
-        self.changed.notify_waiters();
-    }
-}
-
 /// Whether a client name is acceptable (printable ASCII without spaces).
 pub fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|&b| (b'!'..=b'~').contains(&b))
-}
-
-/// The `CLIENT LIST`/`CLIENT INFO` line of a client (without the newline).
-pub fn describe(info: &ClientInfo) -> String {
-    let now = Instant::now();
-    let state = info.state().clone();
-    let mut flags = String::new();
-    if state.sub + state.psub > 0 {
-        flags.push('P');
-    }
-    if state.tracking.on {
-        flags.push('t');
-        if state.tracking.bcast {
-            flags.push('B');
-        }
-    }
-    if info.kill.is_killed() {
-        flags.push('A');
-    }
-    if state.no_evict {
-        flags.push('e');
-    }
-    if flags.is_empty() {
-        flags.push('N');
-    }
-    let cmd = info
-        .last_cmd()
-        .and_then(table::by_id)
-        .map_or("NULL", |s| s.name);
-    let redir = if !state.tracking.on {
-        -1
-    } else {
-        state.tracking.redirect as i64
-    };
-    let mut line = String::with_capacity(320);
-    let _ = write!(
-        line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={} psub={} ssub=0 multi=-1 \
-         qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} \
-         user={} redir={redir} resp={}",
-        info.id,
-        info.addr,
-        info.laddr,
-        info.fd,
-        state.name,
-        now.saturating_duration_since(info.created).as_secs(),
-        info.idle_secs(now),
-        state.sub,
-        state.psub,
-        state.user,
-        state.resp
-    );
-    // Redis 7.2's fields, shown once the client set them (a 7.0.15 client cannot).
-    if !state.lib_name.is_empty() || !state.lib_ver.is_empty() {
-        let _ = write!(
-            line,
-            " lib-name={} lib-ver={}",
-            state.lib_name, state.lib_ver
-        );
-    }
-    line
 }
 
 /// `CLIENT SETINFO LIB-NAME|LIB-VER <value>` (Redis 7.2): printable ASCII without blanks, ""

@@ -1,7 +1,10 @@
 //! The registry of connected clients: what `CLIENT LIST`/`INFO`/`CLIENT KILL` see of other
 //! connections, and the switch that closes a connection from outside its task.
 
+use super::table;
+use bytes::Bytes;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,7 +54,7 @@ pub struct ClientState {
     /// `CLIENT NO-EVICT on`.
     pub no_evict: bool,
     /// `CLIENT TRACKING` state.
-    pub tracking: super::client::Tracking,
+    pub tracking: Tracking,
     /// `CLIENT SETINFO LIB-NAME` ("" = none).
     pub lib_name: String,
     /// `CLIENT SETINFO LIB-VER` ("" = none).
@@ -170,4 +173,87 @@ impl Registry {
     pub fn get(&self, id: u64) -> Option<Arc<ClientInfo>> {
         self.map().get(&id).cloned()
     }
+}
+
+/// Client-side caching state (`CLIENT TRACKING`). Sentinel mode has no keys, so no invalidation
+/// is ever sent; the state is kept so the commands answer as Redis does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tracking {
+    /// Tracking enabled.
+    pub on: bool,
+    /// Redirect client id (0 = none).
+    pub redirect: u64,
+    /// `BCAST`.
+    pub bcast: bool,
+    /// `OPTIN`.
+    pub optin: bool,
+    /// `OPTOUT`.
+    pub optout: bool,
+    /// `NOLOOP`.
+    pub noloop: bool,
+    /// `PREFIX`es (BCAST mode).
+    pub prefixes: Vec<Bytes>,
+    /// `CLIENT CACHING yes|no` for the next command.
+    pub caching: Option<bool>,
+}
+
+/// The `CLIENT LIST`/`CLIENT INFO` line of a client (without the newline).
+pub fn describe(info: &ClientInfo) -> String {
+    let now = Instant::now();
+    let state = info.state().clone();
+    let mut flags = String::new();
+    if state.sub + state.psub > 0 {
+        flags.push('P');
+    }
+    if state.tracking.on {
+        flags.push('t');
+        if state.tracking.bcast {
+            flags.push('B');
+        }
+    }
+    if info.kill.is_killed() {
+        flags.push('A');
+    }
+    if state.no_evict {
+        flags.push('e');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let cmd = info
+        .last_cmd()
+        .and_then(table::by_id)
+        .map_or("NULL", |s| s.name);
+    let redir = if !state.tracking.on {
+        -1
+    } else {
+        state.tracking.redirect as i64
+    };
+    let mut line = String::with_capacity(320);
+    let _ = write!(
+        line,
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={flags} db=0 sub={} psub={} ssub=0 multi=-1 \
+         qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={cmd} \
+         user={} redir={redir} resp={}",
+        info.id,
+        info.addr,
+        info.laddr,
+        info.fd,
+        state.name,
+        now.saturating_duration_since(info.created).as_secs(),
+        info.idle_secs(now),
+        state.sub,
+        state.psub,
+        state.user,
+        state.resp
+    );
+    // Redis 7.2's fields, shown once the client set them (a 7.0.15 client cannot).
+    if !state.lib_name.is_empty() || !state.lib_ver.is_empty() {
+        let _ = write!(
+            line,
+            " lib-name={} lib-ver={}",
+            state.lib_name, state.lib_ver
+        );
+    }
+    line
 }

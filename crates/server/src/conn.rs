@@ -2,11 +2,11 @@
 //! read batch with a single write; pub/sub messages are interleaved between batches.
 
 use super::acl::User;
-use super::clients::ClientInfo;
-use super::dispatch::{self, Ctx};
+use super::dispatch;
 use super::pubsub::{Delivery, Subscriber, SUBSCRIBER_QUEUE};
 use super::request::{self, Parsed, QUERY_BUFFER_MAX};
 use super::resp::{self, Protocol};
+use super::session::{Ctx, ReplyMode, Session};
 use super::stats::Stats;
 use super::Shared;
 use crate::tls::{Stream, Tls};
@@ -41,63 +41,6 @@ fn keepalive(stream: &TcpStream, idle: u64) -> std::io::Result<()> {
 const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Pub/sub messages written per flush at most.
 const DELIVERY_BATCH: usize = 256;
-
-/// What `CLIENT REPLY` asked for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ReplyMode {
-    /// `CLIENT REPLY OFF`.
-    pub off: bool,
-    /// `CLIENT REPLY SKIP` was the previous command: suppress this command's reply.
-    pub skip: bool,
-    /// `CLIENT REPLY SKIP` is running: suppress the next command's reply.
-    pub skip_next: bool,
-}
-
-/// Per-connection protocol state.
-pub struct Session {
-    /// The registry entry.
-    pub info: Arc<ClientInfo>,
-    /// RESP2 or RESP3.
-    pub proto: Protocol,
-    /// Passed authentication (or the default user needs none).
-    pub authenticated: bool,
-    /// Current user (refreshed when the ACL changes).
-    pub user: Arc<User>,
-    /// ACL change counter `user` was read at.
-    pub acl_epoch: u64,
-    /// `CLIENT REPLY` state.
-    pub reply: ReplyMode,
-    /// Subscribed channels.
-    pub channels: HashSet<Bytes>,
-    /// Subscribed patterns.
-    pub patterns: HashSet<Bytes>,
-    /// This connection as a pub/sub subscriber.
-    pub subscriber: Subscriber,
-    /// Close once the pending output is written.
-    pub close: bool,
-    /// The save generation the pending output waits for (a `SENTINEL` reply may reveal a
-    /// vote or epoch that is not durable yet; 0: none).
-    pub durable_barrier: u64,
-}
-
-impl Session {
-    /// Whether the connection is in subscribed mode.
-    pub fn subscribed(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
-    }
-
-    /// Whether replies are currently written.
-    pub fn replies_on(&self) -> bool {
-        !self.reply.off && !self.reply.skip
-    }
-
-    /// Publish the subscription counts to the registry.
-    pub fn sync_sub_counts(&self) {
-        let mut state = self.info.state();
-        state.sub = self.channels.len();
-        state.psub = self.patterns.len();
-    }
-}
 
 /// Serve one client until it disconnects, is killed, or the server stops; through TLS when
 /// it connected to the TLS port (`tls`).

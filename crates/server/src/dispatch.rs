@@ -2,47 +2,13 @@
 //! the subscribed-mode restriction (in Redis' order), then routing to the command family.
 
 use super::acl::Denial;
-use super::conn::Session;
-use super::resp::{self, Protocol};
+use super::resp::Protocol;
+use super::session::{Ctx, Session};
 use super::table::{self, Spec};
-use super::{
-    acl_cmd, auth, client, command, hello, info, role, sentinel, shutdown, subscribe, Shared,
-};
-use bytes::{Bytes, BytesMut};
+use super::{acl_cmd, auth, client, command, hello, info, role, sentinel, shutdown, subscribe};
+use bytes::Bytes;
 use std::sync::Arc;
 use warden_core::Reply;
-
-/// What a command handler works with.
-pub struct Ctx<'a> {
-    /// Server-wide state.
-    pub shared: &'a Shared,
-    /// The connection's state.
-    pub session: &'a mut Session,
-    /// Output buffer.
-    pub out: &'a mut BytesMut,
-    /// Error replies produced (INFO `total_error_replies`).
-    pub errors: u64,
-}
-
-impl Ctx<'_> {
-    /// Encode a reply unless `CLIENT REPLY` suppresses it.
-    pub fn reply(&mut self, reply: &Reply) {
-        if matches!(reply, Reply::Error(_)) {
-            self.errors += 1;
-        }
-        if self.session.replies_on() {
-            resp::encode(self.out, self.session.proto, reply);
-        }
-    }
-
-    /// Record an ACL denial for this client.
-    pub fn log_denial(&self, reason: Denial, object: &str, username: &str) {
-        let line = client::describe(&self.session.info);
-        self.shared
-            .acl
-            .modify_log(|acl| acl.log(reason, object, username, line));
-    }
-}
 
 /// Checks before execution. Returns the command to run, or the error reply to send.
 pub fn prepare(ctx: &mut Ctx, args: &[Bytes]) -> Result<&'static Spec, Reply> {
@@ -59,7 +25,7 @@ pub fn prepare(ctx: &mut Ctx, args: &[Bytes]) -> Result<&'static Spec, Reply> {
             spec.name
         )));
     }
-    if let Some(channel) = denied_channel(&ctx.session.user, spec, args) {
+    if let Some(channel) = ctx.session.user.denied_channel(spec, args) {
         let user = ctx.session.user.name.clone();
         ctx.log_denial(Denial::Channel, &String::from_utf8_lossy(channel), &user);
         return Err(Reply::err(
@@ -79,21 +45,6 @@ pub fn prepare(ctx: &mut Ctx, args: &[Bytes]) -> Result<&'static Spec, Reply> {
         )));
     }
     Ok(spec)
-}
-
-/// The first channel argument the user may not use, for the commands that take channels.
-pub fn denied_channel<'a>(
-    user: &super::acl::User,
-    spec: &Spec,
-    args: &'a [Bytes],
-) -> Option<&'a Bytes> {
-    let (channels, literal) = match spec.name {
-        "publish" => (&args[1..2], false),
-        "subscribe" => (&args[1..], false),
-        "psubscribe" => (&args[1..], true),
-        _ => return None,
-    };
-    channels.iter().find(|c| !user.allows_channel(c, literal))
 }
 
 /// Pick up ACL changes made since the user was last read.

@@ -3,7 +3,7 @@
 //! get the same hints; the entries of newer versions (`client|setinfo`, Valkey's
 //! primary-named `sentinel` subcommands) as valkey-sentinel 8.1 gives them.
 
-use super::table::Doc::{self, L, M, S, T};
+use super::spec::Doc::{self, L, M, S, T};
 
 pub(super) static DOCS: [(&str, Doc); 15] = [
     ("publish", M(&[

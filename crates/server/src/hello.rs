@@ -2,9 +2,9 @@
 
 use super::auth::{authenticate, wrongpass};
 use super::client::valid_name;
-use super::dispatch::Ctx;
 use super::info::server_version;
 use super::resp::Protocol;
+use super::session::Ctx;
 use bytes::Bytes;
 use warden_core::Reply;
 

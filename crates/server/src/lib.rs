@@ -4,10 +4,14 @@
 //! [`SentinelPort`] — the crate's only way into it.
 //!
 //! Layout: `listener` accepts (protected mode, maxclients), `conn` runs one task per connection
-//! (framing in `request`, encoding in `resp`), `dispatch` resolves commands against `table` and
-//! enforces authentication, ACLs and the subscribed-mode rules, then one module per command family
-//! executes it. Shared state lives in [`Shared`]. `tls` holds the OpenSSL setup the listeners and
-//! the binary's outgoing links share.
+//! (framing in `request`, encoding in `resp`), `dispatch` resolves commands against `table`
+//! (entries described in `spec`, data in `table_data` and `docs_data`) and enforces
+//! authentication, ACLs (`acl`) and the subscribed-mode rules, then one module per command family
+//! executes it. Every family and the connection loop share one leaf, `session` (the connection's
+//! state and the handler context), so the module graph has no cycles. Server-wide state lives
+//! in [`Shared`]: the client registry (`clients`), `CLIENT PAUSE` (`pause`), the pub/sub hub,
+//! counters. `tls` holds the OpenSSL setup the listeners and the binary's outgoing links share;
+//! `sys` every call into C.
 //!
 //! May use: `warden-core` (replies, configuration types), tokio, OpenSSL. Not the binary's
 //! driver, links, VIP or config file: whatever the server needs from them goes through
@@ -27,14 +31,17 @@ mod docs_data;
 mod hello;
 mod info;
 mod listener;
+mod pause;
 mod port;
 mod pubsub;
 pub mod request;
 pub mod resp;
 mod role;
 mod sentinel;
+mod session;
 mod settings;
 mod shutdown;
+mod spec;
 mod stats;
 mod subscribe;
 #[allow(unsafe_code)]
@@ -72,7 +79,7 @@ pub(crate) struct Shared {
     /// Process stop signal.
     pub shutdown: Shutdown,
     /// `CLIENT PAUSE` state.
-    pub pause: client::Pause,
+    pub pause: pause::Pause,
     /// When the server started (INFO uptime, client ages).
     pub started: Instant,
     /// Random per-process run id (INFO `run_id`), distinct from the sentinel's persisted id.
@@ -95,7 +102,7 @@ impl Shared {
             clients: clients::Registry::default(),
             stats: stats::Stats::default(),
             shutdown,
-            pause: client::Pause::default(),
+            pause: pause::Pause::default(),
             started: Instant::now(),
             run_id: random_hex(40),
             settings,

@@ -1,7 +1,7 @@
 //! `SENTINEL <subcommand> ...`: the generic layer already resolved the subcommand and checked its
 //! arity (with `'sentinel|<sub>'` wording), so everything after the word SENTINEL goes to the core.
 
-use super::dispatch::Ctx;
+use super::session::Ctx;
 use bytes::Bytes;
 use warden_core::Reply;
 

@@ -1,8 +1,8 @@
 //! `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE`: one confirmation per channel,
 //! `[kind, channel, total subscriptions]` (a push frame in RESP3).
 
-use super::dispatch::Ctx;
 use super::resp;
+use super::session::Ctx;
 use super::table::Spec;
 use bytes::{Bytes, BytesMut};
 use warden_core::Reply;

@@ -5,7 +5,7 @@
 //! `sentinel` subcommands) as `COMMAND INFO` reports them on valkey-sentinel 8.1. Which of
 //! those `COMMAND` lists depends on the compatibility setting (`table::listed`).
 
-use super::table::{cat, Spec};
+use super::spec::{cat, Spec};
 
 pub(super) static COMMANDS: [Spec; 15] = [
     Spec {
