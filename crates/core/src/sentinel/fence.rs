@@ -16,7 +16,7 @@
 //! sentinel's command connection to that Redis, including the reconfiguration that would end
 //! the pause.
 
-use super::instance::Role;
+use super::instance::{Fence, Role};
 use super::links::Expect;
 use super::{Sentinel, Which};
 use crate::io::{Action, Level, LinkKind};
@@ -26,17 +26,6 @@ use std::net::IpAddr;
 
 /// How often a fence that has not succeeded yet is tried again.
 pub const FENCE_PERIOD: Millis = 1000;
-
-/// A fence not done yet on a master's instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fence {
-    /// The address of the fenced instance (the master's when the VIP was lost).
-    pub ip: String,
-    /// Its port.
-    pub port: u16,
-    /// When the kill was last sent.
-    pub last_sent: Option<Millis>,
-}
 
 /// `<ip>:<port>` as Redis prints a connection's local address (IPv6 in brackets).
 fn laddr(vip: IpAddr, port: u16) -> String {

@@ -310,7 +310,7 @@ pub struct Master {
     pub failover: Failover,
     /// The fence of its instance not done yet, after this node lost its VIP by the lease
     /// (`sentinel/fence.rs`).
-    pub fence: Option<super::fence::Fence>,
+    pub fence: Option<Fence>,
     /// The save generation holding this master's last vote, failover epoch or configuration
     /// change (what its vote replies and failover commands wait for).
     pub saved_generation: u64,
@@ -344,4 +344,15 @@ impl Master {
             .iter()
             .position(|s| s.runid.as_deref() == Some(runid))
     }
+}
+
+/// A fence not done yet on a master's instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// The address of the fenced instance (the master's when the VIP was lost).
+    pub ip: String,
+    /// Its port.
+    pub port: u16,
+    /// When the kill was last sent.
+    pub last_sent: Option<Millis>,
 }
