@@ -4,6 +4,7 @@
 pub use super::spec::{cat, listed, Doc, Spec};
 use bytes::Bytes;
 use warden_core::config::Compat;
+use warden_core::sentinel::Subcommand;
 use warden_core::Reply;
 
 /// All top-level commands, in `COMMAND` order.
@@ -27,9 +28,6 @@ pub fn all() -> impl Iterator<Item = &'static Spec> {
 pub fn by_id(id: usize) -> Option<&'static Spec> {
     all().find(|s| s.id == id)
 }
-
-/// Warden's extra `SENTINEL` subcommands (not listed by COMMAND, see [`resolve`]).
-const WARDEN_SUBCOMMANDS: [&[u8]; 2] = [b"vip", b"history"];
 
 /// Number of entries (ACL bitmaps cover this many ids): Redis 7.0.15's 72, `client|setinfo`
 /// and Valkey's four primary-named `sentinel` subcommands.
@@ -68,9 +66,7 @@ pub fn resolve(args: &[Bytes], compat: Compat) -> Result<&'static Spec, Reply> {
         (false, Some(sub)) => match find(top.subcommands, sub, top.name.len() + 1) {
             Some(spec) => spec,
             None if top.name == "sentinel"
-                && WARDEN_SUBCOMMANDS
-                    .iter()
-                    .any(|w| sub.eq_ignore_ascii_case(w)) =>
+                && Subcommand::lookup(sub).is_some_and(Subcommand::is_warden_only) =>
             {
                 // Warden's `SENTINEL VIP <master>` and `SENTINEL HISTORY <master>` stay out of
                 // the command table (COMMAND COUNT/LIST are Redis Sentinel's exactly); they have
@@ -246,5 +242,39 @@ mod tests {
         assert_eq!(lookup_full(b"CLIENT|kill").unwrap().name, "client|kill");
         assert!(lookup_full(b"client|nope").is_none());
         assert!(lookup_full(b"ping|x").is_none());
+    }
+
+    /// The server's `sentinel|...` entries and the core's subcommand table agree: every entry
+    /// the core executes (Warden's own aside, which COMMAND does not list) is in the table
+    /// under its name with its arity, and every table entry names a subcommand of the core
+    /// (Valkey's primary-named aliases included).
+    #[test]
+    fn sentinel_entries_match_the_core_subcommands() {
+        use warden_core::sentinel::Subcommand;
+        for sub in Subcommand::ALL {
+            let entry = lookup_full(format!("sentinel|{}", sub.name()).as_bytes());
+            if sub.is_warden_only() {
+                assert!(entry.is_none(), "{} is listed by COMMAND", sub.name());
+                continue;
+            }
+            let entry = entry.unwrap_or_else(|| panic!("no table entry for {}", sub.name()));
+            assert_eq!(
+                entry.arity(Compat::Redis70),
+                sub.listed_arity(),
+                "{}",
+                sub.name()
+            );
+        }
+        let sentinel = lookup_top(b"sentinel").unwrap();
+        for entry in sentinel.subcommands {
+            let sub = Subcommand::lookup(entry.short_name().as_bytes())
+                .unwrap_or_else(|| panic!("{} is not a core subcommand", entry.name));
+            assert_eq!(
+                entry.arity(Compat::Redis70),
+                sub.listed_arity(),
+                "{}",
+                entry.name
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! for it (see `Compat`).
 
 use super::detect::Ask;
+use super::subcommand::{SentinelCommand, Subcommand as Sub};
 use super::{
     Change, Reveals, Sentinel, Which, SIMFAILURE_CRASH_AFTER_ELECTION,
     SIMFAILURE_CRASH_AFTER_PROMOTION,
@@ -18,23 +19,6 @@ const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
 const NO_SUCH_MASTER: &str = "ERR No such master with that name";
 const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
 
-/// Valkey 8's primary-named subcommands and the Redis names they stand for (accepted whatever
-/// the compatibility setting: no version gives these names another meaning).
-const ALIASES: [(&str, &str); 4] = [
-    ("primaries", "masters"),
-    ("primary", "master"),
-    ("get-primary-addr-by-name", "get-master-addr-by-name"),
-    ("is-primary-down-by-addr", "is-master-down-by-addr"),
-];
-
-/// The Redis name of a subcommand (`master` for Valkey's `primary`), as given otherwise.
-fn canonical(sub: &[u8]) -> &[u8] {
-    ALIASES
-        .iter()
-        .find(|(alias, _)| alias.as_bytes().eq_ignore_ascii_case(sub))
-        .map_or(sub, |(_, name)| name.as_bytes())
-}
-
 /// Whether `value` holds a control character (0x00-0x1f, 0x7f), which newer Redis and Valkey
 /// refuse in names, paths and commands given to `SENTINEL SET/MONITOR/CONFIG SET`.
 fn has_control(value: &[u8]) -> bool {
@@ -45,33 +29,6 @@ fn has_control(value: &[u8]) -> bool {
 fn control_error(what: &str) -> Reply {
     Reply::err(format!("ERR {what} must not contain control characters"))
 }
-
-/// `(name, arity counting SENTINEL itself)`; negative = at least.
-const SUBCOMMANDS: [(&str, i32); 23] = [
-    ("ckquorum", 3),
-    ("config", -3),
-    ("debug", -2),
-    ("failover", -3),
-    ("flushconfig", 2),
-    ("get-master-addr-by-name", 3),
-    ("help", 2),
-    ("history", 3),
-    ("info-cache", -3),
-    ("is-master-down-by-addr", 6),
-    ("master", 3),
-    ("masters", 2),
-    ("monitor", 6),
-    ("myid", 2),
-    ("pending-scripts", 2),
-    ("remove", 3),
-    ("replicas", 3),
-    ("reset", 3),
-    ("sentinels", 3),
-    ("set", -5),
-    ("simulate-failure", -3),
-    ("slaves", 3),
-    ("vip", 3),
-];
 
 const HELP: &[&str] = &[
     "SENTINEL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -221,59 +178,17 @@ fn parse_i64(b: &Bytes) -> Option<i64> {
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
-/// Whether `SENTINEL <args>` only reads state (the hot path of clients asking for the master:
-/// nothing to re-evaluate afterwards).
-pub(super) fn is_read_only(args: &[Bytes]) -> bool {
-    const READ_ONLY: [&str; 10] = [
-        "get-master-addr-by-name",
-        "history",
-        "master",
-        "masters",
-        "replicas",
-        "slaves",
-        "sentinels",
-        "myid",
-        "ckquorum",
-        "info-cache",
-    ];
-    args.first().is_some_and(|sub| {
-        let sub = canonical(sub);
-        READ_ONLY
-            .iter()
-            .any(|n| n.as_bytes().eq_ignore_ascii_case(sub))
-    })
-}
-
-/// Execute `SENTINEL <args>`.
-pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
-    let Some(sub) = args.first() else {
-        return Reply::err("ERR wrong number of arguments for 'sentinel' command");
-    };
-    let Some(&(name, arity)) = SUBCOMMANDS
-        .iter()
-        .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(canonical(sub)))
-    else {
-        return Reply::err(format!(
-            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
-            text(sub)
-        ));
-    };
-    let argc = args.len() as i32 + 1;
-    if (arity > 0 && argc != arity) || (arity < 0 && argc < -arity) {
-        return Reply::err(format!(
-            "ERR wrong number of arguments for 'sentinel|{}' command",
-            text(sub).to_ascii_lowercase()
-        ));
-    }
-    let a = &args[1..];
-    match name {
-        "masters" => Reply::Array(
+/// Execute a parsed `SENTINEL` command.
+pub(super) fn dispatch(s: &mut Sentinel, cmd: SentinelCommand, now: Millis) -> Reply {
+    let a = cmd.args;
+    match cmd.sub {
+        Sub::Masters => Reply::Array(
             (0..s.masters.len())
                 .map(|mi| s.instance_map(mi, Which::Master, now))
                 .collect(),
         ),
-        "master" => with_master(s, &a[0], |s, mi| s.instance_map(mi, Which::Master, now)),
-        "replicas" | "slaves" => with_master(s, &a[0], |s, mi| {
+        Sub::Master => with_master(s, &a[0], |s, mi| s.instance_map(mi, Which::Master, now)),
+        Sub::Replicas | Sub::Slaves => with_master(s, &a[0], |s, mi| {
             Reply::Array(
                 (0..s.masters[mi].replicas.len())
                     .filter(|&ri| s.masters[mi].replicas[ri].replica_announced)
@@ -281,14 +196,14 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
                     .collect(),
             )
         }),
-        "sentinels" => with_master(s, &a[0], |s, mi| {
+        Sub::Sentinels => with_master(s, &a[0], |s, mi| {
             Reply::Array(
                 (0..s.masters[mi].sentinels.len())
                     .map(|si| s.instance_map(mi, Which::Sentinel(si), now))
                     .collect(),
             )
         }),
-        "get-master-addr-by-name" => match master_named(s, &a[0]) {
+        Sub::GetMasterAddrByName => match master_named(s, &a[0]) {
             None => Reply::NullArray,
             Some(mi) => {
                 // The address shows this master's configuration, nothing else.
@@ -300,8 +215,8 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
                 ])
             }
         },
-        "is-master-down-by-addr" => is_master_down_by_addr(s, a, now),
-        "reset" => {
+        Sub::IsMasterDownByAddr => is_master_down_by_addr(s, a, now),
+        Sub::Reset => {
             let pattern = a[0].to_vec();
             let mut count = 0;
             for mi in 0..s.masters.len() {
@@ -318,7 +233,7 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             }
             Reply::Int(count)
         }
-        "failover" => with_master(s, &a[0], |s, mi| {
+        Sub::Failover => with_master(s, &a[0], |s, mi| {
             let coordinated = match &a[1..] {
                 [] => false,
                 [word] if text(word).eq_ignore_ascii_case("coordinated") => true,
@@ -350,9 +265,9 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             s.failover_step(mi, now);
             Reply::ok()
         }),
-        "ckquorum" => with_master(s, &a[0], |s, mi| ckquorum(s, mi)),
-        "monitor" => monitor(s, a, now),
-        "remove" => with_master(s, &a[0], |s, mi| {
+        Sub::Ckquorum => with_master(s, &a[0], |s, mi| ckquorum(s, mi)),
+        Sub::Monitor => monitor(s, a, now),
+        Sub::Remove => with_master(s, &a[0], |s, mi| {
             s.event(Level::Warning, "-monitor", Some((mi, Which::Master)), "");
             s.reset_master(mi, true, now);
             let m = s.remove_master(mi);
@@ -361,26 +276,22 @@ pub(super) fn dispatch(s: &mut Sentinel, args: &[Bytes], now: Millis) -> Reply {
             s.release_link(m.inst.link);
             flush_reply(s)
         }),
-        "set" => with_master(s, &a[0], |s, mi| set(s, mi, &a[1..], now)),
-        "flushconfig" => flush_reply(s),
-        "config" => config(s, a),
-        "debug" => debug(s, a),
-        "info-cache" => info_cache(s, a, now),
-        "pending-scripts" => s.scripts.pending_reply(now),
-        "myid" => Reply::bulk(s.myid()),
-        "simulate-failure" => simulate_failure(s, a),
-        "help" => Reply::Array(
+        Sub::Set => with_master(s, &a[0], |s, mi| set(s, mi, &a[1..], now)),
+        Sub::Flushconfig => flush_reply(s),
+        Sub::Config => config(s, a),
+        Sub::Debug => debug(s, a),
+        Sub::InfoCache => info_cache(s, a, now),
+        Sub::PendingScripts => s.scripts.pending_reply(now),
+        Sub::Myid => Reply::bulk(s.myid()),
+        Sub::SimulateFailure => simulate_failure(s, a),
+        Sub::Help => Reply::Array(
             help(s.options.compat)
                 .into_iter()
                 .map(|l| Reply::Status(l.to_string()))
                 .collect(),
         ),
-        "vip" => with_master(s, &a[0], |s, mi| s.vip_reply(mi, now)),
-        "history" => with_master(s, &a[0], |s, mi| s.history_reply(mi)),
-        _ => Reply::err(format!(
-            "ERR unknown subcommand '{}'. Try SENTINEL HELP.",
-            text(sub)
-        )),
+        Sub::Vip => with_master(s, &a[0], |s, mi| s.vip_reply(mi, now)),
+        Sub::History => with_master(s, &a[0], |s, mi| s.history_reply(mi)),
     }
 }
 

@@ -89,7 +89,7 @@ fn primary_names_are_aliases_of_the_master_ones() {
         run(&mut s, "PRIMARY"),
         Reply::err("ERR wrong number of arguments for 'sentinel|primary' command")
     );
-    assert!(is_read_only(&[Bytes::from_static(
+    assert!(Sentinel::command_is_read_only(&[Bytes::from_static(
         b"get-primary-addr-by-name"
     )]));
 }

@@ -24,6 +24,7 @@ mod maps;
 mod monitor;
 mod outbox;
 mod scripts;
+mod subcommand;
 pub mod timers;
 mod vip;
 
@@ -37,6 +38,7 @@ use links::{Links, Target};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
+pub use subcommand::{SentinelCommand, Subcommand};
 use timers::Timers;
 
 /// Resolves a hostname to an IP address text (only used with `resolve-hostnames yes`).
@@ -387,13 +389,17 @@ impl Sentinel {
     pub fn command(&mut self, args: &[Bytes], now: Millis) -> Reply {
         self.clock = now;
         self.reply_generation = None;
-        let reply = commands::dispatch(self, args, now);
+        let cmd = match SentinelCommand::parse(args) {
+            Ok(cmd) => cmd,
+            Err(refusal) => return refusal,
+        };
+        let reply = commands::dispatch(self, cmd, now);
         self.switch_due_masters(now);
         // Unless its handler said what it shows, a reply may show an epoch, a vote or a
         // configuration: it waits for all of them.
         let barrier = self.commit.barrier();
         self.reply_generation.get_or_insert(barrier);
-        if !commands::is_read_only(args) {
+        if !cmd.is_read_only() {
             self.vip_poll(now, false);
             self.commit(now);
         }
@@ -443,7 +449,9 @@ impl Sentinel {
     /// Whether `SENTINEL <args...>` only reads state: such a command changes no deadline and
     /// needs nothing re-evaluated after it.
     pub fn command_is_read_only(args: &[Bytes]) -> bool {
-        commands::is_read_only(args)
+        args.first()
+            .and_then(|word| Subcommand::lookup(word))
+            .is_some_and(Subcommand::is_read_only)
     }
 
     /// A hello payload received via `PUBLISH __sentinel__:hello <payload>` on our own port.
