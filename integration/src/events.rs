@@ -1,5 +1,8 @@
 //! Sentinel events as they are published: one `PSUBSCRIBE *` connection per sentinel, read on its own
 //! thread, every message stamped with its arrival time and the index of the sentinel that sent it.
+//! The connections go to sentinels on loopback ([`EventLog::subscribe`]), at any address
+//! ([`EventLog::subscribe_to`]), or to `127.0.0.1` from inside each node's network namespace of a
+//! test bed ([`EventLog::subscribe_in`]: the events of a node cut off its bridge still arrive).
 
 use std::fmt::{Display, Write as _};
 use std::io::{self, BufReader};
@@ -8,6 +11,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::netns::TestBed;
 use crate::resp::{encode_command, read_value, Value};
 use crate::wait::Timeout;
 
@@ -55,6 +59,32 @@ impl EventLog {
     /// Subscribes to every event of the sentinels at `addrs` (e.g. `"ip:port"`); returns once
     /// every subscription is confirmed, so nothing published afterwards is missed.
     pub fn subscribe_to<A: ToSocketAddrs + Display>(addrs: &[A]) -> io::Result<EventLog> {
+        let mut streams = Vec::new();
+        for (source, addr) in addrs.iter().enumerate() {
+            streams.push((source, addr.to_string(), TcpStream::connect(addr)?));
+        }
+        EventLog::over(streams)
+    }
+
+    /// Subscribes to every event of the sentinel on `port` of each of `nodes` of `bed`, each
+    /// from inside the node's namespace to `127.0.0.1`; an event's source is its node index.
+    pub fn subscribe_in(bed: &TestBed, nodes: &[usize], port: u16) -> io::Result<EventLog> {
+        let to = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut streams = Vec::new();
+        for &node in nodes {
+            let stream = bed
+                .spawn_in(node, move || {
+                    TcpStream::connect_timeout(&to, Duration::from_secs(2))
+                })
+                .join()
+                .map_err(|_| io::Error::other("connect thread panicked"))???;
+            streams.push((node, format!("node {node}'s {to}"), stream));
+        }
+        EventLog::over(streams)
+    }
+
+    /// Subscribes on each connected `(source, name, stream)`.
+    fn over(streams: Vec<(usize, String, TcpStream)>) -> io::Result<EventLog> {
         let (tx, rx) = mpsc::channel();
         let mut log = EventLog {
             rx,
@@ -62,12 +92,13 @@ impl EventLog {
             readers: Vec::new(),
             events: Vec::new(),
         };
-        for (source, addr) in addrs.iter().enumerate() {
-            let stream = TcpStream::connect(addr)?;
+        for (source, addr, stream) in streams {
             let mut writer = stream.try_clone()?;
             io::Write::write_all(&mut writer, &encode_command(&["PSUBSCRIBE", "*"]))?;
             let mut reader = BufReader::new(stream.try_clone()?);
+            stream.set_read_timeout(Some(Duration::from_secs(10)))?;
             let confirmation = read_value(&mut reader)?;
+            stream.set_read_timeout(None)?;
             if confirmation
                 .as_items()
                 .and_then(|i| i.first()?.as_text())
@@ -160,6 +191,18 @@ impl EventLog {
     pub fn events(&self) -> &[Event] {
         &self.events
     }
+
+    /// Everything that arrived so far, in arrival order.
+    pub fn snapshot(&mut self) -> Vec<Event> {
+        self.collect();
+        self.events.clone()
+    }
+
+    /// Ends the subscriptions and returns every event, in arrival order.
+    pub fn stop(mut self) -> Vec<Event> {
+        self.collect();
+        std::mem::take(&mut self.events)
+    }
 }
 
 impl Drop for EventLog {
@@ -180,13 +223,13 @@ pub fn from(events: &[Event], source: usize) -> impl Iterator<Item = &Event> {
 
 /// The first event on `channel` whose payload starts with `prefix`, from `source` if given.
 pub fn first<'a>(
-    events: &'a [Event],
+    events: impl IntoIterator<Item = &'a Event>,
     source: Option<usize>,
     channel: &str,
     prefix: &str,
 ) -> Option<&'a Event> {
     events
-        .iter()
+        .into_iter()
         .find(|e| e.is(channel, prefix) && source.map_or(true, |s| s == e.source))
 }
 
@@ -263,6 +306,29 @@ pub fn logged(log: &str, source: usize) -> Vec<Event> {
             })
         })
         .collect()
+}
+
+/// The events at or after `t`.
+pub fn since(events: &[Event], t: Instant) -> impl Iterator<Item = &Event> {
+    events.iter().filter(move |e| e.at >= t)
+}
+
+/// The events at or after `t` as lines `+<ms since t> node <i> <channel> <payload>`, leaving
+/// out the chatty ones (`__sentinel__:hello`).
+pub fn timeline(events: &[Event], t: Instant) -> String {
+    since(events, t)
+        .filter(|e| !e.channel.starts_with("__"))
+        .map(|e| {
+            format!(
+                "  +{:>5} ms  node {}  {} {}",
+                (e.at - t).as_millis(),
+                e.source,
+                e.channel,
+                e.payload
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// One line per event: `+<ms since the first> [source] channel payload`.
@@ -352,5 +418,30 @@ mod tests {
         assert_eq!(pmessage(&message), Some(("+sdown".into(), "x".into())));
         let confirmation = Value::Array(vec![text("psubscribe"), text("*"), Value::Integer(1)]);
         assert_eq!(pmessage(&confirmation), None);
+    }
+
+    #[test]
+    fn first_since_and_timeline() {
+        let t0 = Instant::now();
+        let ev = |ms: u64, source: usize, channel: &str| Event {
+            at: t0 + Duration::from_millis(ms),
+            source,
+            channel: channel.into(),
+            payload: "mymaster".into(),
+        };
+        let events = [
+            ev(5, 0, "+sdown"),
+            ev(10, 1, "+vip-claimed"),
+            ev(20, 2, "__sentinel__:hello"),
+        ];
+        assert_eq!(
+            first(&events, None, "+vip-claimed", "").map(|e| e.source),
+            Some(1)
+        );
+        assert!(first(&events, Some(2), "+vip-claimed", "").is_none());
+        assert_eq!(since(&events, t0 + Duration::from_millis(10)).count(), 2);
+        let text = timeline(&events, t0);
+        assert!(text.contains("node 1  +vip-claimed mymaster"), "{text}");
+        assert!(!text.contains("hello"), "{text}");
     }
 }

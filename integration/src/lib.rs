@@ -8,7 +8,6 @@ pub mod bed;
 pub mod binaries;
 pub mod certs;
 pub mod client;
-pub mod eventlog;
 pub mod events;
 pub mod group;
 pub mod http;

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use warden_integration::eventlog::{self, EventLog};
+use warden_integration::events::{self, EventLog};
 use warden_integration::netns::{self, NODE_IFACE};
 use warden_integration::nsclient::NsClient;
 use warden_integration::resp::Value;
@@ -280,7 +280,7 @@ fn killing_the_master_node_moves_the_vip_to_the_promoted_replica() {
     via_vip(&bed, &["SET", "before", "1"]).unwrap();
     assert_eq!(client_neighbour_mac(&bed).as_deref(), Some(bed.mac(0)));
 
-    let events = EventLog::start(bed.bed(), &[1, 2], SENTINEL_PORT).unwrap();
+    let events = EventLog::subscribe_in(bed.bed(), &[1, 2], SENTINEL_PORT).unwrap();
     let watch = VipWatch::start(bed.bed(), &[1, 2], bed.vip(), Duration::from_millis(20));
     let writer = start_writer(
         &bed,
@@ -313,11 +313,14 @@ fn killing_the_master_node_moves_the_vip_to_the_promoted_replica() {
         "measured: kill master node -> promoted node {promoted}; writes {}",
         log.summary()
     );
-    println!(
-        "events after the kill:\n{}",
-        eventlog::timeline(&events, t0)
-    );
-    let claimed = eventlog::first(&events, "+vip-claimed", Some(promoted), t0).map(|e| e.at - t0);
+    println!("events after the kill:\n{}", events::timeline(&events, t0));
+    let claimed = events::first(
+        events::since(&events, t0),
+        Some(promoted),
+        "+vip-claimed",
+        "",
+    )
+    .map(|e| e.at - t0);
     let first_failure = log.first_failure_after(t0);
     let first_ok = first_failure
         .and_then(|f| log.first_ok_after(f))
@@ -359,7 +362,7 @@ fn killing_the_master_node_moves_the_vip_to_the_promoted_replica() {
     assert!(
         claimed.is_some(),
         "no +vip-claimed from node {promoted}:\n{}",
-        eventlog::timeline(&events, t0)
+        events::timeline(&events, t0)
     );
     assert!(
         holdings.intervals(other).is_empty(),
@@ -384,7 +387,7 @@ fn killing_the_master_node_moves_the_vip_to_the_promoted_replica() {
 fn a_partitioned_master_is_fenced_and_the_majority_takes_over() {
     let Some(_serial) = serial() else { return };
     let bed = start(&[]);
-    let events = EventLog::start(bed.bed(), &[0, 1, 2], SENTINEL_PORT).unwrap();
+    let events = EventLog::subscribe_in(bed.bed(), &[0, 1, 2], SENTINEL_PORT).unwrap();
     let watch = VipWatch::start(bed.bed(), &[0, 1, 2], bed.vip(), Duration::from_millis(20));
     // A client connected to the old master through the VIP: fencing must disconnect it.
     let mut through_vip =
@@ -437,7 +440,7 @@ fn a_partitioned_master_is_fenced_and_the_majority_takes_over() {
 
     let holdings = watch.stop().unwrap();
     let events = events.stop();
-    println!("events after the cut:\n{}", eventlog::timeline(&events, t0));
+    println!("events after the cut:\n{}", events::timeline(&events, t0));
     println!(
         "VIP presence (ms since watch start): {}",
         holdings.describe()
@@ -639,7 +642,7 @@ fn a_deleted_vip_is_repaired_and_reannounced_at_once() {
     ]);
     via_vip(&bed, &["SET", "resolve", "1"]).unwrap();
     assert_eq!(client_neighbour_mac(&bed).as_deref(), Some(bed.mac(0)));
-    let events = EventLog::start(bed.bed(), &[0], SENTINEL_PORT).unwrap();
+    let mut events = EventLog::subscribe_in(bed.bed(), &[0], SENTINEL_PORT).unwrap();
     let vip = bed.vip();
     let ns0 = bed.bed().node(0).namespace.clone();
     const ROUNDS: usize = 3;
@@ -830,7 +833,7 @@ fn a_frozen_or_killed_wardens_vip_is_dropped_by_its_kernel() {
 fn a_restarted_warden_keeps_the_vip_without_a_gap() {
     let Some(_serial) = serial() else { return };
     let mut bed = start(&[]);
-    let events = EventLog::start(bed.bed(), &[1, 2], SENTINEL_PORT).unwrap();
+    let events = EventLog::subscribe_in(bed.bed(), &[1, 2], SENTINEL_PORT).unwrap();
     let writer = start_writer(&bed, SETTLE_TIMEOUT, "writes through the VIP");
     let watch = VipWatch::start(bed.bed(), &[0, 1, 2], bed.vip(), Duration::from_millis(5));
     let t0 = Instant::now();
@@ -900,9 +903,9 @@ fn a_restarted_warden_keeps_the_vip_without_a_gap() {
     );
     for channel in ["+odown", "+switch-master", "+try-failover"] {
         assert!(
-            eventlog::first(&events, channel, None, t0).is_none(),
+            events::first(events::since(&events, t0), None, channel, "").is_none(),
             "{channel} during a Warden restart:\n{}",
-            eventlog::timeline(&events, t0)
+            events::timeline(&events, t0)
         );
     }
     assert_eq!(
@@ -940,7 +943,7 @@ fn a_conflicting_arp_is_reported_and_answered() {
     NsClient::connect(bed.bed(), 1, bed.vip_redis(), Duration::from_secs(2))
         .and_then(|mut c| c.call(&["PING"]))
         .unwrap_or_else(|e| fail(&bed, format!("node 1 through the VIP: {e}")));
-    let events = EventLog::start(bed.bed(), &[0], SENTINEL_PORT).unwrap();
+    let mut events = EventLog::subscribe_in(bed.bed(), &[0], SENTINEL_PORT).unwrap();
     let with_prefix = format!("{vip}/32");
     bed.bed()
         .ip(CLIENT, &["addr", "add", &with_prefix, "dev", NODE_IFACE])
@@ -962,7 +965,7 @@ fn a_conflicting_arp_is_reported_and_answered() {
                 .snapshot()
                 .into_iter()
                 .find(|e| e.channel == "-vip-conflict")
-                .map(|e| (Instant::now(), e.message))
+                .map(|e| (Instant::now(), e.payload))
                 .ok_or_else(|| "no -vip-conflict yet".to_string())
         },
     )
