@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn sentinel_entries_match_the_core_subcommands() {
         use warden_core::sentinel::Subcommand;
-        for sub in Subcommand::ALL {
+        for &sub in Subcommand::ALL {
             let entry = lookup_full(format!("sentinel|{}", sub.name()).as_bytes());
             if sub.is_warden_only() {
                 assert!(entry.is_none(), "{} is listed by COMMAND", sub.name());

@@ -5,55 +5,85 @@
 use crate::reply::Reply;
 use bytes::Bytes;
 
-/// A `SENTINEL` subcommand, under its Redis name (Valkey's primary-named aliases map onto these).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Subcommand {
+/// Defines [`Subcommand`] from one table: variant = (Redis name, arity counting the word
+/// SENTINEL; negative: at least that many).
+macro_rules! subcommands {
+    ($($(#[$doc:meta])* $variant:ident = ($name:literal, $arity:literal),)*) => {
+        /// A `SENTINEL` subcommand, under its Redis name (Valkey's primary-named aliases map
+        /// onto these).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Subcommand {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Subcommand {
+            /// Every subcommand, in name order.
+            pub const ALL: &'static [Subcommand] = &[$(Subcommand::$variant,)*];
+
+            /// The lower-case Redis name (`get-master-addr-by-name`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Subcommand::$variant => $name,)*
+                }
+            }
+
+            /// Redis's arity, counting the word SENTINEL; negative: at least that many.
+            pub fn arity(self) -> i32 {
+                match self {
+                    $(Subcommand::$variant => $arity,)*
+                }
+            }
+        }
+    };
+}
+
+subcommands! {
     /// `CKQUORUM <master>`
-    Ckquorum,
+    Ckquorum = ("ckquorum", 3),
     /// `CONFIG GET|SET ...`
-    Config,
+    Config = ("config", -3),
     /// `DEBUG [<param> <value> ...]`
-    Debug,
+    Debug = ("debug", -2),
     /// `FAILOVER <master> [COORDINATED]`
-    Failover,
+    Failover = ("failover", -3),
     /// `FLUSHCONFIG`
-    Flushconfig,
+    Flushconfig = ("flushconfig", 2),
     /// `GET-MASTER-ADDR-BY-NAME <master>`
-    GetMasterAddrByName,
+    GetMasterAddrByName = ("get-master-addr-by-name", 3),
     /// `HELP`
-    Help,
+    Help = ("help", 2),
     /// `HISTORY <master>` (Warden)
-    History,
+    History = ("history", 3),
     /// `INFO-CACHE <master> ...`
-    InfoCache,
+    InfoCache = ("info-cache", -3),
     /// `IS-MASTER-DOWN-BY-ADDR <ip> <port> <epoch> <runid>`
-    IsMasterDownByAddr,
+    IsMasterDownByAddr = ("is-master-down-by-addr", 6),
     /// `MASTER <master>`
-    Master,
+    Master = ("master", 3),
     /// `MASTERS`
-    Masters,
+    Masters = ("masters", 2),
     /// `MONITOR <name> <ip> <port> <quorum>`
-    Monitor,
+    Monitor = ("monitor", 6),
     /// `MYID`
-    Myid,
+    Myid = ("myid", 2),
     /// `PENDING-SCRIPTS`
-    PendingScripts,
+    PendingScripts = ("pending-scripts", 2),
     /// `REMOVE <master>`
-    Remove,
+    Remove = ("remove", 3),
     /// `REPLICAS <master>`
-    Replicas,
+    Replicas = ("replicas", 3),
     /// `RESET <pattern>`
-    Reset,
+    Reset = ("reset", 3),
     /// `SENTINELS <master>`
-    Sentinels,
+    Sentinels = ("sentinels", 3),
     /// `SET <master> <option> <value> ...`
-    Set,
+    Set = ("set", -5),
     /// `SIMULATE-FAILURE ...`
-    SimulateFailure,
+    SimulateFailure = ("simulate-failure", -3),
     /// `SLAVES <master>`
-    Slaves,
+    Slaves = ("slaves", 3),
     /// `VIP <master>` (Warden)
-    Vip,
+    Vip = ("vip", 3),
 }
 
 use Subcommand::*;
@@ -68,75 +98,6 @@ const ALIASES: [(&str, Subcommand); 4] = [
 ];
 
 impl Subcommand {
-    /// Every subcommand, in name order.
-    pub const ALL: [Subcommand; 23] = [
-        Ckquorum,
-        Config,
-        Debug,
-        Failover,
-        Flushconfig,
-        GetMasterAddrByName,
-        Help,
-        History,
-        InfoCache,
-        IsMasterDownByAddr,
-        Master,
-        Masters,
-        Monitor,
-        Myid,
-        PendingScripts,
-        Remove,
-        Replicas,
-        Reset,
-        Sentinels,
-        Set,
-        SimulateFailure,
-        Slaves,
-        Vip,
-    ];
-
-    /// The lower-case Redis name (`get-master-addr-by-name`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Ckquorum => "ckquorum",
-            Config => "config",
-            Debug => "debug",
-            Failover => "failover",
-            Flushconfig => "flushconfig",
-            GetMasterAddrByName => "get-master-addr-by-name",
-            Help => "help",
-            History => "history",
-            InfoCache => "info-cache",
-            IsMasterDownByAddr => "is-master-down-by-addr",
-            Master => "master",
-            Masters => "masters",
-            Monitor => "monitor",
-            Myid => "myid",
-            PendingScripts => "pending-scripts",
-            Remove => "remove",
-            Replicas => "replicas",
-            Reset => "reset",
-            Sentinels => "sentinels",
-            Set => "set",
-            SimulateFailure => "simulate-failure",
-            Slaves => "slaves",
-            Vip => "vip",
-        }
-    }
-
-    /// Redis's arity, counting the word SENTINEL; negative: at least that many.
-    pub fn arity(self) -> i32 {
-        match self {
-            Masters | Myid | Flushconfig | PendingScripts | Help => 2,
-            Debug => -2,
-            Ckquorum | GetMasterAddrByName | History | Master | Remove | Replicas | Reset
-            | Sentinels | Slaves | Vip => 3,
-            Config | Failover | InfoCache | SimulateFailure => -3,
-            Set => -5,
-            IsMasterDownByAddr | Monitor => 6,
-        }
-    }
-
     /// The arity `COMMAND INFO` shows: Redis's. Only `FAILOVER` differs from [`Self::arity`]:
     /// Warden's `FAILOVER <master> COORDINATED` takes one word more than Redis's entry allows.
     pub fn listed_arity(self) -> i32 {
@@ -173,7 +134,8 @@ impl Subcommand {
     /// The subcommand `word` names (any case; Valkey's primary-named aliases included).
     pub fn lookup(word: &[u8]) -> Option<Subcommand> {
         Subcommand::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|s| s.name().as_bytes().eq_ignore_ascii_case(word))
             .or_else(|| {
                 ALIASES
@@ -238,7 +200,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_aliases_map_to_redis_names() {
-        for sub in Subcommand::ALL {
+        for &sub in Subcommand::ALL {
             assert_eq!(Subcommand::lookup(sub.name().as_bytes()), Some(sub));
             assert_eq!(
                 Subcommand::lookup(sub.name().to_uppercase().as_bytes()),
