@@ -23,6 +23,16 @@ pub struct Process {
     status: Option<ExitStatus>,
 }
 
+/// Run in a child between fork and exec (`pre_exec`): the kernel SIGKILLs it when the process
+/// that started it dies, so a test or demo that crashes leaves no server behind.
+pub fn die_with_parent() -> io::Result<()> {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 impl Process {
     /// Starts `command` with its output redirected to files in `log_dir`.
     pub fn spawn(name: &str, mut command: Command, log_dir: &Path) -> io::Result<Process> {
@@ -32,14 +42,9 @@ impl Process {
             .stdin(Stdio::null())
             .stdout(File::create(&stdout)?)
             .stderr(File::create(&stderr)?);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        // SAFETY: `die_with_parent` only makes an async-signal-safe call.
         unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            command.pre_exec(die_with_parent);
         }
         let child = command.spawn().map_err(|e| {
             io::Error::new(

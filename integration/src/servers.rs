@@ -104,21 +104,7 @@ impl RedisServer {
     pub fn spawn_on(port: u16, extra: &[&str]) -> io::Result<RedisServer> {
         let dir = TempDir::new("redis")?;
         let mut cmd = Command::new(binaries::redis_server());
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        // Replicas sync at once instead of after the default 5 s diskless-sync delay.
-        .args(["--repl-diskless-sync-delay", "0"])
-        .arg("--dir")
-        .arg(dir.path())
-        .args(extra);
+        cmd.args(redis_args(port, dir.path())).args(extra);
         let process = Process::spawn(&format!("redis-server-{port}"), cmd, dir.path())?;
         Ok(RedisServer { port, process, dir })
     }
@@ -300,4 +286,28 @@ impl SentinelServer {
     pub fn master(&self, name: &str) -> io::Result<Value> {
         self.client()?.call(&["SENTINEL", "MASTER", name])
     }
+}
+
+/// The command line of a throwaway redis-server on `127.0.0.1:port` working in `dir`: no
+/// persistence, and replicas that sync at once instead of after the default 5 s diskless-sync
+/// delay.
+pub fn redis_args(port: u16, dir: &std::path::Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--dir",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(dir.to_string_lossy().into_owned());
+    args
 }

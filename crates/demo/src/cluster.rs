@@ -96,26 +96,8 @@ impl<'a> Cluster<'a> {
         let Node { name, port } = &self.servers[i];
         let dir = self.procs.dir().join(name);
         std::fs::create_dir_all(&dir)?;
-        let mut args: Vec<String> = [
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--logfile",
-            "",
-            // Replicas sync at once rather than after the default 5 s diskless-sync delay.
-            "--repl-diskless-sync-delay",
-            "0",
-            "--dir",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        args.push(dir.to_string_lossy().into_owned());
+        let mut args = warden_integration::servers::redis_args(*port, &dir);
+        args.extend(["--logfile".to_string(), String::new()]);
         if let Some(master) = replica_of {
             args.extend(["--replicaof".into(), "127.0.0.1".into(), master.to_string()]);
         }

@@ -62,14 +62,9 @@ impl Procs {
             .stderr(log)
             .process_group(0)
             .kill_on_drop(true);
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        // SAFETY: `die_with_parent` only makes an async-signal-safe call.
         unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
+            command.pre_exec(warden_integration::process::die_with_parent);
         }
         let child = command.spawn().map_err(|e| {
             io::Error::new(
