@@ -2,6 +2,7 @@
 
 use super::acl::{RuleError, Selector};
 use super::command::help;
+use super::request::int_arg;
 use super::session::Ctx;
 use super::table::{self, cat, Spec};
 use bytes::Bytes;
@@ -173,7 +174,7 @@ fn dryrun(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
 fn genpass(bits: Option<&Bytes>) -> Reply {
     let bits = match bits {
         None => 256,
-        Some(arg) => match std::str::from_utf8(arg).ok().and_then(|b| b.parse::<i64>().ok()) {
+        Some(arg) => match int_arg(arg) {
             Some(bits) if (1..=4096).contains(&bits) => bits as usize,
             _ => {
                 return Reply::err(
@@ -263,10 +264,7 @@ fn log(ctx: &mut Ctx, arg: Option<&Bytes>) -> Reply {
             ctx.shared.acl.modify_log(|acl| acl.reset_log());
             return Reply::ok();
         }
-        Some(arg) => match std::str::from_utf8(arg)
-            .ok()
-            .and_then(|c| c.parse::<i64>().ok())
-        {
+        Some(arg) => match int_arg(arg) {
             Some(count) if count >= 0 => count as usize,
             _ => return Reply::err("ERR value is not an integer or out of range"),
         },

@@ -3,6 +3,7 @@
 
 use super::clients::{describe, ClientInfo, Tracking};
 use super::command::help;
+use super::request::int_arg;
 use super::session::Ctx;
 use super::session::Session;
 use super::table::Spec;
@@ -300,10 +301,7 @@ fn kill_client(session: &mut Session, target: &ClientInfo) {
 }
 
 fn pause(shared: &Shared, args: &[Bytes]) -> Reply {
-    let timeout = match std::str::from_utf8(&args[0])
-        .ok()
-        .and_then(|t| t.parse::<i64>().ok())
-    {
+    let timeout = match int_arg(&args[0]) {
         Some(ms) if ms < 0 => return Reply::err("ERR timeout is negative"),
         Some(ms) => ms as u64,
         None => return Reply::err("ERR timeout is not an integer or out of range"),
@@ -367,10 +365,7 @@ fn tracking(shared: &Shared, info: &ClientInfo, args: &[Bytes]) -> Reply {
                 if next.redirect != 0 {
                     return Reply::err("ERR A client can only redirect to a single other client");
                 }
-                let id = match std::str::from_utf8(&args[i + 1])
-                    .ok()
-                    .and_then(|v| v.parse::<i64>().ok())
-                {
+                let id = match int_arg(&args[i + 1]) {
                     Some(id) => id,
                     None => return Reply::err("ERR value is not an integer or out of range"),
                 };

@@ -158,13 +158,7 @@ fn getkeys(compat: Compat, command: &[Bytes]) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-            .collect()
-    }
+    use crate::test_args as args;
 
     fn run_words(words: &[&str]) -> Reply {
         run_as(Compat::Redis70, words)

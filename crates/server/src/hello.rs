@@ -3,6 +3,7 @@
 use super::auth::{authenticate, wrongpass};
 use super::client::valid_name;
 use super::info::server_version;
+use super::request::int_arg;
 use super::resp::Protocol;
 use super::session::Ctx;
 use bytes::Bytes;
@@ -13,10 +14,7 @@ use warden_core::Reply;
 pub fn run(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let mut proto = None;
     if let Some(version) = args.get(1) {
-        match std::str::from_utf8(version)
-            .ok()
-            .and_then(|v| v.parse::<i64>().ok())
-        {
+        match int_arg(version) {
             Some(2) => proto = Some(Protocol::Resp2),
             Some(3) => proto = Some(Protocol::Resp3),
             Some(_) => return Reply::err("NOPROTO unsupported protocol version"),

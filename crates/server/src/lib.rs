@@ -128,3 +128,12 @@ pub fn strerror(e: &std::io::Error) -> String {
         None => text,
     }
 }
+
+/// A request's arguments from words (tests).
+#[cfg(test)]
+pub(crate) fn test_args(words: &[&str]) -> Vec<bytes::Bytes> {
+    words
+        .iter()
+        .map(|w| bytes::Bytes::copy_from_slice(w.as_bytes()))
+        .collect()
+}

@@ -270,6 +270,34 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
     }
 }
 
+/// A signed 64-bit integer argument as Redis reads one (`string2ll`): an optional `-`, then
+/// digits without leading zeros (`0` alone is fine), nothing else, within range. `+5`, `007`,
+/// ` 5` and `5 ` are not integers to Redis, so they are not here either.
+pub fn int_arg(arg: &[u8]) -> Option<i64> {
+    let (negative, digits) = match arg {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, arg),
+    };
+    match digits {
+        [b'0'] if !negative => return Some(0),
+        [b'1'..=b'9', ..] => {}
+        _ => return None,
+    }
+    let mut value: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(d - b'0');
+        value = if negative {
+            value.checked_mul(10)?.checked_sub(d)?
+        } else {
+            value.checked_mul(10)?.checked_add(d)?
+        };
+    }
+    Some(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,6 +491,26 @@ mod properties {
 
     fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
         prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 1..6)
+    }
+
+    proptest! {
+        /// Every i64 reads back from its decimal text; a `+` sign, a leading zero or a blank
+        /// makes it not an integer (Redis's `string2ll`); any bytes are safe.
+        #[test]
+        fn integers_read_as_redis_reads_them(n in any::<i64>(), junk in prop::collection::vec(any::<u8>(), 0..24)) {
+            let text = n.to_string();
+            prop_assert_eq!(int_arg(text.as_bytes()), Some(n));
+            prop_assert_eq!(int_arg(format!("+{text}").as_bytes()), None);
+            prop_assert_eq!(int_arg(format!(" {text}").as_bytes()), None);
+            prop_assert_eq!(int_arg(format!("{text} ").as_bytes()), None);
+            if n > 0 {
+                prop_assert_eq!(int_arg(format!("0{text}").as_bytes()), None);
+            }
+            let parsed = int_arg(&junk);
+            if let Some(v) = parsed {
+                prop_assert_eq!(v.to_string().into_bytes(), junk);
+            }
+        }
     }
 
     proptest! {

@@ -127,13 +127,7 @@ pub fn unknown_command(args: &[Bytes]) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(words: &[&str]) -> Vec<Bytes> {
-        words
-            .iter()
-            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
-            .collect()
-    }
+    use crate::test_args as args;
 
     #[test]
     fn table_matches_reference_counts() {
