@@ -4,29 +4,13 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
+use warden_integration::ports::free_port;
+use warden_integration::tempdir::TempDir;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("warden-life-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A started sentinel, killed on drop if still running.
 struct Sentinel {
@@ -92,11 +76,6 @@ fn ping(port: u16) -> Option<String> {
     Some(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 fn write_config(path: &Path, port: u16, extra: &str) {
     let text =
         format!("port {port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 1 2\n{extra}");
@@ -109,11 +88,11 @@ fn warden() -> Command {
 
 #[test]
 fn foreground_run_with_pidfile_and_logfile_ends_cleanly_on_sigterm() {
-    let scratch = Scratch::new("term");
+    let scratch = TempDir::new("life-term").unwrap();
     let port = free_port();
-    let config = scratch.0.join("sentinel.conf");
-    let pidfile = scratch.0.join("warden.pid");
-    let logfile = scratch.0.join("log.txt");
+    let config = scratch.path().join("sentinel.conf");
+    let pidfile = scratch.path().join("warden.pid");
+    let logfile = scratch.path().join("log.txt");
     let extra = format!(
         "pidfile {}\nlogfile {}\n",
         pidfile.display(),
@@ -157,17 +136,17 @@ fn foreground_run_with_pidfile_and_logfile_ends_cleanly_on_sigterm() {
 
 #[test]
 fn redis_sentinel_symlink_with_relative_config_and_dir() {
-    let scratch = Scratch::new("symlink");
+    let scratch = TempDir::new("life-symlink").unwrap();
     let port = free_port();
-    std::fs::create_dir_all(scratch.0.join("sentinel_0")).unwrap();
-    std::fs::create_dir_all(scratch.0.join("src")).unwrap();
-    let config = scratch.0.join("sentinel_0/sentinel.conf");
+    std::fs::create_dir_all(scratch.path().join("sentinel_0")).unwrap();
+    std::fs::create_dir_all(scratch.path().join("src")).unwrap();
+    let config = scratch.path().join("sentinel_0/sentinel.conf");
     write_config(&config, port, "dir ./sentinel_0\nlogfile log.txt\n");
-    let link = scratch.0.join("src/redis-sentinel");
+    let link = scratch.path().join("src/redis-sentinel");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_warden"), &link).unwrap();
 
     let mut command = Command::new("src/redis-sentinel");
-    command.current_dir(&scratch.0).args([
+    command.current_dir(scratch.path()).args([
         "sentinel_0/sentinel.conf",
         "--sentinel",
         "--loglevel",
@@ -178,7 +157,7 @@ fn redis_sentinel_symlink_with_relative_config_and_dir() {
     let (status, stderr) = sentinel.finish();
     assert_eq!(status.code(), Some(0));
     assert_eq!(stderr, "");
-    let log = std::fs::read_to_string(scratch.0.join("sentinel_0/log.txt")).unwrap();
+    let log = std::fs::read_to_string(scratch.path().join("sentinel_0/log.txt")).unwrap();
     assert!(
         log.contains("# Received SIGINT scheduling shutdown..."),
         "{log}"
@@ -189,11 +168,11 @@ fn redis_sentinel_symlink_with_relative_config_and_dir() {
 
 #[test]
 fn systemd_is_notified_of_readiness_and_stopping() {
-    let scratch = Scratch::new("systemd");
+    let scratch = TempDir::new("life-systemd").unwrap();
     let port = free_port();
-    let config = scratch.0.join("sentinel.conf");
+    let config = scratch.path().join("sentinel.conf");
     write_config(&config, port, "logfile \"\"\ndaemonize yes\n");
-    let socket_path = scratch.0.join("notify.sock");
+    let socket_path = scratch.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket.set_read_timeout(Some(WAIT)).unwrap();
     let mut command = warden();
@@ -215,11 +194,11 @@ fn systemd_is_notified_of_readiness_and_stopping() {
 
 #[test]
 fn daemonize_detaches_and_writes_the_pid_file() {
-    let scratch = Scratch::new("daemon");
+    let scratch = TempDir::new("life-daemon").unwrap();
     let port = free_port();
-    let config = scratch.0.join("sentinel.conf");
-    let pidfile = scratch.0.join("daemon.pid");
-    let logfile = scratch.0.join("log.txt");
+    let config = scratch.path().join("sentinel.conf");
+    let pidfile = scratch.path().join("daemon.pid");
+    let logfile = scratch.path().join("log.txt");
     let extra = format!(
         "daemonize yes\npidfile {}\nlogfile {}\n",
         pidfile.display(),
@@ -263,8 +242,8 @@ fn refusals_and_version() {
         "{stdout}"
     );
 
-    let scratch = Scratch::new("refusals");
-    let bad = scratch.0.join("bad.conf");
+    let scratch = TempDir::new("life-refusals").unwrap();
+    let bad = scratch.path().join("bad.conf");
     std::fs::write(&bad, "sentinel monitor\n").unwrap();
     let out = run(&[bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));

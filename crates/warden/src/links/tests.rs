@@ -2,69 +2,12 @@
 
 use super::*;
 use crate::driver::testing::Recorder;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Instant;
 use tokio::net::TcpListener;
 use warden_core::Reply;
+use warden_integration::ports::free_port;
+use warden_integration::servers::RedisServer;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A `redis-server` started for one test, killed (by its own PID) and cleaned up on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    fn start(name: &str) -> RedisServer {
-        let dir = std::env::temp_dir().join(format!("warden-links-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no", "--dir", dir.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        let server = RedisServer { child, port, dir };
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
 
 fn cmd(words: &[&str]) -> Vec<Bytes> {
     words
@@ -92,11 +35,12 @@ async fn expect_reply(recorder: &Recorder, link: LinkId) -> Reply {
 
 #[tokio::test]
 async fn talks_to_a_real_redis_server() {
-    let mut server = RedisServer::start("real");
+    let server = RedisServer::start().expect("redis-server starts");
+    let port = server.port;
     let recorder = Recorder::new();
     let mut links = Links::new(recorder.sink(), Outgoing::default());
 
-    links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), server.port);
+    links.connect(1, LinkKind::Cmd, "127.0.0.1".into(), port);
     expect_up(&recorder, 1).await;
     links.send(1, vec![cmd(&["PING"]), cmd(&["INFO"])]);
     assert_eq!(
@@ -115,7 +59,7 @@ async fn talks_to_a_real_redis_server() {
         other => panic!("{other:?}"),
     }
 
-    links.connect(2, LinkKind::PubSub, "127.0.0.1".into(), server.port);
+    links.connect(2, LinkKind::PubSub, "127.0.0.1".into(), port);
     expect_up(&recorder, 2).await;
     links.send(2, vec![cmd(&["SUBSCRIBE", "__sentinel__:hello"])]);
     assert_eq!(
@@ -157,11 +101,11 @@ async fn talks_to_a_real_redis_server() {
     assert!(published && delivered);
 
     // A closed link reports nothing more, even when its server dies.
-    links.connect(3, LinkKind::Cmd, "127.0.0.1".into(), server.port);
+    links.connect(3, LinkKind::Cmd, "127.0.0.1".into(), port);
     expect_up(&recorder, 3).await;
     links.close(3);
 
-    server.kill();
+    drop(server);
     let mut down = Vec::new();
     for _ in 0..2 {
         match recorder.next(WAIT).await {
@@ -173,7 +117,7 @@ async fn talks_to_a_real_redis_server() {
     assert_eq!(down, [1, 2]);
 
     // Nothing else arrives before the outcome of a later link (refused: the server is gone).
-    links.connect(4, LinkKind::Cmd, "127.0.0.1".into(), server.port);
+    links.connect(4, LinkKind::Cmd, "127.0.0.1".into(), port);
     match recorder.next(WAIT).await {
         Input::LinkDown { link: 4, reason } => assert_eq!(reason, "Connection refused"),
         other => panic!("unexpected {other:?}"),
