@@ -43,7 +43,7 @@ use warden_benches::stats::Summary;
 use warden_benches::timeline::render;
 use warden_benches::vipmetrics::{ms, Metrics, Trace};
 use warden_benches::vipprobe::{
-    in_client, RolePoller, VipWatch, VipWriter, KEY_PREFIX, WRITE_PERIOD, WRITE_TIMEOUT,
+    in_client, ArpView, RolePoller, VipWatch, VipWriter, KEY_PREFIX, WRITE_PERIOD, WRITE_TIMEOUT,
 };
 use warden_benches::vipsystems::{System, MASTER_NAME};
 use warden_integration::binaries::{target_dir, warden};
@@ -438,6 +438,7 @@ fn run_once(
     let sentinels = addrs(&bed, SENTINEL_PORT);
     let mut log = in_client(bed.bed(), move || EventLog::subscribe_to(&sentinels))??;
     let watch = VipWatch::start(bed.bed(), 0..NODES, bed.vip());
+    let arp = ArpView::start(bed.bed(), bed.vip());
     let nodes: Vec<_> = (0..NODES).map(|i| bed.addr(i)).collect();
     let roles = RolePoller::start(bed.bed(), &nodes);
     let writer = VipWriter::start(bed.bed(), bed.vip());
@@ -507,6 +508,7 @@ fn run_once(
     let end = Instant::now();
     let roles = roles.finish()?;
     let vip = watch.finish()?;
+    let arp = arp.finish()?;
     log.collect();
     let events: Vec<Event> = log.events().to_vec();
     drop(log);
@@ -526,6 +528,7 @@ fn run_once(
         roles,
         vip,
         live,
+        arp,
     };
     Ok(Run {
         system,
@@ -546,7 +549,7 @@ fn cell(v: Option<f64>) -> String {
 type Metric = fn(&Run) -> Option<f64>;
 
 /// The table's columns: title, JSON key of the summary, value.
-const COLUMNS: [(&str, &str, Metric); 10] = [
+const COLUMNS: [(&str, &str, Metric); 11] = [
     ("+sdown", "sdown_ms", |r| r.metrics.sdown_ms),
     ("+odown", "odown_ms", |r| r.metrics.odown_ms),
     ("+switch-master", "switch_ms", |r| r.metrics.switch_ms),
@@ -565,6 +568,9 @@ const COLUMNS: [(&str, &str, Metric); 10] = [
     ("two VIP holders", "dual_vip_ms", |r| {
         Some(r.metrics.dual_vip_ms)
     }),
+    ("two holders (ARP)", "dual_arp_ms", |r| {
+        Some(r.metrics.dual_arp_ms)
+    }),
 ];
 
 fn summary(runs: &[&Run], metric: Metric) -> Option<Summary> {
@@ -579,7 +585,9 @@ fn report(options: &Options, runs: &[Run]) -> (String, Vec<Json>) {
          failed, – : never within the run); \"unavailable\" = total time writes failed during \
          the whole run (fault window + after the node came back); \"lost acked\" = acknowledged \
          writes missing on the final master; \"two VIP holders\" = ms with two live nodes \
-         holding the VIP; \"old master demoted\" = first `ROLE` of node 0 as a replica (sampled \
+         holding the VIP (their kernels' addresses, sampled every 5 ms); \"two holders (ARP)\" = \
+         ms during which the client's ARP requests for the VIP (one every 50 ms) were answered \
+         by two hardware addresses; \"old master demoted\" = first `ROLE` of node 0 as a replica (sampled \
          every 50 ms; in a coordinated switchover its write pause ends then); \"ok at end\" = \
          runs whose last write succeeded. Warden's vip-lease: {}.\n",
         options
@@ -825,7 +833,7 @@ fn main() -> ExitCode {
                             let m = &run.metrics;
                             eprintln!(
                                 "{label}: odown {} switch {} vip {} first write {} unavailable {} \
-                                 readonly {} lost {} dual {} ({:.1} s)",
+                                 readonly {} lost {} dual {} dual-arp {} ({:.1} s)",
                                 cell(m.odown_ms),
                                 cell(m.switch_ms),
                                 cell(m.vip_ms),
@@ -834,6 +842,7 @@ fn main() -> ExitCode {
                                 m.readonly,
                                 run.lost_acked.map_or("?".into(), |n| n.to_string()),
                                 cell(Some(m.dual_vip_ms)),
+                                cell(Some(m.dual_arp_ms)),
                                 started.elapsed().as_secs_f64()
                             );
                             runs.push(run);

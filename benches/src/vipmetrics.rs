@@ -27,6 +27,8 @@ pub struct Trace {
     /// Whether each node was alive and plugged in (a killed or unplugged node's leftover VIP
     /// does not count as a holder).
     pub live: Vec<Changes<bool>>,
+    /// The client's ARP probes for the VIP and who answered each.
+    pub arp: Vec<crate::vipprobe::ArpProbe>,
 }
 
 /// A period during which writes through the VIP failed.
@@ -70,6 +72,9 @@ pub struct Metrics {
     pub errors: u64,
     /// Time with two or more live nodes holding the VIP.
     pub dual_vip_ms: f64,
+    /// Time during which the client's ARP probes for the VIP were answered by two or more
+    /// hardware addresses (one probe period per such probe).
+    pub dual_arp_ms: f64,
     /// Whether the last write of the run was acknowledged.
     pub ok_at_end: bool,
 }
@@ -141,6 +146,7 @@ impl Trace {
             timeouts: count(Outcome::Timeout),
             errors: count(Outcome::Error),
             dual_vip_ms: self.dual_vip_ms(),
+            dual_arp_ms: self.dual_arp_ms(),
             ok_at_end: self
                 .attempts
                 .last()
@@ -178,6 +184,15 @@ impl Trace {
     }
 
     /// Time during which two or more live nodes held the VIP.
+    fn dual_arp_ms(&self) -> f64 {
+        let period = crate::vipprobe::ARP_PERIOD.as_secs_f64() * 1000.0;
+        self.arp
+            .iter()
+            .filter(|p| p.at >= self.zero && p.at <= self.end && p.answers.len() >= 2)
+            .count() as f64
+            * period
+    }
+
     fn dual_vip_ms(&self) -> f64 {
         let mut points: Vec<Instant> = self
             .vip
@@ -285,6 +300,7 @@ impl Trace {
 
 #[cfg(test)]
 mod tests {
+    use crate::vipprobe::ArpProbe;
     use std::time::Duration;
 
     use super::*;
@@ -325,6 +341,20 @@ mod tests {
                 vec![(at(zero, -100), false)],
             ],
             live: vec![vec![(at(zero, -100), true)]; 3],
+            arp: vec![
+                ArpProbe {
+                    at: at(zero, -50),
+                    answers: vec!["a".into(), "b".into()],
+                },
+                ArpProbe {
+                    at: at(zero, 100),
+                    answers: vec!["a".into(), "b".into()],
+                },
+                ArpProbe {
+                    at: at(zero, 150),
+                    answers: vec!["b".into()],
+                },
+            ],
         }
     }
 
@@ -340,6 +370,8 @@ mod tests {
         assert_eq!((m.readonly, m.timeouts, m.errors), (1, 1, 1));
         assert_eq!(m.vip_ms, Some(1000.0));
         assert!((m.dual_vip_ms - 500.0).abs() < 1e-6, "{}", m.dual_vip_ms);
+        // One probe after the fault answered by two MACs (the one before it does not count).
+        assert!((m.dual_arp_ms - 50.0).abs() < 1e-6, "{}", m.dual_arp_ms);
         assert!(m.ok_at_end);
     }
 

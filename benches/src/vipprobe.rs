@@ -297,6 +297,108 @@ fn poll_role(conn: &mut Option<Conn>, addr: &str) -> Role {
     }
 }
 
+/// How often the client asks who has the VIP ([`ArpView`]).
+pub const ARP_PERIOD: Duration = Duration::from_millis(50);
+
+/// One ARP request of the client for the VIP and the hardware addresses that answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArpProbe {
+    /// When the request went out.
+    pub at: Instant,
+    /// The distinct MACs whose replies arrived before the next request.
+    pub answers: Vec<String>,
+}
+
+/// The client's view of who has the VIP, as ARP shows it: from inside the client namespace an
+/// `arping` every [`ARP_PERIOD`] and a `tcpdump` of the replies; a probe answered by two MACs is
+/// a moment the network saw two holders, whatever the kernels' address lists say.
+pub struct ArpView {
+    recorder: Recorder<Vec<ArpProbe>>,
+}
+
+impl ArpView {
+    /// Starts probing for `vip` from the client namespace.
+    pub fn start(bed: &TestBed, vip: Ipv4Addr) -> ArpView {
+        let recorder = Recorder::start(bed, CLIENT, move |stop| probe_arp(stop, vip));
+        ArpView { recorder }
+    }
+
+    /// Stops and returns the probes (none if the tools could not run).
+    pub fn finish(self) -> io::Result<Vec<ArpProbe>> {
+        self.recorder.finish()
+    }
+}
+
+/// The MAC a `tcpdump -e -n` line shows answering for `vip` (`... Reply <vip> is-at <mac>, ...`).
+fn arp_answer(line: &str, vip: &str) -> Option<String> {
+    let rest = line.split_once(&format!("Reply {vip} is-at "))?.1;
+    Some(rest.split([',', ' ']).next()?.to_ascii_lowercase())
+}
+
+fn probe_arp(stop: &AtomicBool, vip: Ipv4Addr) -> Vec<ArpProbe> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    let iface = warden_integration::netns::NODE_IFACE;
+    let vip_text = vip.to_string();
+    let Ok(mut dump) = Command::new("tcpdump")
+        .args([
+            "-l", "-n", "-e", "-i", iface, "arp", "and", "host", &vip_text,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return Vec::new();
+    };
+    let (tx, rx) = mpsc::channel();
+    if let Some(out) = dump.stdout.take() {
+        thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send((Instant::now(), line)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    // tcpdump needs a moment before it captures.
+    thread::sleep(Duration::from_millis(300));
+    let mut probes: Vec<ArpProbe> = Vec::new();
+    let mut pinging = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let at = Instant::now();
+        if let Ok(child) = Command::new("arping")
+            .args(["-c", "1", "-w", "1", "-I", iface, &vip_text])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            pinging.push(child);
+        }
+        probes.push(ArpProbe {
+            at,
+            answers: Vec::new(),
+        });
+        thread::sleep(ARP_PERIOD);
+        pinging.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        for (seen, line) in rx.try_iter() {
+            let Some(mac) = arp_answer(&line, &vip_text) else {
+                continue;
+            };
+            if let Some(probe) = probes.iter_mut().rev().find(|p| p.at <= seen) {
+                if !probe.answers.contains(&mac) {
+                    probe.answers.push(mac);
+                }
+            }
+        }
+    }
+    for mut child in pinging.into_iter().chain(std::iter::once(dump)) {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    probes
+}
+
 /// Watches, inside each node's namespace, whether an interface holds the VIP.
 pub struct VipWatch {
     recorders: Vec<Recorder<Changes<bool>>>,
@@ -332,6 +434,21 @@ impl VipWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_arp_answers_from_tcpdump() {
+        let line =
+            "12:00:00.000001 02:aa:bb:cc:dd:01 > 02:aa:bb:cc:dd:09, ethertype ARP (0x0806), \
+                    length 42: Reply 10.9.0.200 is-at 02:AA:bb:cc:dd:01, length 28";
+        assert_eq!(
+            arp_answer(line, "10.9.0.200").as_deref(),
+            Some("02:aa:bb:cc:dd:01")
+        );
+        assert_eq!(arp_answer(line, "10.9.0.201"), None);
+        let request = "12:00:00 02:aa > ff:ff, ethertype ARP (0x0806), length 42: Request \
+                       who-has 10.9.0.200 tell 10.9.0.9, length 28";
+        assert_eq!(arp_answer(request, "10.9.0.200"), None);
+    }
 
     #[test]
     fn records_only_changes() {

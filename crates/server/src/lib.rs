@@ -6,8 +6,8 @@
 //! Layout: `listener` accepts (protected mode, maxclients), `conn` runs one task per connection
 //! (framing in `request`, encoding in `resp`), `dispatch` resolves commands against `table`
 //! (entries described in `spec`, data in `table_data` and `docs_data`) and enforces
-//! authentication, ACLs (`acl`) and the subscribed-mode rules, then one module per command family
-//! executes it. Every family and the connection loop share one leaf, `session` (the connection's
+//! authentication, ACLs (`acl`) and the subscribed-mode rules, then the family's module in `cmd/`
+//! executes it (every family has the same entry point, `run(ctx, spec, args) -> Outcome`). Every family and the connection loop share one leaf, `session` (the connection's
 //! state and the handler context), so the module graph has no cycles. Server-wide state lives
 //! in [`Shared`]: the client registry (`clients`), `CLIENT PAUSE` (`pause`), the pub/sub hub,
 //! counters. `tls` holds the OpenSSL setup the listeners and the binary's outgoing links share;
@@ -20,30 +20,22 @@
 #![deny(unsafe_code)]
 
 pub mod acl;
-mod acl_cmd;
-mod auth;
-mod client;
 mod clients;
-mod command;
+mod cmd;
 mod conn;
 mod dispatch;
 mod docs_data;
-mod hello;
-mod info;
 mod listener;
 mod pause;
 mod port;
 mod pubsub;
 pub mod request;
 pub mod resp;
-mod role;
-mod sentinel;
 mod session;
 mod settings;
 mod shutdown;
 mod spec;
 mod stats;
-mod subscribe;
 #[allow(unsafe_code)]
 mod sys;
 mod table;

@@ -61,36 +61,3 @@ impl Shutdown {
         let _ = rx.wait_for(|stopped| *stopped).await;
     }
 }
-
-/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] [RELEASE]`: a sentinel never saves, so every
-/// valid form stops the process (no reply; the connection closes). `ABORT` has nothing to
-/// abort. `RELEASE` (Warden's) removes the held VIPs before exiting, where a plain stop leaves
-/// them for a restart.
-pub fn command(shutdown: &Shutdown, args: &[bytes::Bytes]) -> Option<warden_core::Reply> {
-    use warden_core::Reply;
-    let (mut save, mut nosave, mut abort, mut other) = (false, false, false, false);
-    let mut release = false;
-    for arg in &args[1..] {
-        match arg.to_ascii_lowercase().as_slice() {
-            b"save" => save = true,
-            b"nosave" => nosave = true,
-            b"abort" => abort = true,
-            b"release" => release = true,
-            b"now" | b"force" => other = true,
-            _ => return Some(Reply::err("ERR syntax error")),
-        }
-    }
-    if (save && nosave) || (abort && (save || nosave || other || release)) {
-        return Some(Reply::err("ERR syntax error"));
-    }
-    if abort {
-        return Some(Reply::err("ERR No shutdown in progress."));
-    }
-    tracing::warn!("User requested shutdown...");
-    if release {
-        shutdown.trigger_releasing_vips();
-    } else {
-        shutdown.trigger();
-    }
-    None
-}

@@ -3,15 +3,21 @@
 use super::auth::{authenticate, wrongpass};
 use super::client::valid_name;
 use super::info::server_version;
-use super::request::int_arg;
-use super::resp::Protocol;
-use super::session::Ctx;
+use super::Outcome;
+use crate::request::int_arg;
+use crate::resp::Protocol;
+use crate::session::Ctx;
+use crate::table::Spec;
 use bytes::Bytes;
 use warden_core::Reply;
 
 /// `HELLO`: optionally authenticate, name the connection and switch protocol; replies with the
 /// server description (6 fields in sentinel mode, encoded in the new protocol).
-pub fn run(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+pub fn run(ctx: &mut Ctx, _: &'static Spec, args: &[Bytes]) -> Outcome {
+    Outcome::Reply(hello(ctx, args))
+}
+
+fn hello(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let mut proto = None;
     if let Some(version) = args.get(1) {
         match int_arg(version) {

@@ -1,13 +1,14 @@
 //! `CLIENT` and its 17 subcommands (Redis 7.0.15's 16 and 7.2's `SETINFO`), the `CLIENT LIST`
 //! line format, and `CLIENT PAUSE` state.
 
-use super::clients::{describe, ClientInfo, Tracking};
 use super::command::help;
-use super::request::int_arg;
-use super::session::Ctx;
-use super::session::Session;
-use super::table::Spec;
-use super::Shared;
+use super::Outcome;
+use crate::clients::{describe, ClientInfo, Tracking};
+use crate::request::int_arg;
+use crate::session::Ctx;
+use crate::session::Session;
+use crate::table::Spec;
+use crate::Shared;
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 use warden_core::Reply;
@@ -124,8 +125,12 @@ fn parse_u64(arg: &[u8]) -> Option<u64> {
     std::str::from_utf8(arg).ok()?.parse().ok()
 }
 
-/// Execute a `CLIENT` subcommand. `None` means no reply (`CLIENT REPLY OFF|SKIP`).
-pub fn run(ctx: &mut Ctx, spec: &Spec, args: &[Bytes]) -> Option<Reply> {
+/// Execute a `CLIENT` subcommand (no reply under `CLIENT REPLY OFF|SKIP`).
+pub fn run(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Outcome {
+    execute(ctx, spec, args).map_or(Outcome::Written, Outcome::Reply)
+}
+
+fn execute(ctx: &mut Ctx, spec: &Spec, args: &[Bytes]) -> Option<Reply> {
     let info = ctx.session.info.clone();
     let reply = match spec.short_name() {
         "id" => Reply::Int(info.id as i64),

@@ -1,10 +1,18 @@
 //! `ROLE` in sentinel mode: `["sentinel", [master names...]]`.
 
-use super::Shared;
+use super::Outcome;
+use crate::session::Ctx;
+use crate::table::Spec;
+use crate::Shared;
+use bytes::Bytes;
 use warden_core::Reply;
 
-/// The ROLE reply.
-pub fn run(shared: &Shared) -> Reply {
+/// `ROLE`.
+pub fn run(ctx: &mut Ctx, _: &'static Spec, _args: &[Bytes]) -> Outcome {
+    Outcome::Reply(role(ctx.shared))
+}
+
+fn role(shared: &Shared) -> Reply {
     let names = shared
         .app
         .master_names()

@@ -1,9 +1,10 @@
 //! `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE`: one confirmation per channel,
 //! `[kind, channel, total subscriptions]` (a push frame in RESP3).
 
-use super::resp;
-use super::session::Ctx;
-use super::table::Spec;
+use super::Outcome;
+use crate::resp;
+use crate::session::Ctx;
+use crate::table::Spec;
 use bytes::{Bytes, BytesMut};
 use warden_core::Reply;
 
@@ -22,8 +23,13 @@ fn confirm(ctx: &mut Ctx, kind: &str, channel: Option<&Bytes>) {
     resp::put_header(out, b':', total);
 }
 
-/// Run one of the four commands.
-pub fn run(ctx: &mut Ctx, spec: &Spec, args: &[Bytes]) {
+/// Run one of the four commands (each writes its own confirmations).
+pub fn run(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Outcome {
+    subscribe(ctx, spec, args);
+    Outcome::Written
+}
+
+fn subscribe(ctx: &mut Ctx, spec: &Spec, args: &[Bytes]) {
     let hub = &ctx.shared.hub;
     let id = ctx.session.info.id;
     match spec.name {

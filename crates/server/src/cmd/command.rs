@@ -1,6 +1,8 @@
 //! `COMMAND` and its subcommands, answered from the sentinel command table.
 
-use super::table::{self, cat, Doc, Spec};
+use super::Outcome;
+use crate::session::Ctx;
+use crate::table::{self, cat, Doc, Spec};
 use bytes::Bytes;
 use warden_core::config::Compat;
 use warden_core::glob::glob_match;
@@ -36,8 +38,12 @@ pub fn help(lines: &[&str]) -> Reply {
 }
 
 /// Execute `COMMAND [...]` (`spec` is `command` itself or one of its subcommands), showing the
-/// entries `compat` lists.
-pub fn run(compat: Compat, spec: &Spec, args: &[Bytes]) -> Reply {
+/// entries the compatibility setting lists.
+pub fn run(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Outcome {
+    Outcome::Reply(execute(ctx.shared.settings.compat, spec, args))
+}
+
+fn execute(compat: Compat, spec: &Spec, args: &[Bytes]) -> Reply {
     let all = || {
         Reply::Array(
             table::commands()
@@ -166,7 +172,7 @@ mod tests {
 
     fn run_as(compat: Compat, words: &[&str]) -> Reply {
         let a = args(words);
-        run(compat, table::resolve(&a, compat).unwrap(), &a)
+        execute(compat, table::resolve(&a, compat).unwrap(), &a)
     }
 
     fn strings(reply: Reply) -> Vec<String> {

@@ -1,10 +1,11 @@
 //! The `ACL` command and its 13 subcommands.
 
-use super::acl::{RuleError, Selector};
 use super::command::help;
-use super::request::int_arg;
-use super::session::Ctx;
-use super::table::{self, cat, Spec};
+use super::Outcome;
+use crate::acl::{RuleError, Selector};
+use crate::request::int_arg;
+use crate::session::Ctx;
+use crate::table::{self, cat, Spec};
 use bytes::Bytes;
 use std::time::Instant;
 use warden_core::Reply;
@@ -48,7 +49,11 @@ fn text(arg: &[u8]) -> String {
 }
 
 /// Execute an `ACL` subcommand.
-pub fn run(ctx: &mut Ctx, spec: &Spec, args: &[Bytes]) -> Reply {
+pub fn run(ctx: &mut Ctx, spec: &'static Spec, args: &[Bytes]) -> Outcome {
+    Outcome::Reply(execute(ctx, spec, args))
+}
+
+fn execute(ctx: &mut Ctx, spec: &Spec, args: &[Bytes]) -> Reply {
     match spec.short_name() {
         "cat" => category(args.get(2)),
         "deluser" => deluser(ctx, &args[2..]),
@@ -183,7 +188,7 @@ fn genpass(bits: Option<&Bytes>) -> Reply {
             }
         },
     };
-    Reply::bulk(super::random_hex(bits.div_ceil(4)))
+    Reply::bulk(crate::random_hex(bits.div_ceil(4)))
 }
 
 fn selector_map(selector: &Selector) -> Vec<(&'static str, Reply)> {

@@ -1,7 +1,9 @@
 //! `AUTH [username] password`, and the authentication step shared with `HELLO ... AUTH`.
 
-use super::acl::Denial;
-use super::session::Ctx;
+use super::Outcome;
+use crate::acl::Denial;
+use crate::session::Ctx;
+use crate::table::Spec;
 use bytes::Bytes;
 use warden_core::Reply;
 
@@ -10,8 +12,12 @@ pub fn wrongpass() -> Reply {
     Reply::err("WRONGPASS invalid username-password pair or user is disabled.")
 }
 
-/// `AUTH`.
-pub fn auth(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
+/// `AUTH [username] password`.
+pub fn run(ctx: &mut Ctx, _: &'static Spec, args: &[Bytes]) -> Outcome {
+    Outcome::Reply(auth(ctx, args))
+}
+
+fn auth(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
     let (username, password) = match args {
         [_, password] => {
             if ctx.shared.acl.read().default_user_nopass() {

@@ -1,16 +1,17 @@
 //! `SENTINEL <subcommand> ...`: the generic layer already resolved the subcommand and checked its
 //! arity (with `'sentinel|<sub>'` wording), so everything after the word SENTINEL goes to the core.
 
-use super::session::Ctx;
+use super::Outcome;
+use crate::session::Ctx;
+use crate::table::Spec;
 use bytes::Bytes;
-use warden_core::Reply;
 
-/// Execute `SENTINEL <args...>` (`args` excludes the word SENTINEL). A reply that may reveal
+/// Execute `SENTINEL <subcommand> ...` (the core gets the words after SENTINEL). A reply that may reveal
 /// a change not yet durable is written only once it is (the session's barrier).
-pub fn run(ctx: &mut Ctx, args: &[Bytes]) -> Reply {
-    let (reply, barrier) = ctx.shared.app.sentinel_command(args);
+pub fn run(ctx: &mut Ctx, _: &'static Spec, args: &[Bytes]) -> Outcome {
+    let (reply, barrier) = ctx.shared.app.sentinel_command(&args[1..]);
     if let Some(generation) = barrier {
         ctx.session.durable_barrier = ctx.session.durable_barrier.max(generation);
     }
-    reply
+    Outcome::Reply(reply)
 }

@@ -1,12 +1,16 @@
 //! `INFO [section ...]`: the five sections Redis Sentinel has (server, clients, cpu, stats,
 //! sentinel), always as a plain bulk string (even in RESP3).
 
-use super::stats::Stats;
-use super::Shared;
+use super::Outcome;
+use crate::session::Ctx;
+use crate::stats::Stats;
+use crate::table::Spec;
+use crate::Shared;
 use bytes::Bytes;
 use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 use warden_core::config::Compat;
+use warden_core::Reply;
 
 use warden_core::REDIS_VERSION;
 
@@ -58,6 +62,11 @@ fn selected(args: &[Bytes]) -> [bool; 5] {
         }
     }
     chosen
+}
+
+/// `INFO [section ...]`.
+pub fn run(ctx: &mut Ctx, _: &'static Spec, args: &[Bytes]) -> Outcome {
+    Outcome::Reply(Reply::Bulk(render(ctx.shared, &args[1..]).into()))
 }
 
 /// The INFO text for `args` (the words after INFO).
