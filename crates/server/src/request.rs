@@ -182,92 +182,11 @@ fn parse_inline(buf: &mut BytesMut, args: &mut Vec<Bytes>) -> Result<Parsed, Pro
     Ok(Parsed::Command)
 }
 
-/// The byte written as two hex digits at `at`, if there are two.
-fn hex_pair(line: &[u8], at: usize) -> Option<u8> {
-    let digit = |i: usize| line.get(i).and_then(|&c| (c as char).to_digit(16));
-    Some((digit(at)? * 16 + digit(at + 1)?) as u8)
-}
-
-/// Split a line into words like Redis' `sdssplitargs`; `None` on unbalanced quotes. Redis reads
-/// the line as a C string, so a NUL byte ends it.
+/// Split a line into words like Redis's `sdssplitargs` (the config tokenizer's rules, on bytes);
+/// `None` on unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
-    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
-    let mut args = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= line.len() {
-            return Some(args);
-        }
-        let mut word = Vec::new();
-        let mut in_double = false;
-        let mut in_single = false;
-        loop {
-            let c = line.get(i).copied();
-            if in_double {
-                match c {
-                    None => return None,
-                    Some(b'\\')
-                        if line.get(i + 1) == Some(&b'x') && hex_pair(line, i + 2).is_some() =>
-                    {
-                        word.extend(hex_pair(line, i + 2));
-                        i += 3;
-                    }
-                    Some(b'\\') if i + 1 < line.len() => {
-                        i += 1;
-                        word.push(match line[i] {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'b' => 0x08,
-                            b'a' => 0x07,
-                            other => other,
-                        });
-                    }
-                    Some(b'"') => {
-                        // The closing quote must be followed by a space or the end.
-                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        in_double = false;
-                        i += 1;
-                        break;
-                    }
-                    Some(other) => word.push(other),
-                }
-            } else if in_single {
-                match c {
-                    None => return None,
-                    Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
-                        i += 1;
-                        word.push(b'\'');
-                    }
-                    Some(b'\'') => {
-                        if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        in_single = false;
-                        i += 1;
-                        break;
-                    }
-                    Some(other) => word.push(other),
-                }
-            } else {
-                match c {
-                    None => break,
-                    Some(c) if c.is_ascii_whitespace() => break,
-                    Some(b'"') => in_double = true,
-                    Some(b'\'') => in_single = true,
-                    Some(other) => word.push(other),
-                }
-            }
-            i += 1;
-        }
-        debug_assert!(!in_double && !in_single);
-        args.push(Bytes::from(word));
-    }
+    let words = warden_core::config::tokenize::split_arg_bytes(line)?;
+    Some(words.into_iter().map(Bytes::from).collect())
 }
 
 /// A signed 64-bit integer argument as Redis reads one (`string2ll`): an optional `-`, then
@@ -301,6 +220,27 @@ pub fn int_arg(arg: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Inline commands split exactly as Redis's `sdssplitargs` does (the config tokenizer,
+    /// checked against redis-cli's): a form feed or vertical tab is skipped before a word but
+    /// does not end one.
+    #[test]
+    fn inline_words_split_like_sdssplitargs() {
+        let words = |line: &[u8]| -> Vec<Vec<u8>> {
+            split_args(line)
+                .unwrap()
+                .into_iter()
+                .map(|b| b.to_vec())
+                .collect()
+        };
+        assert_eq!(words(b"\x0b\x0cPING"), [b"PING".to_vec()]);
+        assert_eq!(words(b"a\x0cb c"), [b"a\x0cb".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            words(b"\"\\x41\" 'x\\'y'"),
+            [b"A".to_vec(), b"x'y".to_vec()]
+        );
+        assert_eq!(split_args(b"\"open"), None);
+    }
 
     fn parse_all(input: &[u8], authenticated: bool) -> Result<Vec<Vec<Bytes>>, ProtocolError> {
         let mut buf = BytesMut::from(input);

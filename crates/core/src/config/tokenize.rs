@@ -23,9 +23,20 @@ fn is_c_space(b: u8) -> bool {
 /// and a closing quote must be followed by a blank or the end of the line.
 ///
 /// Returns `None` for unbalanced quotes (Redis: `Unbalanced quotes in configuration line`).
-/// Bytes that do not form valid UTF-8 (from `\xHH` escapes) are replaced lossily.
+/// Bytes that do not form valid UTF-8 (from `\xHH` escapes) are replaced lossily; see
+/// [`split_arg_bytes`] for the bytes themselves.
 pub fn split_args(line: &str) -> Option<Vec<String>> {
-    let b = line.as_bytes();
+    let args = split_arg_bytes(line.as_bytes())?;
+    Some(
+        args.iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
+/// [`split_args`] on bytes, keeping every byte of every argument (an inline command is
+/// binary-safe).
+pub fn split_arg_bytes(b: &[u8]) -> Option<Vec<Vec<u8>>> {
     // A NUL byte ends a C string.
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     let b = &b[..end];
@@ -102,7 +113,7 @@ pub fn split_args(line: &str) -> Option<Vec<String>> {
             }
             p += 1;
         }
-        args.push(String::from_utf8_lossy(&cur).into_owned());
+        args.push(cur);
     }
 }
 
