@@ -417,7 +417,7 @@ impl VipDecider {
             m.outstanding
                 .retain(|o| takeover_deadline(config.lease_ms, &m.contacts, o) > now);
             if let Some(t) = d.deadline(now) {
-                self.deadline = Some(self.deadline.map_or(t, |d| d.min(t)));
+                self.deadline = earliest(self.deadline, t);
             }
             let name = &name;
             match (m.held, d.want) {
@@ -456,7 +456,7 @@ impl VipDecider {
                             let fence = d.target_local && !d.lease_fresh;
                             release(name, m, fence, &mut actions);
                         } else {
-                            self.deadline = Some(self.deadline.map_or(until, |d| d.min(until)));
+                            self.deadline = earliest(self.deadline, until);
                         }
                     }
                 }
@@ -688,6 +688,11 @@ fn same_host(a: &str, b: &str) -> bool {
         (Ok(x), Ok(y)) => x == y,
         _ => a.eq_ignore_ascii_case(b),
     }
+}
+
+/// The earlier of a running minimum and `t`.
+fn earliest(deadline: Option<Millis>, t: Millis) -> Option<Millis> {
+    Some(deadline.map_or(t, |d| d.min(t)))
 }
 
 /// Stops holding `m`'s VIP, or drops an adopted one (at the epoch of the target it was kept

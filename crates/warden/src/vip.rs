@@ -97,7 +97,8 @@ impl KernelVip {
             })),
             observed,
         };
-        feed_local_addrs(&app, &mut Vec::new());
+        let mut last = Vec::new();
+        feed_local_addrs(&app, &mut last);
         let wanted = configured(&app);
         if !wanted.is_empty() {
             warden_vip::check_capabilities()?;
@@ -116,7 +117,6 @@ impl KernelVip {
         }
         let watcher = app.clone();
         tokio::spawn(async move {
-            let mut last = host_addrs_sorted();
             loop {
                 tokio::time::sleep(ADDR_POLL).await;
                 feed_local_addrs(&watcher, &mut last);
@@ -295,17 +295,11 @@ impl VipExecutor for KernelVip {
     }
 }
 
-/// The host's addresses, sorted, without repeats.
-fn host_addrs_sorted() -> Vec<IpAddr> {
+/// Send the host's addresses to the core if they changed.
+fn feed_local_addrs(app: &App, last: &mut Vec<IpAddr>) {
     let mut addrs = host_addrs();
     addrs.sort();
     addrs.dedup();
-    addrs
-}
-
-/// Send the host's addresses to the core if they changed.
-fn feed_local_addrs(app: &App, last: &mut Vec<IpAddr>) {
-    let addrs = host_addrs_sorted();
     if &addrs != last || last.is_empty() {
         *last = addrs.clone();
         app.input(Input::LocalAddrs { addrs });
