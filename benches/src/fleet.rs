@@ -25,15 +25,13 @@ pub const FAILOVER_TIMEOUT_MS: u64 = 10_000;
 /// How long a sentinel has to answer PING after it is started.
 const SENTINEL_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Extra `redis-server` arguments: no persistence, small buffers (hundreds run at once).
-const REDIS_ARGS: [&str; 8] = [
+const REDIS_ARGS: [&str; 6] = [
     "--repl-backlog-size",
     "16kb",
     "--databases",
     "1",
     "--maxmemory",
     "16mb",
-    "--hz",
-    "10",
 ];
 
 /// The name of shard `i`'s master.
@@ -134,15 +132,17 @@ fn other(e: impl std::fmt::Display) -> io::Error {
 }
 
 impl Fleet {
-    /// Starts `m` shards of real `redis-server`s: every master at once, then every replica,
-    /// then waits until every replica's link is up. (Processes are spawned on this thread:
-    /// they die with it.)
-    pub fn start_real(m: usize) -> io::Result<Fleet> {
+    /// Starts `m` shards of real `redis-server`s running their timers at `hz` (Redis's
+    /// `hz`): every master at once, then every replica, then waits until every replica's link
+    /// is up. (Processes are spawned on this thread: they die with it.)
+    pub fn start_real(m: usize, hz: u32) -> io::Result<Fleet> {
+        let hz = hz.to_string();
         let spawn_all = |extra: &dyn Fn(usize) -> Vec<String>| -> io::Result<Vec<RedisServer>> {
             let mut servers = Vec::with_capacity(m);
             for i in 0..m {
                 let args = extra(i);
                 let mut all: Vec<&str> = REDIS_ARGS.to_vec();
+                all.extend(["--hz", &hz]);
                 all.extend(args.iter().map(String::as_str));
                 servers.push(RedisServer::spawn_on(free_port(), &all)?);
             }

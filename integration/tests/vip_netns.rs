@@ -199,6 +199,7 @@ impl ManagedVip {
             garp_repeat_delay: Duration::ZERO,
             garp_refresh: Duration::ZERO,
             reply_form: false,
+            routed: false,
         };
         let thread = bed.spawn_in(i, move || {
             let rt = tokio::runtime::Builder::new_current_thread()

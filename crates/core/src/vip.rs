@@ -746,6 +746,7 @@ mod tests {
             garp_repeat_delay_ms: 5000,
             garp_refresh_ms: 0,
             lease_ms: LEASE,
+            mode: crate::config::VipMode::Arp,
         }
     }
 

@@ -26,6 +26,7 @@
 //!     garp_repeat_delay: Duration::from_secs(5),
 //!     garp_refresh: Duration::from_secs(60),
 //!     reply_form: true,
+//!     routed: false,
 //! };
 //! let manager = VipManager::start(Arc::new(LinuxBackend::new()?), settings, |report| {
 //!     println!("{report:?}");

@@ -56,6 +56,10 @@ pub struct VipSettings {
     pub garp_refresh: Duration,
     /// Also send the ARP reply form (THA = SHA) after each request frame (IPv4 only).
     pub reply_form: bool,
+    /// A routed VIP: the address is only kept on its (dummy or loopback) interface for a
+    /// routing daemon to export; no frame is sent and no ARP is watched, whatever the
+    /// `garp_*` settings say.
+    pub routed: bool,
 }
 
 /// What the manager observed or did; the driver turns [`VipReport::Observed`] into
@@ -138,7 +142,11 @@ impl VipManager {
         R: FnMut(VipReport) + Send + 'static,
     {
         let watch = backend.watch()?;
-        let arp = backend.watch_arp(&settings.vip)?;
+        let arp = if settings.routed {
+            None
+        } else {
+            backend.watch_arp(&settings.vip)?
+        };
         let (commands, rx) = mpsc::unbounded_channel();
         let runner = Runner {
             backend,
@@ -431,15 +439,18 @@ impl Runner {
 
     /// Starts the claim schedule: a burst now, the second burst and the refresh later.
     fn start_announcing(&mut self, now: Instant) {
+        self.start_burst(now);
         let s = &self.settings;
-        self.frames_left = s.garp_count;
-        self.next_frame = (s.garp_count > 0).then_some(now);
         self.second_burst = (!s.garp_repeat_delay.is_zero()).then(|| now + s.garp_repeat_delay);
         self.next_refresh = (!s.garp_refresh.is_zero()).then(|| now + s.garp_refresh);
     }
 
     fn start_burst(&mut self, now: Instant) {
-        self.frames_left = self.settings.garp_count;
+        self.frames_left = if self.settings.routed {
+            0
+        } else {
+            self.settings.garp_count
+        };
         self.next_frame = (self.frames_left > 0).then_some(now);
     }
 

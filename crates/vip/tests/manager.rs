@@ -25,6 +25,7 @@ fn settings(addr: IpAddr, prefix: u8) -> VipSettings {
         garp_repeat_delay: 5000 * MS,
         garp_refresh: 60_000 * MS,
         reply_form: false,
+        routed: false,
     }
 }
 
@@ -585,4 +586,36 @@ async fn an_adopted_copy_that_vanishes_is_reported_absent() {
     expect_observed(&mut rx, false).await;
     // Not re-added: it was never held.
     assert!(!fake.has(IFACE, vip4()));
+}
+
+/// A routed VIP is kept on its interface with the lease's lifetime, repaired like any other,
+/// but nothing is sent on the segment and ARP from others is no conflict: a routing daemon
+/// announces it.
+#[tokio::test(start_paused = true)]
+async fn a_routed_vip_is_held_without_frames_or_conflict_watch() {
+    let fake = backend();
+    let routed = VipSettings {
+        routed: true,
+        ..settings(vip4(), 32)
+    };
+    let (m, mut rx) = start(&fake, routed);
+    expect_observed(&mut rx, false).await;
+    let t0 = Instant::now();
+    m.claim(None);
+    expect_observed(&mut rx, true).await;
+    fake.arp_from([2, 0, 0, 0, 0, 0x66], vip4());
+    fake.remove_externally(IFACE, vip4());
+    assert!(matches!(next(&mut rx).await, VipReport::Reasserted));
+    run_until(t0, 120_500).await;
+    assert!(fake.has(IFACE, vip4()));
+    assert_eq!(fake.announce_times(), vec![], "no frame in two minutes");
+    while let Ok(report) = rx.try_recv() {
+        assert!(
+            !matches!(
+                report,
+                VipReport::Conflict { .. } | VipReport::Announced { .. }
+            ),
+            "{report:?}"
+        );
+    }
 }

@@ -520,6 +520,7 @@ impl MasterView {
                 vec![
                     ("master", name.clone()),
                     ("vip", get(vip, "address").unwrap_or_default().to_string()),
+                    ("mode", get(vip, "mode").unwrap_or_default().to_string()),
                 ]
             };
             g.set("warden_vip_holder", vip_labels(), number(vip, "held"));

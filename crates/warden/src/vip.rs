@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use warden_core::config::VipConfig;
+use warden_core::config::{VipConfig, VipMode};
 use warden_core::{Input, Millis};
 use warden_vip::{LinuxBackend, VipAddr, VipBackend, VipError, VipManager, VipReport, VipSettings};
 
@@ -49,6 +49,7 @@ fn settings(config: &VipConfig) -> Result<VipSettings, VipError> {
         garp_repeat_delay: Duration::from_millis(config.garp_repeat_delay_ms),
         garp_refresh: Duration::from_millis(config.garp_refresh_ms),
         reply_form: true,
+        routed: config.mode == VipMode::Routed,
     })
 }
 

@@ -19,7 +19,7 @@ pub use compat::Compat;
 pub use include::{expand_includes, Expanded};
 pub use parse::{command_line, config_text, parse, CommandLine, ConfigEnv, ConfigError, Parsed};
 pub use rewrite::{master_text, rewrite};
-pub use vip::VipOption;
+pub use vip::{VipMode, VipOption};
 
 /// The SHA-256 digest of `data` as 64 lower-case hex characters (Redis writes `requirepass` as
 /// the default user's `#<hash>` password; Warden ranks candidates by it).
@@ -62,6 +62,8 @@ pub struct VipConfig {
     pub garp_refresh_ms: u64,
     /// Fencing lease in ms: without contact with a majority of sentinels for this long, release.
     pub lease_ms: u64,
+    /// How clients reach the address: announced on the segment, or routed by a daemon.
+    pub mode: VipMode,
 }
 
 /// Per-master configuration and persisted state.

@@ -4,7 +4,7 @@
 
 use super::directives::{self, Kind};
 use super::tokenize::{atoi, split_args, split_lines, strtoull};
-use super::vip::{self, VipOption};
+use super::vip::{self, VipMode, VipOption};
 use super::{MasterConfig, SentinelConfig, ServerConfig, VipConfig};
 use std::collections::HashSet;
 use std::fmt;
@@ -451,14 +451,23 @@ impl SentinelLoader {
                 }
                 m.master_reboot_down_after_period_ms = ms as u64;
             }
-            ("vip", 4) => {
+            ("vip", 4 | 5) => {
                 let m = self.master(a(1))?;
                 if m.vip.is_some() {
                     return Err(vip::ERR_DUPLICATE_VIP);
                 }
                 let (addr, prefix) = vip::parse_vip_addr(a(2))?;
                 vip::check_interface(a(3))?;
-                m.vip = Some(VipConfig::new(addr, prefix, a(3), m.down_after_ms));
+                let mut v = VipConfig::new(addr, prefix, a(3), m.down_after_ms);
+                if argv.len() == 5 {
+                    v.set_mode(VipMode::parse(a(4))?)?;
+                }
+                m.vip = Some(v);
+            }
+            ("vip-mode", 3) => {
+                let m = self.master(a(1))?;
+                let v = m.vip.as_mut().ok_or(vip::ERR_NO_VIP)?;
+                v.set_mode(VipMode::parse(a(2))?)?;
             }
             (name, 3) if VipOption::from_name(name).is_some() => {
                 let Some(opt) = VipOption::from_name(name) else {

@@ -10,7 +10,7 @@
 
 use super::directives::{self, lookup};
 use super::tokenize::{repr, split_args, split_lines, token};
-use super::vip::VipOption;
+use super::vip::{VipMode, VipOption};
 use super::{defaults, MasterConfig, SentinelConfig, ServerConfig, VipConfig};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
@@ -34,6 +34,7 @@ const MASTER_KEYS: &[&str] = &[
     "rename-command",
     "master-reboot-down-after-period",
     "vip",
+    "vip-mode",
 ];
 
 /// The first two words of a config line (the directive and, for `sentinel` lines, the
@@ -413,10 +414,14 @@ fn master_lines(st: &mut State, m: &MasterConfig) {
         );
     }
     if let Some(v) = &m.vip {
+        let mode = match v.mode {
+            VipMode::Arp => "",
+            VipMode::Routed => " routed",
+        };
         put(
             st,
             "vip",
-            format!("{} {}", v.addr_spec(), token(&v.interface)),
+            format!("{} {}{mode}", v.addr_spec(), token(&v.interface)),
         );
         for opt in VipOption::ALL {
             let value = v.option(opt);

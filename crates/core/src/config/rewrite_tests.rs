@@ -3,7 +3,7 @@
 use super::parse::{command_line, config_text};
 use super::parse_tests::load;
 use super::rewrite::{master_text, rewrite};
-use super::{MasterConfig, SentinelConfig, ServerConfig, VipConfig};
+use super::{MasterConfig, SentinelConfig, ServerConfig, VipConfig, VipMode};
 
 const HARNESS: &str = include_str!("testdata/harness.conf");
 
@@ -217,6 +217,30 @@ sentinel current-epoch 0
     // Without an id (never the case in a running sentinel) no broken `sentinel myid` is written.
     p.sentinel.myid = None;
     assert!(!rewrite("sentinel myid x\n", &p.server, &p.sentinel).contains("myid"));
+}
+
+#[test]
+fn a_routed_vip_is_one_line() {
+    let conf = "sentinel monitor m 127.0.0.1 6379 2
+sentinel vip m 10.0.0.5 vip0
+sentinel vip-mode m routed
+";
+    let mut p = load(conf).unwrap();
+    p.sentinel.myid = Some("1".repeat(40));
+    assert_eq!(
+        p.sentinel.masters[0].vip.as_ref().unwrap().mode,
+        VipMode::Routed
+    );
+    let got = rewrite(conf, &p.server, &p.sentinel);
+    assert!(
+        got.starts_with(
+            "sentinel monitor m 127.0.0.1 6379 2\nsentinel vip m 10.0.0.5 vip0 routed\n\n"
+        ),
+        "{got}"
+    );
+    assert!(!got.contains("vip-mode"), "{got}");
+    let again = load(&got).unwrap();
+    assert_eq!(again.sentinel.masters[0].vip, p.sentinel.masters[0].vip);
 }
 
 #[test]

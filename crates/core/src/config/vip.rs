@@ -2,8 +2,14 @@
 //! `SENTINEL SET`, and their validation.
 //!
 //! File syntax (per master, after its `monitor` line in the loading order):
-//! `sentinel vip <master> <addr>[/<prefix>] <interface>` then optional
-//! `sentinel vip-garp-count|vip-garp-interval|vip-garp-repeat|vip-garp-refresh|vip-lease <master> <n>`.
+//! `sentinel vip <master> <addr>[/<prefix>] <interface> [arp|routed]` then optional
+//! `sentinel vip-garp-count|vip-garp-interval|vip-garp-repeat|vip-garp-refresh|vip-lease <master> <n>`
+//! and `sentinel vip-mode <master> arp|routed` (the `SENTINEL SET` form of the mode word).
+//!
+//! The mode says how clients find the address: `arp` (the default) announces it on the
+//! interface's segment by gratuitous ARP / unsolicited NA; `routed` only puts it on the
+//! interface (a dummy or loopback one) for a routing daemon to announce by BGP, so it must be
+//! a host address (/32 or /128).
 //!
 //! The lease default is [`LEASE_DOWN_AFTER_FACTOR`] × the master's `down-after-milliseconds`
 //! *as finally configured by the whole file* (resolved after all lines are loaded, so the
@@ -41,8 +47,42 @@ pub const ERR_INTERFACE: &str = "Invalid VIP interface name.";
 pub const ERR_VALUE: &str = "Invalid VIP option value.";
 /// Error: `vip-garp-count` out of 1..=[`GARP_COUNT_MAX`].
 pub const ERR_COUNT: &str = "vip-garp-count must be between 1 and 100.";
+/// Error: the mode word is neither `arp` nor `routed`.
+pub const ERR_MODE: &str = "Invalid VIP mode (use arp or routed).";
+/// Error: a routed VIP with a prefix shorter than a host route.
+pub const ERR_ROUTED_PREFIX: &str = "A routed VIP must be a host address (/32 or /128).";
 /// Error: a time that must be positive is not (Redis's wording).
 pub const ERR_NOT_POSITIVE: &str = "negative or zero time parameter.";
+
+/// How clients reach a VIP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VipMode {
+    /// On the interface's layer-2 segment, announced by gratuitous ARP / unsolicited NA, and
+    /// watched for conflicting claims.
+    #[default]
+    Arp,
+    /// On a local (dummy or loopback) interface as a host route, which a routing daemon on the
+    /// node (FRR, BIRD) redistributes by BGP; nothing is sent on any segment.
+    Routed,
+}
+
+impl VipMode {
+    /// The word in the config file, `SENTINEL SET`, `SENTINEL VIP` and INFO.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VipMode::Arp => "arp",
+            VipMode::Routed => "routed",
+        }
+    }
+
+    /// Parses a mode word (case-insensitive).
+    pub fn parse(word: &str) -> Result<VipMode, &'static str> {
+        [VipMode::Arp, VipMode::Routed]
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(word))
+            .ok_or(ERR_MODE)
+    }
+}
 
 /// A per-master VIP option (everything but the `vip` line itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +173,22 @@ impl VipConfig {
             garp_repeat_delay_ms: GARP_REPEAT_MS,
             garp_refresh_ms: GARP_REFRESH_MS,
             lease_ms: Self::default_lease(down_after_ms),
+            mode: VipMode::Arp,
         }
+    }
+
+    /// Whether the prefix covers only the address (/32 or /128).
+    pub fn is_host_route(&self) -> bool {
+        self.prefix == if self.addr.is_ipv4() { 32 } else { 128 }
+    }
+
+    /// Sets the mode: a routed VIP must be a host route.
+    pub fn set_mode(&mut self, mode: VipMode) -> Result<(), &'static str> {
+        if mode == VipMode::Routed && !self.is_host_route() {
+            return Err(ERR_ROUTED_PREFIX);
+        }
+        self.mode = mode;
+        Ok(())
     }
 
     /// The default lease for a master with this `down-after-milliseconds`.
@@ -143,8 +198,7 @@ impl VipConfig {
 
     /// `<addr>` for a host route, `<addr>/<prefix>` otherwise (as written in the file).
     pub fn addr_spec(&self) -> String {
-        let full = if self.addr.is_ipv4() { 32 } else { 128 };
-        if self.prefix == full {
+        if self.is_host_route() {
             self.addr.to_string()
         } else {
             format!("{}/{}", self.addr, self.prefix)
@@ -259,5 +313,18 @@ mod tests {
         v.set_option(VipOption::Lease, "9000").unwrap();
         assert_eq!((v.garp_refresh_ms, v.lease_ms), (0, 9000));
         assert_eq!(VipOption::from_name("VIP-LEASE"), Some(VipOption::Lease));
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(VipMode::parse("ROUTED"), Ok(VipMode::Routed));
+        assert_eq!(VipMode::parse("arp"), Ok(VipMode::Arp));
+        assert_eq!(VipMode::parse("bgp"), Err(ERR_MODE));
+        let mut v = VipConfig::new("10.0.0.5".parse().unwrap(), 24, "eth0", 5000);
+        assert_eq!(v.mode, VipMode::Arp);
+        assert_eq!(v.set_mode(VipMode::Routed), Err(ERR_ROUTED_PREFIX));
+        let mut v = VipConfig::new("fd00::5".parse().unwrap(), 128, "vip0", 5000);
+        assert_eq!(v.set_mode(VipMode::Routed), Ok(()));
+        assert_eq!(v.mode, VipMode::Routed);
     }
 }

@@ -73,8 +73,10 @@ impl Sentinel {
     /// [`START_RANK_STEP`] more, so the first candidate's vote requests arrive before the
     /// others start and the vote is not split. The order differs from master to master, so in
     /// a mass failover each sentinel leads its share rather than one leading them all (and
-    /// falling behind with the work). A candidate whose predecessors stay silent (they do not
-    /// see the failure) still starts, one step per predecessor later.
+    /// falling behind with the work). A predecessor that has not said the master is down yet
+    /// costs one master PING period more (it may see the failure that much later). A
+    /// candidate whose predecessors stay silent (they do not see the failure) still starts,
+    /// that much later.
     pub(super) fn start_delay(&mut self, mi: usize, now: Millis) -> Millis {
         let name = &self.masters[mi].cfg.name;
         let mine = rank_key(name, self.myid());
@@ -86,27 +88,41 @@ impl Sentinel {
                 self.timers.ping_period,
                 self.masters.len(),
             );
-        let ahead = self.masters[mi]
+        let (mut ahead, mut not_down_yet) = (0, 0);
+        for s in self.masters[mi]
             .sentinels
             .iter()
             .filter(|s| !s.flags.s_down)
-            .filter(|s| {
-                s.runid
-                    .as_deref()
-                    .is_some_and(|id| rank_key(name, id) < mine)
-            })
-            .filter(|s| {
-                self.links.get(s.link).is_some_and(|l| {
-                    !l.disconnected() && now.saturating_sub(l.last_avail_time) <= recently
-                })
-            })
-            .count() as Millis;
+        {
+            let ranked_first = s
+                .runid
+                .as_deref()
+                .is_some_and(|id| rank_key(name, id) < mine);
+            let heard = self.links.get(s.link).is_some_and(|l| {
+                !l.disconnected() && now.saturating_sub(l.last_avail_time) <= recently
+            });
+            if ranked_first && heard {
+                ahead += 1;
+                not_down_yet += Millis::from(!s.flags.master_down);
+            }
+        }
         // The first candidate's vote requests leave at once; the step grows with the saves as
         // they take now, a measure of how busy the host is (a large fleet, a busy disk), so the
         // next candidate waits longer where the first one's requests are slower to arrive.
         let step =
             (self.commit.save_latency() * RANK_STEP_SAVES).clamp(START_RANK_STEP, MAX_RANK_STEP);
-        ahead * step + self.rng.gen_range(0..START_JITTER)
+        // A candidate ranked first that has not said the master is down yet sees the failure
+        // up to one master PING period later than we did (it judges from its own last reply,
+        // and the sentinels' PINGs are out of phase: a large fleet pings every few hundred
+        // ms), and starts then: wait that period longer for it, or both would start and split
+        // the vote.
+        let lag = ping_period(
+            Kind::Master,
+            down_after,
+            self.timers.ping_period,
+            self.masters.len(),
+        );
+        ahead * step + not_down_yet * lag + self.rng.gen_range(0..START_JITTER)
     }
 
     /// Raise the current epoch to `epoch` if it is newer (persisting first).

@@ -130,6 +130,7 @@ impl Sentinel {
                 // plain Sentinel configuration is field-for-field Redis Sentinel's).
                 if let Some(vip) = &m.cfg.vip {
                     b.text("vip", format!("{} {}", vip.addr_spec(), vip.interface));
+                    b.text("vip-mode", vip.mode.as_str());
                     let state = self
                         .vip
                         .status(&m.cfg.name, now)

@@ -855,7 +855,7 @@ fn vip_claimed_at_promotion_on_the_promoted_host() {
     let Reply::Map(vip) = h.command(&["VIP", "mymaster"]) else {
         panic!()
     };
-    assert_eq!(vip[2], (Reply::bulk("state"), Reply::bulk("standby")));
+    assert_eq!(vip[3], (Reply::bulk("state"), Reply::bulk("standby")));
     h.tick(100);
     h.answer(healthy);
     h.kill_port(6379);
@@ -1189,25 +1189,73 @@ fn a_peers_question_is_asked_back_at_once() {
     assert_eq!(asks_sent_to(&h, 26380), 0);
 }
 
+/// Runs until `+try-failover` with the peers answering `is-master-down-by-addr` "down" —
+/// but for the first peer ranked ahead of us for the master, which says "not down" when
+/// `one_silent`; returns how long after `+odown` it started, how many peers are ranked ahead
+/// and how many of those said "not down".
+fn start_after_odown(quorum: u32, one_silent: bool) -> (Millis, u64, u64) {
+    let mut h = with_two_peers(quorum);
+    let name = h.s.masters[0].cfg.name.clone();
+    let mine = super::election::rank_key(&name, h.s.myid());
+    let ahead: Vec<u16> = [(PEER1, 26380), (PEER2, 26381)]
+        .into_iter()
+        .filter(|(id, _)| super::election::rank_key(&name, id) < mine)
+        .map(|(_, port)| port)
+        .collect();
+    let silent = ahead.first().copied().filter(|_| one_silent);
+    h.kill_port(6379);
+    let mut odown = None;
+    let deadline = h.now + 10_000;
+    while !h.has_event("+try-failover") {
+        assert!(h.now < deadline, "no +try-failover: {:?}", h.event_kinds());
+        if odown.is_none() && h.has_event("+odown") {
+            odown = Some(h.now);
+        }
+        h.tick(1);
+        h.answer(|p, k, w| match p {
+            26380 | 26381
+                if w.get(1)
+                    .is_some_and(|c| c.eq_ignore_ascii_case("is-master-down-by-addr")) =>
+            {
+                Some(Reply::Array(vec![
+                    Reply::Int(i64::from(Some(p) != silent)),
+                    Reply::bulk("*"),
+                    Reply::Int(0),
+                ]))
+            }
+            _ => peers_saying(1)(p, k, w),
+        });
+        h.kill_port(6379);
+    }
+    let waited = h.now - odown.expect("+odown");
+    (waited, ahead.len() as u64, u64::from(silent.is_some()))
+}
+
 #[test]
 fn failover_start_waits_one_step_per_reachable_peer_ranked_first() {
     use super::timers::{START_JITTER, START_RANK_STEP};
-    let mut h = with_two_peers(2);
-    h.kill_port(6379);
-    h.run_until("+odown", 5, 1);
-    let odown = h.now;
-    h.run_until("+try-failover", 1, 1);
-    // Both peers answer: one step for each whose rank key for this master sorts before ours.
-    let name = h.s.masters[0].cfg.name.clone();
-    let mine = super::election::rank_key(&name, h.s.myid());
-    let ahead = [PEER1, PEER2]
-        .iter()
-        .filter(|id| super::election::rank_key(&name, id) < mine)
-        .count() as u64;
-    let waited = h.now - odown;
+    // Both peers see the master down: one step for each whose rank key sorts before ours.
+    let (waited, ahead, _) = start_after_odown(3, false);
     assert!(
         (ahead * START_RANK_STEP..=ahead * START_RANK_STEP + START_JITTER).contains(&waited),
         "started {waited} ms after ODOWN, {ahead} peers ranked ahead"
+    );
+}
+
+/// A candidate ranked ahead that does not see the master down yet may see it up to one master
+/// PING period later (its PINGs are out of phase with ours) and then start at once: the start
+/// waits that period longer for it, so the two do not split the vote.
+#[test]
+fn a_predecessor_not_seeing_the_failure_yet_costs_a_ping_period() {
+    use super::instance::Kind;
+    use super::timers::{ping_period, START_JITTER, START_RANK_STEP};
+    let period = ping_period(Kind::Master, 1000, 1000, 1);
+    let (waited, ahead, silent) = start_after_odown(2, true);
+    assert_eq!(silent, 1, "the harness's run id ranks last for this master");
+    let least = ahead * START_RANK_STEP + silent * period;
+    assert!(
+        (least..=least + START_JITTER).contains(&waited),
+        "started {waited} ms after ODOWN, {ahead} peers ranked ahead, {silent} of them silent"
     );
 }
 

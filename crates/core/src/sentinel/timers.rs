@@ -130,7 +130,7 @@ pub const PING_DIVISOR: Millis = 10;
 
 /// The most PINGs a second Warden sends to masters in all, beyond the fleet size where the
 /// tenth-of-down-after period would exceed it (see [`ping_period`]).
-pub const MASTER_PINGS_PER_SECOND: Millis = 2_000;
+pub const MASTER_PINGS_PER_SECOND: Millis = 1_000;
 
 /// Warden's PING period for an instance of `kind` with `down_after` (`tunable`: the
 /// `PING-PERIOD` of `SENTINEL DEBUG`, 1 s), in a sentinel watching `masters` masters. Replicas
@@ -203,10 +203,10 @@ mod tests {
         assert_eq!(ping_period(Kind::Master, 30_000, 1_000, 1), 1_000);
         assert_eq!(ping_period(Kind::Master, 300, 1_000, 1), 100);
         assert_eq!(ping_period(Kind::Master, 50, 1_000, 1), 50);
-        // A fleet shares the budget: up to 200 masters as above, then slower, never slower
+        // A fleet shares the budget: up to 100 masters as above, then slower, never slower
         // than Redis.
-        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 200), 100);
-        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 1_000), 500);
+        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 100), 100);
+        assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 300), 300);
         assert_eq!(ping_period(Kind::Master, 1_000, 1_000, 5_000), 1_000);
         // Replicas and peers as Redis, whatever the fleet.
         assert_eq!(ping_period(Kind::Replica, 1_000, 1_000, 5_000), 1_000);

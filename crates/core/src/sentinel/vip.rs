@@ -5,7 +5,7 @@
 use super::links::Expect;
 use super::timers::MAX_PENDING_COMMANDS;
 use super::{Sentinel, Which};
-use crate::config::vip::{check_interface, parse_vip_addr, VipOption, ERR_NO_VIP};
+use crate::config::vip::{check_interface, parse_vip_addr, VipMode, VipOption, ERR_NO_VIP};
 use crate::config::VipConfig;
 use crate::io::{Action, LinkKind};
 use crate::reply::Reply;
@@ -258,16 +258,32 @@ impl Sentinel {
                     (_, Err(e)) => Err(invalid(&iface, e)),
                     (Ok((addr, prefix)), Ok(())) => {
                         let mut vip = VipConfig::new(addr, prefix, &iface, down_after);
+                        let mut kept = Ok(());
                         if let Some(old) = &self.masters[mi].cfg.vip {
                             for opt in VipOption::ALL {
                                 let keep = old.option(opt).to_string();
                                 vip.set_option(opt, &keep).expect("previously validated");
                             }
+                            kept = vip.set_mode(old.mode);
                         }
-                        self.masters[mi].cfg.vip = Some(vip);
-                        Ok(2)
+                        match kept {
+                            Ok(()) => {
+                                self.masters[mi].cfg.vip = Some(vip);
+                                Ok(2)
+                            }
+                            Err(e) => Err(invalid(&spec, e)),
+                        }
                     }
                 }
+            }
+        } else if option == "vip-mode" {
+            let value = text(1)?;
+            match self.masters[mi].cfg.vip.as_mut() {
+                None => Err(Reply::err(format!("ERR {ERR_NO_VIP}"))),
+                Some(vip) => VipMode::parse(&value)
+                    .and_then(|mode| vip.set_mode(mode))
+                    .map(|()| 1)
+                    .map_err(|e| invalid(&value, e)),
             }
         } else {
             let opt = VipOption::from_name(option)?;
@@ -299,6 +315,7 @@ impl Sentinel {
         Reply::map([
             ("address", Reply::bulk(st.config.addr_spec())),
             ("interface", Reply::bulk(&st.config.interface)),
+            ("mode", Reply::bulk(st.config.mode.as_str())),
             ("state", Reply::bulk(st.state.as_str())),
             ("held", num(i64::from(self.vip.holds(name)))),
             ("target", Reply::bulk(st.target.as_deref().unwrap_or("?"))),
@@ -322,10 +339,11 @@ impl Sentinel {
         for (i, m) in self.masters.iter().enumerate() {
             if let Some(st) = self.vip.status(&m.cfg.name, now) {
                 out.push_str(&format!(
-                    "vip{i}:master={},address={},interface={},state={},epoch={}\r\n",
+                    "vip{i}:master={},address={},interface={},mode={},state={},epoch={}\r\n",
                     m.cfg.name,
                     st.config.addr_spec(),
                     st.config.interface,
+                    st.config.mode.as_str(),
                     st.state.as_str(),
                     st.epoch
                 ));

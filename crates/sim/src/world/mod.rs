@@ -24,7 +24,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
-use warden_core::config::{MasterConfig, SentinelConfig, VipConfig};
+use warden_core::config::{MasterConfig, SentinelConfig, VipConfig, VipMode};
 use warden_core::io::{Event, ScriptOutcome};
 use warden_core::{Action, Input, LinkId, Millis, Sentinel};
 
@@ -297,6 +297,7 @@ fn deployed_configs(sc: &Scenario, ids: &[String]) -> Vec<SentinelConfig> {
                 garp_repeat_delay_ms: 0,
                 garp_refresh_ms: 0,
                 lease_ms,
+                mode: VipMode::Arp,
             });
             SentinelConfig {
                 myid: Some(ids[n].clone()),
