@@ -51,6 +51,10 @@ pub enum Input {
     /// the previous process): it is kept, unrenewed, until the VIP rules decide (see
     /// `vip.rs`, rule 5); `lifetime_ms` is what the kernel says is left of it.
     VipFound { master: String, lifetime_ms: u64 },
+    /// A routed VIP: this node's routing table has (or no longer has) a route to it learned
+    /// from the routing daemon — another node announces it (see `vip.rs`, rule 6). Reported at
+    /// start and on every change.
+    VipRoute { master: String, present: bool },
 }
 
 /// How a notification or reconfiguration script ended.

@@ -42,6 +42,18 @@
 //!    (tied to this boot) and the persisted configuration are trusted; nothing else is carried
 //!    over. [`VipDecider::shutdown`] says which held VIPs an orderly stop may leave in place.
 //!
+//! 6. **Routed VIPs** (`sentinel vip ... routed`): the address is announced by a routing
+//!    daemon on each node (BGP), not by ARP, so what matters is whether the routers still carry
+//!    the old holder's route. The shell watches this node's routing table for a route to the
+//!    VIP learned from the daemon ([`VipDecider::observe_route`]): while this node does not
+//!    hold the VIP, such a route means another node announces it. A *withdrawal* of that
+//!    route seen after the old holder was last heard from (its BGP session went down with it:
+//!    BFD or hold timer, or its address left its interface) ends the takeover wait at the old
+//!    holder's lease end instead of lease + [`kernel_margin`]: its announcement is gone from the
+//!    routers upstream of this node, and a live holder stops holding when its lease runs out.
+//!    Without such a withdrawal the wait is the usual one plus [`ROUTE_WITHDRAW_MARGIN`] (the
+//!    daemons' time to pass the withdrawal on once the kernel dropped the address).
+//!
 //! Decisions are edge-triggered: [`VipDecider::poll`] returns `Action::VipClaim` and the event
 //! `+vip-claimed <master> <vip> <epoch>` when a VIP becomes held, `Action::VipRelease` and
 //! `-vip-released <master> <vip> <epoch>` when it stops being held (both events at
@@ -77,7 +89,7 @@
 //! Times are milliseconds of a clock that must not jump (feed a monotonic clock); backward
 //! steps are tolerated (nothing panics, leases simply look fresher).
 
-use crate::config::VipConfig;
+use crate::config::{VipConfig, VipMode};
 use crate::io::{Action, Event, Level};
 use crate::quorum::majority;
 use crate::Millis;
@@ -101,6 +113,11 @@ pub const KERNEL_EXPIRY_DELAY: Millis = 1000;
 /// renewal: two periods of the confirmations that renew leases
 /// (`sentinel::vip::CONFIRM_PERIOD`).
 pub const CONTACT_LAG: Millis = 200;
+
+/// For a routed VIP whose old holder's route was not seen withdrawn: how long the routing
+/// daemons may take to withdraw it from the routers once the holder's kernel dropped the
+/// address (FRR 8.4 measured 120–180 ms from the kernel to the second router), with room.
+pub const ROUTE_WITHDRAW_MARGIN: Millis = 500;
 
 /// How much longer than the lease a takeover waits for a silent holder: the kernel's expiry
 /// delay, what a lease shorter than the kernel's one-second minimum lifetime leaves over, and the
@@ -152,6 +169,17 @@ struct MasterVip {
     /// An address found on the interface at start-up, kept unrenewed until this time unless
     /// claimed or dropped first (rule 5).
     adopted: Option<Millis>,
+    /// A routed VIP: whether this node's routing table has a route to it from the routing
+    /// daemon (another node announces it), and when such a route was last withdrawn (rule 6).
+    route: RouteView,
+}
+
+/// What the routing table says about a routed VIP's route (rule 6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RouteView {
+    present: bool,
+    /// When a present route went away (and has not come back since).
+    withdrawn_at: Option<Millis>,
 }
 
 /// Where a VIP stands, for `SENTINEL VIP <master>` and `INFO`.
@@ -388,6 +416,24 @@ impl VipDecider {
         }
     }
 
+    /// Whether this node's routing table has a route to `master`'s (routed) VIP learned from the
+    /// routing daemon, i.e. another node announces it (rule 6); reported at start and on every
+    /// change.
+    pub fn observe_route(&mut self, master: &str, present: bool, now: Millis) {
+        let route = &mut self.entry(master).route;
+        if present {
+            *route = RouteView {
+                present: true,
+                withdrawn_at: None,
+            };
+        } else if route.present {
+            *route = RouteView {
+                present: false,
+                withdrawn_at: Some(now),
+            };
+        }
+    }
+
     /// Decides, for every master with a VIP, whether to claim or release (leases run out with
     /// time alone: the periodic tick); returns the actions and events.
     pub fn poll(&mut self, now: Millis) -> Vec<Action> {
@@ -415,7 +461,7 @@ impl VipDecider {
             };
             let d = decide(m, &config, &self.local, &self.vips, now);
             m.outstanding
-                .retain(|o| takeover_deadline(config.lease_ms, &m.contacts, o) > now);
+                .retain(|o| takeover_deadline(&config, &m.contacts, m.route, o) > now);
             if let Some(t) = d.deadline(now) {
                 self.deadline = earliest(self.deadline, t);
             }
@@ -597,7 +643,7 @@ fn decide(
     let takeover_at = m
         .outstanding
         .iter()
-        .map(|o| takeover_deadline(config.lease_ms, &m.contacts, o))
+        .map(|o| takeover_deadline(config, &m.contacts, m.route, o))
         .max();
     let waiting = takeover_at.is_some_and(|t| t > now);
     Decision {
@@ -652,18 +698,29 @@ fn renewal_due(announced: Option<Option<Millis>>, until: Option<Millis>) -> bool
 
 /// When the holder at `o.host` has surely stopped holding, its kernel's copy of the address
 /// included: its lease after the last time we heard from a sentinel at that host, but no later
-/// than one lease after the move, plus the [`kernel_margin`].
-fn takeover_deadline(lease: u64, contacts: &BTreeMap<String, Contact>, o: &Outstanding) -> Millis {
+/// than one lease after the move, plus the [`kernel_margin`]. For a routed VIP: at that lease
+/// end if its route was seen withdrawn since (rule 6), else later by [`ROUTE_WITHDRAW_MARGIN`].
+fn takeover_deadline(
+    config: &VipConfig,
+    contacts: &BTreeMap<String, Contact>,
+    route: RouteView,
+    o: &Outstanding,
+) -> Millis {
+    let lease = config.lease_ms;
     let heard = contacts
         .values()
         .filter(|c| same_host(&c.ip, &o.host))
         .map(|c| c.at)
         .max()
-        .unwrap_or(o.since);
-    heard
-        .min(o.since)
-        .saturating_add(lease)
-        .saturating_add(kernel_margin(lease))
+        .unwrap_or(o.since)
+        .min(o.since);
+    let lease_end = heard.saturating_add(lease);
+    let silent = lease_end.saturating_add(kernel_margin(lease));
+    match (config.mode, route.withdrawn_at) {
+        (VipMode::Arp, _) => silent,
+        (VipMode::Routed, Some(withdrawn)) if withdrawn >= heard => lease_end.max(withdrawn),
+        (VipMode::Routed, _) => silent.saturating_add(ROUTE_WITHDRAW_MARGIN),
+    }
 }
 
 /// When the majority-contact lease runs out; `None` when no peer contact is needed.
@@ -985,6 +1042,80 @@ mod tests {
         assert_eq!(d.next_deadline(4500 + WAIT - 5), Some(4500 + WAIT));
         assert!(plain(d.poll(4500 + WAIT - 1)).is_empty());
         assert_eq!(plain(d.poll(4500 + WAIT)), claim(2));
+    }
+
+    /// `failover_from_b` for a routed VIP, whose route (B's announcement) this node's routing
+    /// table carried from the start.
+    fn routed_failover_from_b(b_heard: Millis) -> VipDecider {
+        let mut d = decider(2, B, 1);
+        let routed = VipConfig {
+            mode: VipMode::Routed,
+            ..config()
+        };
+        assert!(d.configure(M, Some(&routed)).is_empty());
+        d.observe_route(M, true, 0);
+        d.observe_contact(M, "peer-b", B, b_heard);
+        d.observe_contact(M, "peer-c", C, 4900);
+        assert!(plain(d.poll(4900)).is_empty());
+        d.observe_promotion(M, ME, 2, 5000);
+        d
+    }
+
+    /// Rule 6: the old holder's route withdrawn after it was last heard (its node died: BFD
+    /// took its session down) ends the wait at its lease end, without the kernel's margin.
+    #[test]
+    fn a_withdrawn_route_ends_the_takeover_wait_at_the_old_holders_lease_end() {
+        let mut d = routed_failover_from_b(4500);
+        d.observe_route(M, false, 4800);
+        assert!(plain(d.poll(5000)).is_empty());
+        assert_eq!(d.status(M, 5000).unwrap().takeover_at, Some(4500 + LEASE));
+        d.observe_contact(M, "peer-c", C, 5400);
+        assert!(plain(d.poll(4500 + LEASE - 1)).is_empty());
+        assert_eq!(plain(d.poll(4500 + LEASE)), claim(2));
+    }
+
+    /// A route that went away before the old holder was last heard from, or that came back,
+    /// proves nothing: the usual wait, longer by the daemons' withdrawal margin.
+    #[test]
+    fn without_a_withdrawal_after_the_last_contact_a_routed_vip_waits_longer() {
+        let waits = |route: &[(bool, Millis)]| {
+            let mut d = routed_failover_from_b(4500);
+            for &(present, at) in route {
+                d.observe_route(M, present, at);
+            }
+            d.poll(5000);
+            d.status(M, 5000).unwrap().takeover_at
+        };
+        let full = Some(4500 + WAIT + ROUTE_WITHDRAW_MARGIN);
+        assert_eq!(waits(&[]), full, "still announced");
+        assert_eq!(
+            waits(&[(false, 4400)]),
+            full,
+            "gone before B was last heard"
+        );
+        assert_eq!(
+            waits(&[(false, 4600), (true, 4700)]),
+            full,
+            "announced again"
+        );
+        assert_eq!(
+            waits(&[(false, 4600), (true, 4700), (false, 4900)]),
+            Some(4500 + LEASE)
+        );
+        // Never present: nothing was withdrawn (this node's daemon may not be peering).
+        let mut d = decider(2, B, 1);
+        let routed = VipConfig {
+            mode: VipMode::Routed,
+            ..config()
+        };
+        d.configure(M, Some(&routed));
+        d.observe_contact(M, "peer-b", B, 4500);
+        d.observe_contact(M, "peer-c", C, 4900);
+        d.poll(4900);
+        d.observe_promotion(M, ME, 2, 5000);
+        d.observe_route(M, false, 5000);
+        d.poll(5000);
+        assert_eq!(d.status(M, 5000).unwrap().takeover_at, full);
     }
 
     #[test]

@@ -178,6 +178,10 @@ pub type NetWatch = tokio::sync::mpsc::UnboundedReceiver<NetEvent>;
 /// claims a VIP, from [`VipBackend::watch_arp`]; the watch stops when the receiver is dropped.
 pub type ArpWatch = tokio::sync::mpsc::UnboundedReceiver<Mac>;
 
+/// A signal each time the routing table's entry for a routed VIP's prefix may have changed,
+/// from [`VipBackend::watch_route`]; the watch stops when the receiver is dropped.
+pub type RouteWatch = tokio::sync::mpsc::UnboundedReceiver<()>;
+
 /// Kernel operations on virtual addresses.
 ///
 /// Every call is synchronous and quick (one netlink round trip or one `sendto`), so the async
@@ -216,6 +220,16 @@ pub trait VipBackend: Send + Sync {
     /// Watches the ARP messages on the VIP's interface whose sender address is the VIP (an IPv4
     /// VIP only: `None` for IPv6). Must be called inside a tokio runtime.
     fn watch_arp(&self, vip: &VipAddr) -> Result<Option<ArpWatch>, VipError>;
+
+    /// Whether the main routing table routes exactly the VIP's prefix by a route that is not
+    /// the kernel's own (a routing daemon installed it: another node announces a routed VIP;
+    /// while this node holds the VIP its local address takes precedence and this is false).
+    fn announced_elsewhere(&self, vip: &VipAddr) -> Result<bool, VipError>;
+
+    /// Signals every route change for exactly the VIP's prefix (and a lost notice, when the
+    /// subscription overran), for [`VipBackend::announced_elsewhere`] to be asked again. Must
+    /// be called inside a tokio runtime.
+    fn watch_route(&self, vip: &VipAddr) -> Result<RouteWatch, VipError>;
 }
 
 #[cfg(test)]

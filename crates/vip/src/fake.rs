@@ -3,7 +3,8 @@
 //! told to fail the next operation of a kind with a given errno.
 
 use crate::backend::{
-    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend,
+    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetEvent, NetWatch, RouteWatch, VipAddr,
+    VipBackend,
 };
 use crate::error::{Capability, VipError};
 use crate::frames::ArpForm;
@@ -54,6 +55,9 @@ struct State {
     calls: Vec<(Instant, Call)>,
     watchers: Vec<UnboundedSender<NetEvent>>,
     arp_watchers: Vec<(IpAddr, UnboundedSender<Mac>)>,
+    /// Destinations with a route from another node (see [`FakeBackend::set_route`]).
+    routes: Vec<IpAddr>,
+    route_watchers: Vec<(IpAddr, UnboundedSender<()>)>,
     failures: VecDeque<(Op, i32)>,
 }
 
@@ -127,6 +131,18 @@ impl FakeBackend {
         self.lock()
             .arp_watchers
             .retain(|(a, tx)| *a != addr || tx.send(mac).is_ok());
+    }
+
+    /// A routing daemon installs (`present`) or withdraws a route to `addr` learned from another
+    /// node (signalled to the route watches of `addr`).
+    pub fn set_route(&self, addr: IpAddr, present: bool) {
+        let mut s = self.lock();
+        s.routes.retain(|a| *a != addr);
+        if present {
+            s.routes.push(addr);
+        }
+        s.route_watchers
+            .retain(|(a, tx)| *a != addr || tx.send(()).is_ok());
     }
 
     /// Makes the next operation of kind `op` fail with `errno`.
@@ -352,6 +368,16 @@ impl VipBackend for FakeBackend {
         let (tx, rx) = mpsc::unbounded_channel();
         self.lock().arp_watchers.push((vip.addr, tx));
         Ok(Some(rx))
+    }
+
+    fn announced_elsewhere(&self, vip: &VipAddr) -> Result<bool, VipError> {
+        Ok(self.lock().routes.contains(&vip.addr))
+    }
+
+    fn watch_route(&self, vip: &VipAddr) -> Result<RouteWatch, VipError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().route_watchers.push((vip.addr, tx));
+        Ok(rx)
     }
 
     fn watch(&self) -> Result<NetWatch, VipError> {

@@ -47,8 +47,8 @@ mod linux;
 mod manager;
 
 pub use backend::{
-    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetEvent, NetWatch, VipAddr, VipBackend,
-    LABEL_SUFFIX, MAX_NAME_LEN, WARDEN_ADDR_PROTO,
+    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetEvent, NetWatch, RouteWatch, VipAddr,
+    VipBackend, LABEL_SUFFIX, MAX_NAME_LEN, WARDEN_ADDR_PROTO,
 };
 pub use caps::{check_capabilities, REQUIRED as REQUIRED_CAPABILITIES};
 pub use error::{Capability, VipError};

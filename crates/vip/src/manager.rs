@@ -26,7 +26,9 @@
 //! * Dropping the manager (or [`VipManager::shutdown`]) releases the VIP;
 //!   [`VipManager::detach`] ends the task leaving the address as it is (with its lifetime).
 
-use crate::backend::{ArpWatch, Change, Lifetime, NetEvent, NetWatch, VipAddr, VipBackend};
+use crate::backend::{
+    ArpWatch, Change, Lifetime, NetEvent, NetWatch, RouteWatch, VipAddr, VipBackend,
+};
 use crate::error::VipError;
 use crate::frames::ArpForm;
 use std::sync::Arc;
@@ -95,6 +97,12 @@ pub enum VipReport {
         /// Messages sent.
         frames: u64,
     },
+    /// A routed VIP: whether this node's routing table carries a route to it from the routing
+    /// daemon (another node announces it); sent at start and on every change.
+    Route {
+        /// Announced by another node.
+        present: bool,
+    },
     /// An operation failed; it is retried after [`RETRY_DELAY`] (announcements at the next
     /// scheduled frame).
     Failed(VipError),
@@ -142,10 +150,10 @@ impl VipManager {
         R: FnMut(VipReport) + Send + 'static,
     {
         let watch = backend.watch()?;
-        let arp = if settings.routed {
-            None
+        let (arp, route) = if settings.routed {
+            (None, Some(backend.watch_route(&settings.vip)?))
         } else {
-            backend.watch_arp(&settings.vip)?
+            (backend.watch_arp(&settings.vip)?, None)
         };
         let (commands, rx) = mpsc::unbounded_channel();
         let runner = Runner {
@@ -163,8 +171,9 @@ impl VipManager {
             next_refresh: None,
             retry: None,
             last_conflict: None,
+            route_present: None,
         };
-        let task = tokio::spawn(runner.run(rx, watch, arp));
+        let task = tokio::spawn(runner.run(rx, watch, arp, route));
         Ok(VipManager { commands, task })
     }
 
@@ -228,6 +237,8 @@ struct Runner {
     retry: Option<(Instant, Reason)>,
     /// When a conflict was last reported.
     last_conflict: Option<Instant>,
+    /// A routed VIP's route from another node, as last reported.
+    route_present: Option<bool>,
 }
 
 impl Runner {
@@ -236,9 +247,13 @@ impl Runner {
         mut commands: UnboundedReceiver<Command>,
         watch: NetWatch,
         mut arp: Option<ArpWatch>,
+        mut route: Option<RouteWatch>,
     ) {
         let mut watch = Some(watch);
         self.apply(Instant::now(), Reason::Startup);
+        if route.is_some() {
+            self.check_route();
+        }
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -261,9 +276,18 @@ impl Runner {
                         )));
                     }
                 },
-                claimant = next_claimant(&mut arp) => match claimant {
+                claimant = next_item(&mut arp) => match claimant {
                     Some(mac) => self.on_arp(Instant::now(), mac),
                     None => arp = None,
+                },
+                changed = next_item(&mut route) => match changed {
+                    Some(()) => self.check_route(),
+                    None => {
+                        route = None;
+                        (self.report)(VipReport::Failed(VipError::Protocol(
+                            "the route watch ended; withdrawals are no longer seen".into(),
+                        )));
+                    }
                 },
                 _ = sleep_until(deadline) => self.on_timer(Instant::now()),
             }
@@ -294,6 +318,19 @@ impl Runner {
         let was = self.carrier.replace(carrier);
         if carrier && was == Some(false) && self.held && !self.apply(now, Reason::Repair) {
             self.start_burst(now);
+        }
+    }
+
+    /// Asks the kernel whether another node's route to the (routed) VIP is installed, and
+    /// reports a change.
+    fn check_route(&mut self) {
+        match self.backend.announced_elsewhere(&self.settings.vip) {
+            Ok(present) => {
+                if self.route_present.replace(present) != Some(present) {
+                    (self.report)(VipReport::Route { present });
+                }
+            }
+            Err(e) => (self.report)(VipReport::Failed(e)),
         }
     }
 
@@ -514,9 +551,10 @@ async fn next_event(watch: &mut Option<NetWatch>) -> Option<NetEvent> {
     }
 }
 
-async fn next_claimant(arp: &mut Option<ArpWatch>) -> Option<crate::frames::Mac> {
-    match arp {
-        Some(a) => a.recv().await,
+/// The next item of an optional watch (ARP claimants, route changes); pending without one.
+async fn next_item<T>(watch: &mut Option<UnboundedReceiver<T>>) -> Option<T> {
+    match watch {
+        Some(w) => w.recv().await,
         None => std::future::pending().await,
     }
 }

@@ -600,6 +600,10 @@ async fn a_routed_vip_is_held_without_frames_or_conflict_watch() {
     };
     let (m, mut rx) = start(&fake, routed);
     expect_observed(&mut rx, false).await;
+    assert!(matches!(
+        next(&mut rx).await,
+        VipReport::Route { present: false }
+    ));
     let t0 = Instant::now();
     m.claim(None);
     expect_observed(&mut rx, true).await;
@@ -618,4 +622,40 @@ async fn a_routed_vip_is_held_without_frames_or_conflict_watch() {
             "{report:?}"
         );
     }
+}
+
+/// A routed VIP's manager reports whether another node's route to it is installed: at start,
+/// then at each change the route watch signals (and only at changes).
+#[tokio::test(start_paused = true)]
+async fn a_routed_vip_reports_routes_from_other_nodes() {
+    let fake = backend();
+    fake.set_route(vip4(), true);
+    let routed = VipSettings {
+        routed: true,
+        ..settings(vip4(), 32)
+    };
+    let (_m, mut rx) = start(&fake, routed);
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(format!("{:?}", next(&mut rx).await));
+    }
+    assert!(
+        seen.contains(&"Route { present: true }".to_string()),
+        "{seen:?}"
+    );
+    fake.set_route(vip4(), false);
+    assert!(matches!(
+        next(&mut rx).await,
+        VipReport::Route { present: false }
+    ));
+    // A notice that changes nothing is not reported; another address's route is not watched.
+    fake.set_route(vip4(), false);
+    fake.set_route("10.0.0.7".parse().unwrap(), true);
+    tokio::time::sleep(MS).await;
+    assert_no_report(&mut rx);
+    fake.set_route(vip4(), true);
+    assert!(matches!(
+        next(&mut rx).await,
+        VipReport::Route { present: true }
+    ));
 }

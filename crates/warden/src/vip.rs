@@ -190,6 +190,16 @@ impl KernelVip {
                     lifetime_ms: u64::try_from(lifetime.as_millis()).unwrap_or(u64::MAX),
                 });
             }
+            VipReport::Route { present } => {
+                tracing::info!(
+                    "Route to VIP {addr} of master {name} from another node {}",
+                    if present { "installed" } else { "withdrawn" }
+                );
+                app.input(Input::VipRoute {
+                    master: name.clone(),
+                    present,
+                });
+            }
             VipReport::RemovedStray => {
                 tracing::warn!("Removed VIP {addr} of master {name}: this node does not hold it");
             }

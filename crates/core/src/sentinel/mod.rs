@@ -267,6 +267,7 @@ impl Sentinel {
                 master,
                 lifetime_ms,
             } => self.vip.observe_found(&master, lifetime_ms, now),
+            Input::VipRoute { master, present } => self.vip.observe_route(&master, present, now),
         }
         self.switch_due_masters(now);
         self.vip_poll(now, false);

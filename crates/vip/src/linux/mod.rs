@@ -8,7 +8,7 @@ mod watch;
 pub use watch::decode as decode_notices;
 
 use crate::backend::{
-    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetWatch, VipAddr, VipBackend,
+    AddrEntry, ArpWatch, Change, Lifetime, LinkInfo, NetWatch, RouteWatch, VipAddr, VipBackend,
     WARDEN_ADDR_PROTO,
 };
 use crate::error::{Capability, VipError};
@@ -20,6 +20,9 @@ use netlink_packet_route::address::{
     AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use packet::PacketSender;
 use std::io;
@@ -168,6 +171,38 @@ pub(crate) fn address_of(msg: &AddressMessage) -> Option<IpAddr> {
         }
     }
     address
+}
+
+/// The destination prefix of a route notice or answer (`None` without a destination: a
+/// default route).
+pub(crate) fn route_destination(msg: &RouteMessage) -> Option<(IpAddr, u8)> {
+    msg.attributes.iter().find_map(|attr| match attr {
+        RouteAttribute::Destination(RouteAddress::Inet(a)) => {
+            Some((IpAddr::V4(*a), msg.header.destination_prefix_length))
+        }
+        RouteAttribute::Destination(RouteAddress::Inet6(a)) => {
+            Some((IpAddr::V6(*a), msg.header.destination_prefix_length))
+        }
+        _ => None,
+    })
+}
+
+/// Whether the FIB entry `answer` (of a `RTM_F_FIB_MATCH` lookup of `vip`) is a route to exactly
+/// the VIP's prefix in the main table that the kernel did not make itself: one a routing daemon
+/// (or an administrator) installed.
+fn is_foreign_route(answer: &RouteMessage, vip: &VipAddr) -> bool {
+    let table = answer
+        .attributes
+        .iter()
+        .find_map(|attr| match attr {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(answer.header.table));
+    table == u32::from(RouteHeader::RT_TABLE_MAIN)
+        && answer.header.kind == RouteType::Unicast
+        && answer.header.protocol != RouteProtocol::Kernel
+        && route_destination(answer) == Some((vip.addr, vip.prefix))
 }
 
 fn kernel(operation: String, needs: Capability, interface: &str, error: RequestError) -> VipError {
@@ -348,6 +383,47 @@ impl VipBackend for LinuxBackend {
         })
     }
 
+    fn announced_elsewhere(&self, vip: &VipAddr) -> Result<bool, VipError> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = match vip.addr {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        msg.header.destination_prefix_length = if vip.addr.is_ipv4() { 32 } else { 128 };
+        // The FIB entry the lookup matches, not the resolved next hop (`ip route get fibmatch`).
+        msg.header.flags = RouteFlags::FibMatch;
+        msg.attributes
+            .push(RouteAttribute::Destination(vip.addr.into()));
+        match self.request(RouteNetlinkMessage::GetRoute(msg), 0) {
+            Ok(answers) => Ok(answers.iter().any(|answer| match answer {
+                RouteNetlinkMessage::NewRoute(r) => is_foreign_route(r, vip),
+                _ => false,
+            })),
+            // No route at all.
+            Err(RequestError::Kernel(e))
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENETUNREACH | libc::EHOSTUNREACH | libc::ESRCH)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(kernel(
+                format!("look up the route to {}", vip.addr),
+                Capability::NetAdmin,
+                &vip.interface,
+                e,
+            )),
+        }
+    }
+
+    fn watch_route(&self, vip: &VipAddr) -> Result<RouteWatch, VipError> {
+        watch::spawn_route(vip.addr, vip.prefix).map_err(|e: io::Error| VipError::Kernel {
+            operation: format!("subscribe to route changes for {}", vip.addr),
+            source: e,
+        })
+    }
+
     fn watch_arp(&self, vip: &VipAddr) -> Result<Option<ArpWatch>, VipError> {
         let IpAddr::V4(v4) = vip.addr else {
             return Ok(None);
@@ -432,6 +508,66 @@ mod tests {
             lifetimes(Lifetime::Forever),
             Some((INFINITY_LIFE_TIME, INFINITY_LIFE_TIME))
         );
+    }
+
+    #[test]
+    fn only_a_daemons_main_table_route_to_the_exact_prefix_counts() {
+        let v = vip("10.77.200.10", 32, "lo");
+        let route = |dst: &str, len: u8, table: u8, protocol, kind| {
+            let mut r = RouteMessage::default();
+            r.header.destination_prefix_length = len;
+            r.header.table = table;
+            r.header.protocol = protocol;
+            r.header.kind = kind;
+            let dst: IpAddr = dst.parse().unwrap();
+            r.attributes.push(RouteAttribute::Destination(dst.into()));
+            r
+        };
+        let main = RouteHeader::RT_TABLE_MAIN;
+        let bgp = route(
+            "10.77.200.10",
+            32,
+            main,
+            RouteProtocol::Bgp,
+            RouteType::Unicast,
+        );
+        assert!(is_foreign_route(&bgp, &v));
+        let bird = route(
+            "10.77.200.10",
+            32,
+            main,
+            RouteProtocol::Bird,
+            RouteType::Unicast,
+        );
+        assert!(is_foreign_route(&bird, &v));
+        // Our own address (the local table), a covering prefix, the kernel's own route.
+        let local = route(
+            "10.77.200.10",
+            32,
+            255,
+            RouteProtocol::Kernel,
+            RouteType::Local,
+        );
+        assert!(!is_foreign_route(&local, &v));
+        let covering = route(
+            "10.77.200.0",
+            24,
+            main,
+            RouteProtocol::Bgp,
+            RouteType::Unicast,
+        );
+        assert!(!is_foreign_route(&covering, &v));
+        let kernel = route(
+            "10.77.200.10",
+            32,
+            main,
+            RouteProtocol::Kernel,
+            RouteType::Unicast,
+        );
+        assert!(!is_foreign_route(&kernel, &v));
+        let mut in_vrf = bgp.clone();
+        in_vrf.attributes.push(RouteAttribute::Table(1000));
+        assert!(!is_foreign_route(&in_vrf, &v));
     }
 
     #[test]

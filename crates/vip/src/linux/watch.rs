@@ -1,17 +1,19 @@
-//! Change subscription: a netlink socket in the IPv4/IPv6 address and link multicast groups,
-//! read by a tokio task that forwards decoded events.
+//! Change subscriptions: a netlink socket in the IPv4/IPv6 address and link multicast groups
+//! (or the route groups, for one routed VIP's prefix), read by a tokio task that forwards
+//! decoded events.
 
 use crate::backend::{NetEvent, NetWatch};
-use crate::linux::address_of;
 use crate::linux::netlink::messages;
+use crate::linux::{address_of, route_destination};
 use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::link::LinkFlags;
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use std::io;
+use std::net::IpAddr;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 /// Kernel receive buffer for the subscription; a burst of changes beyond it is reported
 /// as [`NetEvent::Lost`].
@@ -20,12 +22,51 @@ const RCVBUF: usize = 1024 * 1024;
 /// Opens the subscription in the calling thread's network namespace and spawns its reader
 /// on the current tokio runtime.
 pub(crate) fn spawn() -> io::Result<NetWatch> {
+    subscribe(
+        &[
+            libc::RTNLGRP_IPV4_IFADDR,
+            libc::RTNLGRP_IPV6_IFADDR,
+            libc::RTNLGRP_LINK,
+        ],
+        decode,
+        NetEvent::Lost,
+    )
+}
+
+/// Subscribes to route changes for exactly `addr/prefix` (a signal per notice, and one when
+/// notices were lost), in the calling thread's network namespace.
+pub(crate) fn spawn_route(addr: IpAddr, prefix: u8) -> io::Result<UnboundedReceiver<()>> {
+    subscribe(
+        &[libc::RTNLGRP_IPV4_ROUTE, libc::RTNLGRP_IPV6_ROUTE],
+        move |datagram| {
+            messages(datagram)
+                .map_while(Result::ok)
+                .filter(|msg| match &msg.payload {
+                    NetlinkPayload::InnerMessage(
+                        RouteNetlinkMessage::NewRoute(r) | RouteNetlinkMessage::DelRoute(r),
+                    ) => route_destination(r) == Some((addr, prefix)),
+                    _ => false,
+                })
+                .map(|_| ())
+                .collect()
+        },
+        (),
+    )
+}
+
+/// A netlink socket in `groups`, read by a task on the current tokio runtime that sends what
+/// `decode` makes of each datagram, and `lost` when the socket overran.
+fn subscribe<T: Clone + Send + 'static>(
+    groups: &[u32],
+    decode: impl Fn(&[u8]) -> Vec<T> + Send + 'static,
+    lost: T,
+) -> io::Result<UnboundedReceiver<T>> {
     let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
     let mut socket = Socket::new(NETLINK_ROUTE)?;
     socket.bind_auto()?;
-    socket.add_membership(libc::RTNLGRP_IPV4_IFADDR)?;
-    socket.add_membership(libc::RTNLGRP_IPV6_IFADDR)?;
-    socket.add_membership(libc::RTNLGRP_LINK)?;
+    for &group in groups {
+        socket.add_membership(group)?;
+    }
     socket.set_rx_buf_sz(RCVBUF)?;
     socket.set_non_blocking(true)?;
     // SAFETY: `Socket` owns its descriptor, keeps it open until it is dropped (which happens
@@ -33,11 +74,16 @@ pub(crate) fn spawn() -> io::Result<NetWatch> {
     let fd = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }
         .map_err(|e| e.into_parts().1)?;
     let (tx, rx) = mpsc::unbounded_channel();
-    runtime.spawn(read_loop(fd, tx));
+    runtime.spawn(read_loop(fd, tx, decode, lost));
     Ok(rx)
 }
 
-async fn read_loop(fd: AsyncFd<Socket>, tx: UnboundedSender<NetEvent>) {
+async fn read_loop<T: Clone>(
+    fd: AsyncFd<Socket>,
+    tx: UnboundedSender<T>,
+    decode: impl Fn(&[u8]) -> Vec<T>,
+    lost: T,
+) {
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
     loop {
         let mut guard = tokio::select! {
@@ -59,7 +105,7 @@ async fn read_loop(fd: AsyncFd<Socket>, tx: UnboundedSender<NetEvent>) {
                     }
                 }
                 Ok(Err(e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                    if tx.send(NetEvent::Lost).is_err() {
+                    if tx.send(lost.clone()).is_err() {
                         return;
                     }
                 }
