@@ -4,15 +4,16 @@
 # usage: scripts/install-deps.sh [PACKAGE ...]   (default: all of them)
 #
 # Idempotent: installed packages are left alone, and apt-get runs only when something is missing.
-# The Debian packages of redis-server, redis-sentinel and keepalived start system services on install;
+# The Debian packages of redis-server, redis-sentinel, keepalived, haproxy and frr start system services
+# on install;
 # those would take ports 6379/26379 and disturb the tests. Services are kept from starting during the
 # install (policy-rc.d), and any of them that is running afterwards but was not running before is
 # stopped again. Nothing that was running before is touched.
 set -euo pipefail
 
 DEFAULT_PACKAGES=(pkg-config libssl-dev openssl redis-server redis-tools redis-sentinel tcl tcl-tls iproute2
-    iputils-arping tcpdump keepalived haproxy python3-pip)
-SERVICES=(redis-server redis-sentinel keepalived haproxy)
+    iputils-arping tcpdump keepalived haproxy frr python3-pip)
+SERVICES=(redis-server redis-sentinel keepalived haproxy frr)
 if [ $# -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=("${DEFAULT_PACKAGES[@]}"); fi
 
 log() { echo "install-deps: $*"; }

@@ -9,6 +9,7 @@ pub mod binaries;
 pub mod certs;
 pub mod client;
 pub mod events;
+pub mod frr;
 pub mod group;
 pub mod http;
 pub mod info;

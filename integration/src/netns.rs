@@ -79,8 +79,10 @@ pub struct Node {
     pub addr: Ipv4Addr,
     /// Its MAC on [`NODE_IFACE`], lower-case `aa:bb:...` like `ip` prints it.
     pub mac: String,
-    /// The bridge port (in the switch namespace) its link is plugged into.
+    /// The far end of its link (a bridge port in the switch namespace, or a router's port).
     port: String,
+    /// The namespace that far end is in.
+    port_ns: String,
 }
 
 /// One entry of a neighbour table.
@@ -100,7 +102,8 @@ pub struct Neighbour {
 /// killed (dropped first) before the namespaces are deleted.
 #[derive(Debug)]
 pub struct TestBed {
-    switch: String,
+    /// Namespaces that are not nodes (the switch, routers), deleted with the bed.
+    infra: Vec<String>,
     nodes: Vec<Node>,
     subnet: (u8, u8),
 }
@@ -114,50 +117,159 @@ impl TestBed {
                 "a bed has 1..=250 nodes",
             ));
         }
+        let mut bed = TestBed::empty();
+        let switch = bed.add_infra("sw")?;
+        bridge(&switch)?;
+        for i in 0..nodes {
+            bed.add_node(i, ((i + 1) as u8, 24), &switch, true)?;
+        }
+        Ok(bed)
+    }
+
+    /// A bed without namespaces yet, with its name base and subnet.
+    fn empty() -> TestBed {
         remove_orphans();
         let pid = std::process::id();
         let k = BEDS.fetch_add(1, Ordering::Relaxed);
-        let base = format!("{PREFIX}{pid}b{k}");
         // Any private /24 works (nothing leaves the namespaces); vary it for readable captures.
         let subnet = (100 + (pid % 100) as u8, (k % 250) as u8 + 1);
-        let mut bed = TestBed {
-            switch: format!("{base}sw"),
+        TestBed {
+            infra: vec![format!("{PREFIX}{pid}b{k}")],
             nodes: Vec::new(),
             subnet,
+        }
+    }
+
+    /// The bed's namespace name base (`wdn<pid>b<k>`).
+    fn base(&self) -> &str {
+        &self.infra[0]
+    }
+
+    /// Creates the infrastructure namespace `<base><name>` (loopback up).
+    fn add_infra(&mut self, name: &str) -> io::Result<String> {
+        let ns = format!("{}{name}", self.base());
+        ip(&["netns", "add", &ns])?;
+        self.infra.push(ns.clone());
+        ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// Creates node `i` with host part `host` of the bed's /24 on a `prefix`-long subnet, its
+    /// [`NODE_IFACE`] linked to a port `p<i>` in namespace `port_ns`, plugged into the `br0`
+    /// there when `bridged` (else left for the caller to address).
+    fn add_node(
+        &mut self,
+        i: usize,
+        (host, prefix): (u8, u8),
+        port_ns: &str,
+        bridged: bool,
+    ) -> io::Result<()> {
+        let (a, b) = self.subnet;
+        let node = Node {
+            namespace: format!("{}n{i}", self.base()),
+            addr: Ipv4Addr::new(10, a, b, host),
+            mac: format!("02:00:{a:02x}:{b:02x}:00:{host:02x}"),
+            port: format!("p{i}"),
+            port_ns: port_ns.to_string(),
         };
-        ip(&["netns", "add", &bed.switch])?;
-        ip(&["-n", &bed.switch, "link", "add", "br0", "type", "bridge"])?;
-        ip(&["-n", &bed.switch, "link", "set", "br0", "up"])?;
-        for i in 0..nodes {
-            let n = (i + 1) as u8;
-            let node = Node {
-                namespace: format!("{base}n{i}"),
-                addr: Ipv4Addr::new(10, subnet.0, subnet.1, n),
-                mac: format!("02:00:{:02x}:{:02x}:00:{:02x}", subnet.0, subnet.1, n),
-                port: format!("p{i}"),
-            };
-            ip(&["netns", "add", &node.namespace])?;
-            bed.nodes.push(node.clone());
-            let (sw, ns) = (bed.switch.as_str(), node.namespace.as_str());
+        ip(&["netns", "add", &node.namespace])?;
+        self.nodes.push(node.clone());
+        let ns = node.namespace.as_str();
+        ip(&[
+            "-n", port_ns, "link", "add", &node.port, "type", "veth", "peer", "name", NODE_IFACE,
+            "netns", ns,
+        ])?;
+        if bridged {
+            ip(&["-n", port_ns, "link", "set", &node.port, "master", "br0"])?;
+        }
+        ip(&["-n", port_ns, "link", "set", &node.port, "up"])?;
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        ip(&["-n", ns, "link", "set", NODE_IFACE, "address", &node.mac])?;
+        let cidr = format!("{}/{prefix}", node.addr);
+        ip(&["-n", ns, "addr", "add", &cidr, "dev", NODE_IFACE])?;
+        ip(&["-n", ns, "link", "set", NODE_IFACE, "up"])?;
+        Ok(())
+    }
+
+    /// A routed bed (see [`crate::routedbed`]): `racks[r]` nodes behind router `r`, each rack a
+    /// /26 of the bed's /24 (router `.64r+1`, nodes from `.64r+11`), routers chained by /30
+    /// links from `.128`, and a client node behind the last router on `.160/27` (router `.161`,
+    /// client `.170`, routed to the /24 through it: no default route). Nodes are numbered rack
+    /// by rack, the client last; routers forward, nodes do not. No routing runs yet.
+    pub fn routed(racks: &[usize]) -> io::Result<TestBed> {
+        let mut bed = TestBed::empty();
+        let (a, b) = bed.subnet;
+        let net = |host: u8, prefix: u8| format!("10.{a}.{b}.{host}/{prefix}");
+        let mut routers = Vec::new();
+        let mut i = 0;
+        for (r, &nodes) in racks.iter().enumerate() {
+            let router = bed.add_infra(&format!("r{r}"))?;
             ip(&[
-                "-n", sw, "link", "add", &node.port, "type", "veth", "peer", "name", NODE_IFACE,
-                "netns", ns,
+                "netns",
+                "exec",
+                &router,
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
             ])?;
-            ip(&["-n", sw, "link", "set", &node.port, "master", "br0", "up"])?;
-            ip(&["-n", ns, "link", "set", "lo", "up"])?;
-            ip(&["-n", ns, "link", "set", NODE_IFACE, "address", &node.mac])?;
+            bridge(&router)?;
+            let base = 64 * r as u8;
             ip(&[
                 "-n",
-                ns,
+                &router,
                 "addr",
                 "add",
-                &format!("{}/24", node.addr),
+                &net(base + 1, 26),
                 "dev",
-                NODE_IFACE,
+                "br0",
             ])?;
-            ip(&["-n", ns, "link", "set", NODE_IFACE, "up"])?;
+            for k in 0..nodes {
+                bed.add_node(i, (base + 11 + k as u8, 26), &router, true)?;
+                i += 1;
+            }
+            routers.push(router);
         }
+        for (r, pair) in routers.windows(2).enumerate() {
+            let (left, right) = (&pair[0], &pair[1]);
+            let host = 128 + 4 * r as u8;
+            ip(&[
+                "-n", left, "link", "add", "up0", "type", "veth", "peer", "name", "down0", "netns",
+                right,
+            ])?;
+            ip(&["-n", left, "addr", "add", &net(host + 1, 30), "dev", "up0"])?;
+            ip(&[
+                "-n",
+                right,
+                "addr",
+                "add",
+                &net(host + 2, 30),
+                "dev",
+                "down0",
+            ])?;
+            ip(&["-n", left, "link", "set", "up0", "up"])?;
+            ip(&["-n", right, "link", "set", "down0", "up"])?;
+        }
+        let last = routers
+            .last()
+            .ok_or_else(|| io::Error::other("no rack"))?
+            .clone();
+        bed.add_node(i, (170, 27), &last, false)?;
+        let port = format!("p{i}");
+        ip(&["-n", &last, "addr", "add", &net(161, 27), "dev", &port])?;
+        let client = bed.nodes[i].namespace.clone();
+        let gateway = format!("10.{a}.{b}.161");
+        ip(&["-n", &client, "route", "add", &net(0, 24), "via", &gateway])?;
         Ok(bed)
+    }
+
+    /// The routers of a [`TestBed::routed`] bed (namespace names, rack order).
+    pub fn routers(&self) -> Vec<&str> {
+        self.infra[1..].iter().map(String::as_str).collect()
+    }
+
+    /// The `.0` address of the bed's /24 (`10.<a>.<b>.0`).
+    pub fn network(&self) -> Ipv4Addr {
+        Ipv4Addr::new(10, self.subnet.0, self.subnet.1, 0)
     }
 
     /// Node `i`.
@@ -216,22 +328,17 @@ impl TestBed {
         Process::spawn(name, c, log_dir)
     }
 
-    /// Cuts node `i` off the bridge (its port goes down; the node sees NO-CARRIER).
+    /// Cuts node `i` off the bridge or its router (its far port goes down; the node sees
+    /// NO-CARRIER).
     pub fn link_down(&self, i: usize) -> io::Result<()> {
-        ip(&[
-            "-n",
-            &self.switch,
-            "link",
-            "set",
-            &self.nodes[i].port,
-            "down",
-        ])
-        .map(drop)
+        let node = &self.nodes[i];
+        ip(&["-n", &node.port_ns, "link", "set", &node.port, "down"]).map(drop)
     }
 
     /// Plugs node `i` back in.
     pub fn link_up(&self, i: usize) -> io::Result<()> {
-        ip(&["-n", &self.switch, "link", "set", &self.nodes[i].port, "up"]).map(drop)
+        let node = &self.nodes[i];
+        ip(&["-n", &node.port_ns, "link", "set", &node.port, "up"]).map(drop)
     }
 
     /// Node `i`'s neighbour table (IPv4 and IPv6) on [`NODE_IFACE`].
@@ -265,8 +372,17 @@ impl Drop for TestBed {
         for node in &self.nodes {
             let _ = ip(&["netns", "del", &node.namespace]);
         }
-        let _ = ip(&["netns", "del", &self.switch]);
+        // The first name is the base, not a namespace.
+        for ns in &self.infra[1..] {
+            let _ = ip(&["netns", "del", ns]);
+        }
     }
+}
+
+/// Adds an up bridge `br0` in namespace `ns`.
+fn bridge(ns: &str) -> io::Result<()> {
+    ip(&["-n", ns, "link", "add", "br0", "type", "bridge"])?;
+    ip(&["-n", ns, "link", "set", "br0", "up"]).map(drop)
 }
 
 /// Moves the calling thread into the network namespace mounted at `path`.

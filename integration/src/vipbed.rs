@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::binaries;
+use crate::frr::Fabric;
 use crate::info::info_field;
 use crate::netns::{self, TestBed, NODE_IFACE};
 use crate::nsclient::NsClient;
@@ -64,13 +65,21 @@ struct NodeProcs {
 /// their directory is removed and before the namespaces are deleted.
 pub struct VipBed {
     procs: Vec<NodeProcs>,
+    /// FRR on the routers and nodes of a routed bed.
+    fabric: Option<Fabric>,
     /// How many processes were started so far (unique log file names across restarts).
     started: u32,
     dir: TempDir,
     bed: TestBed,
     vip: Ipv4Addr,
+    /// The interface the VIP goes on: the node's link, or `lo` for a routed VIP.
+    vip_iface: &'static str,
     extra_conf: Vec<String>,
 }
+
+/// Nodes per rack of a routed bed: nodes 0 and 1 behind router 0, node 2 behind router 1, and
+/// the client behind router 1.
+pub const RACKS: [usize; 2] = [2, 1];
 
 impl VipBed {
     /// Builds the namespaces and starts the group: Redis master on node 0, replicas on nodes 1
@@ -79,12 +88,36 @@ impl VipBed {
     pub fn start(extra_conf: &[&str]) -> io::Result<VipBed> {
         let bed = TestBed::new(NODES + 1)?;
         let vip = bed.spare_addr(0);
+        VipBed::build(bed, vip, TempDir::new("vipbed")?, None, extra_conf)
+    }
+
+    /// Like [`VipBed::start`] on a routed bed ([`TestBed::routed`] with [`RACKS`]) running FRR
+    /// ([`Fabric`]): the VIP is a routed one (`sentinel vip ... lo routed`), announced by BGP
+    /// from the node that holds it.
+    pub fn start_routed(extra_conf: &[&str]) -> io::Result<VipBed> {
+        let bed = TestBed::routed(&RACKS)?;
+        let vip = bed.spare_addr(50);
+        let dir = TempDir::new("vipbed")?;
+        let fabric = Fabric::start(&bed, &RACKS, vip, &dir.path().join("frr"))?;
+        VipBed::build(bed, vip, dir, Some(fabric), extra_conf)
+    }
+
+    fn build(
+        bed: TestBed,
+        vip: Ipv4Addr,
+        dir: TempDir,
+        fabric: Option<Fabric>,
+        extra_conf: &[&str],
+    ) -> io::Result<VipBed> {
+        let vip_iface = if fabric.is_some() { "lo" } else { NODE_IFACE };
         let mut vb = VipBed {
             procs: (0..NODES).map(|_| NodeProcs::default()).collect(),
+            fabric,
             started: 0,
-            dir: TempDir::new("vipbed")?,
+            dir,
             bed,
             vip,
+            vip_iface,
             extra_conf: extra_conf.iter().map(|s| s.to_string()).collect(),
         };
         for i in 0..NODES {
@@ -126,6 +159,16 @@ impl VipBed {
     /// The namespaces.
     pub fn bed(&self) -> &TestBed {
         &self.bed
+    }
+
+    /// FRR, on a routed bed.
+    pub fn fabric(&mut self) -> Option<&mut Fabric> {
+        self.fabric.as_mut()
+    }
+
+    /// FRR, on a routed bed (read-only).
+    pub fn fabric_ref(&self) -> Option<&Fabric> {
+        self.fabric.as_ref()
     }
 
     /// The VIP.
@@ -258,10 +301,12 @@ impl VipBed {
              sentinel monitor {m} {master} {REDIS_PORT} 2\n\
              sentinel down-after-milliseconds {m} {DOWN_AFTER_MS}\n\
              sentinel failover-timeout {m} 10000\n\
-             sentinel vip {m} {vip} {NODE_IFACE}\n",
+             sentinel vip {m} {vip} {iface}{mode}\n",
             dir = self.node_dir(i).display(),
             master = self.addr(0),
             vip = self.vip,
+            iface = self.vip_iface,
+            mode = if self.fabric.is_some() { " routed" } else { "" },
         );
         for line in &self.extra_conf {
             text.push_str(line);
@@ -372,23 +417,12 @@ impl VipBed {
     }
 
     /// Puts the VIP on node `i`'s interface by hand, the way Warden adds it (/32, label
-    /// `eth0:warden`), as a killed Warden would have left it.
+    /// `<iface>:warden`), as a killed Warden would have left it.
     pub fn add_vip_by_hand(&self, i: usize) -> io::Result<()> {
-        let label = format!("{NODE_IFACE}:warden");
-        self.bed
-            .ip(
-                i,
-                &[
-                    "addr",
-                    "add",
-                    &format!("{}/32", self.vip),
-                    "dev",
-                    NODE_IFACE,
-                    "label",
-                    &label,
-                ],
-            )
-            .map(drop)
+        let label = format!("{}:warden", self.vip_iface);
+        let cidr = format!("{}/32", self.vip);
+        let args = ["addr", "add", &cidr, "dev", self.vip_iface, "label", &label];
+        self.bed.ip(i, &args).map(drop)
     }
 
     /// Waits until every Warden of `wardens` names `master` as master and knows the other two
