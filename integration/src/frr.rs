@@ -155,7 +155,7 @@ impl Fabric {
         let rack_of: Vec<usize> = racks
             .iter()
             .enumerate()
-            .flat_map(|(r, &n)| std::iter::repeat_n(r, n))
+            .flat_map(|(r, &n)| std::iter::repeat(r).take(n))
             .collect();
         let routers = bed.routers();
         let mut fabric = Fabric {
