@@ -266,6 +266,35 @@ impl Fabric {
         }
     }
 
+    /// The directory of node `i`'s FRR sockets (`vtysh --vty_socket`, `warden doctor
+    /// --frr-vty-dir`).
+    pub fn node_vty_dir(&self, i: usize) -> &Path {
+        &self.nodes[i].dir
+    }
+
+    /// Changes node `i`'s running BGP configuration: `lines` in `router bgp <its AS>`,
+    /// `address-family ipv4 unicast`.
+    pub fn configure_node(&self, i: usize, lines: &[&str]) -> io::Result<()> {
+        let node = &self.nodes[i];
+        let mut command = Command::new("vtysh");
+        command.arg("--vty_socket").arg(&node.dir);
+        let asn = format!("router bgp {}", NODE_AS + i as u32);
+        for line in ["configure terminal", &asn, "address-family ipv4 unicast"]
+            .into_iter()
+            .chain(lines.iter().copied())
+        {
+            command.args(["-c", line]);
+        }
+        let out = command.output()?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ))
+        }
+    }
+
     /// Sends `signal` to every FRR daemon of node `i` (SIGSTOP freezes them, SIGCONT resumes).
     pub fn signal_node(&mut self, i: usize, signal: i32) -> io::Result<()> {
         for daemon in &mut self.nodes[i].daemons {

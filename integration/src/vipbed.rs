@@ -200,7 +200,8 @@ impl VipBed {
         self.dir.path().join(format!("n{i}"))
     }
 
-    fn config_path(&self, i: usize) -> PathBuf {
+    /// Node `i`'s Warden's config file.
+    pub fn config_path(&self, i: usize) -> PathBuf {
         self.node_dir(i).join("sentinel.conf")
     }
 

@@ -413,3 +413,52 @@ fn a_killed_or_frozen_wardens_route_is_withdrawn_within_the_lease() {
         doubles(&samples).first()
     );
 }
+
+/// `warden doctor` on a routed node: silent while FRR peers and exports the VIP; a failure
+/// named when the outbound policy that FRR's `ebgp-requires-policy` wants is missing.
+#[test]
+fn the_doctor_checks_the_routing_daemon() {
+    let Some(_serial) = serial() else { return };
+    let mut bed = start();
+    let probe = bed.fabric().expect("routed").probe();
+    wait_announced_by(&bed, &probe, &[0]);
+    let vty = bed.fabric().expect("routed").node_vty_dir(0).to_path_buf();
+    let config = bed.config_path(0);
+    let warden = warden_integration::binaries::warden().unwrap();
+    let doctor = || {
+        let out = bed
+            .bed()
+            .command(0, &warden.display().to_string())
+            .arg("doctor")
+            .arg("--frr-vty-dir")
+            .arg(&vty)
+            .arg(&config)
+            .output()
+            .unwrap();
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        (lines, out.status.success())
+    };
+    assert_eq!(doctor(), (Vec::new(), true), "a good routed node");
+
+    let rack = bed.bed().network().octets();
+    let router = format!("{}.{}.{}.1", rack[0], rack[1], rack[2]);
+    let fabric = bed.fabric_ref().expect("routed");
+    fabric
+        .configure_node(0, &[&format!("no neighbor {router} route-map VIP-OUT out")])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (lines, ok) = doctor();
+    assert!(!ok, "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("FAIL vip")
+            && l.contains(&format!("eBGP neighbour {router} has no outbound policy"))),
+        "{lines:#?}"
+    );
+    let fabric = bed.fabric_ref().expect("routed");
+    fabric
+        .configure_node(0, &[&format!("neighbor {router} route-map VIP-OUT out")])
+        .unwrap();
+    wait_announced_by(&bed, &probe, &[0]);
+}

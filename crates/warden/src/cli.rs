@@ -28,7 +28,16 @@ pub enum Command {
     /// `warden demo [args...]`: the end-to-end failover demo, with its own arguments.
     Demo(Vec<String>),
     /// `warden doctor <config>`: check a deployment before it breaks (see `doctor`).
-    Doctor(PathBuf),
+    Doctor(DoctorArgs),
+}
+
+/// What `warden doctor` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorArgs {
+    /// Path of sentinel.conf.
+    pub config: PathBuf,
+    /// Where FRR's vty sockets are (for routed VIPs).
+    pub frr_vty_dir: PathBuf,
 }
 
 /// Arguments for running the sentinel.
@@ -83,6 +92,9 @@ enum WardenCommand {
     Doctor {
         /// Path of sentinel.conf.
         config: PathBuf,
+        /// Where FRR's vty sockets are, for the checks of routed VIPs (`vtysh --vty_socket`).
+        #[arg(long, value_name = "DIR", default_value = "/var/run/frr")]
+        frr_vty_dir: PathBuf,
     },
 }
 
@@ -111,9 +123,16 @@ pub fn parse(args: Vec<OsString>) -> Result<Command, String> {
             ..
         }) => Ok(Command::Demo(args)),
         Ok(WardenCli {
-            command: Some(WardenCommand::Doctor { config }),
+            command:
+                Some(WardenCommand::Doctor {
+                    config,
+                    frr_vty_dir,
+                }),
             ..
-        }) => Ok(Command::Doctor(config)),
+        }) => Ok(Command::Doctor(DoctorArgs {
+            config,
+            frr_vty_dir,
+        })),
         Ok(cli) => {
             let mut words = Vec::with_capacity(cli.directives.len() + 1);
             if let Some(config) = cli.config {

@@ -62,7 +62,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Demo(args)) => run_demo(&args),
-        Ok(Command::Doctor(config)) => doctor::run(&config),
+        Ok(Command::Doctor(args)) => doctor::run(&args),
         Ok(Command::Start(args)) => ExitCode::from(u8::try_from(start(args)).unwrap_or(1)),
         Err(usage) => {
             eprint!("{usage}");

@@ -8,10 +8,14 @@
 //! interface exists and is up, the prefix is a host route, the process has the capabilities,
 //! ARP is answered only for the interface's own addresses when several interfaces share the
 //! VIP's segment, and Redis listens where clients through the VIP arrive; the known peer
-//! sentinels answer. One line per finding, `FAIL` (a failover or the VIP would break) or
+//! sentinels answer; for a routed VIP, its interface does not answer ARP and the routing daemon
+//! would announce it ([`frr`]). One line per finding, `FAIL` (a failover or the VIP would break) or
 //! `WARN` (risky), with what to change; nothing on a good setup. Exit status 1 if anything
 //! failed. Links over TLS (`tls-replication`) are not checked (said so).
 
+mod frr;
+
+use crate::cli::DoctorArgs;
 use crate::conffile::{self, LoadError};
 use crate::links::codec::{decode_frame, encode_commands, FrameScanner};
 use crate::sys::{host_interfaces, IfAddr};
@@ -21,7 +25,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-use warden_core::config::{MasterConfig, SentinelConfig, ServerConfig, VipConfig};
+use warden_core::config::{MasterConfig, SentinelConfig, ServerConfig, VipConfig, VipMode};
 use warden_core::Reply;
 
 /// Connect, read and write timeout of every check.
@@ -89,9 +93,9 @@ impl Report {
     }
 }
 
-/// Run every check of `config` and print the findings; exit 1 if one is a failure.
-pub fn run(config: &Path) -> ExitCode {
-    let findings = check(config);
+/// Run every check `args` asks for and print the findings; exit 1 if one is a failure.
+pub fn run(args: &DoctorArgs) -> ExitCode {
+    let findings = check(&args.config, &args.frr_vty_dir);
     for finding in &findings {
         println!("{finding}");
     }
@@ -102,8 +106,9 @@ pub fn run(config: &Path) -> ExitCode {
     }
 }
 
-/// Every finding about the deployment `config` describes.
-pub fn check(config: &Path) -> Vec<Finding> {
+/// Every finding about the deployment `config` describes (FRR's vty sockets in `frr_vty_dir`,
+/// for routed VIPs).
+pub fn check(config: &Path, frr_vty_dir: &Path) -> Vec<Finding> {
     let mut report = Report::default();
     let loaded = match conffile::read(Some(config), "") {
         Ok(loaded) => loaded,
@@ -143,6 +148,12 @@ pub fn check(config: &Path) -> Vec<Finding> {
         }
         if let Some(vip) = &m.vip {
             check_vip(&mut report, m, vip, &interfaces);
+            if vip.mode == VipMode::Routed {
+                let subject = format!("vip {} of {}", vip.addr_spec(), m.name);
+                for (severity, text) in frr::check(vip, frr_vty_dir) {
+                    report.add(severity, &subject, text);
+                }
+            }
         }
     }
     check_metrics(&mut report, server);
@@ -377,11 +388,11 @@ fn check_vip(report: &mut Report, m: &MasterConfig, vip: &VipConfig, interfaces:
         );
         return;
     }
-    let up = std::fs::read_to_string(sys.join("flags"))
+    let flags = std::fs::read_to_string(sys.join("flags"))
         .ok()
         .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
-        .is_some_and(|flags| flags & libc::IFF_UP as u32 != 0);
-    if !up {
+        .unwrap_or(0);
+    if flags & libc::IFF_UP as u32 == 0 {
         report.add(
             Severity::Fail,
             &subject,
@@ -399,8 +410,23 @@ fn check_vip(report: &mut Report, m: &MasterConfig, vip: &VipConfig, interfaces:
     if let Err(e) = warden_vip::check_capabilities() {
         report.add(Severity::Fail, &subject, e.to_string());
     }
-    if vip.addr.is_ipv4() {
-        check_arp(report, &subject, vip, interfaces);
+    match vip.mode {
+        VipMode::Arp if vip.addr.is_ipv4() => check_arp(report, &subject, vip, interfaces),
+        VipMode::Arp => {}
+        VipMode::Routed => {
+            // A routed VIP on a link that answers ARP is also reachable on that segment, at
+            // whichever node answers for it.
+            let quiet = flags & (libc::IFF_NOARP | libc::IFF_LOOPBACK) as u32 != 0;
+            if !quiet {
+                report.add(
+                    Severity::Warn,
+                    &subject,
+                    format!(
+                        "a routed VIP on {iface}, which answers ARP: put it on a dummy interface                          (ip link add vip0 type dummy) or on lo"
+                    ),
+                );
+            }
+        }
     }
 }
 
