@@ -21,10 +21,14 @@
 //! suffix when given. A benchmark: nothing is asserted.
 //!
 //! usage: cargo build --release -p warden && sudo cargo bench --bench failover -- [--quick]
-//!        [--runs N] [--scenario kill,partition,stop,switchover,switchover-coordinated,freeze,...] [--systems warden,seed,script-vip]
+//!        [--runs N] [--scenario kill,partition,stop,switchover,switchover-coordinated,freeze,...]
+//!        [--systems warden,seed,script-vip,warden-routed | --vip-mode l2,routed]
 //!        [--down-after 5000,1000] [--warden-lease MS] [--tag TAG]
 //! (`--quick`: one `kill` run per system at down-after 1000; `--warden-lease`: Warden's
-//! `vip-lease` instead of its default, 1 x down-after.)
+//! `vip-lease` instead of its default, 1 x down-after; `--vip-mode routed` (or the system
+//! `warden-routed`): Warden with a routed VIP on a bed of two racks behind routers running FRR
+//! (BGP + BFD), the client behind the second router — the routers' RIBs are read every 10 ms
+//! instead of the ARP probes, and their announcers are drawn in the timeline; needs `frr`.)
 
 use std::io;
 use std::path::Path;
@@ -43,7 +47,8 @@ use warden_benches::stats::Summary;
 use warden_benches::timeline::render;
 use warden_benches::vipmetrics::{ms, Metrics, Trace};
 use warden_benches::vipprobe::{
-    in_client, ArpView, RolePoller, VipWatch, VipWriter, KEY_PREFIX, WRITE_PERIOD, WRITE_TIMEOUT,
+    in_client, ArpView, RolePoller, RouteView, VipWatch, VipWriter, KEY_PREFIX, WRITE_PERIOD,
+    WRITE_TIMEOUT,
 };
 use warden_benches::vipsystems::{System, MASTER_NAME};
 use warden_integration::binaries::{target_dir, warden};
@@ -140,7 +145,8 @@ struct Options {
 }
 
 const USAGE: &str = "usage: cargo bench --bench failover -- [--quick] [--runs N] \
-     [--scenario kill|partition|stop|switchover|switchover-coordinated|freeze|warden-kill|warden-restart[,...]] [--systems warden,seed,script-vip] \
+     [--scenario kill|partition|stop|switchover|switchover-coordinated|freeze|warden-kill|warden-restart[,...]] \
+     [--systems warden,seed,script-vip,warden-routed | --vip-mode l2,routed] \
      [--down-after 5000,1000] [--warden-lease MS] [--tag TAG]";
 
 /// Splits a comma-separated value and maps each item, naming the flag in errors.
@@ -178,6 +184,19 @@ fn parse_options() -> Result<Options, String> {
             "--systems" => {
                 let v = value()?;
                 options.systems = list(arg, &v, System::parse)?;
+            }
+            "--vip-mode" => {
+                // `routed` adds Warden with a routed VIP (on a routed bed, FRR announcing it);
+                // `l2` the systems on one segment; both side by side in the same run.
+                let v = value()?;
+                let modes = list(arg, &v, |m| matches!(m, "l2" | "routed").then(|| m.to_string()))?;
+                options.systems = modes
+                    .iter()
+                    .flat_map(|m| match m.as_str() {
+                        "routed" => vec![System::WardenRouted],
+                        _ => System::ALL.to_vec(),
+                    })
+                    .collect();
             }
             "--down-after" => {
                 let v = value()?;
@@ -358,7 +377,7 @@ fn wait_ready(bed: &NetBed) -> io::Result<()> {
         let held: Vec<bool> = (0..NODES)
             .map(|i| {
                 bed.bed()
-                    .ip(i, &["-4", "addr", "show", "dev", netns::NODE_IFACE])
+                    .ip(i, &["-4", "addr", "show"])
                     .map(|text| text.contains(&format!("inet {vip}/")))
             })
             .collect::<io::Result<_>>()
@@ -422,7 +441,11 @@ fn run_once(
     down_after_ms: u64,
     vip_lease_ms: Option<u64>,
 ) -> io::Result<Run> {
-    let mut bed = NetBed::new()?;
+    let mut bed = if system.routed() {
+        NetBed::routed()?
+    } else {
+        NetBed::new()?
+    };
     let master = bed.addr(0);
     for i in 0..NODES {
         bed.start_redis(i, (i > 0).then_some(master))?;
@@ -438,7 +461,12 @@ fn run_once(
     let sentinels = addrs(&bed, SENTINEL_PORT);
     let mut log = in_client(bed.bed(), move || EventLog::subscribe_to(&sentinels))??;
     let watch = VipWatch::start(bed.bed(), 0..NODES, bed.vip());
-    let arp = ArpView::start(bed.bed(), bed.vip());
+    // The network's view of who has the VIP: ARP answers on a segment, the routers' RIBs when
+    // it is routed.
+    let arp = (!system.routed()).then(|| ArpView::start(bed.bed(), bed.vip()));
+    let routes = bed
+        .fabric()
+        .map(|fabric| RouteView::start(bed.bed(), fabric.probe()));
     let nodes: Vec<_> = (0..NODES).map(|i| bed.addr(i)).collect();
     let roles = RolePoller::start(bed.bed(), &nodes);
     let writer = VipWriter::start(bed.bed(), bed.vip());
@@ -465,7 +493,9 @@ fn run_once(
         Scenario::Switchover | Scenario::SwitchoverCoordinated => {
             let sentinel = format!("{}:{SENTINEL_PORT}", bed.addr(1));
             let mut args = vec!["SENTINEL", "FAILOVER", MASTER_NAME];
-            if scenario == Scenario::SwitchoverCoordinated && system == System::Warden {
+            if scenario == Scenario::SwitchoverCoordinated
+                && matches!(system, System::Warden | System::WardenRouted)
+            {
                 args.push("COORDINATED");
             }
             in_client(bed.bed(), move || request(&sentinel, &args))??;
@@ -477,6 +507,7 @@ fn run_once(
     observe_for(Duration::from_millis(down_after_ms) + FAULT_WINDOW)?;
     let restored = match scenario {
         Scenario::Kill => {
+            bed.restart_routing(0)?;
             bed.start_redis(0, None)?;
             system.start(&mut bed, 0)?;
             Some(Instant::now())
@@ -508,7 +539,8 @@ fn run_once(
     let end = Instant::now();
     let roles = roles.finish()?;
     let vip = watch.finish()?;
-    let arp = arp.finish()?;
+    let arp = arp.map(ArpView::finish).transpose()?.unwrap_or_default();
+    let routes = routes.map(RouteView::finish).transpose()?.unwrap_or_default();
     log.collect();
     let events: Vec<Event> = log.events().to_vec();
     drop(log);
@@ -529,6 +561,7 @@ fn run_once(
         vip,
         live,
         arp,
+        routes,
     };
     Ok(Run {
         system,
@@ -549,7 +582,7 @@ fn cell(v: Option<f64>) -> String {
 type Metric = fn(&Run) -> Option<f64>;
 
 /// The table's columns: title, JSON key of the summary, value.
-const COLUMNS: [(&str, &str, Metric); 11] = [
+const COLUMNS: [(&str, &str, Metric); 13] = [
     ("+sdown", "sdown_ms", |r| r.metrics.sdown_ms),
     ("+odown", "odown_ms", |r| r.metrics.odown_ms),
     ("+switch-master", "switch_ms", |r| r.metrics.switch_ms),
@@ -569,7 +602,11 @@ const COLUMNS: [(&str, &str, Metric); 11] = [
         Some(r.metrics.dual_vip_ms)
     }),
     ("two holders (ARP)", "dual_arp_ms", |r| {
-        Some(r.metrics.dual_arp_ms)
+        (!r.system.routed()).then_some(r.metrics.dual_arp_ms)
+    }),
+    ("route moved", "route_ms", |r| r.metrics.route_ms),
+    ("two announcers (RIB)", "dual_route_ms", |r| {
+        r.system.routed().then_some(r.metrics.dual_route_ms)
     }),
 ];
 
@@ -587,7 +624,10 @@ fn report(options: &Options, runs: &[Run]) -> (String, Vec<Json>) {
          writes missing on the final master; \"two VIP holders\" = ms with two live nodes \
          holding the VIP (their kernels' addresses, sampled every 5 ms); \"two holders (ARP)\" = \
          ms during which the client's ARP requests for the VIP (one every 50 ms) were answered \
-         by two hardware addresses; \"old master demoted\" = first `ROLE` of node 0 as a replica (sampled \
+         by two hardware addresses; \"route moved\" (warden-routed) = first moment both routers \
+         carried exactly one announcement of the VIP, from another node than node 0; \"two \
+         announcers (RIB)\" = ms during which the routers' RIBs (read every 10 ms) carried \
+         announcements from two nodes; \"old master demoted\" = first `ROLE` of node 0 as a replica (sampled \
          every 50 ms; in a coordinated switchover its write pause ends then); \"ok at end\" = \
          runs whose last write succeeded. Warden's vip-lease: {}.\n",
         options

@@ -1,5 +1,6 @@
 //! The failover bench's network: three node namespaces (one `redis-server` on 6379 each, plus
-//! whatever sentinel system runs there) and a client namespace, all on one bridge, built on
+//! whatever sentinel system runs there) and a client namespace, all on one bridge — or, for a
+//! routed VIP, in two racks behind routers running FRR — built on
 //! [`warden_integration::netns::TestBed`] (private /24 only inside the namespaces, no default
 //! routes).
 //!
@@ -17,6 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use warden_integration::binaries::redis_server;
+use warden_integration::frr::Fabric;
 use warden_integration::netns::{self, TestBed};
 use warden_integration::process::Process;
 use warden_integration::tempdir::TempDir;
@@ -108,26 +110,50 @@ pub fn wait_until<T>(
     }
 }
 
-/// The bed. Fields drop in order: processes, then namespaces, then the scratch directory.
+/// The bed. Fields drop in order: processes, then FRR, then namespaces, then the scratch
+/// directory.
 pub struct NetBed {
     procs: Vec<Vec<Process>>,
+    /// FRR on the routers and nodes, in a routed bed ([`NetBed::routed`]).
+    fabric: Option<Fabric>,
     bed: TestBed,
     dir: TempDir,
 }
+
+/// Nodes per rack of a routed bed: nodes 0 and 1 behind router 0, node 2 and the client behind
+/// router 1.
+pub const RACKS: [usize; 2] = [2, 1];
 
 impl NetBed {
     /// Creates the namespaces ([`NODES`] nodes and the client) with [`ARP_SYSCTLS`] set in the
     /// nodes, and a scratch directory with one sub-directory per node.
     pub fn new() -> io::Result<NetBed> {
+        NetBed::build(TestBed::new(NODES + 1)?, false)
+    }
+
+    /// Like [`NetBed::new`], but the nodes sit in two racks behind router namespaces running
+    /// FRR ([`TestBed::routed`] with [`RACKS`], [`Fabric`]), the client behind the second: a
+    /// VIP there is routed, announced by BGP.
+    pub fn routed() -> io::Result<NetBed> {
+        NetBed::build(TestBed::routed(&RACKS)?, true)
+    }
+
+    fn build(testbed: TestBed, routed: bool) -> io::Result<NetBed> {
         let dir = TempDir::new("failover-vip")?;
         for i in 0..NODES {
             std::fs::create_dir(dir.path().join(format!("n{i}")))?;
         }
-        let bed = NetBed {
+        let mut bed = NetBed {
             procs: (0..=NODES).map(|_| Vec::new()).collect(),
-            bed: TestBed::new(NODES + 1)?,
+            fabric: None,
+            bed: testbed,
             dir,
         };
+        if routed {
+            let vip = bed.vip();
+            let frr = bed.dir.path().join("frr");
+            bed.fabric = Some(Fabric::start(&bed.bed, &RACKS, vip, &frr)?);
+        }
         for i in 0..NODES {
             for (key, value) in ARP_SYSCTLS {
                 bed.bed
@@ -149,7 +175,24 @@ impl NetBed {
 
     /// The virtual IP every system moves (an unused address of the bed's /24).
     pub fn vip(&self) -> Ipv4Addr {
-        self.bed.spare_addr(0)
+        if self.bed.routers().is_empty() {
+            self.bed.spare_addr(0)
+        } else {
+            self.bed.spare_addr(50)
+        }
+    }
+
+    /// FRR, in a routed bed.
+    pub fn fabric(&self) -> Option<&Fabric> {
+        self.fabric.as_ref()
+    }
+
+    /// Starts node `i`'s FRR again after the node was killed (nothing in an L2 bed).
+    pub fn restart_routing(&mut self, i: usize) -> io::Result<()> {
+        match &mut self.fabric {
+            Some(fabric) => fabric.restart_node(i),
+            None => Ok(()),
+        }
     }
 
     /// Node `i`'s scratch directory (configuration files, logs, Redis' `dir`).

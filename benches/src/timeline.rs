@@ -1,5 +1,6 @@
 //! SVG timelines of failover runs: per run a panel with one lane per node (its Redis role as
-//! the lane's colour, a stripe while it holds the VIP) and a client lane (each write's
+//! the lane's colour, a stripe while it holds the VIP, another while a router carries its route
+//! to a routed VIP) and a client lane (each write's
 //! outcome), on a common time axis in ms from the fault, with markers for the run's events.
 
 use std::fmt::Write;
@@ -15,6 +16,8 @@ pub enum Kind {
     Unreachable,
     /// The node holds the VIP.
     Vip,
+    /// A router carries the node's BGP announcement of a routed VIP.
+    Route,
     /// A write acknowledged.
     WriteOk,
     /// A write answered READONLY.
@@ -26,11 +29,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Master,
         Kind::Replica,
         Kind::Unreachable,
         Kind::Vip,
+        Kind::Route,
         Kind::WriteOk,
         Kind::ReadOnly,
         Kind::Error,
@@ -43,6 +47,7 @@ impl Kind {
             Kind::Replica => "#64b5f6",
             Kind::Unreachable => "#bdbdbd",
             Kind::Vip => "#ff9800",
+            Kind::Route => "#8e24aa",
             Kind::WriteOk => "#66bb6a",
             Kind::ReadOnly => "#d32f2f",
             Kind::Error => "#616161",
@@ -56,6 +61,7 @@ impl Kind {
             Kind::Replica => "replica",
             Kind::Unreachable => "no answer",
             Kind::Vip => "holds VIP",
+            Kind::Route => "route at a router",
             Kind::WriteOk => "write ok",
             Kind::ReadOnly => "READONLY",
             Kind::Error => "write error",
@@ -84,6 +90,8 @@ pub struct NodeLane {
     pub roles: Vec<Span>,
     /// When it held the VIP (stripe on top).
     pub vip: Vec<Span>,
+    /// When a router carried its announcement of a routed VIP (stripe at the bottom).
+    pub routes: Vec<Span>,
 }
 
 /// One run.
@@ -162,6 +170,9 @@ pub fn render(title: &str, panels: &[Panel], from: f64, to: f64) -> String {
             }
             for s in &lane.vip {
                 bar(&mut body, s, y, 5.0);
+            }
+            for s in &lane.routes {
+                bar(&mut body, s, y + LANE - 4.0, 4.0);
             }
             y += LANE + GAP;
         }
@@ -264,6 +275,11 @@ mod tests {
                     from: -500.0,
                     to: 100.0,
                     kind: Kind::Vip,
+                }],
+                routes: vec![Span {
+                    from: -500.0,
+                    to: 150.0,
+                    kind: Kind::Route,
                 }],
             }],
             client: vec![Span {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use warden_integration::events::Event;
 
 use crate::timeline::{merge, Kind, NodeLane, Panel, Span};
-use crate::vipprobe::{Attempt, Changes, Outcome, Role, WRITE_PERIOD};
+use crate::vipprobe::{Attempt, Changes, Outcome, Role, RouteSample, WRITE_PERIOD};
 
 /// Everything recorded during one run.
 pub struct Trace {
@@ -27,8 +27,10 @@ pub struct Trace {
     /// Whether each node was alive and plugged in (a killed or unplugged node's leftover VIP
     /// does not count as a holder).
     pub live: Vec<Changes<bool>>,
-    /// The client's ARP probes for the VIP and who answered each.
+    /// The client's ARP probes for the VIP and who answered each (an L2 VIP).
     pub arp: Vec<crate::vipprobe::ArpProbe>,
+    /// The routers' announcers of the VIP over time (a routed VIP).
+    pub routes: Vec<RouteSample>,
 }
 
 /// A period during which writes through the VIP failed.
@@ -75,6 +77,12 @@ pub struct Metrics {
     /// Time during which the client's ARP probes for the VIP were answered by two or more
     /// hardware addresses (one probe period per such probe).
     pub dual_arp_ms: f64,
+    /// A routed VIP: the first time every router carried exactly one announcer, another node
+    /// than the old master.
+    pub route_ms: Option<f64>,
+    /// A routed VIP: time during which the routers carried announcements from two or more
+    /// nodes (each sample counts until the next).
+    pub dual_route_ms: f64,
     /// Whether the last write of the run was acknowledged.
     pub ok_at_end: bool,
 }
@@ -147,6 +155,22 @@ impl Trace {
             errors: count(Outcome::Error),
             dual_vip_ms: self.dual_vip_ms(),
             dual_arp_ms: self.dual_arp_ms(),
+            route_ms: self
+                .routes
+                .iter()
+                .find(|r| {
+                    r.at >= zero
+                        && r.announcers
+                            .iter()
+                            .all(|a| a.len() == 1 && a[0] != 0)
+                })
+                .map(|r| ms(zero, r.at)),
+            dual_route_ms: self
+                .routes
+                .windows(2)
+                .filter(|w| w[0].at >= zero && w[0].at <= self.end && w[0].nodes().len() >= 2)
+                .map(|w| ms(w[0].at, w[1].at))
+                .fold(0.0, |sum, d| sum + d),
             ok_at_end: self
                 .attempts
                 .last()
@@ -250,13 +274,22 @@ impl Trace {
                     .iter()
                     .map(|(t, held)| (*t, if *held { Kind::Vip } else { Kind::Unreachable }))
                     .collect();
+                let routed: Vec<(Instant, Kind)> = self
+                    .routes
+                    .iter()
+                    .map(|r| {
+                        let carried = r.announcers.iter().any(|a| a.contains(&i));
+                        (r.at, if carried { Kind::Route } else { Kind::Unreachable })
+                    })
+                    .collect();
+                let only = |spans: Vec<Span>, kind| {
+                    merge(spans.into_iter().filter(|s: &Span| s.kind == kind), 0.0)
+                };
                 NodeLane {
                     label: format!("node {i}"),
                     roles: spans(&roles),
-                    vip: spans(&vip)
-                        .into_iter()
-                        .filter(|s| s.kind == Kind::Vip)
-                        .collect(),
+                    vip: only(spans(&vip), Kind::Vip),
+                    routes: only(spans(&routed), Kind::Route),
                 }
             })
             .collect();
@@ -288,6 +321,7 @@ impl Trace {
         mark(metrics.odown_ms, "+odown");
         mark(metrics.switch_ms, "+switch-master");
         mark(metrics.vip_ms, "VIP moved");
+        mark(metrics.route_ms, "route moved");
         mark(self.restored.map(|t| ms(zero, t)), "node back");
         Panel {
             title,
@@ -355,6 +389,7 @@ mod tests {
                     answers: vec!["b".into()],
                 },
             ],
+            routes: Vec::new(),
         }
     }
 
@@ -373,6 +408,32 @@ mod tests {
         // One probe after the fault answered by two MACs (the one before it does not count).
         assert!((m.dual_arp_ms - 50.0).abs() < 1e-6, "{}", m.dual_arp_ms);
         assert!(m.ok_at_end);
+    }
+
+    #[test]
+    fn routes_count_two_announcers_until_the_next_sample_and_the_move() {
+        let mut t = trace();
+        let sample = |ms: i64, announcers: Vec<Vec<usize>>| RouteSample {
+            at: at(t.zero, ms),
+            announcers,
+        };
+        t.routes = vec![
+            sample(-20, vec![vec![0, 1], vec![0]]),
+            sample(0, vec![vec![0], vec![0]]),
+            sample(300, vec![vec![], vec![]]),
+            // Router 0 already has node 1's route, router 1 still node 0's: two announcers.
+            sample(1100, vec![vec![1], vec![0]]),
+            sample(1120, vec![vec![1], vec![1]]),
+            sample(1140, vec![vec![1], vec![1]]),
+        ];
+        let m = t.metrics();
+        assert_eq!(m.route_ms, Some(1120.0));
+        assert!((m.dual_route_ms - 20.0).abs() < 1e-6, "{}", m.dual_route_ms);
+        let lanes = t.panel(String::new(), &m).nodes;
+        // Node 1's route before the fault (router 0 carried two), then from 1100 ms on.
+        assert_eq!(lanes[1].routes.len(), 2);
+        assert_eq!(lanes[1].routes[1].from, 1100.0);
+        assert_eq!(lanes[0].routes[0].to, 300.0, "node 0's route gone at 300 ms");
     }
 
     #[test]

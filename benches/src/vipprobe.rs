@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use warden_integration::frr::RibProbe;
 use warden_integration::netns::TestBed;
 use warden_integration::resp::Value;
 use warden_integration::vipwatch::has_addr;
@@ -477,5 +478,62 @@ mod tests {
             classify(&io::Error::from(io::ErrorKind::ConnectionRefused)),
             Outcome::Error
         );
+    }
+}
+
+/// How often the routers' RIBs are read ([`RouteView`]).
+pub const ROUTE_PERIOD: Duration = Duration::from_millis(10);
+
+/// What the routers' RIBs said about a routed VIP at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSample {
+    /// When the routers were read.
+    pub at: Instant,
+    /// The nodes announcing the VIP at each router, in router order.
+    pub announcers: Vec<Vec<usize>>,
+}
+
+impl RouteSample {
+    /// The distinct announcing nodes at any router.
+    pub fn nodes(&self) -> Vec<usize> {
+        let mut all: Vec<usize> = self.announcers.concat();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+/// The routers' view of a routed VIP: every [`ROUTE_PERIOD`], each router's paths for the VIP
+/// (every path, `addpath` between the routers), read over bgpd's vty sockets.
+pub struct RouteView {
+    recorder: Recorder<Vec<RouteSample>>,
+}
+
+impl RouteView {
+    /// Starts reading the routers `probe` names.
+    pub fn start(bed: &TestBed, probe: RibProbe) -> RouteView {
+        let recorder = Recorder::start(bed, CLIENT, move |stop| {
+            let mut samples = Vec::new();
+            let mut reader = None;
+            while !stop.load(Ordering::Relaxed) {
+                let at = Instant::now();
+                if reader.is_none() {
+                    reader = probe.reader().ok();
+                }
+                match reader.as_mut().map(|r| r.read()) {
+                    Some(Ok(announcers)) => samples.push(RouteSample { at, announcers }),
+                    // A broken connection is opened again at the next sample.
+                    _ => reader = None,
+                }
+                std::thread::sleep(ROUTE_PERIOD);
+            }
+            samples
+        });
+        RouteView { recorder }
+    }
+
+    /// Stops and returns the samples.
+    pub fn finish(self) -> io::Result<Vec<RouteSample>> {
+        self.recorder.finish()
     }
 }

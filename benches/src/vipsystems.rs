@@ -2,6 +2,8 @@
 //! [`NetBed`] next to that node's `redis-server`:
 //!
 //! * [`System::Warden`]: `warden` with `sentinel vip <master> <vip> eth0` (the VIP built in);
+//! * [`System::WardenRouted`]: `warden` with `sentinel vip <master> <vip> lo routed` on a routed
+//!   bed ([`NetBed::routed`]), FRR announcing the VIP by BGP from the node that holds it;
 //! * [`System::Seed`]: `redis-sentinel` + keepalived, as in the seed (one VRRP instance,
 //!   `virtual_router_id 1`, `advert_int 1`, PASS auth, priority 200 on the initial master and
 //!   100 on the replicas);
@@ -35,6 +37,8 @@ const IFACE: &str = warden_integration::netns::NODE_IFACE;
 pub enum System {
     /// Warden with its built-in VIP.
     Warden,
+    /// Warden with a routed VIP, on a routed bed.
+    WardenRouted,
     /// redis-sentinel + keepalived (the seed's setup).
     Seed,
     /// redis-sentinel + a `client-reconfig-script` moving the VIP.
@@ -42,18 +46,27 @@ pub enum System {
 }
 
 impl System {
-    /// Every system, in table order.
+    /// The systems on one layer-2 segment (the default set), in table order.
     pub const ALL: [System; 3] = [System::Warden, System::Seed, System::ScriptVip];
 
     /// The system named `name` on the command line.
     pub fn parse(name: &str) -> Option<System> {
-        System::ALL.into_iter().find(|s| s.name() == name)
+        System::ALL
+            .into_iter()
+            .chain([System::WardenRouted])
+            .find(|s| s.name() == name)
+    }
+
+    /// Whether it runs on a routed bed ([`NetBed::routed`]).
+    pub fn routed(self) -> bool {
+        self == System::WardenRouted
     }
 
     /// The command-line and JSON name.
     pub fn name(self) -> &'static str {
         match self {
             System::Warden => "warden",
+            System::WardenRouted => "warden-routed",
             System::Seed => "seed",
             System::ScriptVip => "script-vip",
         }
@@ -62,7 +75,7 @@ impl System {
     /// The sentinel binary.
     fn sentinel(self) -> io::Result<PathBuf> {
         match self {
-            System::Warden => warden(),
+            System::Warden | System::WardenRouted => warden(),
             System::Seed | System::ScriptVip => Ok(redis_sentinel()),
         }
     }
@@ -88,8 +101,13 @@ impl System {
             bed.addr(0),
         );
         match self {
-            System::Warden => {
-                conf.push_str(&format!("sentinel vip {MASTER_NAME} {vip} {IFACE}\n"));
+            System::Warden | System::WardenRouted => {
+                let line = if self.routed() {
+                    format!("sentinel vip {MASTER_NAME} {vip} lo routed\n")
+                } else {
+                    format!("sentinel vip {MASTER_NAME} {vip} {IFACE}\n")
+                };
+                conf.push_str(&line);
                 if let Some(lease) = vip_lease_ms {
                     conf.push_str(&format!("sentinel vip-lease {MASTER_NAME} {lease}\n"));
                 }

@@ -308,6 +308,13 @@ impl Fabric {
         self.nodes[i].daemons.clear();
     }
 
+    /// Starts node `i`'s FRR again (after [`Fabric::kill_node`], or after something else
+    /// killed its daemons: their guards are dropped first), with its configuration as written.
+    pub fn restart_node(&mut self, i: usize) -> io::Result<()> {
+        self.nodes[i].daemons.clear();
+        self.nodes[i].start_daemons()
+    }
+
     /// The last lines of every daemon's log, for failure messages.
     pub fn diagnostics(&self) -> String {
         self.routers
