@@ -189,7 +189,9 @@ fn parse_options() -> Result<Options, String> {
                 // `routed` adds Warden with a routed VIP (on a routed bed, FRR announcing it);
                 // `l2` the systems on one segment; both side by side in the same run.
                 let v = value()?;
-                let modes = list(arg, &v, |m| matches!(m, "l2" | "routed").then(|| m.to_string()))?;
+                let modes = list(arg, &v, |m| {
+                    matches!(m, "l2" | "routed").then(|| m.to_string())
+                })?;
                 options.systems = modes
                     .iter()
                     .flat_map(|m| match m.as_str() {
@@ -540,7 +542,10 @@ fn run_once(
     let roles = roles.finish()?;
     let vip = watch.finish()?;
     let arp = arp.map(ArpView::finish).transpose()?.unwrap_or_default();
-    let routes = routes.map(RouteView::finish).transpose()?.unwrap_or_default();
+    let routes = routes
+        .map(RouteView::finish)
+        .transpose()?
+        .unwrap_or_default();
     log.collect();
     let events: Vec<Event> = log.events().to_vec();
     drop(log);

@@ -158,12 +158,7 @@ impl Trace {
             route_ms: self
                 .routes
                 .iter()
-                .find(|r| {
-                    r.at >= zero
-                        && r.announcers
-                            .iter()
-                            .all(|a| a.len() == 1 && a[0] != 0)
-                })
+                .find(|r| r.at >= zero && r.announcers.iter().all(|a| a.len() == 1 && a[0] != 0))
                 .map(|r| ms(zero, r.at)),
             dual_route_ms: self
                 .routes
@@ -279,7 +274,14 @@ impl Trace {
                     .iter()
                     .map(|r| {
                         let carried = r.announcers.iter().any(|a| a.contains(&i));
-                        (r.at, if carried { Kind::Route } else { Kind::Unreachable })
+                        (
+                            r.at,
+                            if carried {
+                                Kind::Route
+                            } else {
+                                Kind::Unreachable
+                            },
+                        )
                     })
                     .collect();
                 let only = |spans: Vec<Span>, kind| {
@@ -433,7 +435,10 @@ mod tests {
         // Node 1's route before the fault (router 0 carried two), then from 1100 ms on.
         assert_eq!(lanes[1].routes.len(), 2);
         assert_eq!(lanes[1].routes[1].from, 1100.0);
-        assert_eq!(lanes[0].routes[0].to, 300.0, "node 0's route gone at 300 ms");
+        assert_eq!(
+            lanes[0].routes[0].to, 300.0,
+            "node 0's route gone at 300 ms"
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Scenario tests of the state machine with a simulated clock: the test plays every Redis
-//! instance and peer sentinel by answering the core's actions by hand.
+//! instance and peer sentinel by answering the core's actions by hand. The ones written as data
+//! are in `tests/scenarios/*.scn`, run by `tests/scenario.rs`.
+
+mod scenario;
 
 use super::*;
 use crate::config::VipConfig;
@@ -303,27 +306,6 @@ fn startup_monitors_and_discovers_replicas() {
     assert_eq!(fields[16].0, Reply::bulk("num-other-sentinels"));
 }
 
-#[test]
-fn silent_master_goes_sdown_then_odown_with_quorum_one() {
-    let mut h = Harness::new(master_cfg(1));
-    h.tick(100);
-    h.answer(healthy);
-    // From now on the master does not answer.
-    for _ in 0..9 {
-        h.tick(100);
-        h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w) });
-    }
-    assert!(!h.has_event("+sdown"), "not before down-after");
-    // Detection counts from the first unanswered PING, sent up to one ping period late.
-    for _ in 0..15 {
-        h.tick(100);
-        h.answer(|p, k, w| if p == 6379 { None } else { healthy(p, k, w) });
-    }
-    assert!(h.has_event("+sdown"));
-    let odown = h.events.iter().find(|(k, _)| k == "+odown").expect("odown");
-    assert_eq!(odown.1, "master mymaster 127.0.0.1 6379 #quorum 1/1");
-}
-
 /// Run a whole failover with a single sentinel (quorum 1): the replica with the larger offset
 /// is promoted, the other is re-pointed, and the configuration switches.
 #[test]
@@ -496,38 +478,6 @@ fn failover_aborts_without_good_replica() {
     }
     assert!(h.has_event("-failover-abort-no-good-slave"));
     assert!(!h.has_event("+selected-slave"));
-}
-
-/// Peer sentinels known from config but silent: we cannot get a majority, so the election
-/// times out with `-failover-abort-not-elected`, and no new attempt starts before
-/// 2 × failover-timeout.
-#[test]
-fn election_needs_majority_and_times_out() {
-    let mut h = with_two_peers(1);
-    h.kill_port(6379);
-    for _ in 0..150 {
-        h.tick(100);
-        h.answer(|p, k, w| match p {
-            6379 => None,
-            26380 | 26381 if w[0] == "SENTINEL" => Some(Reply::Array(vec![
-                Reply::Int(0),
-                Reply::bulk("*"),
-                Reply::Int(0),
-            ])),
-            _ => healthy(p, k, w),
-        });
-        h.kill_port(6379);
-    }
-    assert!(h.has_event("+try-failover"));
-    assert!(h.has_event("-failover-abort-not-elected"));
-    assert!(!h.has_event("+elected-leader"));
-    assert_eq!(
-        h.events
-            .iter()
-            .filter(|(k, _)| k == "+try-failover")
-            .count(),
-        1
-    );
 }
 
 #[test]

@@ -21,15 +21,17 @@ const MAX_HOLD_WITHOUT_BFD_MS: u64 = 9_000;
 pub fn check(vip: &VipConfig, vty_dir: &Path) -> Vec<(Severity, String)> {
     let neighbours = match vtysh(vty_dir, "show bgp neighbors json") {
         Ok(text) => text,
-        Err(why) => return vec![(
-            Severity::Fail,
-            format!(
+        Err(why) => {
+            return vec![(
+                Severity::Fail,
+                format!(
                 "a routed VIP needs a routing daemon: FRR's bgpd does not answer at {} ({why}); \
                      install frr, enable bgpd in /etc/frr/daemons and configure it (docs/vip.md), \
                      or give `warden doctor --frr-vty-dir`",
                 vty_dir.display()
             ),
-        )],
+            )]
+        }
     };
     let running = vtysh(vty_dir, "show running-config").unwrap_or_default();
     findings(vip, &running, &neighbours)
