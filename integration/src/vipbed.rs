@@ -33,6 +33,7 @@ use crate::resp::Value;
 use crate::tempdir::TempDir;
 use crate::vipwatch::has_addr;
 use crate::wait::wait_until;
+use crate::writer::Writer;
 
 /// The monitored master's name.
 pub const MASTER_NAME: &str = "mymaster";
@@ -379,6 +380,38 @@ impl VipBed {
             .and_then(|items| items.first())
             .and_then(Value::as_text)
             .and_then(|ip| self.node_of(&ip)))
+    }
+
+    /// Waits up to `timeout` until the Wardens of `survivors` all name the same new master
+    /// (not `old`) and that node carries the VIP; returns the node.
+    pub fn wait_new_holder(
+        &self,
+        survivors: &[usize],
+        old: usize,
+        timeout: Duration,
+    ) -> io::Result<usize> {
+        wait_until(timeout, "a new master holding the VIP", || {
+            let seen: Vec<Option<usize>> = survivors
+                .iter()
+                .map(|&i| self.master_seen_by(i).ok().flatten())
+                .collect();
+            match seen[0] {
+                Some(p) if p != old && seen.iter().all(|s| *s == Some(p)) => {
+                    if self.vip_on(p).unwrap_or(false) {
+                        Ok(p)
+                    } else {
+                        Err(format!("master {p} agreed, VIP not there yet"))
+                    }
+                }
+                _ => Err(format!("masters seen: {seen:?}")),
+            }
+        })
+        .map_err(|t| io::Error::other(format!("{t}\n{}", self.diagnostics())))
+    }
+
+    /// A writer from the client namespace through the VIP (see [`Writer`]).
+    pub fn vip_writer(&self, period: Duration, timeout: Duration) -> Writer {
+        Writer::start(&self.bed, CLIENT, self.vip_redis(), period, timeout)
     }
 
     /// Node `i`'s Warden's `SENTINEL VIP` reply.

@@ -74,6 +74,19 @@ impl Writer {
         self.acked.load(Ordering::Relaxed)
     }
 
+    /// Waits up to `timeout` (for `what`) until at least `at_least` writes were acknowledged.
+    pub fn wait_acked(
+        &self,
+        at_least: u64,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<(), crate::wait::Timeout> {
+        crate::wait::wait_until(timeout, what, || {
+            let n = self.acked();
+            (n >= at_least).then_some(()).ok_or_else(|| n.to_string())
+        })
+    }
+
     /// Stops the writer and returns every attempt it made.
     pub fn stop(mut self) -> io::Result<WriteLog> {
         self.stop.store(true, Ordering::Relaxed);

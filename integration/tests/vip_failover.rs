@@ -64,27 +64,8 @@ fn fail(bed: &VipBed, what: impl std::fmt::Display) -> ! {
 /// Waits until the Wardens of `survivors` all name the same new master (not `old`) and that
 /// node carries the VIP; returns the node.
 fn wait_new_holder(bed: &VipBed, survivors: &[usize], old: usize) -> usize {
-    wait_until(
-        FAILOVER_TIMEOUT,
-        "the survivors to agree on a new master holding the VIP",
-        || {
-            let seen: Vec<Option<usize>> = survivors
-                .iter()
-                .map(|&i| bed.master_seen_by(i).ok().flatten())
-                .collect();
-            match seen[0] {
-                Some(p) if p != old && seen.iter().all(|s| *s == Some(p)) => {
-                    if bed.vip_on(p).unwrap_or(false) {
-                        Ok(p)
-                    } else {
-                        Err(format!("master {p} agreed, VIP not there yet"))
-                    }
-                }
-                _ => Err(format!("masters seen: {seen:?}")),
-            }
-        },
-    )
-    .unwrap_or_else(|t| fail(bed, t))
+    bed.wait_new_holder(survivors, old, FAILOVER_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The client namespace's neighbour entry for the VIP: its MAC, if resolved.
@@ -159,24 +140,16 @@ fn wait_rejoined(bed: &VipBed, promoted: usize) {
 /// Starts a writer from the client namespace through the VIP, at the seed's pace and timeout,
 /// and waits up to `timeout` (for `what`) for its first 10 acknowledged writes.
 fn start_writer(bed: &VipBed, timeout: Duration, what: &str) -> Writer {
-    let writer = Writer::start(
-        bed.bed(),
-        CLIENT,
-        bed.vip_redis(),
-        WRITE_PERIOD,
-        WRITE_TIMEOUT,
-    );
+    let writer = bed.vip_writer(WRITE_PERIOD, WRITE_TIMEOUT);
     wait_acked(bed, &writer, 10, timeout, what);
     writer
 }
 
 /// Waits up to `timeout` (for `what`) until `writer` has had `at_least` writes acknowledged.
 fn wait_acked(bed: &VipBed, writer: &Writer, at_least: u64, timeout: Duration, what: &str) {
-    wait_until(timeout, what, || {
-        let n = writer.acked();
-        (n >= at_least).then_some(()).ok_or_else(|| n.to_string())
-    })
-    .unwrap_or_else(|t| fail(bed, t));
+    writer
+        .wait_acked(at_least, timeout, what)
+        .unwrap_or_else(|t| fail(bed, t));
 }
 
 /// How many clients of node `i`'s Redis came in through the VIP (`laddr=<VIP>:6379` in

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use warden_integration::events::{self, EventLog};
 use warden_integration::frr::{self, RibProbe};
 use warden_integration::netns;
-use warden_integration::vipbed::{VipBed, CLIENT, DOWN_AFTER_MS, SENTINEL_PORT};
+use warden_integration::vipbed::{VipBed, DOWN_AFTER_MS, SENTINEL_PORT};
 use warden_integration::wait::wait_until;
 use warden_integration::writer::{Outcome, Writer};
 
@@ -127,65 +127,49 @@ fn first_where(
         .map(|s| s.at)
 }
 
+/// Waits up to `timeout` (for `what`) until every router's announcers pass `check`; returns
+/// when they did.
+fn wait_routes(
+    bed: &VipBed,
+    probe: &RibProbe,
+    timeout: Duration,
+    what: &str,
+    check: impl Fn(&[usize]) -> bool,
+) -> Instant {
+    wait_until(timeout, what, || {
+        let seen: Vec<Vec<usize>> = (0..probe.routers())
+            .map(|r| probe.announcers(r).unwrap_or_default())
+            .collect();
+        if seen.iter().all(|a| check(a)) {
+            Ok(Instant::now())
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    })
+    .unwrap_or_else(|t| fail(bed, t))
+}
+
 /// Waits until both routers carry exactly `nodes` as announcers of the VIP.
 fn wait_announced_by(bed: &VipBed, probe: &RibProbe, nodes: &[usize]) {
-    wait_until(
-        ROUTE_TIMEOUT,
-        &format!("both routers to carry the VIP from nodes {nodes:?} only"),
-        || {
-            let seen: Vec<Vec<usize>> = (0..probe.routers())
-                .map(|r| probe.announcers(r).unwrap_or_default())
-                .collect();
-            if seen.iter().all(|a| a == nodes) {
-                Ok(())
-            } else {
-                Err(format!("{seen:?}"))
-            }
-        },
-    )
-    .unwrap_or_else(|t| fail(bed, t));
+    let what = format!("both routers to carry the VIP from nodes {nodes:?} only");
+    wait_routes(bed, probe, ROUTE_TIMEOUT, &what, |a| a == nodes);
 }
 
 fn start_writer(bed: &VipBed) -> Writer {
-    let writer = Writer::start(
-        bed.bed(),
-        CLIENT,
-        bed.vip_redis(),
-        WRITE_PERIOD,
-        WRITE_TIMEOUT,
-    );
+    let writer = bed.vip_writer(WRITE_PERIOD, WRITE_TIMEOUT);
     wait_acked(bed, &writer, 10, "the writer's first acknowledged writes");
     writer
 }
 
 fn wait_acked(bed: &VipBed, writer: &Writer, at_least: u64, what: &str) {
-    wait_until(FAILOVER_TIMEOUT, what, || {
-        let n = writer.acked();
-        (n >= at_least).then_some(()).ok_or_else(|| n.to_string())
-    })
-    .unwrap_or_else(|t| fail(bed, t));
+    writer
+        .wait_acked(at_least, FAILOVER_TIMEOUT, what)
+        .unwrap_or_else(|t| fail(bed, t));
 }
 
-/// Waits until the Wardens of `survivors` all name the same new master (not `old`) and that
-/// node carries the VIP; returns the node.
 fn wait_new_holder(bed: &VipBed, survivors: &[usize], old: usize) -> usize {
-    wait_until(FAILOVER_TIMEOUT, "a new master holding the VIP", || {
-        let seen: Vec<Option<usize>> = survivors
-            .iter()
-            .map(|&i| bed.master_seen_by(i).ok().flatten())
-            .collect();
-        match seen[0] {
-            Some(p)
-                if p != old
-                    && seen.iter().all(|s| *s == Some(p))
-                    && bed.vip_on(p).unwrap_or(false) =>
-            {
-                Ok(p)
-            }
-            _ => Err(format!("masters seen: {seen:?}")),
-        }
-    })
-    .unwrap_or_else(|t| fail(bed, t))
+    bed.wait_new_holder(survivors, old, FAILOVER_TIMEOUT)
+        .unwrap_or_else(|e| fail(bed, e))
 }
 
 #[test]
@@ -273,21 +257,8 @@ fn the_routed_vip_follows_the_master_and_is_never_announced_twice() {
 
 /// Waits until no router carries node `i`'s announcement; returns when that was seen.
 fn wait_withdrawn(bed: &VipBed, probe: &RibProbe, i: usize, timeout: Duration) -> Instant {
-    wait_until(
-        timeout,
-        &format!("node {i}'s route to be withdrawn"),
-        || {
-            let seen: Vec<Vec<usize>> = (0..probe.routers())
-                .map(|r| probe.announcers(r).unwrap_or_default())
-                .collect();
-            if seen.iter().all(|a| !a.contains(&i)) {
-                Ok(Instant::now())
-            } else {
-                Err(format!("{seen:?}"))
-            }
-        },
-    )
-    .unwrap_or_else(|t| fail(bed, t))
+    let what = format!("node {i}'s route to be withdrawn");
+    wait_routes(bed, probe, timeout, &what, |a| !a.contains(&i))
 }
 
 /// The longest a holder's route may outlive its contact with the majority: its lease, the
