@@ -76,8 +76,6 @@ pub struct Conn {
     pub id: LinkId,
     /// Replies still expected, oldest first.
     pub expect: VecDeque<Expect>,
-    /// The driver reported it connected (`Input::LinkUp`).
-    pub up: bool,
 }
 
 /// The connections to one instance and their timing (Redis's `instanceLink`).
@@ -109,9 +107,6 @@ pub struct Link {
     pub last_pong_time: Millis,
     /// Last reconnection attempt.
     pub last_reconn_time: Millis,
-    /// Command connections in a row that went down before they were up (refused, timed out):
-    /// reconnections to an instance that is gone back off (see `Sentinel::reconnect`).
-    pub failed_connects: u32,
     /// Local address of the command connection, once known.
     pub local_ip: Option<String>,
     /// The down-after of the master this link serves, if it is a master's link: the timer is
@@ -138,7 +133,6 @@ impl Link {
             last_ping_time: 0,
             last_pong_time: now,
             last_reconn_time: 0,
-            failed_connects: 0,
             local_ip: None,
             sdown_watch: None,
             owner: None,
@@ -230,7 +224,6 @@ impl Links {
         let conn = Conn {
             id,
             expect: VecDeque::new(),
-            up: false,
         };
         if let Some(link) = self.links.get_mut(&key) {
             match kind {
@@ -294,12 +287,6 @@ impl Links {
     pub fn conn_lost(&mut self, id: LinkId, now: Millis) -> Option<Millis> {
         let (key, kind) = self.route(id)?;
         if let (Some(link), LinkKind::Cmd) = (self.links.get_mut(&key), kind) {
-            let was_up = link.cmd.as_ref().is_some_and(|c| c.id == id && c.up);
-            link.failed_connects = if was_up {
-                0
-            } else {
-                link.failed_connects.saturating_add(1)
-            };
             if link.act_ping_time == 0 {
                 let since = match link.sdown_watch {
                     Some(down_after) => {

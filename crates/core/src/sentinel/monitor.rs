@@ -163,20 +163,14 @@ impl Sentinel {
         let (key, port) = (inst.link, inst.addr.port);
         // Redis retries once per ping period (1 s); with a down-after below a few seconds a
         // single dropped connection would then turn into SDOWN before the retry. Warden retries
-        // within a quarter of down-after (at least every 100 ms, at most every ping period)...
-        let first = self
+        // within a quarter of down-after (at least every 100 ms, at most every ping period).
+        let retry = self
             .timers
             .ping_period
             .min((inst.down_after / 4).max(MIN_PING_PERIOD));
         let Some(link) = self.links.get_mut(key) else {
             return;
         };
-        // ...and doubles that after each attempt that never connected, up to the ping period:
-        // an instance that is gone (a mass kill: hundreds of them) is not tried four times a
-        // second while the live ones wait for the same event loop.
-        let retry = first
-            .saturating_mul(1 << link.failed_connects.min(8))
-            .min(self.timers.ping_period.max(first));
         if !link.disconnected() || port == 0 {
             return;
         }
@@ -346,10 +340,6 @@ impl Sentinel {
         if let Some((key, LinkKind::Cmd)) = self.links.route(id) {
             if let Some(link) = self.links.get_mut(key) {
                 link.local_ip = Some(local_ip);
-                if let Some(conn) = link.cmd.as_mut().filter(|c| c.id == id) {
-                    conn.up = true;
-                    link.failed_connects = 0;
-                }
             }
         }
     }

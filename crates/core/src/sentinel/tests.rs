@@ -47,10 +47,6 @@ struct Harness {
     events: Vec<(String, String)>,
     vips: Vec<Action>,
     saved: MemPersist,
-    /// Ports whose connection attempts fail (refused) instead of connecting.
-    refused: Vec<u16>,
-    /// Connection attempts made, by port.
-    connects: Vec<(Millis, u16)>,
 }
 
 fn master_cfg(quorum: u32) -> MasterConfig {
@@ -84,8 +80,6 @@ impl Harness {
             events: Vec::new(),
             vips: Vec::new(),
             saved,
-            refused: Vec::new(),
-            connects: Vec::new(),
         };
         h.drain();
         h
@@ -97,12 +91,6 @@ impl Harness {
                 Action::Connect {
                     link, kind, port, ..
                 } => {
-                    self.connects.push((self.now, port));
-                    if self.refused.contains(&port) {
-                        let reason = "Connection refused".into();
-                        self.s.handle(Input::LinkDown { link, reason }, self.now);
-                        continue;
-                    }
                     self.conns.insert(link, Conn { kind, port });
                     self.s.handle(
                         Input::LinkUp {
@@ -1833,47 +1821,4 @@ fn a_forced_failover_is_announced_and_the_next_one_asked_joins_it() {
     next.healthy_ticks(45);
     assert_eq!(next.command(&["FAILOVER", "mymaster"]), Reply::ok());
     assert!(next.has_event("+try-failover") || next.has_event("+failover-state-select-slave"));
-}
-
-/// A dead instance's refused connections are retried less and less often, down to the ping
-/// period (1 s); one that answers again is tried at the quick rate.
-#[test]
-fn reconnections_to_a_refusing_instance_back_off() {
-    let mut h = Harness::new(master_cfg(1));
-    h.healthy_ticks(2);
-    h.refused.push(6381);
-    h.kill_port(6381);
-    let start = h.now;
-    for _ in 0..40 {
-        h.tick(50);
-        h.answer(healthy);
-    }
-    // Command connections only (the pub/sub one is attempted alongside).
-    let times: Vec<Millis> = h
-        .connects
-        .iter()
-        .filter(|(t, p)| *p == 6381 && *t >= start)
-        .map(|(t, _)| t - start)
-        .collect();
-    let mut gaps: Vec<Millis> = times
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|g| *g > 0)
-        .collect();
-    gaps.dedup();
-    // 250 ms (a quarter of down-after), 500, then the 1 s ping period.
-    assert_eq!(gaps, vec![250, 500, 1000], "attempts at {times:?}");
-    // Accepting again: connected at the next attempt, and the quick rate is back.
-    h.refused.clear();
-    for _ in 0..30 {
-        h.tick(50);
-        h.answer(healthy);
-    }
-    let link = h.s.masters[0]
-        .replicas
-        .iter()
-        .find(|r| r.addr.port == 6381)
-        .unwrap()
-        .link;
-    assert_eq!(h.s.links.get(link).unwrap().failed_connects, 0);
 }
