@@ -73,10 +73,10 @@ impl Sentinel {
     /// [`START_RANK_STEP`] more, so the first candidate's vote requests arrive before the
     /// others start and the vote is not split. The order differs from master to master, so in
     /// a mass failover each sentinel leads its share rather than one leading them all (and
-    /// falling behind with the work). A predecessor that has not said the master is down yet
-    /// costs one master PING period more (it may see the failure that much later). A
-    /// candidate whose predecessors stay silent (they do not see the failure) still starts,
-    /// that much later.
+    /// falling behind with the work). In a fleet large enough to slow the master PINGs down, a
+    /// predecessor that has not said the master is down yet costs the extra period
+    /// ([`fleet_ping_lag`]). A candidate whose predecessors stay silent (they do not see the
+    /// failure) still starts, that much later.
     pub(super) fn start_delay(&mut self, mi: usize, now: Millis) -> Millis {
         let name = &self.masters[mi].cfg.name;
         let mine = rank_key(name, self.myid());
@@ -111,17 +111,11 @@ impl Sentinel {
         // next candidate waits longer where the first one's requests are slower to arrive.
         let step =
             (self.commit.save_latency() * RANK_STEP_SAVES).clamp(START_RANK_STEP, MAX_RANK_STEP);
-        // A candidate ranked first that has not said the master is down yet sees the failure
-        // up to one master PING period later than we did (it judges from its own last reply,
-        // and the sentinels' PINGs are out of phase: a large fleet pings every few hundred
-        // ms), and starts then: wait that period longer for it, or both would start and split
-        // the vote.
-        let lag = ping_period(
-            Kind::Master,
-            down_after,
-            self.timers.ping_period,
-            self.masters.len(),
-        );
+        // A candidate ranked first that has not said the master is down yet may see the failure
+        // later than we did by the phase difference of our PINGs; the step covers the usual
+        // period (a tenth of down-after), not the slower one a large fleet pings at: wait the
+        // difference longer for it, or both would start and split the vote.
+        let lag = fleet_ping_lag(down_after, self.timers.ping_period, self.masters.len());
         ahead * step + not_down_yet * lag + self.rng.gen_range(0..START_JITTER)
     }
 
@@ -253,4 +247,16 @@ pub(super) fn rank_key(master: &str, runid: &str) -> String {
     text.push(0);
     text.extend_from_slice(runid.to_ascii_lowercase().as_bytes());
     crate::config::sha256_hex(&text)
+}
+
+/// How much later than usual a fleet's master PINGs may let a peer see a failure: the master
+/// PING period at `masters` masters beyond the one of a single master (0 below the fleet size
+/// where the PING budget slows them down; 200 ms at 300 masters and down-after 1 s).
+pub(super) fn fleet_ping_lag(down_after: Millis, tunable: Millis, masters: usize) -> Millis {
+    ping_period(Kind::Master, down_after, tunable, masters).saturating_sub(ping_period(
+        Kind::Master,
+        down_after,
+        tunable,
+        1,
+    ))
 }
