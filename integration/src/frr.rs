@@ -295,14 +295,6 @@ impl Fabric {
         }
     }
 
-    /// Sends `signal` to every FRR daemon of node `i` (SIGSTOP freezes them, SIGCONT resumes).
-    pub fn signal_node(&mut self, i: usize, signal: i32) -> io::Result<()> {
-        for daemon in &mut self.nodes[i].daemons {
-            daemon.signal(signal)?;
-        }
-        Ok(())
-    }
-
     /// SIGKILLs every FRR daemon of node `i` and reaps them.
     pub fn kill_node(&mut self, i: usize) {
         self.nodes[i].daemons.clear();
