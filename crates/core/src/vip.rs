@@ -1009,7 +1009,11 @@ mod tests {
     /// Master B at epoch 1, B's sentinel heard at `b_heard`; at t=5000 this sentinel confirms
     /// the promotion of its local replica in epoch 2.
     fn failover_from_b(b_heard: Millis) -> VipDecider {
-        let mut d = decider(2, B, 1);
+        promote_away_from_b(decider(2, B, 1), b_heard)
+    }
+
+    /// B's sentinel last heard at `b_heard`, C's at 4900, then ME promoted at 5000 in epoch 2.
+    fn promote_away_from_b(mut d: VipDecider, b_heard: Millis) -> VipDecider {
         d.observe_contact(M, "peer-b", B, b_heard);
         d.observe_contact(M, "peer-c", C, 4900);
         assert!(plain(d.poll(4900)).is_empty());
@@ -1047,17 +1051,19 @@ mod tests {
     /// `failover_from_b` for a routed VIP, whose route (B's announcement) this node's routing
     /// table carried from the start.
     fn routed_failover_from_b(b_heard: Millis) -> VipDecider {
+        let mut d = routed_decider();
+        d.observe_route(M, true, 0);
+        promote_away_from_b(d, b_heard)
+    }
+
+    /// [`decider`] for a routed VIP.
+    fn routed_decider() -> VipDecider {
         let mut d = decider(2, B, 1);
         let routed = VipConfig {
             mode: VipMode::Routed,
             ..config()
         };
         assert!(d.configure(M, Some(&routed)).is_empty());
-        d.observe_route(M, true, 0);
-        d.observe_contact(M, "peer-b", B, b_heard);
-        d.observe_contact(M, "peer-c", C, 4900);
-        assert!(plain(d.poll(4900)).is_empty());
-        d.observe_promotion(M, ME, 2, 5000);
         d
     }
 
@@ -1103,16 +1109,7 @@ mod tests {
             Some(4500 + LEASE)
         );
         // Never present: nothing was withdrawn (this node's daemon may not be peering).
-        let mut d = decider(2, B, 1);
-        let routed = VipConfig {
-            mode: VipMode::Routed,
-            ..config()
-        };
-        d.configure(M, Some(&routed));
-        d.observe_contact(M, "peer-b", B, 4500);
-        d.observe_contact(M, "peer-c", C, 4900);
-        d.poll(4900);
-        d.observe_promotion(M, ME, 2, 5000);
+        let mut d = promote_away_from_b(routed_decider(), 4500);
         d.observe_route(M, false, 5000);
         d.poll(5000);
         assert_eq!(d.status(M, 5000).unwrap().takeover_at, full);

@@ -399,8 +399,8 @@ fn check_vip(report: &mut Report, m: &MasterConfig, vip: &VipConfig, interfaces:
             format!("interface {iface} is down: bring it up (ip link set {iface} up)"),
         );
     }
-    let host_route = if vip.addr.is_ipv4() { 32 } else { 128 };
-    if vip.prefix != host_route {
+    if !vip.is_host_route() {
+        let host_route = if vip.addr.is_ipv4() { 32 } else { 128 };
         report.add(
             Severity::Warn,
             &subject,
